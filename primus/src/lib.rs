@@ -1,0 +1,66 @@
+//! # primus
+//!
+//! A real-time server that speaks the [Primus 8](https://github.com/primus/primus)
+//! wire protocol, so the real Primus JavaScript client (and any other
+//! Primus 8 peer) talks to it unchanged.
+//!
+//! ## Concepts
+//!
+//! * A **spark** ([`Spark`]) is one client connection on the server.
+//! * A **message** is one value, encoded by the server's **parser**
+//!   ([`parser::Json`] by default) into one **frame** ([`Frame`]), carried
+//!   by the **transformer** (WebSockets).
+//! * A few strings that start with `primus::` are the **protocol**
+//!   ([`protocol`]): heartbeat pings and pongs, the spark-id request and the
+//!   "closing on purpose" notice. Everything else is application data.
+//! * The **server** ([`Server`]) owns the sparks, the heartbeat, the HTTP
+//!   surface (`/spec`, `426`, CORS, authorization) and broadcast.
+//!
+//! ## Example
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let server = primus::Server::builder()
+//!         .on_data(|spark, message| async move {
+//!             // Echo every JSON value back to its sender.
+//!             if let Ok(value) = message.decode::<serde_json::Value>() {
+//!                 let _ = spark.write(&value);
+//!             }
+//!         })
+//!         .build()?;
+//!     server.listen("127.0.0.1:8080").await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Features
+//!
+//! * `server` (default): the server, on tokio, axum and tokio-tungstenite.
+//!   Without it the crate only has frames, parsers and the protocol, which is
+//!   all a crate of shared message types (or the client) needs.
+
+#![warn(missing_docs)]
+
+mod frame;
+mod message;
+pub mod parser;
+pub mod protocol;
+
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod spark;
+#[cfg(feature = "server")]
+mod transformer;
+
+pub use frame::{Frame, FrameKind};
+pub use message::Message;
+
+#[cfg(feature = "server")]
+pub use server::{AuthError, AuthRequest, BuildError, Cors, Destroy, Server, ServerBuilder};
+#[cfg(feature = "server")]
+pub use spark::Spark;
+
+/// A boxed error, as returned by fallible handlers.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -1,0 +1,74 @@
+//! The bincode parser: binary frames for Rust-to-Rust traffic.
+
+use super::{Inspection, Parser, ParserError};
+use crate::frame::Frame;
+use crate::protocol;
+
+/// bincode 2 (standard configuration: little endian, variable-length
+/// integers) in binary frames.
+///
+/// bincode is not self-describing, so an incoming frame cannot be checked
+/// before the receiver decodes it into a known type: untyped `data` handlers
+/// get the frame as it came, and a bad frame surfaces as an error from the
+/// typed decode, and trailing bytes after a value are not detected. Control messages are bincode-encoded strings; a data frame
+/// that happens to be exactly a bincode string starting with `primus::` is
+/// treated as one, the same collision Primus has with JSON strings.
+///
+/// ```
+/// use primus::parser::{Bincode, Parser};
+///
+/// let parser: &dyn Parser = &Bincode;
+/// let frame = parser.encode_value(&(7u8, "hi")).unwrap();
+/// assert!(frame.is_binary());
+/// assert_eq!(parser.decode_value::<(u8, String)>(&frame).unwrap(), (7, "hi".to_owned()));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bincode;
+
+fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+impl Parser for Bincode {
+    fn name(&self) -> &'static str {
+        "bincode"
+    }
+
+    fn encode(&self, value: &dyn erased_serde::Serialize) -> Result<Frame, ParserError> {
+        bincode::serde::encode_to_vec(value, config())
+            .map(Frame::binary)
+            .map_err(ParserError::encode)
+    }
+
+    fn decode(
+        &self,
+        frame: &Frame,
+        visit: &mut dyn FnMut(&mut dyn erased_serde::Deserializer<'_>) -> Result<(), erased_serde::Error>,
+    ) -> Result<(), ParserError> {
+        if !frame.is_binary() {
+            return Err(ParserError::decode("text frame: the bincode parser expects binary frames"));
+        }
+        let bytes = frame.as_bytes();
+        let mut decoder = bincode::serde::BorrowedSerdeDecoder::from_slice(bytes, config(), ());
+        let deserializer = decoder.as_deserializer();
+        visit(&mut <dyn erased_serde::Deserializer>::erase(deserializer))
+            .map_err(ParserError::decode)?;
+        // bincode does not report how much it consumed through serde, so
+        // trailing bytes after a value are not detected (documented above).
+        Ok(())
+    }
+
+    fn inspect(&self, frame: &Frame) -> Result<Inspection, ParserError> {
+        if !frame.is_binary() {
+            return Err(ParserError::decode("text frame: the bincode parser expects binary frames"));
+        }
+        let bytes = frame.as_bytes();
+        if let Ok((text, used)) = bincode::serde::decode_from_slice::<String, _>(bytes, config()) {
+            if used == bytes.len() && text.starts_with(protocol::PREFIX) {
+                return Ok(Inspection::Control(text));
+            }
+        }
+        Ok(Inspection::Data)
+    }
+}
+

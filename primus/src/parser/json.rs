@@ -1,0 +1,115 @@
+//! The JSON parser, byte-compatible with Primus' default `json` parser.
+
+use super::{Inspection, Parser, ParserError};
+use crate::frame::Frame;
+use crate::protocol;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+/// Primus' JSON parser: one JSON value per text frame.
+///
+/// Encoding also applies Primus' U+2028/U+2029 rule: those two characters are
+/// written as `\u2028` / `\u2029` escapes so that the frame is safe to embed
+/// in JavaScript source (Primus does the same after `JSON.stringify`).
+///
+/// ```
+/// use primus::parser::{Json, Parser};
+///
+/// let parser: &dyn Parser = &Json;
+/// assert_eq!(parser.encode_value("line\u{2028}sep").unwrap().as_str(), Some(r#""line\u2028sep""#));
+/// assert_eq!(parser.encode_value(&()).unwrap().as_str(), Some("null"));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+impl Parser for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn encode(&self, value: &dyn erased_serde::Serialize) -> Result<Frame, ParserError> {
+        let mut text = serde_json::to_string(value).map_err(ParserError::encode)?;
+        if text.contains(['\u{2028}', '\u{2029}']) {
+            text = text.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029");
+        }
+        Ok(Frame::text(text))
+    }
+
+    fn decode(
+        &self,
+        frame: &Frame,
+        visit: &mut dyn FnMut(&mut dyn erased_serde::Deserializer<'_>) -> Result<(), erased_serde::Error>,
+    ) -> Result<(), ParserError> {
+        if frame.is_binary() {
+            return Err(ParserError::decode(
+                "binary frame: the json parser passes binary frames through undecoded; read them with `as_bytes()`",
+            ));
+        }
+        let mut deserializer = serde_json::Deserializer::from_slice(frame.as_bytes());
+        visit(&mut <dyn erased_serde::Deserializer>::erase(&mut deserializer))
+            .map_err(ParserError::decode)?;
+        deserializer.end().map_err(ParserError::decode)
+    }
+
+    fn inspect(&self, frame: &Frame) -> Result<Inspection, ParserError> {
+        if frame.is_binary() {
+            return Ok(Inspection::Data);
+        }
+        let bytes = frame.as_bytes();
+        let start = bytes
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .unwrap_or(bytes.len());
+        let body = &bytes[start..];
+        // A control message is a JSON string whose value starts with
+        // `primus::`. Decode the string only when it can be one: it starts
+        // with the literal prefix, or escapes appear early enough to spell it.
+        let maybe_control = body.first() == Some(&b'"')
+            && (body[1..].starts_with(protocol::PREFIX.as_bytes())
+                || body.iter().take(64).any(|b| *b == b'\\'));
+        if maybe_control {
+            if let Ok(text) = serde_json::from_slice::<String>(body) {
+                if text.starts_with(protocol::PREFIX) {
+                    return Ok(Inspection::Control(text));
+                }
+                return Ok(Inspection::Data);
+            }
+        }
+        // Validate without building anything.
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        IgnoredAny::deserialize(&mut deserializer).map_err(ParserError::decode)?;
+        deserializer.end().map_err(ParserError::decode)?;
+        Ok(Inspection::Data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inspects_like_primus() {
+        let p = Json;
+        assert_eq!(
+            p.inspect(&Frame::text(r#""primus::id::""#)).unwrap(),
+            Inspection::Control("primus::id::".into())
+        );
+        assert_eq!(
+            p.inspect(&Frame::text(r#""\u0070rimus::pong::1""#)).unwrap(),
+            Inspection::Control("primus::pong::1".into())
+        );
+        assert_eq!(p.inspect(&Frame::text(r#"["primus::id::"]"#)).unwrap(), Inspection::Data);
+        assert_eq!(p.inspect(&Frame::text(r#""plain""#)).unwrap(), Inspection::Data);
+        assert_eq!(p.inspect(&Frame::binary(vec![1, 2, 3])).unwrap(), Inspection::Data);
+        let err = p.inspect(&Frame::text("not json at all")).unwrap_err();
+        assert!(err.to_string().starts_with("Failed to decode incoming data: "), "{err}");
+        assert!(p.inspect(&Frame::text("1 2")).is_err());
+    }
+
+    #[test]
+    fn decode_rejects_trailing_input() {
+        let p: &dyn Parser = &Json;
+        assert!(p.decode_value::<u32>(&Frame::text("1 2")).is_err());
+        assert_eq!(p.decode_value::<u32>(&Frame::text(" 7 ")).unwrap(), 7);
+    }
+}

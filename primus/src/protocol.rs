@@ -1,0 +1,139 @@
+//! The `primus::` control messages.
+//!
+//! Primus has no handshake and no envelope: its few protocol messages are
+//! ordinary parser-encoded *strings* that start with `primus::`. Only four
+//! exist:
+//!
+//! | direction | message | meaning |
+//! |---|---|---|
+//! | server → client | `primus::ping::<ms epoch>` | heartbeat, sent every ping interval |
+//! | client → server | `primus::pong::<value>` | heartbeat answer (the value is not checked) |
+//! | server → client | `primus::server::close` | "I am closing on purpose, do not reconnect" |
+//! | client → server | `primus::id::` | asks for the spark id, answered with `primus::id::<id>` |
+//!
+//! Any other `primus::` string is ordinary data on both sides, exactly as in
+//! Primus 8 (whose README says otherwise; its code is what clients rely on).
+//!
+//! ```
+//! use primus::protocol::{self, Control};
+//!
+//! assert_eq!(protocol::classify("primus::pong::17"), Some(Control::Pong("17")));
+//! assert_eq!(protocol::classify("primus::server::close"), Some(Control::ServerClose));
+//! assert_eq!(protocol::classify("hello"), None);
+//! assert_eq!(protocol::ping(1795616336603), "primus::ping::1795616336603");
+//! ```
+
+/// Every control message starts with this prefix.
+pub const PREFIX: &str = "primus::";
+
+/// The message a server sends before an intentional close.
+pub const SERVER_CLOSE: &str = "primus::server::close";
+
+/// The message a client sends to ask for its spark id.
+pub const ID_REQUEST: &str = "primus::id::";
+
+/// A recognised control message, borrowed from the decoded string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control<'a> {
+    /// `primus::ping::<value>` (server → client).
+    Ping(&'a str),
+    /// `primus::pong::<value>` (client → server).
+    Pong(&'a str),
+    /// `primus::id::<value>`: a request (client → server, value ignored) or
+    /// the answer (server → client, value is the id).
+    Id(&'a str),
+    /// `primus::server::close`.
+    ServerClose,
+    /// `primus::server::<anything else>`: Primus clients swallow these silently.
+    ServerOther(&'a str),
+}
+
+/// Splits a decoded string into a control message, the way Primus does.
+///
+/// Returns `None` when the string does not start with `primus::` or names a
+/// type that is not a control message; such strings are ordinary data.
+///
+/// The split reproduces Primus (`spark.js`, `primus.js`): the type runs from
+/// index 8 to the next `:`, and the value starts two characters after it.
+pub fn classify(message: &str) -> Option<Control<'_>> {
+    let rest = message.strip_prefix(PREFIX)?;
+    let (kind, value) = match rest.find(':') {
+        Some(colon) => (&rest[..colon], rest.get(colon + 2..).unwrap_or("")),
+        // JavaScript's `slice(8, -1)` / `slice(1)` when no colon follows.
+        None => {
+            let kind = rest.char_indices().last().map_or("", |(i, _)| &rest[..i]);
+            let value = message.get(1..).unwrap_or("");
+            (kind, value)
+        }
+    };
+    match kind {
+        "ping" => Some(Control::Ping(value)),
+        "pong" => Some(Control::Pong(value)),
+        "id" => Some(Control::Id(value)),
+        "server" if value == "close" => Some(Control::ServerClose),
+        "server" => Some(Control::ServerOther(value)),
+        _ => None,
+    }
+}
+
+/// `primus::ping::<timestamp>`.
+pub fn ping(timestamp_ms: u64) -> String {
+    format!("primus::ping::{timestamp_ms}")
+}
+
+/// `primus::pong::<value>`; Primus clients echo the ping's value as a number.
+pub fn pong(value: &str) -> String {
+    format!("primus::pong::{value}")
+}
+
+/// `primus::id::<id>`, the server's answer to an id request.
+pub fn id(spark_id: &str) -> String {
+    format!("primus::id::{spark_id}")
+}
+
+/// What a Primus client answers to a ping value: `String(Number(value))`.
+///
+/// ```
+/// assert_eq!(primus::protocol::pong_value("0017"), "17");
+/// assert_eq!(primus::protocol::pong_value("abc"), "NaN");
+/// ```
+pub fn pong_value(ping_value: &str) -> String {
+    let trimmed = ping_value.trim();
+    if trimmed.is_empty() {
+        return "0".to_owned();
+    }
+    match trimmed.parse::<f64>() {
+        Ok(n) if n.is_finite() && n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 => {
+            format!("{}", n as i64)
+        }
+        Ok(n) if n.is_finite() => format!("{n}"),
+        _ => "NaN".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_primus() {
+        assert_eq!(classify("primus::ping::123"), Some(Control::Ping("123")));
+        assert_eq!(classify("primus::id::"), Some(Control::Id("")));
+        assert_eq!(classify("primus::id::abc"), Some(Control::Id("abc")));
+        assert_eq!(
+            classify("primus::server::nope"),
+            Some(Control::ServerOther("nope"))
+        );
+        assert_eq!(classify("primus::foo::bar"), None);
+        assert_eq!(classify("primus:ping:1"), None);
+        // No colon after the type: JavaScript's slice(8, -1) drops the last char.
+        assert_eq!(classify("primus::pongx"), Some(Control::Pong("rimus::pongx")));
+        assert_eq!(classify("primus::"), None);
+    }
+
+    #[test]
+    fn pong_value_is_number_like() {
+        assert_eq!(pong_value("1795616336603"), "1795616336603");
+        assert_eq!(pong_value("notanumber"), "NaN");
+    }
+}

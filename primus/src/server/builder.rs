@@ -1,0 +1,281 @@
+//! Building a server: options, handlers, and the checks made on `build`.
+
+use super::authorization::{authorizer, AuthError, AuthRequest, Authorizer};
+use super::cors::Cors;
+use super::handlers::Handlers;
+use super::{Server, WebSocketSettings};
+use crate::message::Message;
+use crate::parser::{Json, Parser};
+use crate::spark::{Spark, SparkError};
+use crate::BoxError;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The default heartbeat interval (Primus' `pingInterval`): 30 seconds.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
+/// The default largest accepted message (Primus' `maxLength`): 10 MiB.
+pub const DEFAULT_MAX_LENGTH: usize = 10 * 1024 * 1024;
+/// The default capacity of each spark's outbound queue, in frames.
+pub const DEFAULT_SEND_QUEUE_CAPACITY: usize = 1024;
+
+pub(crate) type IdGenerator = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// Configures and builds a [`Server`].
+///
+/// ```no_run
+/// use primus::{AuthError, Server};
+/// use std::time::Duration;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = Server::builder()
+///     .pathname("/primus")
+///     .ping_interval(Duration::from_secs(30))
+///     .authorize(|request| async move {
+///         match request.query.get("token") {
+///             Some("secret") => Ok(()),
+///             _ => Err(AuthError::new("Authentication required")),
+///         }
+///     })
+///     .on_connection(|spark| async move { spark.write("welcome") })
+///     .on_data(|spark, message| async move {
+///         if let Ok(value) = message.decode::<serde_json::Value>() {
+///             let _ = spark.write(&value); // echo
+///         }
+///     })
+///     .build()?;
+/// server.listen("127.0.0.1:8080").await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ServerBuilder {
+    pathname: String,
+    ping_interval: Option<Duration>,
+    max_length: usize,
+    send_queue_capacity: usize,
+    parser: Arc<dyn Parser>,
+    cors: Cors,
+    trust_proxy: bool,
+    id_generator: Option<IdGenerator>,
+    authorizer: Option<Authorizer>,
+    handlers: Handlers,
+    websocket: WebSocketSettings,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> ServerBuilder {
+        ServerBuilder {
+            pathname: "/primus".to_owned(),
+            ping_interval: Some(DEFAULT_PING_INTERVAL),
+            max_length: DEFAULT_MAX_LENGTH,
+            send_queue_capacity: DEFAULT_SEND_QUEUE_CAPACITY,
+            parser: Arc::new(Json),
+            cors: Cors::default(),
+            trust_proxy: true,
+            id_generator: None,
+            authorizer: None,
+            handlers: Handlers::default(),
+            websocket: WebSocketSettings::default(),
+        }
+    }
+}
+
+/// Why [`ServerBuilder::build`] refused the configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The pathname is not usable.
+    #[error("invalid pathname {pathname:?}: {reason}")]
+    InvalidPathname {
+        /// The pathname given.
+        pathname: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A size option was zero.
+    #[error("`{option}` must be greater than zero")]
+    Zero {
+        /// The option's name.
+        option: &'static str,
+    },
+    /// `build` was called outside a Tokio runtime, which the heartbeat needs.
+    #[error("`Server::build` must be called inside a Tokio runtime (the heartbeat task is spawned there); call it from async code, e.g. under `#[tokio::main]`")]
+    NoRuntime,
+}
+
+/// What a `connection` handler may return: nothing, or a `Result` whose
+/// error ends the spark.
+pub trait ConnectionOutcome {
+    /// Converts into the handler's result.
+    fn into_outcome(self) -> Result<(), BoxError>;
+}
+
+impl ConnectionOutcome for () {
+    fn into_outcome(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<BoxError>> ConnectionOutcome for Result<(), E> {
+    fn into_outcome(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+impl ServerBuilder {
+    /// Where Primus lives (default `/primus`). A leading `/` is added if
+    /// missing; every request whose path *starts with* it is Primus'.
+    pub fn pathname(mut self, pathname: impl Into<String>) -> ServerBuilder {
+        let pathname = pathname.into();
+        self.pathname = if pathname.starts_with('/') { pathname } else { format!("/{pathname}") };
+        self
+    }
+
+    /// Heartbeat interval (default 30 s). `None` disables heartbeats; the
+    /// spec then says `"pingInterval": false`.
+    pub fn ping_interval(mut self, interval: impl Into<Option<Duration>>) -> ServerBuilder {
+        self.ping_interval = interval.into().filter(|d| !d.is_zero());
+        self
+    }
+
+    /// Largest accepted message in bytes (default 10 MiB). A bigger one
+    /// closes the connection with code 1009 before anything is decoded.
+    pub fn max_length(mut self, bytes: usize) -> ServerBuilder {
+        self.max_length = bytes;
+        self
+    }
+
+    /// Capacity of each spark's outbound queue in frames (default 1024);
+    /// see [the slow consumer policy](crate::spark#the-outbound-queue-and-slow-consumers).
+    pub fn send_queue_capacity(mut self, frames: usize) -> ServerBuilder {
+        self.send_queue_capacity = frames;
+        self
+    }
+
+    /// The parser (default [`Json`]); clients must use the same one.
+    pub fn parser(mut self, parser: impl Parser) -> ServerBuilder {
+        self.parser = Arc::new(parser);
+        self
+    }
+
+    /// CORS settings (default: Primus' defaults, see [`Cors`]).
+    pub fn cors(mut self, cors: Cors) -> ServerBuilder {
+        self.cors = cors;
+        self
+    }
+
+    /// Whether `X-Forwarded-For` and friends are believed (default true, as
+    /// Primus). Turn off when the server is reachable without a proxy.
+    pub fn trust_proxy(mut self, trust: bool) -> ServerBuilder {
+        self.trust_proxy = trust;
+        self
+    }
+
+    /// Generates spark ids instead of the default 21-character random ids.
+    /// Ids must be unique among connected sparks; a connection whose id is
+    /// already taken is refused.
+    pub fn id_generator(mut self, generate: impl Fn() -> String + Send + Sync + 'static) -> ServerBuilder {
+        self.id_generator = Some(Arc::new(generate));
+        self
+    }
+
+    /// The WebSocket read buffer size in bytes (default 4 KiB). Larger
+    /// buffers cost memory on every idle connection.
+    pub fn read_buffer_size(mut self, bytes: usize) -> ServerBuilder {
+        self.websocket.read_buffer_size = bytes;
+        self
+    }
+
+    /// Authorizes every upgrade and HTTP request under the pathname (see
+    /// [the authorization module](crate::server::authorization) for the
+    /// responses sent on rejection).
+    pub fn authorize<F, Fut>(mut self, hook: F) -> ServerBuilder
+    where
+        F: Fn(AuthRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), AuthError>> + Send + 'static,
+    {
+        self.authorizer = Some(authorizer(hook));
+        self
+    }
+
+    /// Adds a `connection` handler. Handlers run in registration order, each
+    /// awaited; data arriving meanwhile is queued. Returning an error ends
+    /// the spark (see [handler order](crate::server::handlers)).
+    pub fn on_connection<F, Fut>(mut self, handler: F) -> ServerBuilder
+    where
+        F: Fn(Spark) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: ConnectionOutcome,
+    {
+        self.handlers.connection.push(Arc::new(move |spark| {
+            let future = handler(spark);
+            Box::pin(async move { future.await.into_outcome() })
+        }));
+        self
+    }
+
+    /// Adds a `disconnection` handler, run when a spark is gone.
+    pub fn on_disconnection<F, Fut>(mut self, handler: F) -> ServerBuilder
+    where
+        F: Fn(Spark) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.disconnection.push(Arc::new(move |spark| Box::pin(handler(spark))));
+        self
+    }
+
+    /// Adds a `data` handler, run for every incoming message that is not a
+    /// control message, in order per spark.
+    pub fn on_data<F, Fut>(mut self, handler: F) -> ServerBuilder
+    where
+        F: Fn(Spark, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers.data.push(Arc::new(move |spark, message| Box::pin(handler(spark, message))));
+        self
+    }
+
+    /// Adds an `error` handler: decode failures, oversize frames, failing
+    /// connection handlers, slow consumers. Errors are also logged.
+    pub fn on_error(mut self, handler: impl Fn(&Spark, &SparkError) + Send + Sync + 'static) -> ServerBuilder {
+        self.handlers.error.push(Arc::new(handler));
+        self
+    }
+
+    /// Checks the configuration and builds the server, starting its
+    /// heartbeat. Must run inside a Tokio runtime.
+    pub fn build(self) -> Result<Server, BuildError> {
+        if self.pathname.len() < 2 || self.pathname.contains(['?', '#']) {
+            return Err(BuildError::InvalidPathname {
+                pathname: self.pathname,
+                reason: "it must be a path such as `/primus`, without query or fragment",
+            });
+        }
+        for (option, value) in [
+            ("max_length", self.max_length),
+            ("send_queue_capacity", self.send_queue_capacity),
+            ("read_buffer_size", self.websocket.read_buffer_size),
+        ] {
+            if value == 0 {
+                return Err(BuildError::Zero { option });
+            }
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
+        Ok(Server::start(
+            super::Config {
+                pathname: self.pathname,
+                ping_interval: self.ping_interval,
+                max_length: self.max_length,
+                send_queue_capacity: self.send_queue_capacity,
+                cors: self.cors,
+                trust_proxy: self.trust_proxy,
+                websocket: self.websocket,
+            },
+            self.parser,
+            self.handlers,
+            self.authorizer,
+            self.id_generator,
+            runtime,
+        ))
+    }
+}

@@ -1,0 +1,87 @@
+//! The server's event handlers and the order they run in.
+//!
+//! Handlers are registered on the [`ServerBuilder`](crate::ServerBuilder)
+//! and run **in registration order**:
+//!
+//! * `connection` handlers run one after another, each awaited before the
+//!   next. Data that arrives meanwhile is queued and delivered, in order,
+//!   once the last one returns. If one returns an error the spark gets an
+//!   `error` and is ended (the client sees `primus::server::close`), and the
+//!   remaining handlers do not run.
+//! * `data` handlers run for each message, one after another. The next
+//!   message of the same spark is delivered when all handlers have finished
+//!   with the previous one, so per-spark order is preserved.
+//! * `disconnection` handlers run once the connection is gone, after any
+//!   message still being handled.
+//! * `error` handlers are synchronous and run where the error happens.
+
+use crate::message::Message;
+use crate::spark::{Spark, SparkError};
+use crate::BoxError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+pub(crate) type ConnectionHandler = Arc<dyn Fn(Spark) -> BoxFuture<Result<(), BoxError>> + Send + Sync>;
+pub(crate) type DisconnectionHandler = Arc<dyn Fn(Spark) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type DataHandler = Arc<dyn Fn(Spark, Message) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type ErrorHandler = Arc<dyn Fn(&Spark, &SparkError) + Send + Sync>;
+
+/// All handlers of one server, fixed when it is built.
+#[derive(Default, Clone)]
+pub(crate) struct Handlers {
+    pub(crate) connection: Vec<ConnectionHandler>,
+    pub(crate) disconnection: Vec<DisconnectionHandler>,
+    pub(crate) data: Vec<DataHandler>,
+    pub(crate) error: Vec<ErrorHandler>,
+}
+
+impl Handlers {
+    /// Runs the connection handlers in order; stops at the first error.
+    pub(crate) fn connection(self: &Arc<Self>, spark: Spark) -> Option<BoxFuture<Result<(), BoxError>>> {
+        if self.connection.is_empty() {
+            return None;
+        }
+        let handlers = self.clone();
+        Some(Box::pin(async move {
+            for handler in &handlers.connection {
+                handler(spark.clone()).await?;
+            }
+            Ok(())
+        }))
+    }
+
+    /// Runs the data handlers for one message, in order.
+    pub(crate) fn data(self: &Arc<Self>, spark: &Spark, message: Message) -> Option<BoxFuture<()>> {
+        match self.data.as_slice() {
+            [] => None,
+            [only] => Some(only(spark.clone(), message)),
+            _ => {
+                let handlers = self.clone();
+                let spark = spark.clone();
+                Some(Box::pin(async move {
+                    for handler in &handlers.data {
+                        handler(spark.clone(), message.clone()).await;
+                    }
+                }))
+            }
+        }
+    }
+
+    /// Runs the disconnection handlers in order.
+    pub(crate) async fn disconnection(&self, spark: &Spark) {
+        for handler in &self.disconnection {
+            handler(spark.clone()).await;
+        }
+    }
+
+    /// Reports an error: to every error handler, and to the log.
+    pub(crate) fn error(&self, spark: &Spark, error: &SparkError) {
+        tracing::warn!(spark = spark.id(), %error, "spark error");
+        for handler in &self.error {
+            handler(spark, error);
+        }
+    }
+}

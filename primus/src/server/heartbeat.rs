@@ -1,0 +1,47 @@
+//! The heartbeat: one timer for all sparks, as in Primus.
+//!
+//! Every `ping_interval` the server visits each spark. A spark that answered
+//! the previous ping (a `primus::pong::…` or a WebSocket ping from the client)
+//! gets a new `primus::ping::<ms epoch>`; one that did not is closed without
+//! `primus::server::close`, so its client reconnects. The ping frame is
+//! encoded once per tick and shared by all sparks. A new spark therefore gets
+//! its first ping 0 to `ping_interval` after it connects, and a dead client
+//! is closed 1 to 2 intervals after its last answer.
+
+use super::{Lifecycle, Shared};
+use crate::protocol;
+use std::sync::Weak;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+
+pub(crate) async fn run(server: Weak<Shared>, interval: Duration, mut lifecycle: watch::Receiver<Lifecycle>) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            changed = lifecycle.wait_for(|state| *state != Lifecycle::Running) => {
+                let _ = changed;
+                return;
+            }
+        }
+        let Some(server) = server.upgrade() else { return };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let ping = match server.parser.encode_value(&protocol::ping(now.as_millis() as u64)) {
+            Ok(frame) => frame,
+            Err(error) => {
+                tracing::error!(%error, "cannot encode the heartbeat ping; heartbeat stopped");
+                return;
+            }
+        };
+        for spark in server.snapshot() {
+            if spark.take_alive() {
+                let _ = spark.write_frame(ping.clone());
+            } else {
+                tracing::debug!(spark = spark.id(), "no pong since the last ping; closing");
+                spark.end_reconnect();
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The HTTP surface under the pathname, in Primus' middleware order.
+//!
+//! Plain HTTP requests go through: `cors` → `primus.js` → `spec` → `x-xss`
+//! → `no-cache` → `authorization` → `426 Upgrade Required`.
+//! Upgrades go through: `authorization` → the WebSocket handshake.
+//! (Proxy headers are read for the address first, like Primus' `forwarded`.)
+
+use super::authorization::AuthRequest;
+use super::cors::CorsOutcome;
+use super::{Server, Shared};
+use crate::spark::{Address, Query};
+use crate::transformer::websocket;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::request::Parts;
+use http::{Request, StatusCode};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A tower [`Layer`](tower::Layer) that serves Primus in front of a service.
+/// Made by [`Server::layer`].
+#[derive(Clone)]
+pub struct PrimusLayer {
+    server: Server,
+}
+
+impl PrimusLayer {
+    pub(crate) fn new(server: Server) -> PrimusLayer {
+        PrimusLayer { server }
+    }
+}
+
+impl<S> tower::Layer<S> for PrimusLayer {
+    type Service = PrimusService<S>;
+
+    fn layer(&self, inner: S) -> PrimusService<S> {
+        PrimusService {
+            server: self.server.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service made by [`PrimusLayer`]: Primus under the pathname, `inner`
+/// for everything else.
+#[derive(Clone)]
+pub struct PrimusService<S> {
+    server: Server,
+    inner: S,
+}
+
+impl<S> tower::Service<Request<Body>> for PrimusService<S>
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let shared = self.server.shared().clone();
+        if !shared.is_running() || !request.uri().path().starts_with(shared.config.pathname.as_str()) {
+            return Box::pin(self.inner.call(request));
+        }
+        Box::pin(async move { Ok(handle(shared, request).await) })
+    }
+}
+
+async fn handle(shared: Arc<Shared>, request: Request<Body>) -> Response {
+    // Only `Parts` (which is `Sync`) is borrowed across awaits; the body is
+    // kept by value for the upgrade.
+    let (parts, body) = request.into_parts();
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let address = Address::resolve(&parts.headers, peer, shared.config.trust_proxy);
+    if websocket::is_upgrade(&parts.headers) {
+        if let Err(response) = authorize(&shared, &parts, address, true).await {
+            return response;
+        }
+        return websocket::accept(shared, Request::from_parts(parts, body), address);
+    }
+    plain_http(shared, parts, address).await
+}
+
+async fn plain_http(shared: Arc<Shared>, request: Parts, address: Address) -> Response {
+    let path = request.uri.path();
+    let pathname = shared.config.pathname.as_str();
+    let mut headers = HeaderMap::new();
+
+    // cors
+    match shared.config.cors.check(&request.method, &request.headers) {
+        CorsOutcome::NotCors => {}
+        CorsOutcome::Allow(allowed) => headers.extend(allowed),
+        CorsOutcome::Preflight(allowed) => {
+            let mut response = respond(StatusCode::OK, None, Body::empty());
+            response.headers_mut().extend(allowed);
+            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            return response;
+        }
+        CorsOutcome::Reject(body) => {
+            return respond(CorsOutcome::REJECT_STATUS, Some("text/plain"), Body::from(body));
+        }
+    }
+
+    let sub_path = path.strip_prefix(pathname).unwrap_or("");
+    // primus.js
+    if sub_path == "/primus.js" {
+        let mut response = respond(
+            StatusCode::NOT_IMPLEMENTED,
+            Some("text/plain; charset=utf-8"),
+            Body::from(
+                "primus-rs does not serve a browser client library yet.\n\
+                 Node.js: use the npm `primus` package with Primus.createSocket({ transformer: 'websockets' }).\n\
+                 Rust: use the `primus-client` crate.\n",
+            ),
+        );
+        response.headers_mut().extend(headers);
+        return response;
+    }
+    // spec
+    if sub_path == "/spec" {
+        let mut response = respond(StatusCode::OK, Some("application/json"), Body::from(shared.spec.clone()));
+        response.headers_mut().extend(headers);
+        return response;
+    }
+    // x-xss
+    let agent = request
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|a| a.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if agent.contains(";msie") || agent.contains("trident/") {
+        headers.insert("x-xss-protection", HeaderValue::from_static("0"));
+    }
+    // no-cache
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    // authorization
+    if let Err(mut response) = authorize(&shared, &request, address, false).await {
+        for (name, value) in &headers {
+            response.headers_mut().entry(name).or_insert(value.clone());
+        }
+        return response;
+    }
+    let mut response = respond(StatusCode::UPGRADE_REQUIRED, Some("text/plain"), Body::from("Upgrade Required"));
+    response.headers_mut().extend(headers);
+    response
+}
+
+/// Runs the authorization hook; `Err` holds the rejection response.
+async fn authorize(shared: &Shared, request: &Parts, address: Address, upgrade: bool) -> Result<(), Response> {
+    let Some(authorizer) = &shared.authorizer else { return Ok(()) };
+    let auth_request = AuthRequest {
+        method: request.method.clone(),
+        uri: request.uri.clone(),
+        headers: request.headers.clone(),
+        query: Query::parse(request.uri.query().unwrap_or("")),
+        address,
+        upgrade,
+    };
+    let Err(error) = authorizer(auth_request).await else { return Ok(()) };
+    tracing::debug!(%error, status = %error.status(), upgrade, "request not authorized");
+    let body = serde_json::json!({ "error": error.message() }).to_string();
+    let mut response = respond(error.status(), Some("application/json"), Body::from(body));
+    if let Some(challenge) = error.challenge().and_then(|c| HeaderValue::from_str(c).ok()) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    if upgrade {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Err(response)
+}
+
+pub(crate) fn respond(status: StatusCode, content_type: Option<&'static str>, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    response
+}

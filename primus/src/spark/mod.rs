@@ -1,0 +1,311 @@
+//! Sparks: the server's side of one client connection.
+//!
+//! A [`Spark`] is a cheap, clonable handle. It knows who connected (id,
+//! request headers, address, query) and lets any task write to the client
+//! or end the connection. It does not know its socket: a transformer owns the
+//! socket and drains the spark's **outbound queue**.
+//!
+//! # The outbound queue and slow consumers
+//!
+//! Every write encodes (once) and puts the frame into the spark's bounded
+//! queue (capacity [`ServerBuilder::send_queue_capacity`], default 1024
+//! frames); writing never waits. The connection task drains the queue,
+//! writes frames in batches and flushes once per batch. When a client reads
+//! so slowly that its queue is full, the server does not buffer without
+//! bound and does not silently drop that one frame: the spark gets an
+//! [`SparkError::SlowConsumer`] error and is ended *with reconnect*
+//! (no `primus::server::close`), so a Primus client reconnects and starts
+//! fresh. Memory per connection is therefore bounded by the queue capacity
+//! times the frame size.
+//!
+//! [`ServerBuilder::send_queue_capacity`]: crate::ServerBuilder::send_queue_capacity
+
+mod address;
+mod id;
+mod query;
+
+pub use address::Address;
+pub use id::{generate_id, ID_LENGTH};
+pub use query::Query;
+
+use crate::frame::Frame;
+use crate::parser::{Parser, ParserError};
+use http::HeaderMap;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, Notify};
+
+const OPEN: u8 = 0;
+const CLOSED: u8 = 1;
+
+/// A handle to one connected client.
+///
+/// ```no_run
+/// # async fn demo(spark: primus::Spark) -> Result<(), primus::spark::WriteError> {
+/// println!("{} from {:?}, query {:?}", spark.id(), spark.address().ip, spark.query().get("room"));
+/// spark.write(&serde_json::json!({ "hello": "world" }))?;
+/// spark.end();
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Spark {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    id: Arc<str>,
+    headers: HeaderMap,
+    address: Address,
+    query: Query,
+    parser: Arc<dyn Parser>,
+    outbound: mpsc::Sender<Frame>,
+    state: AtomicU8,
+    alive: AtomicBool,
+    close: Mutex<Option<CloseRequest>>,
+    close_signal: Notify,
+    on_error: Box<dyn Fn(&Spark, &SparkError) + Send + Sync>,
+}
+
+/// How the connection task should close the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CloseRequest {
+    /// Send `primus::server::close` first (the client will not reconnect).
+    pub(crate) announce: bool,
+    /// The WebSocket close code, `None` for an empty close frame (as Primus).
+    pub(crate) code: Option<u16>,
+}
+
+/// What the connection task holds: the receiving end of a spark.
+pub(crate) struct SparkReceiver {
+    pub(crate) outbound: mpsc::Receiver<Frame>,
+}
+
+/// Everything needed to create a spark (filled by the transformer).
+pub(crate) struct SparkInit {
+    pub(crate) id: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) address: Address,
+    pub(crate) query: Query,
+    pub(crate) parser: Arc<dyn Parser>,
+    pub(crate) queue_capacity: usize,
+    pub(crate) on_error: Box<dyn Fn(&Spark, &SparkError) + Send + Sync>,
+}
+
+/// Why a write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The spark was already ended; nothing is sent (Primus' `write` returns false).
+    #[error("the spark is closed")]
+    Closed,
+    /// The value could not be encoded by the server's parser.
+    #[error(transparent)]
+    Encode(#[from] ParserError),
+    /// The outbound queue was full; the spark is being closed (see the
+    /// [module docs](self) on slow consumers).
+    #[error("the outbound queue of {capacity} frames is full; the spark is being closed")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+}
+
+/// An error on a spark, reported to the server's `error` handlers and logged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SparkError {
+    /// A frame could not be decoded; it was dropped, the connection stays up.
+    #[error(transparent)]
+    Decode(#[from] ParserError),
+    /// A frame was larger than `max_length`; the connection was closed (1009).
+    #[error("Max payload size exceeded (limit {limit} bytes)")]
+    PayloadTooLarge {
+        /// The configured `max_length`.
+        limit: usize,
+    },
+    /// A `connection` handler failed; the spark was ended.
+    #[error("connection handler failed: {0}")]
+    Connection(#[source] crate::BoxError),
+    /// The client did not read fast enough; the spark was ended with reconnect.
+    #[error("slow consumer: the outbound queue of {capacity} frames is full")]
+    SlowConsumer {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The transport failed (socket error, protocol violation).
+    #[error("transport error: {0}")]
+    Transport(String),
+}
+
+impl Spark {
+    pub(crate) fn new(init: SparkInit) -> (Spark, SparkReceiver) {
+        let (tx, rx) = mpsc::channel(init.queue_capacity.max(1));
+        let spark = Spark {
+            shared: Arc::new(Shared {
+                id: init.id.into(),
+                headers: init.headers,
+                address: init.address,
+                query: init.query,
+                parser: init.parser,
+                outbound: tx,
+                state: AtomicU8::new(OPEN),
+                alive: AtomicBool::new(true),
+                close: Mutex::new(None),
+                close_signal: Notify::new(),
+                on_error: init.on_error,
+            }),
+        };
+        (spark, SparkReceiver { outbound: rx })
+    }
+
+    /// The spark id (21 random URL-safe characters unless the server has an
+    /// id generator). Clients learn it with `primus.id()`.
+    pub fn id(&self) -> &str {
+        &self.shared.id
+    }
+
+    pub(crate) fn id_arc(&self) -> Arc<str> {
+        self.shared.id.clone()
+    }
+
+    /// The headers of the HTTP request that opened the connection.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.shared.headers
+    }
+
+    /// Where the client connects from (see [`Address`]).
+    pub fn address(&self) -> &Address {
+        &self.shared.address
+    }
+
+    /// The parsed query string of the connection request, including Primus'
+    /// `_primuscb` cache buster.
+    pub fn query(&self) -> &Query {
+        &self.shared.query
+    }
+
+    /// The parser used for this spark's messages.
+    pub fn parser(&self) -> &Arc<dyn Parser> {
+        &self.shared.parser
+    }
+
+    /// True until the spark is ended (by either side).
+    pub fn is_open(&self) -> bool {
+        self.shared.state.load(Ordering::Acquire) == OPEN
+    }
+
+    /// Encodes `value` with the server's parser and queues it for the client.
+    ///
+    /// Never waits. Messages from one spark handle arrive in the order they
+    /// were written.
+    pub fn write<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), WriteError> {
+        if !self.is_open() {
+            return Err(WriteError::Closed);
+        }
+        let frame = self.shared.parser.encode_value(value)?;
+        self.write_frame(frame)
+    }
+
+    /// Queues an already encoded frame (a broadcast encodes once and calls
+    /// this for every spark).
+    pub fn write_frame(&self, frame: Frame) -> Result<(), WriteError> {
+        if !self.is_open() {
+            return Err(WriteError::Closed);
+        }
+        match self.shared.outbound.try_send(frame) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(WriteError::Closed),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let capacity = self.shared.outbound.max_capacity();
+                self.report(&SparkError::SlowConsumer { capacity });
+                self.end_reconnect();
+                Err(WriteError::QueueFull { capacity })
+            }
+        }
+    }
+
+    /// Ends the connection for good: the client receives
+    /// `primus::server::close` and does not reconnect. Returns false when the
+    /// spark was already ended.
+    pub fn end(&self) -> bool {
+        self.close(CloseRequest { announce: true, code: None })
+    }
+
+    /// Writes `data`, then ends the connection like [`end`](Self::end).
+    pub fn end_with<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), WriteError> {
+        self.write(data)?;
+        self.end();
+        Ok(())
+    }
+
+    /// Closes the connection *without* `primus::server::close`, so a Primus
+    /// client reconnects (Primus' `spark.end(undefined, { reconnect: true })`).
+    pub fn end_reconnect(&self) -> bool {
+        self.close(CloseRequest { announce: false, code: None })
+    }
+
+    pub(crate) fn close(&self, request: CloseRequest) -> bool {
+        if self
+            .shared
+            .state
+            .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        if let Ok(mut slot) = self.shared.close.lock() {
+            *slot = Some(request);
+        }
+        self.shared.close_signal.notify_one();
+        true
+    }
+
+    /// Marks the spark closed because the transport went away.
+    pub(crate) fn mark_closed(&self) {
+        self.shared.state.store(CLOSED, Ordering::Release);
+    }
+
+    /// Waits until someone asks to close, then returns how.
+    pub(crate) async fn close_requested(&self) -> CloseRequest {
+        loop {
+            if let Some(request) = self.shared.close.lock().ok().and_then(|mut s| s.take()) {
+                return request;
+            }
+            self.shared.close_signal.notified().await;
+        }
+    }
+
+    /// Heartbeat bookkeeping: returns whether the spark answered since the
+    /// last ping, and clears the flag for the next round.
+    pub(crate) fn take_alive(&self) -> bool {
+        self.shared.alive.swap(false, Ordering::AcqRel)
+    }
+
+    /// Called on a pong (or a WebSocket ping from the client).
+    pub(crate) fn mark_alive(&self) {
+        self.shared.alive.store(true, Ordering::Release);
+    }
+
+    /// Reports an error to the server's `error` handlers.
+    pub(crate) fn report(&self, error: &SparkError) {
+        (self.shared.on_error)(self, error);
+    }
+}
+
+impl std::fmt::Debug for Spark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spark")
+            .field("id", &self.id())
+            .field("address", self.address())
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl PartialEq for Spark {
+    fn eq(&self, other: &Spark) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl Eq for Spark {}

@@ -1,0 +1,127 @@
+//! What happens to incoming frames of one spark, whatever the transport.
+//!
+//! The [`Dispatcher`] handles control messages (pong, id), queues data while
+//! a handler is busy, and runs the server's handlers in order. A transport
+//! drives it from its connection task: it feeds frames with
+//! [`Dispatcher::incoming`] and polls [`Dispatcher::progress`] alongside its
+//! socket, so handlers run concurrently with reads and writes but one
+//! message at a time per spark.
+
+use crate::frame::Frame;
+use crate::message::Message;
+use crate::parser::Inspection;
+use crate::protocol::{self, Control};
+use crate::server::handlers::BoxFuture;
+use crate::server::Shared;
+use crate::spark::{Spark, SparkError};
+use crate::BoxError;
+use futures_util::FutureExt;
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// Most messages queued while handlers are busy; past this the transport
+/// stops reading from the socket (back-pressure onto the client).
+pub(crate) const MAX_PENDING: usize = 256;
+
+pub(crate) struct Dispatcher {
+    spark: Spark,
+    shared: Arc<Shared>,
+    pending: VecDeque<Message>,
+    connecting: Option<BoxFuture<Result<(), BoxError>>>,
+    handling: Option<BoxFuture<()>>,
+}
+
+impl Dispatcher {
+    /// Starts the connection handlers of a new spark.
+    pub(crate) fn new(spark: Spark, shared: Arc<Shared>) -> Dispatcher {
+        let connecting = shared.handlers.connection(spark.clone());
+        Dispatcher {
+            spark,
+            shared,
+            pending: VecDeque::new(),
+            connecting,
+            handling: None,
+        }
+    }
+
+    /// False while too many messages wait for busy handlers.
+    pub(crate) fn can_accept(&self) -> bool {
+        self.pending.len() < MAX_PENDING
+    }
+
+    /// True while a handler runs.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.connecting.is_some() || self.handling.is_some()
+    }
+
+    /// Handles one incoming frame (its size was already checked).
+    pub(crate) fn incoming(&mut self, frame: Frame) {
+        match self.shared.parser.inspect(&frame) {
+            Err(error) => self.spark.report(&SparkError::Decode(error)),
+            Ok(Inspection::Control(text)) => match protocol::classify(&text) {
+                Some(Control::Pong(_)) => self.spark.mark_alive(),
+                Some(Control::Id(_)) => {
+                    let _ = self.spark.write(&protocol::id(self.spark.id()));
+                }
+                // Anything else is ordinary data, exactly as in Primus.
+                _ => self.enqueue(frame),
+            },
+            Ok(Inspection::Data) => self.enqueue(frame),
+        }
+    }
+
+    fn enqueue(&mut self, frame: Frame) {
+        if self.shared.handlers.data.is_empty() {
+            return;
+        }
+        self.pending.push_back(Message::new(frame, self.shared.parser.clone()));
+        self.start_next();
+    }
+
+    fn start_next(&mut self) {
+        while !self.is_busy() {
+            let Some(message) = self.pending.pop_front() else { return };
+            self.handling = self.shared.handlers.data(&self.spark, message);
+        }
+    }
+
+    /// Drives the running handler to completion, then starts the next one.
+    /// Never completes while no handler runs. Cancel-safe: the handler's
+    /// state lives in `self`, not in the returned future.
+    pub(crate) async fn progress(&mut self) {
+        if let Some(connecting) = self.connecting.as_mut() {
+            let outcome = AssertUnwindSafe(connecting.as_mut()).catch_unwind().await;
+            self.connecting = None;
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    self.spark.report(&SparkError::Connection(error));
+                    self.spark.end();
+                }
+                Err(_) => {
+                    self.spark.report(&SparkError::Connection("a connection handler panicked".into()));
+                    self.spark.end();
+                }
+            }
+        } else if let Some(handling) = self.handling.as_mut() {
+            let outcome = AssertUnwindSafe(handling.as_mut()).catch_unwind().await;
+            self.handling = None;
+            if outcome.is_err() {
+                tracing::error!(spark = self.spark.id(), "a data handler panicked; the message was dropped");
+            }
+        } else {
+            std::future::pending::<()>().await;
+        }
+        self.start_next();
+    }
+
+    /// After the connection is gone: finishes the running handler and the
+    /// queued messages, then runs the disconnection handlers.
+    pub(crate) async fn finish(mut self) {
+        while self.is_busy() {
+            self.progress().await;
+        }
+        self.shared.handlers.disconnection(&self.spark).await;
+    }
+}

@@ -1,0 +1,318 @@
+//! The `websockets` transformer: RFC 6455 on tokio-tungstenite.
+//!
+//! Matches Primus' `websockets` transformer on the wire: no subprotocol, no
+//! compression, text frames for text and binary frames for binary; every
+//! close is an empty close frame (the peer reports 1005) except an oversize
+//! message, which is closed with 1009; WebSocket pings from the client count
+//! as heartbeat answers.
+//!
+//! Each connection is driven by one task that reads frames, drains the
+//! spark's outbound queue in batches (one flush per batch) and polls the
+//! running handler, so there is no task hop per message.
+
+use super::connection::Dispatcher;
+use crate::frame::{Frame, FrameKind};
+use crate::server::http::respond;
+use crate::server::Shared;
+use crate::spark::{Address, CloseRequest, Query, Spark, SparkError, SparkInit, SparkReceiver};
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+/// Frames written before one flush.
+const WRITE_BATCH: usize = 64;
+/// How long to wait for the client's close frame after ours.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// True when the request asks for a WebSocket.
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+}
+
+fn bad_handshake(status: StatusCode, message: &'static str) -> Response {
+    let mut response = respond(status, Some("text/html"), Body::from(message));
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn valid_key(key: &str) -> bool {
+    // 16 random bytes in base64: 22 characters and `==`.
+    key.len() == 24
+        && key.ends_with("==")
+        && key[..22].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+/// Checks the handshake, answers 101 and starts the connection task.
+pub(crate) fn accept(shared: Arc<Shared>, mut request: Request<Body>, address: Address) -> Response {
+    let headers = request.headers();
+    if request.method() != Method::GET {
+        return bad_handshake(StatusCode::METHOD_NOT_ALLOWED, "Invalid HTTP method");
+    }
+    let connection_upgrade = headers
+        .get(header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("upgrade")));
+    if !connection_upgrade {
+        return bad_handshake(StatusCode::BAD_REQUEST, "Invalid Upgrade header");
+    }
+    let Some(key) = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+        .filter(|k| valid_key(k.trim()))
+    else {
+        return bad_handshake(StatusCode::BAD_REQUEST, "Missing or invalid Sec-WebSocket-Key header");
+    };
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        let mut response = bad_handshake(StatusCode::BAD_REQUEST, "Missing or invalid Sec-WebSocket-Version header");
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return response;
+    }
+    let accept_key = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
+    let query = Query::parse(request.uri().query().unwrap_or(""));
+    let request_headers = request.headers().clone();
+    let on_upgrade = hyper::upgrade::on(&mut request);
+
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => run(shared, upgraded, request_headers, address, query).await,
+            Err(error) => tracing::debug!(%error, "upgrade failed"),
+        }
+    });
+
+    let mut response = respond(StatusCode::SWITCHING_PROTOCOLS, None, Body::empty());
+    let out = response.headers_mut();
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(value) = HeaderValue::from_str(&accept_key) {
+        out.insert(header::SEC_WEBSOCKET_ACCEPT, value);
+    }
+    response
+}
+
+fn config(shared: &Shared) -> WebSocketConfig {
+    let limit = shared.config.max_length;
+    WebSocketConfig::default()
+        .read_buffer_size(shared.config.websocket.read_buffer_size)
+        .write_buffer_size(shared.config.websocket.write_buffer_size)
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit))
+}
+
+async fn run(shared: Arc<Shared>, upgraded: hyper::upgrade::Upgraded, headers: HeaderMap, address: Address, query: Query) {
+    let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config(&shared))).await;
+    let handlers = shared.handlers.clone();
+    let (spark, receiver) = Spark::new(SparkInit {
+        id: shared.next_id(),
+        headers,
+        address,
+        query,
+        parser: shared.parser.clone(),
+        queue_capacity: shared.config.send_queue_capacity,
+        on_error: Box::new(move |spark, error| handlers.error(spark, error)),
+    });
+    if !shared.register(&spark) {
+        tracing::error!(spark = spark.id(), "the id generator returned an id already in use; connection refused");
+        let mut socket = socket;
+        let _ = socket.close(None).await;
+        return;
+    }
+    let span = tracing::debug_span!("spark", id = spark.id());
+    let _entered = span.enter();
+    tracing::debug!(address = ?spark.address(), "connected");
+    drop(_entered);
+
+    let dispatcher = Dispatcher::new(spark.clone(), shared.clone());
+    let connection = Connection {
+        socket,
+        spark: spark.clone(),
+        receiver,
+        dispatcher,
+        max_length: shared.config.max_length,
+    };
+    let dispatcher = connection.run(&shared).await;
+    spark.mark_closed();
+    shared.unregister(&spark);
+    tracing::debug!(spark = spark.id(), "disconnected");
+    dispatcher.finish().await;
+}
+
+struct Connection {
+    socket: Socket,
+    spark: Spark,
+    receiver: SparkReceiver,
+    dispatcher: Dispatcher,
+    max_length: usize,
+}
+
+/// Why the read/write loop stopped.
+enum Exit {
+    /// The server asked to close.
+    Requested(CloseRequest),
+    /// The client closed or the socket failed.
+    Gone,
+    /// A message exceeded `max_length`.
+    TooLarge,
+}
+
+impl Connection {
+    async fn run(mut self, shared: &Shared) -> Dispatcher {
+        let exit = self.pump().await;
+        match exit {
+            Exit::Requested(request) => {
+                self.drain_outbound().await;
+                if request.announce {
+                    let _ = self.socket.feed(to_ws(shared.server_close.clone())).await;
+                }
+                let close = request.code.map(|code| CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: Utf8Bytes::default(),
+                });
+                let _ = self.socket.send(WsMessage::Close(close)).await;
+                self.await_client_close().await;
+            }
+            Exit::Gone => {
+                self.spark.mark_closed();
+                let _ = self.socket.flush().await;
+            }
+            Exit::TooLarge => {
+                self.spark.mark_closed();
+                self.spark.report(&SparkError::PayloadTooLarge { limit: self.max_length });
+                let close = CloseFrame {
+                    code: CloseCode::Size,
+                    reason: Utf8Bytes::default(),
+                };
+                let _ = self.socket.send(WsMessage::Close(Some(close))).await;
+                // The rest of the oversize message is still in the socket:
+                // discard it instead of parsing it, so the close frame is not
+                // lost to a connection reset.
+                self.discard_input().await;
+            }
+        }
+        self.dispatcher
+    }
+
+    /// Reads, writes and runs handlers until the connection should end.
+    async fn pump(&mut self) -> Exit {
+        loop {
+            tokio::select! {
+                biased;
+                request = self.spark.close_requested() => return Exit::Requested(request),
+                frame = self.receiver.outbound.recv() => {
+                    let Some(frame) = frame else { return Exit::Gone };
+                    if self.write_batch(frame).await.is_err() {
+                        return Exit::Gone;
+                    }
+                }
+                () = self.dispatcher.progress(), if self.dispatcher.is_busy() => {}
+                incoming = self.socket.next(), if self.dispatcher.can_accept() => {
+                    match incoming {
+                        None => return Exit::Gone,
+                        Some(Ok(message)) => {
+                            if let Some(exit) = self.on_message(message).await {
+                                return exit;
+                            }
+                        }
+                        Some(Err(tungstenite::Error::Capacity(_))) => return Exit::TooLarge,
+                        Some(Err(error)) => {
+                            if !matches!(error, tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed | tungstenite::Error::Io(_)) {
+                                self.spark.report(&SparkError::Transport(error.to_string()));
+                            }
+                            return Exit::Gone;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_message(&mut self, message: WsMessage) -> Option<Exit> {
+        match message {
+            WsMessage::Text(text) => self.dispatcher.incoming(Frame::text_trusted(Bytes::from(text))),
+            WsMessage::Binary(bytes) => self.dispatcher.incoming(Frame::binary(bytes)),
+            WsMessage::Ping(_) => {
+                // Primus' ws transformer counts a client's WebSocket ping as a pong.
+                self.spark.mark_alive();
+                if self.socket.flush().await.is_err() {
+                    return Some(Exit::Gone);
+                }
+            }
+            WsMessage::Close(_) => return Some(Exit::Gone),
+            WsMessage::Pong(_) | WsMessage::Frame(_) => {}
+        }
+        None
+    }
+
+    /// Writes `first` and whatever else is queued (up to a batch), then flushes once.
+    async fn write_batch(&mut self, first: Frame) -> Result<(), tungstenite::Error> {
+        self.socket.feed(to_ws(first)).await?;
+        for _ in 1..WRITE_BATCH {
+            match self.receiver.outbound.try_recv() {
+                Ok(frame) => self.socket.feed(to_ws(frame)).await?,
+                Err(_) => break,
+            }
+        }
+        self.socket.flush().await
+    }
+
+    async fn drain_outbound(&mut self) {
+        while let Ok(frame) = self.receiver.outbound.try_recv() {
+            if self.socket.feed(to_ws(frame)).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn await_client_close(&mut self) {
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(_)) = self.socket.next().await {}
+        })
+        .await;
+    }
+
+    async fn discard_input(&mut self) {
+        let mut sink = [0u8; 8 * 1024];
+        let stream = self.socket.get_mut();
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Ok(read) = stream.read(&mut sink).await {
+                if read == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+fn to_ws(frame: Frame) -> WsMessage {
+    let (kind, bytes) = frame.into_parts();
+    match kind {
+        FrameKind::Binary => WsMessage::Binary(bytes),
+        // Frames keep text valid UTF-8, so this conversion cannot fail; the
+        // fallback keeps the data rather than panicking.
+        FrameKind::Text => match Utf8Bytes::try_from(bytes) {
+            Ok(text) => WsMessage::Text(text),
+            Err(error) => {
+                tracing::error!(%error, "text frame was not UTF-8; sent as binary");
+                WsMessage::Binary(Bytes::new())
+            }
+        },
+    }
+}
