@@ -318,6 +318,10 @@ impl Server {
             .await
     }
 
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Server {
+        Server { shared }
+    }
+
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }

@@ -9,14 +9,16 @@
 //!
 //! Every write encodes (once) and puts the frame into the spark's bounded
 //! queue (capacity [`ServerBuilder::send_queue_capacity`], default 1024
-//! frames); writing never waits. The connection task drains the queue,
+//! frames). [`Spark::write`] never waits; [`Spark::send`] waits for room. The connection task drains the queue,
 //! writes frames in batches and flushes once per batch. When a client reads
 //! so slowly that its queue is full, the server does not buffer without
 //! bound and does not silently drop that one frame: the spark gets an
 //! [`SparkError::SlowConsumer`] error and is ended *with reconnect*
 //! (no `primus::server::close`), so a Primus client reconnects and starts
 //! fresh. Memory per connection is therefore bounded by the queue capacity
-//! times the frame size.
+//! times the frame size. Code that writes many messages in a burst (more
+//! than the capacity without yielding) should use `send(..).await`, which
+//! waits for the connection to drain instead.
 //!
 //! [`ServerBuilder::send_queue_capacity`]: crate::ServerBuilder::send_queue_capacity
 
@@ -58,13 +60,12 @@ struct Shared {
     headers: HeaderMap,
     address: Address,
     query: Query,
-    parser: Arc<dyn Parser>,
+    server: Arc<crate::server::Shared>,
     outbound: mpsc::Sender<Frame>,
     state: AtomicU8,
     alive: AtomicBool,
     close: Mutex<Option<CloseRequest>>,
     close_signal: Notify,
-    on_error: Box<dyn Fn(&Spark, &SparkError) + Send + Sync>,
 }
 
 /// How the connection task should close the socket.
@@ -87,9 +88,7 @@ pub(crate) struct SparkInit {
     pub(crate) headers: HeaderMap,
     pub(crate) address: Address,
     pub(crate) query: Query,
-    pub(crate) parser: Arc<dyn Parser>,
-    pub(crate) queue_capacity: usize,
-    pub(crate) on_error: Box<dyn Fn(&Spark, &SparkError) + Send + Sync>,
+    pub(crate) server: Arc<crate::server::Shared>,
 }
 
 /// Why a write did not happen.
@@ -139,20 +138,19 @@ pub enum SparkError {
 
 impl Spark {
     pub(crate) fn new(init: SparkInit) -> (Spark, SparkReceiver) {
-        let (tx, rx) = mpsc::channel(init.queue_capacity.max(1));
+        let (tx, rx) = mpsc::channel(init.server.config.send_queue_capacity.max(1));
         let spark = Spark {
             shared: Arc::new(Shared {
                 id: init.id.into(),
                 headers: init.headers,
                 address: init.address,
                 query: init.query,
-                parser: init.parser,
+                server: init.server,
                 outbound: tx,
                 state: AtomicU8::new(OPEN),
                 alive: AtomicBool::new(true),
                 close: Mutex::new(None),
                 close_signal: Notify::new(),
-                on_error: init.on_error,
             }),
         };
         (spark, SparkReceiver { outbound: rx })
@@ -186,7 +184,18 @@ impl Spark {
 
     /// The parser used for this spark's messages.
     pub fn parser(&self) -> &Arc<dyn Parser> {
-        &self.shared.parser
+        &self.shared.server.parser
+    }
+
+    /// The server this spark belongs to, e.g. to broadcast from a handler.
+    ///
+    /// ```no_run
+    /// # fn demo(spark: primus::Spark) {
+    /// spark.server().write("someone said something").ok();
+    /// # }
+    /// ```
+    pub fn server(&self) -> crate::Server {
+        crate::Server::from_shared(self.shared.server.clone())
     }
 
     /// True until the spark is ended (by either side).
@@ -202,8 +211,37 @@ impl Spark {
         if !self.is_open() {
             return Err(WriteError::Closed);
         }
-        let frame = self.shared.parser.encode_value(value)?;
+        let frame = self.shared.server.parser.encode_value(value)?;
         self.write_frame(frame)
+    }
+
+    /// Encodes `value` and waits until the outbound queue has room for it.
+    ///
+    /// Use this instead of [`write`](Self::write) in loops that produce many
+    /// messages: it applies back-pressure instead of tripping the
+    /// [slow consumer policy](self#the-outbound-queue-and-slow-consumers).
+    ///
+    /// ```no_run
+    /// # async fn demo(spark: primus::Spark) -> Result<(), primus::spark::WriteError> {
+    /// for n in 0..100_000 {
+    ///     spark.send(&n).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn send<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), WriteError> {
+        if !self.is_open() {
+            return Err(WriteError::Closed);
+        }
+        let frame = self.shared.server.parser.encode_value(value)?;
+        self.send_frame(frame).await
+    }
+
+    /// Waits until the outbound queue has room, then queues `frame`.
+    pub async fn send_frame(&self, frame: Frame) -> Result<(), WriteError> {
+        if !self.is_open() {
+            return Err(WriteError::Closed);
+        }
+        self.shared.outbound.send(frame).await.map_err(|_| WriteError::Closed)
     }
 
     /// Queues an already encoded frame (a broadcast encodes once and calls
@@ -288,7 +326,7 @@ impl Spark {
 
     /// Reports an error to the server's `error` handlers.
     pub(crate) fn report(&self, error: &SparkError) {
-        (self.shared.on_error)(self, error);
+        self.shared.server.handlers.error(self, error);
     }
 }
 

@@ -118,15 +118,12 @@ fn config(shared: &Shared) -> WebSocketConfig {
 
 async fn run(shared: Arc<Shared>, upgraded: hyper::upgrade::Upgraded, headers: HeaderMap, address: Address, query: Query) {
     let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config(&shared))).await;
-    let handlers = shared.handlers.clone();
     let (spark, receiver) = Spark::new(SparkInit {
         id: shared.next_id(),
         headers,
         address,
         query,
-        parser: shared.parser.clone(),
-        queue_capacity: shared.config.send_queue_capacity,
-        on_error: Box::new(move |spark, error| handlers.error(spark, error)),
+        server: shared.clone(),
     });
     if !shared.register(&spark) {
         tracing::error!(spark = spark.id(), "the id generator returned an id already in use; connection refused");

@@ -1,0 +1,76 @@
+//! Turning the URL a user gives into the WebSocket URL Primus clients use.
+
+use crate::ClientError;
+use rand::Rng;
+use url::Url;
+
+/// Builds `ws[s]://host[:port]<pathname>?<user query>&_primuscb=<id>`.
+///
+/// As in Primus, only the scheme, credentials, host, port and query of the
+/// given URL are used; its path is replaced by the server's pathname. For a
+/// repeated query key the first value wins, and `_primuscb` (a cache buster)
+/// is appended or replaces a user key of the same name.
+pub(crate) fn websocket_url(given: &str, pathname: &str) -> Result<Url, ClientError> {
+    let parsed = Url::parse(given).map_err(|error| ClientError::InvalidUrl {
+        url: given.to_owned(),
+        reason: error.to_string(),
+    })?;
+    let scheme = match parsed.scheme() {
+        "http" | "ws" => "ws",
+        "https" | "wss" => "wss",
+        other => {
+            return Err(ClientError::InvalidUrl {
+                url: given.to_owned(),
+                reason: format!("unsupported scheme `{other}`; use http, https, ws or wss"),
+            })
+        }
+    };
+    let mut url = parsed.clone();
+    url.set_scheme(scheme).map_err(|()| ClientError::InvalidUrl {
+        url: given.to_owned(),
+        reason: "cannot change the scheme".to_owned(),
+    })?;
+    url.set_path(pathname);
+    url.set_fragment(None);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (key, value) in parsed.query_pairs() {
+        if !pairs.iter().any(|(k, _)| *k == key) {
+            pairs.push((key.into_owned(), value.into_owned()));
+        }
+    }
+    let buster = cache_buster();
+    match pairs.iter_mut().find(|(k, _)| k == "_primuscb") {
+        Some(pair) => pair.1 = buster,
+        None => pairs.push(("_primuscb".to_owned(), buster)),
+    }
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    Ok(url)
+}
+
+/// A short random token in Primus' `yeast` alphabet.
+fn cache_buster() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+    let mut rng = rand::rng();
+    (0..7).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_like_primus() {
+        let url = websocket_url("https://user:pw@example.com:8443/some/path?a=1&a=2&b=%20x", "/primus").unwrap();
+        assert_eq!(url.scheme(), "wss");
+        assert_eq!(url.username(), "user");
+        assert_eq!(url.port(), Some(8443));
+        assert_eq!(url.path(), "/primus");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(pairs[0], ("a".into(), "1".into()));
+        assert_eq!(pairs[1], ("b".into(), " x".into()));
+        assert_eq!(pairs[2].0, "_primuscb");
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(websocket_url("http://h:80", "/p").unwrap().as_str().split('?').next(), Some("ws://h/p"));
+        assert!(websocket_url("ftp://h", "/p").is_err());
+    }
+}
