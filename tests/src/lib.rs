@@ -224,7 +224,8 @@ pub mod raw {
         socket.send(Message::text(text)).await.expect("send text");
     }
 
-    /// The next text frame, skipping heartbeat pings; panics after `wait`.
+    /// The next text frame, skipping heartbeat pings and WebSocket ping/pong
+    /// frames; panics after `wait`.
     pub async fn next_text(socket: &mut Socket, wait: Duration) -> String {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -235,6 +236,7 @@ pub mod raw {
                 .expect("socket error");
             match message {
                 Message::Text(text) if text.starts_with("\"primus::ping::") => continue,
+                Message::Ping(_) | Message::Pong(_) => continue,
                 Message::Text(text) => return text.to_string(),
                 other => panic!("expected a text frame, got {other:?}"),
             }

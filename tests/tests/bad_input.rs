@@ -1,0 +1,237 @@
+//! Bad or hostile input against the Rust server, over raw WebSockets and raw
+//! HTTP. Every case checks the documented outcome (primus-protocol.md §3,
+//! §5.2-5.4, Appendix A.2/A.3) and that the server keeps serving afterwards.
+
+use futures_util::SinkExt;
+use primus_tests::{contract_builder, contract_server, init_logs, raw, serve, ErrorLog, Running};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// Upper bound for every single wait in this file.
+const WAIT: Duration = Duration::from_secs(5);
+/// What the JSON parser's decode errors start with (Primus' wording).
+const DECODE_ERROR: &str = "Failed to decode incoming data: ";
+
+/// The contract server without heartbeats, so no ping frames interleave.
+async fn quiet_server() -> Running {
+    init_logs();
+    contract_server(None).await
+}
+
+/// Sends `text` and asserts that the next text frame is `expected`.
+async fn assert_echo(socket: &mut raw::Socket, text: &str, expected: &str) {
+    raw::send_text(socket, text).await;
+    assert_eq!(raw::next_text(socket, WAIT).await, expected, "reply to {text}");
+}
+
+/// A fresh client gets an echo: the server still serves.
+async fn assert_still_serving(running: &Running) {
+    let mut fresh = raw::connect(&running.ws_url(), &[]).await;
+    assert_echo(&mut fresh, r#""still serving""#, r#""still serving""#).await;
+}
+
+/// Error-log entries produced by the JSON parser.
+fn decode_errors(errors: &ErrorLog) -> Vec<String> {
+    errors
+        .entries()
+        .into_iter()
+        .filter(|e| e.starts_with(DECODE_ERROR))
+        .collect()
+}
+
+/// Writes a hand-made HTTP request and returns (status, raw head, body).
+/// The request must carry `Connection: close`; the response is read to EOF.
+async fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
+        stream.write_all(request.as_bytes()).await.expect("write request");
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await.expect("read response");
+        bytes
+    };
+    let bytes = tokio::time::timeout(WAIT, exchange)
+        .await
+        .expect("HTTP response within 5 s");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {text:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_json_is_reported_and_the_connection_survives() {
+    let running = quiet_server().await;
+    let mut socket = raw::connect(&running.ws_url(), &[]).await;
+
+    raw::send_text(&mut socket, "not json at all").await;
+    // Nothing comes back for the bad frame: the next reply is the echo.
+    assert_echo(&mut socket, r#""after""#, r#""after""#).await;
+
+    let decode = decode_errors(&running.errors);
+    assert_eq!(decode.len(), 1, "one decode error expected, log: {:?}", running.errors.entries());
+    assert!(decode[0].len() > DECODE_ERROR.len(), "error without details: {:?}", decode[0]);
+    assert_still_serving(&running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_frame_is_data_and_echoed_as_binary() {
+    let running = quiet_server().await;
+    let mut socket = raw::connect(&running.ws_url(), &[]).await;
+
+    socket
+        .send(Message::binary(vec![1u8, 2, 3]))
+        .await
+        .expect("send binary");
+    match raw::next_any(&mut socket, WAIT).await {
+        Some(Message::Binary(bytes)) => assert_eq!(&bytes[..], &[1, 2, 3]),
+        other => panic!("expected the binary echo, got {other:?}"),
+    }
+    assert!(running.errors.entries().is_empty(), "errors: {:?}", running.errors.entries());
+    assert_echo(&mut socket, r#""after""#, r#""after""#).await;
+    assert_still_serving(&running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_frame_closes_with_1009() {
+    init_logs();
+    let errors = ErrorLog::default();
+    let server = contract_builder(&errors)
+        .ping_interval(None)
+        .max_length(1024)
+        .build()
+        .expect("build");
+    let running = serve(server, errors).await;
+
+    // Exactly max_length bytes on the wire is still accepted.
+    let exact = format!("\"{}\"", "a".repeat(1022));
+    assert_eq!(exact.len(), 1024);
+    let mut socket = raw::connect(&running.ws_url(), &[]).await;
+    assert_echo(&mut socket, &exact, &exact).await;
+
+    // Twice the limit: closed with 1009.
+    let oversize = format!("\"{}\"", "b".repeat(2046));
+    assert_eq!(oversize.len(), 2048);
+    raw::send_text(&mut socket, &oversize).await;
+    match raw::next_any(&mut socket, WAIT).await {
+        Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Size, "close frame {frame:?}"),
+        other => panic!("expected a close frame with 1009, got {other:?}"),
+    }
+
+    let entries = running.errors.entries();
+    assert!(
+        entries.iter().any(|e| e.contains("Max payload size exceeded")),
+        "error log: {entries:?}"
+    );
+    assert_still_serving(&running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spoofed_primus_messages_are_data_except_pong_and_id() {
+    let running = quiet_server().await;
+    let mut socket = raw::connect(&running.ws_url(), &[]).await;
+
+    // §3.2: types other than pong and id are ordinary data.
+    for spoof in [
+        r#""primus::server::close""#,
+        r#""primus::ping::123""#,
+        r#""primus::foo::bar""#,
+    ] {
+        assert_echo(&mut socket, spoof, spoof).await;
+    }
+
+    // A pong is consumed: the next thing received is the following echo.
+    raw::send_text(&mut socket, r#""primus::pong::abc""#).await;
+    assert_echo(&mut socket, r#""after pong""#, r#""after pong""#).await;
+
+    // An id request is answered with the spark id (the contract's own id
+    // command must agree).
+    raw::send_text(&mut socket, r#""primus::id::""#).await;
+    let reply: String = serde_json::from_str(&raw::next_text(&mut socket, WAIT).await).expect("JSON string");
+    let id = reply
+        .strip_prefix("primus::id::")
+        .unwrap_or_else(|| panic!("unexpected id reply {reply:?}"));
+    assert_eq!(id.len(), 21, "spark id {id:?}");
+    raw::send_text(&mut socket, r#"{"cmd":"id"}"#).await;
+    let contract: serde_json::Value =
+        serde_json::from_str(&raw::next_text(&mut socket, WAIT).await).expect("JSON object");
+    assert_eq!(contract["id"], id);
+
+    // Only a bare string is a control message: an array is data.
+    assert_echo(&mut socket, r#"["primus::id::"]"#, r#"["primus::id::"]"#).await;
+
+    assert!(running.errors.entries().is_empty(), "errors: {:?}", running.errors.entries());
+    assert_still_serving(&running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_paths_are_not_primus_but_prefixes_are() {
+    let running = quiet_server().await;
+
+    let (status, _, _) = http(running.addr, &get("/other")).await;
+    assert_eq!(status, 404, "GET /other");
+
+    match tokio_tungstenite::connect_async(format!("ws://{}/other", running.addr)).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 404, "upgrade to /other"),
+        Err(other) => panic!("expected an HTTP error for /other, got {other}"),
+        Ok((_, response)) => panic!("upgrade to /other succeeded: {}", response.status()),
+    }
+
+    // Primus matches by prefix, so /primusXYZ is Primus' (§5.2).
+    let (status, _, body) = http(running.addr, &get("/primusXYZ")).await;
+    assert_eq!((status, body.as_str()), (426, "Upgrade Required"), "GET /primusXYZ");
+
+    assert_still_serving(&running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_without_key_is_a_bad_request() {
+    let running = quiet_server().await;
+    let request = "GET /primus HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n\
+                   Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+    let (status, head, body) = http(running.addr, request).await;
+    assert_eq!(status, 400, "response head: {head}");
+    assert_eq!(body, "Missing or invalid Sec-WebSocket-Key header");
+    assert!(head.contains("\r\nconnection: close"), "response head: {head}");
+
+    assert_still_serving(&running).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_malformed_frames_does_not_disconnect() {
+    const BAD: usize = 200;
+    let running = quiet_server().await;
+    let mut socket = raw::connect(&running.ws_url(), &[]).await;
+
+    for i in 0..BAD {
+        let garbage = match i % 4 {
+            0 => format!("garbage {i}"),
+            1 => format!("{{\"unterminated\": {i}"),
+            2 => format!("\"two\" \"values {i}\""),
+            _ => format!("[{i},]"),
+        };
+        socket.feed(Message::text(garbage)).await.expect("feed garbage");
+    }
+    socket.flush().await.expect("flush garbage");
+
+    assert_echo(&mut socket, r#"{"still":"here"}"#, r#"{"still":"here"}"#).await;
+    let decode = decode_errors(&running.errors);
+    assert_eq!(decode.len(), BAD, "log: {:?}", running.errors.entries());
+    assert_eq!(running.server.connected(), 1);
+
+    assert_still_serving(&running).await;
+}
