@@ -34,12 +34,16 @@ pub(crate) async fn run(mut setup: Setup) {
     let socket = match tokio::time::timeout(setup.connect_timeout, connecting).await {
         Ok(Ok((socket, _response))) => socket,
         Ok(Err(error)) => {
-            let _ = setup.events.send(Event::Error(ClientError::Connect(error.to_string())));
+            let _ = setup
+                .events
+                .send(Event::Error(ClientError::Connect(error.to_string())));
             let _ = setup.events.send(Event::End);
             return;
         }
         Err(_) => {
-            let _ = setup.events.send(Event::Error(ClientError::Timeout(setup.connect_timeout)));
+            let _ = setup
+                .events
+                .send(Event::Error(ClientError::Timeout(setup.connect_timeout)));
             let _ = setup.events.send(Event::End);
             return;
         }
@@ -147,7 +151,9 @@ impl Connection {
         match result {
             Ok(()) => Next::Continue,
             Err(error) => {
-                let _ = self.events.send(Event::Error(ClientError::Transport(error.to_string())));
+                let _ = self
+                    .events
+                    .send(Event::Error(ClientError::Transport(error.to_string())));
                 Next::Ended { by_client: false }
             }
         }
@@ -157,8 +163,13 @@ impl Connection {
         let frame = match incoming {
             None => return Next::Ended { by_client: false },
             Some(Err(error)) => {
-                if !matches!(error, tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) {
-                    let _ = self.events.send(Event::Error(ClientError::Transport(error.to_string())));
+                if !matches!(
+                    error,
+                    tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed
+                ) {
+                    let _ = self
+                        .events
+                        .send(Event::Error(ClientError::Transport(error.to_string())));
                 }
                 return Next::Ended { by_client: false };
             }
@@ -210,7 +221,9 @@ impl Connection {
     }
 
     fn data(&self, frame: Frame) {
-        let _ = self.events.send(Event::Data(Message::new(frame, self.parser.clone())));
+        let _ = self
+            .events
+            .send(Event::Data(Message::new(frame, self.parser.clone())));
     }
 }
 

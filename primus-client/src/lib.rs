@@ -74,7 +74,11 @@ impl ClientBuilder {
     /// to [`Client::builder`] is ignored, as in Primus.
     pub fn pathname(mut self, pathname: impl Into<String>) -> ClientBuilder {
         let pathname = pathname.into();
-        self.pathname = if pathname.starts_with('/') { pathname } else { format!("/{pathname}") };
+        self.pathname = if pathname.starts_with('/') {
+            pathname
+        } else {
+            format!("/{pathname}")
+        };
         self
     }
 

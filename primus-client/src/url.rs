@@ -51,7 +51,9 @@ pub(crate) fn websocket_url(given: &str, pathname: &str) -> Result<Url, ClientEr
 fn cache_buster() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
     let mut rng = rand::rng();
-    (0..7).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..7)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]
@@ -60,7 +62,11 @@ mod tests {
 
     #[test]
     fn converts_like_primus() {
-        let url = websocket_url("https://user:pw@example.com:8443/some/path?a=1&a=2&b=%20x", "/primus").unwrap();
+        let url = websocket_url(
+            "https://user:pw@example.com:8443/some/path?a=1&a=2&b=%20x",
+            "/primus",
+        )
+        .unwrap();
         assert_eq!(url.scheme(), "wss");
         assert_eq!(url.username(), "user");
         assert_eq!(url.port(), Some(8443));
@@ -70,7 +76,14 @@ mod tests {
         assert_eq!(pairs[1], ("b".into(), " x".into()));
         assert_eq!(pairs[2].0, "_primuscb");
         assert_eq!(pairs.len(), 3);
-        assert_eq!(websocket_url("http://h:80", "/p").unwrap().as_str().split('?').next(), Some("ws://h/p"));
+        assert_eq!(
+            websocket_url("http://h:80", "/p")
+                .unwrap()
+                .as_str()
+                .split('?')
+                .next(),
+            Some("ws://h/p")
+        );
         assert!(websocket_url("ftp://h", "/p").is_err());
     }
 }

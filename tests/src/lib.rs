@@ -29,7 +29,9 @@ pub fn ensure_node_modules() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
         let dir = interop_dir();
-        if dir.join("node_modules/primus/package.json").exists() && dir.join("node_modules/ws/package.json").exists() {
+        if dir.join("node_modules/primus/package.json").exists()
+            && dir.join("node_modules/ws/package.json").exists()
+        {
             return;
         }
         let status = std::process::Command::new("npm")
@@ -64,7 +66,10 @@ pub fn contract_builder(errors: &ErrorLog) -> ServerBuilder {
     Server::builder()
         .authorize(|request| async move {
             match request.query.get("auth") {
-                Some("fail") => Err(AuthError::new("Authentication required").authenticate("Basic realm=\"primus-rs-test\"")),
+                Some("fail") => {
+                    Err(AuthError::new("Authentication required")
+                        .authenticate("Basic realm=\"primus-rs-test\""))
+                }
                 _ => Ok(()),
             }
         })
@@ -186,7 +191,8 @@ impl NodeServer {
         let port = serde_json::from_str::<Value>(&line)
             .ok()
             .and_then(|v| v["port"].as_u64())
-            .unwrap_or_else(|| panic!("unexpected first line from server.js: {line}")) as u16;
+            .unwrap_or_else(|| panic!("unexpected first line from server.js: {line}"))
+            as u16;
         NodeServer { _child: child, port }
     }
 
@@ -204,7 +210,8 @@ pub mod raw {
     use tokio_tungstenite::tungstenite::Message;
 
     /// A raw WebSocket client connection.
-    pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+    pub type Socket =
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
     /// Connects to `url` (a `ws://` URL), adding `headers`.
     pub async fn connect(url: &str, headers: &[(&str, &str)]) -> Socket {
@@ -215,7 +222,9 @@ pub mod raw {
                 value.parse().expect("header value"),
             );
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connect");
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connect");
         socket
     }
 
@@ -258,7 +267,9 @@ pub fn init_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            )
             .with_test_writer()
             .try_init();
     });

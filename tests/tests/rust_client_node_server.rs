@@ -74,7 +74,10 @@ async fn id_matches_the_node_spark_id() {
     init_logs();
     let server = NodeServer::start(30_000).await;
     let (client, mut events) = open(&server).await;
-    let id = tokio::time::timeout(WAIT, client.id()).await.expect("id in time").expect("id");
+    let id = tokio::time::timeout(WAIT, client.id())
+        .await
+        .expect("id in time")
+        .expect("id");
     client.write(&json!({ "cmd": "id" })).expect("write");
     assert_eq!(next_value(&mut events).await, json!({ "id": id }));
     assert_eq!(id.len(), 21);
@@ -128,8 +131,13 @@ async fn binary_frames_reach_node_as_buffers() {
     // Node server echoes it with `spark.write(buffer)`, which JSON-encodes it.
     let server = NodeServer::start(30_000).await;
     let (client, mut events) = open(&server).await;
-    client.write_frame(primus::Frame::binary(vec![1u8, 2, 3])).expect("write binary");
-    assert_eq!(next_value(&mut events).await, json!({ "type": "Buffer", "data": [1, 2, 3] }));
+    client
+        .write_frame(primus::Frame::binary(vec![1u8, 2, 3]))
+        .expect("write binary");
+    assert_eq!(
+        next_value(&mut events).await,
+        json!({ "type": "Buffer", "data": [1, 2, 3] })
+    );
     client.write("after binary").expect("write");
     assert_eq!(next_value(&mut events).await, json!("after binary"));
 }

@@ -28,7 +28,10 @@ fn entries(log: &Log) -> Vec<String> {
 async fn until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -84,7 +87,12 @@ async fn connection_handlers_run_in_order_and_queue_early_data() {
         })
         .on_data(move |_spark, message| {
             let log = l3.clone();
-            async move { push(&log, format!("data-a:{}", message.decode::<String>().unwrap_or_default())) }
+            async move {
+                push(
+                    &log,
+                    format!("data-a:{}", message.decode::<String>().unwrap_or_default()),
+                )
+            }
         })
         .on_data(move |spark, message| {
             let log = l4.clone();
@@ -104,7 +112,14 @@ async fn connection_handlers_run_in_order_and_queue_early_data() {
     assert_eq!(next_value(&mut events).await, json!("early-2"));
     assert_eq!(
         entries(&log),
-        ["connection-1", "connection-2", "data-a:early-1", "data-b:early-1", "data-a:early-2", "data-b:early-2"]
+        [
+            "connection-1",
+            "connection-2",
+            "data-a:early-1",
+            "data-b:early-1",
+            "data-a:early-2",
+            "data-b:early-2"
+        ]
     );
 }
 
@@ -117,16 +132,28 @@ async fn failing_connection_handler_ends_the_spark_with_server_close() {
         .on_connection(|_spark| async move { Err::<(), _>("nope") })
         .on_connection(move |_spark| {
             let ran = r.clone();
-            async move { ran.fetch_add(1, Ordering::SeqCst); }
+            async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+            }
         })
         .on_error(move |_spark, error| push(&e, error.to_string()))
         .build()
         .expect("build");
     let running = start(server).await;
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
-    assert_eq!(raw::next_text(&mut socket, WAIT).await, "\"primus::server::close\"");
-    assert!(matches!(raw::next_any(&mut socket, WAIT).await, Some(Message::Close(None)) | None));
-    assert_eq!(ran_second.load(Ordering::SeqCst), 0, "later connection handlers must not run");
+    assert_eq!(
+        raw::next_text(&mut socket, WAIT).await,
+        "\"primus::server::close\""
+    );
+    assert!(matches!(
+        raw::next_any(&mut socket, WAIT).await,
+        Some(Message::Close(None)) | None
+    ));
+    assert_eq!(
+        ran_second.load(Ordering::SeqCst),
+        0,
+        "later connection handlers must not run"
+    );
     assert_eq!(entries(&errors), ["connection handler failed: nope"]);
 }
 
@@ -153,7 +180,10 @@ async fn disconnection_handlers_run_when_the_client_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_closes_a_silent_client_and_keeps_one_sending_websocket_pings() {
-    let server = Server::builder().ping_interval(Duration::from_millis(200)).build().expect("build");
+    let server = Server::builder()
+        .ping_interval(Duration::from_millis(200))
+        .build()
+        .expect("build");
     let running = start(server).await;
     let mut silent = raw::connect(&running.ws_url(), &[]).await;
     let mut pinging = raw::connect(&running.ws_url(), &[]).await;
@@ -173,36 +203,56 @@ async fn heartbeat_closes_a_silent_client_and_keeps_one_sending_websocket_pings(
             Some(_) => {}
         }
         // Keep the other client alive with WebSocket-level pings only.
-        pinging.send(Message::Ping(Default::default())).await.expect("ping");
+        pinging
+            .send(Message::Ping(Default::default()))
+            .await
+            .expect("ping");
     };
     assert_eq!(texts.len(), 1, "{texts:?}");
     assert!(texts[0].starts_with("\"primus::ping::"), "{texts:?}");
-    assert!(closed_after < Duration::from_millis(900), "closed after {closed_after:?}");
+    assert!(
+        closed_after < Duration::from_millis(900),
+        "closed after {closed_after:?}"
+    );
 
     for _ in 0..6 {
-        pinging.send(Message::Ping(Default::default())).await.expect("ping");
+        pinging
+            .send(Message::Ping(Default::default()))
+            .await
+            .expect("ping");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     pinging.send(Message::text("\"still\"")).await.expect("send");
     // No data handlers: nothing echoes, but the socket must still be open.
-    pinging.send(Message::text("\"primus::id::\"")).await.expect("send");
+    pinging
+        .send(Message::text("\"primus::id::\""))
+        .await
+        .expect("send");
     let id = raw::next_text(&mut pinging, WAIT).await;
     assert!(id.starts_with("\"primus::id::"), "{id}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pong_answers_keep_a_raw_client_alive() {
-    let server = Server::builder().ping_interval(Duration::from_millis(100)).build().expect("build");
+    let server = Server::builder()
+        .ping_interval(Duration::from_millis(100))
+        .build()
+        .expect("build");
     let running = start(server.clone()).await;
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
     let mut pings = 0;
     while pings < 5 {
         match raw::next_any(&mut socket, WAIT).await {
             Some(Message::Text(text)) => {
-                let value = text.strip_prefix("\"primus::ping::").and_then(|t| t.strip_suffix('"'));
+                let value = text
+                    .strip_prefix("\"primus::ping::")
+                    .and_then(|t| t.strip_suffix('"'));
                 let value = value.expect("only pings are sent");
                 assert!(value.parse::<u64>().is_ok(), "ping value is a timestamp: {value}");
-                socket.send(Message::text(format!("\"primus::pong::{value}\""))).await.expect("pong");
+                socket
+                    .send(Message::text(format!("\"primus::pong::{value}\"")))
+                    .await
+                    .expect("pong");
                 pings += 1;
             }
             other => panic!("closed after {pings} answered pings: {other:?}"),
@@ -242,7 +292,10 @@ async fn spark_knows_its_request() {
     let seen = seen.lock().expect("lock").clone().expect("seen");
     assert_eq!(seen["id"].as_str().map(str::len), Some(21));
     assert_eq!(seen["query"], json!({ "a": ["1", "2"], "b": " x", "c": "" }));
-    assert_eq!(seen["address"], json!({ "ip": "203.0.113.7", "port": 4444, "secure": true }));
+    assert_eq!(
+        seen["address"],
+        json!({ "ip": "203.0.113.7", "port": 4444, "secure": true })
+    );
     assert_eq!(seen["agent"], "yes");
 }
 
@@ -320,9 +373,15 @@ async fn destroy_with_reconnect_sends_no_server_close() {
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
     until("the spark", || server.connected() == 1).await;
     server
-        .destroy(Destroy { reconnect: true, ..Destroy::default() })
+        .destroy(Destroy {
+            reconnect: true,
+            ..Destroy::default()
+        })
         .await;
-    assert!(matches!(raw::next_any(&mut socket, WAIT).await, Some(Message::Close(None)) | None));
+    assert!(matches!(
+        raw::next_any(&mut socket, WAIT).await,
+        Some(Message::Close(None)) | None
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,11 +406,31 @@ async fn bincode_parser_end_to_end() {
         .parser(primus::parser::Bincode)
         .connect()
         .expect("connect");
-    client.write(&Point { x: 41, label: "héllo".into(), tags: vec![1, 2] }).expect("write");
-    let message = tokio::time::timeout(WAIT, events.next_message()).await.expect("in time").expect("data");
+    client
+        .write(&Point {
+            x: 41,
+            label: "héllo".into(),
+            tags: vec![1, 2],
+        })
+        .expect("write");
+    let message = tokio::time::timeout(WAIT, events.next_message())
+        .await
+        .expect("in time")
+        .expect("data");
     assert!(message.is_binary());
-    assert_eq!(message.decode::<Point>().expect("decode"), Point { x: 42, label: "héllo".into(), tags: vec![1, 2] });
-    assert_eq!(client.id().await.expect("id").len(), 21, "control messages work over bincode");
+    assert_eq!(
+        message.decode::<Point>().expect("decode"),
+        Point {
+            x: 42,
+            label: "héllo".into(),
+            tags: vec![1, 2]
+        }
+    );
+    assert_eq!(
+        client.id().await.expect("id").len(),
+        21,
+        "control messages work over bincode"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -367,7 +446,10 @@ async fn client_reports_undecodable_frames_and_stays_connected() {
     let (_client, mut events) = Client::builder(running.url()).connect().expect("connect");
     assert!(matches!(next_event(&mut events).await, Event::Open));
     match next_event(&mut events).await {
-        Event::Error(error) => assert!(error.to_string().starts_with("Failed to decode incoming data: "), "{error}"),
+        Event::Error(error) => assert!(
+            error.to_string().starts_with("Failed to decode incoming data: "),
+            "{error}"
+        ),
         other => panic!("expected a decode error, got {other:?}"),
     }
     assert_eq!(next_value(&mut events).await, json!("after"));
@@ -416,14 +498,24 @@ async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
     loop {
         match raw::next_any(&mut socket, WAIT).await {
             Some(Message::Text(text)) => {
-                assert_ne!(text.as_str(), "\"primus::server::close\"", "a slow consumer may reconnect");
+                assert_ne!(
+                    text.as_str(),
+                    "\"primus::server::close\"",
+                    "a slow consumer may reconnect"
+                );
                 received += 1;
             }
             Some(Message::Close(None)) | None => break,
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(received, 8, "the queued frames are still delivered before the close");
+    assert_eq!(
+        received, 8,
+        "the queued frames are still delivered before the close"
+    );
     until("the slow consumer error", || !entries(&errors).is_empty()).await;
-    assert_eq!(entries(&errors), ["slow consumer: the outbound queue of 8 frames is full"]);
+    assert_eq!(
+        entries(&errors),
+        ["slow consumer: the outbound queue of 8 frames is full"]
+    );
 }

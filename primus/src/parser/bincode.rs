@@ -46,13 +46,14 @@ impl Parser for Bincode {
         visit: &mut dyn FnMut(&mut dyn erased_serde::Deserializer<'_>) -> Result<(), erased_serde::Error>,
     ) -> Result<(), ParserError> {
         if !frame.is_binary() {
-            return Err(ParserError::decode("text frame: the bincode parser expects binary frames"));
+            return Err(ParserError::decode(
+                "text frame: the bincode parser expects binary frames",
+            ));
         }
         let bytes = frame.as_bytes();
         let mut decoder = bincode::serde::BorrowedSerdeDecoder::from_slice(bytes, config(), ());
         let deserializer = decoder.as_deserializer();
-        visit(&mut <dyn erased_serde::Deserializer>::erase(deserializer))
-            .map_err(ParserError::decode)?;
+        visit(&mut <dyn erased_serde::Deserializer>::erase(deserializer)).map_err(ParserError::decode)?;
         // bincode does not report how much it consumed through serde, so
         // trailing bytes after a value are not detected (documented above).
         Ok(())
@@ -60,7 +61,9 @@ impl Parser for Bincode {
 
     fn inspect(&self, frame: &Frame) -> Result<Inspection, ParserError> {
         if !frame.is_binary() {
-            return Err(ParserError::decode("text frame: the bincode parser expects binary frames"));
+            return Err(ParserError::decode(
+                "text frame: the bincode parser expects binary frames",
+            ));
         }
         let bytes = frame.as_bytes();
         if let Ok((text, used)) = bincode::serde::decode_from_slice::<String, _>(bytes, config()) {
@@ -71,4 +74,3 @@ impl Parser for Bincode {
         Ok(Inspection::Data)
     }
 }
-

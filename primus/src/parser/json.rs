@@ -98,11 +98,20 @@ mod tests {
             p.inspect(&Frame::text(r#""\u0070rimus::pong::1""#)).unwrap(),
             Inspection::Control("primus::pong::1".into())
         );
-        assert_eq!(p.inspect(&Frame::text(r#"["primus::id::"]"#)).unwrap(), Inspection::Data);
+        assert_eq!(
+            p.inspect(&Frame::text(r#"["primus::id::"]"#)).unwrap(),
+            Inspection::Data
+        );
         assert_eq!(p.inspect(&Frame::text(r#""plain""#)).unwrap(), Inspection::Data);
-        assert_eq!(p.inspect(&Frame::binary(vec![1, 2, 3])).unwrap(), Inspection::Data);
+        assert_eq!(
+            p.inspect(&Frame::binary(vec![1, 2, 3])).unwrap(),
+            Inspection::Data
+        );
         let err = p.inspect(&Frame::text("not json at all")).unwrap_err();
-        assert!(err.to_string().starts_with("Failed to decode incoming data: "), "{err}");
+        assert!(
+            err.to_string().starts_with("Failed to decode incoming data: "),
+            "{err}"
+        );
         assert!(p.inspect(&Frame::text("1 2")).is_err());
     }
 

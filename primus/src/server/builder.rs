@@ -127,7 +127,11 @@ impl ServerBuilder {
     /// missing; every request whose path *starts with* it is Primus'.
     pub fn pathname(mut self, pathname: impl Into<String>) -> ServerBuilder {
         let pathname = pathname.into();
-        self.pathname = if pathname.starts_with('/') { pathname } else { format!("/{pathname}") };
+        self.pathname = if pathname.starts_with('/') {
+            pathname
+        } else {
+            format!("/{pathname}")
+        };
         self
     }
 
@@ -220,7 +224,9 @@ impl ServerBuilder {
         F: Fn(Spark) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers.disconnection.push(Arc::new(move |spark| Box::pin(handler(spark))));
+        self.handlers
+            .disconnection
+            .push(Arc::new(move |spark| Box::pin(handler(spark))));
         self
     }
 
@@ -231,13 +237,18 @@ impl ServerBuilder {
         F: Fn(Spark, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers.data.push(Arc::new(move |spark, message| Box::pin(handler(spark, message))));
+        self.handlers
+            .data
+            .push(Arc::new(move |spark, message| Box::pin(handler(spark, message))));
         self
     }
 
     /// Adds an `error` handler: decode failures, oversize frames, failing
     /// connection handlers, slow consumers. Errors are also logged.
-    pub fn on_error(mut self, handler: impl Fn(&Spark, &SparkError) + Send + Sync + 'static) -> ServerBuilder {
+    pub fn on_error(
+        mut self,
+        handler: impl Fn(&Spark, &SparkError) + Send + Sync + 'static,
+    ) -> ServerBuilder {
         self.handlers.error.push(Arc::new(handler));
         self
     }

@@ -119,7 +119,10 @@ impl Cors {
         let checked_method = preflight_method.as_ref().unwrap_or(method);
         let origin_ok = !origin.contains('%')
             && (origin == "null" || origin.contains("://"))
-            && self.origins.as_ref().is_none_or(|list| list.iter().any(|o| o == origin));
+            && self
+                .origins
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|o| o == origin));
         if !origin_ok || !self.methods.contains(checked_method) {
             return CorsOutcome::Reject(format!(
                 "Invalid HTTP Access Control (CORS) request:\n  Origin: {origin}\n  Method: {checked_method}"
@@ -134,12 +137,23 @@ impl Cors {
             out.insert(header::VARY, HeaderValue::from_static("Origin"));
         }
         if self.credentials {
-            out.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+            out.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
         }
         if preflight_method.is_some() {
-            insert(&mut out, header::ACCESS_CONTROL_MAX_AGE, &self.max_age.as_secs().to_string());
+            insert(
+                &mut out,
+                header::ACCESS_CONTROL_MAX_AGE,
+                &self.max_age.as_secs().to_string(),
+            );
             let methods: Vec<&str> = self.methods.iter().map(Method::as_str).collect();
-            insert(&mut out, header::ACCESS_CONTROL_ALLOW_METHODS, &methods.join(", "));
+            insert(
+                &mut out,
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                &methods.join(", "),
+            );
             let allowed = if self.headers.is_empty() {
                 headers
                     .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
@@ -154,7 +168,11 @@ impl Cors {
             return CorsOutcome::Preflight(out);
         }
         if !self.exposed.is_empty() {
-            insert(&mut out, header::ACCESS_CONTROL_EXPOSE_HEADERS, &self.exposed.join(", "));
+            insert(
+                &mut out,
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                &self.exposed.join(", "),
+            );
         }
         CorsOutcome::Allow(out)
     }

@@ -28,7 +28,10 @@ pub(crate) async fn run(server: Weak<Shared>, interval: Duration, mut lifecycle:
         }
         let Some(server) = server.upgrade() else { return };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        let ping = match server.parser.encode_value(&protocol::ping(now.as_millis() as u64)) {
+        let ping = match server
+            .parser
+            .encode_value(&protocol::ping(now.as_millis() as u64))
+        {
             Ok(frame) => frame,
             Err(error) => {
                 tracing::error!(%error, "cannot encode the heartbeat ping; heartbeat stopped");

@@ -104,7 +104,9 @@ async fn plain_http(shared: Arc<Shared>, request: Parts, address: Address) -> Re
         CorsOutcome::Preflight(allowed) => {
             let mut response = respond(StatusCode::OK, None, Body::empty());
             response.headers_mut().extend(allowed);
-            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
             return response;
         }
         CorsOutcome::Reject(body) => {
@@ -129,7 +131,11 @@ async fn plain_http(shared: Arc<Shared>, request: Parts, address: Address) -> Re
     }
     // spec
     if sub_path == "/spec" {
-        let mut response = respond(StatusCode::OK, Some("application/json"), Body::from(shared.spec.clone()));
+        let mut response = respond(
+            StatusCode::OK,
+            Some("application/json"),
+            Body::from(shared.spec.clone()),
+        );
         response.headers_mut().extend(headers);
         return response;
     }
@@ -156,14 +162,25 @@ async fn plain_http(shared: Arc<Shared>, request: Parts, address: Address) -> Re
         }
         return response;
     }
-    let mut response = respond(StatusCode::UPGRADE_REQUIRED, Some("text/plain"), Body::from("Upgrade Required"));
+    let mut response = respond(
+        StatusCode::UPGRADE_REQUIRED,
+        Some("text/plain"),
+        Body::from("Upgrade Required"),
+    );
     response.headers_mut().extend(headers);
     response
 }
 
 /// Runs the authorization hook; `Err` holds the rejection response.
-async fn authorize(shared: &Shared, request: &Parts, address: Address, upgrade: bool) -> Result<(), Response> {
-    let Some(authorizer) = &shared.authorizer else { return Ok(()) };
+async fn authorize(
+    shared: &Shared,
+    request: &Parts,
+    address: Address,
+    upgrade: bool,
+) -> Result<(), Response> {
+    let Some(authorizer) = &shared.authorizer else {
+        return Ok(());
+    };
     let auth_request = AuthRequest {
         method: request.method.clone(),
         uri: request.uri.clone(),
@@ -172,7 +189,9 @@ async fn authorize(shared: &Shared, request: &Parts, address: Address, upgrade: 
         address,
         upgrade,
     };
-    let Err(error) = authorizer(auth_request).await else { return Ok(()) };
+    let Err(error) = authorizer(auth_request).await else {
+        return Ok(());
+    };
     tracing::debug!(%error, status = %error.status(), upgrade, "request not authorized");
     let body = serde_json::json!({ "error": error.message() }).to_string();
     let mut response = respond(error.status(), Some("application/json"), Body::from(body));
@@ -180,7 +199,9 @@ async fn authorize(shared: &Shared, request: &Parts, address: Address, upgrade: 
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
     }
     if upgrade {
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     Err(response)
 }
@@ -189,7 +210,9 @@ pub(crate) fn respond(status: StatusCode, content_type: Option<&'static str>, bo
     let mut response = Response::new(body);
     *response.status_mut() = status;
     if let Some(content_type) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     response
 }

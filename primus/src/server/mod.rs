@@ -200,7 +200,11 @@ impl Server {
             }),
         };
         if let Some(interval) = ping_interval {
-            runtime.spawn(heartbeat::run(Arc::downgrade(&server.shared), interval, server.shared.lifecycle.subscribe()));
+            runtime.spawn(heartbeat::run(
+                Arc::downgrade(&server.shared),
+                interval,
+                server.shared.lifecycle.subscribe(),
+            ));
         }
         server
     }
@@ -337,7 +341,9 @@ impl Shared {
 
     /// Registers a new spark; false when its id is already taken.
     pub(crate) fn register(&self, spark: &Spark) -> bool {
-        let Ok(mut sparks) = self.sparks.write() else { return false };
+        let Ok(mut sparks) = self.sparks.write() else {
+            return false;
+        };
         if sparks.contains_key(spark.id()) {
             return false;
         }
@@ -390,7 +396,9 @@ fn spec_json(config: &Config, parser: &str) -> bytes::Bytes {
         parser,
         transformer: "websockets",
     };
-    serde_json::to_vec(&spec).map(bytes::Bytes::from).unwrap_or_default()
+    serde_json::to_vec(&spec)
+        .map(bytes::Bytes::from)
+        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for Server {

@@ -46,11 +46,31 @@ struct Family {
 }
 
 const FAMILIES: [Family; 5] = [
-    Family { ip: "fastly-client-ip", port: "fastly-client-port", proto: "fastly-ssl" },
-    Family { ip: "x-forwarded-for", port: "x-forwarded-port", proto: "x-forwarded-proto" },
-    Family { ip: "z-forwarded-for", port: "z-forwarded-port", proto: "z-forwarded-proto" },
-    Family { ip: "forwarded", port: "forwarded-port", proto: "forwarded-proto" },
-    Family { ip: "x-real-ip", port: "x-real-port", proto: "x-real-proto" },
+    Family {
+        ip: "fastly-client-ip",
+        port: "fastly-client-port",
+        proto: "fastly-ssl",
+    },
+    Family {
+        ip: "x-forwarded-for",
+        port: "x-forwarded-port",
+        proto: "x-forwarded-proto",
+    },
+    Family {
+        ip: "z-forwarded-for",
+        port: "z-forwarded-port",
+        proto: "z-forwarded-proto",
+    },
+    Family {
+        ip: "forwarded",
+        port: "forwarded-port",
+        proto: "forwarded-proto",
+    },
+    Family {
+        ip: "x-real-ip",
+        port: "x-real-port",
+        proto: "x-real-proto",
+    },
 ];
 
 impl Address {
@@ -87,7 +107,11 @@ fn from_family(headers: &HeaderMap, family: &Family) -> Option<Address> {
         .or_else(|| header(headers, family.port).and_then(|p| p.parse().ok()))
         .unwrap_or(0);
     let secure = matches!(header(headers, family.proto), Some("https") | Some("1"));
-    Some(Address { ip: Some(ip), port, secure })
+    Some(Address {
+        ip: Some(ip),
+        port,
+        secure,
+    })
 }
 
 /// `1.2.3.4`, `1.2.3.4:80`, `::1` or `[::1]:80`.

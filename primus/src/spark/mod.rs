@@ -241,7 +241,11 @@ impl Spark {
         if !self.is_open() {
             return Err(WriteError::Closed);
         }
-        self.shared.outbound.send(frame).await.map_err(|_| WriteError::Closed)
+        self.shared
+            .outbound
+            .send(frame)
+            .await
+            .map_err(|_| WriteError::Closed)
     }
 
     /// Queues an already encoded frame (a broadcast encodes once and calls
@@ -266,7 +270,10 @@ impl Spark {
     /// `primus::server::close` and does not reconnect. Returns false when the
     /// spark was already ended.
     pub fn end(&self) -> bool {
-        self.close(CloseRequest { announce: true, code: None })
+        self.close(CloseRequest {
+            announce: true,
+            code: None,
+        })
     }
 
     /// Writes `data`, then ends the connection like [`end`](Self::end).
@@ -279,7 +286,10 @@ impl Spark {
     /// Closes the connection *without* `primus::server::close`, so a Primus
     /// client reconnects (Primus' `spark.end(undefined, { reconnect: true })`).
     pub fn end_reconnect(&self) -> bool {
-        self.close(CloseRequest { announce: false, code: None })
+        self.close(CloseRequest {
+            announce: false,
+            code: None,
+        })
     }
 
     pub(crate) fn close(&self, request: CloseRequest) -> bool {

@@ -34,7 +34,10 @@ impl Query {
     pub fn parse(raw: &str) -> Query {
         let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-            values.entry(key.into_owned()).or_default().push(value.into_owned());
+            values
+                .entry(key.into_owned())
+                .or_default()
+                .push(value.into_owned());
         }
         Query { values }
     }

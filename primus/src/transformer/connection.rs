@@ -75,13 +75,16 @@ impl Dispatcher {
         if self.shared.handlers.data.is_empty() {
             return;
         }
-        self.pending.push_back(Message::new(frame, self.shared.parser.clone()));
+        self.pending
+            .push_back(Message::new(frame, self.shared.parser.clone()));
         self.start_next();
     }
 
     fn start_next(&mut self) {
         while !self.is_busy() {
-            let Some(message) = self.pending.pop_front() else { return };
+            let Some(message) = self.pending.pop_front() else {
+                return;
+            };
             self.handling = self.shared.handlers.data(&self.spark, message);
         }
     }
@@ -100,7 +103,8 @@ impl Dispatcher {
                     self.spark.end();
                 }
                 Err(_) => {
-                    self.spark.report(&SparkError::Connection("a connection handler panicked".into()));
+                    self.spark
+                        .report(&SparkError::Connection("a connection handler panicked".into()));
                     self.spark.end();
                 }
             }
@@ -108,7 +112,10 @@ impl Dispatcher {
             let outcome = AssertUnwindSafe(handling.as_mut()).catch_unwind().await;
             self.handling = None;
             if outcome.is_err() {
-                tracing::error!(spark = self.spark.id(), "a data handler panicked; the message was dropped");
+                tracing::error!(
+                    spark = self.spark.id(),
+                    "a data handler panicked; the message was dropped"
+                );
             }
         } else {
             std::future::pending::<()>().await;

@@ -47,7 +47,9 @@ pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
 
 fn bad_handshake(status: StatusCode, message: &'static str) -> Response {
     let mut response = respond(status, Some("text/html"), Body::from(message));
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 
@@ -55,7 +57,9 @@ fn valid_key(key: &str) -> bool {
     // 16 random bytes in base64: 22 characters and `==`.
     key.len() == 24
         && key.ends_with("==")
-        && key[..22].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && key[..22]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 /// Checks the handshake, answers 101 and starts the connection task.
@@ -76,10 +80,16 @@ pub(crate) fn accept(shared: Arc<Shared>, mut request: Request<Body>, address: A
         .and_then(|k| k.to_str().ok())
         .filter(|k| valid_key(k.trim()))
     else {
-        return bad_handshake(StatusCode::BAD_REQUEST, "Missing or invalid Sec-WebSocket-Key header");
+        return bad_handshake(
+            StatusCode::BAD_REQUEST,
+            "Missing or invalid Sec-WebSocket-Key header",
+        );
     };
     if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
-        let mut response = bad_handshake(StatusCode::BAD_REQUEST, "Missing or invalid Sec-WebSocket-Version header");
+        let mut response = bad_handshake(
+            StatusCode::BAD_REQUEST,
+            "Missing or invalid Sec-WebSocket-Version header",
+        );
         response
             .headers_mut()
             .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
@@ -116,8 +126,15 @@ fn config(shared: &Shared) -> WebSocketConfig {
         .max_frame_size(Some(limit))
 }
 
-async fn run(shared: Arc<Shared>, upgraded: hyper::upgrade::Upgraded, headers: HeaderMap, address: Address, query: Query) {
-    let socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config(&shared))).await;
+async fn run(
+    shared: Arc<Shared>,
+    upgraded: hyper::upgrade::Upgraded,
+    headers: HeaderMap,
+    address: Address,
+    query: Query,
+) {
+    let socket =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config(&shared))).await;
     let (spark, receiver) = Spark::new(SparkInit {
         id: shared.next_id(),
         headers,
@@ -126,7 +143,10 @@ async fn run(shared: Arc<Shared>, upgraded: hyper::upgrade::Upgraded, headers: H
         server: shared.clone(),
     });
     if !shared.register(&spark) {
-        tracing::error!(spark = spark.id(), "the id generator returned an id already in use; connection refused");
+        tracing::error!(
+            spark = spark.id(),
+            "the id generator returned an id already in use; connection refused"
+        );
         let mut socket = socket;
         let _ = socket.close(None).await;
         return;
@@ -191,7 +211,9 @@ impl Connection {
             }
             Exit::TooLarge => {
                 self.spark.mark_closed();
-                self.spark.report(&SparkError::PayloadTooLarge { limit: self.max_length });
+                self.spark.report(&SparkError::PayloadTooLarge {
+                    limit: self.max_length,
+                });
                 let close = CloseFrame {
                     code: CloseCode::Size,
                     reason: Utf8Bytes::default(),
