@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Upper bound for every single wait in this file.
@@ -128,8 +129,8 @@ async fn binary_frame_is_data_and_echoed_as_binary() {
     assert_still_serving(&running).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversize_frame_closes_with_1009() {
+/// The contract server with `max_length(1024)` and no heartbeats.
+async fn limited_server() -> Running {
     init_logs();
     let errors = ErrorLog::default();
     let server = contract_builder(&errors)
@@ -137,7 +138,27 @@ async fn oversize_frame_closes_with_1009() {
         .max_length(1024)
         .build()
         .expect("build");
-    let running = serve(server, errors).await;
+    serve(server, errors).await
+}
+
+/// The next frame is a close with 1009 and the error was reported (§5.4).
+async fn assert_closed_as_too_big(socket: &mut raw::Socket, running: &Running) {
+    match raw::next_any(socket, WAIT).await {
+        Some(Message::Close(Some(frame))) => {
+            assert_eq!(frame.code, CloseCode::Size, "close frame {frame:?}")
+        }
+        other => panic!("expected a close frame with 1009, got {other:?}"),
+    }
+    let entries = running.errors.entries();
+    assert!(
+        entries.iter().any(|e| e.contains("Max payload size exceeded")),
+        "error log: {entries:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_frame_closes_with_1009() {
+    let running = limited_server().await;
 
     // Exactly max_length bytes on the wire is still accepted.
     let exact = format!("\"{}\"", "a".repeat(1022));
@@ -149,18 +170,31 @@ async fn oversize_frame_closes_with_1009() {
     let oversize = format!("\"{}\"", "b".repeat(2046));
     assert_eq!(oversize.len(), 2048);
     raw::send_text(&mut socket, &oversize).await;
-    match raw::next_any(&mut socket, WAIT).await {
-        Some(Message::Close(Some(frame))) => {
-            assert_eq!(frame.code, CloseCode::Size, "close frame {frame:?}")
-        }
-        other => panic!("expected a close frame with 1009, got {other:?}"),
-    }
+    assert_closed_as_too_big(&mut socket, &running).await;
+    assert_still_serving(&running).await;
+}
 
-    let entries = running.errors.entries();
-    assert!(
-        entries.iter().any(|e| e.contains("Max payload size exceeded")),
-        "error log: {entries:?}"
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_fragmented_message_closes_with_1009() {
+    let running = limited_server().await;
+    let mut socket = raw::connect(&running.ws_url(), &[]).await;
+
+    // Four 512-byte fragments: each fits, the message (2048 bytes) does not.
+    let text = format!("\"{}\"", "c".repeat(2046));
+    let chunks: Vec<&[u8]> = text.as_bytes().chunks(512).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let opcode = if i == 0 {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(chunk.to_vec(), opcode, i == chunks.len() - 1);
+        // The server may close before the last fragments are written.
+        if socket.send(Message::Frame(frame)).await.is_err() {
+            break;
+        }
+    }
+    assert_closed_as_too_big(&mut socket, &running).await;
     assert_still_serving(&running).await;
 }
 
@@ -226,6 +260,9 @@ async fn unknown_paths_are_not_primus_but_prefixes_are() {
         (426, "Upgrade Required"),
         "GET /primusXYZ"
     );
+    // ... and so is an upgrade there (§14.8).
+    let mut prefixed = raw::connect(&format!("ws://{}/primusXYZ", running.addr), &[]).await;
+    assert_echo(&mut prefixed, r#""prefix""#, r#""prefix""#).await;
 
     assert_still_serving(&running).await;
 }
@@ -240,6 +277,11 @@ async fn upgrade_without_key_is_a_bad_request() {
     assert_eq!(status, 400, "response head: {head}");
     assert_eq!(body, "Missing or invalid Sec-WebSocket-Key header");
     assert!(head.contains("\r\nconnection: close"), "response head: {head}");
+    assert!(
+        head.contains("\r\ncontent-type: text/html"),
+        "response head: {head}"
+    );
+    assert_eq!(running.server.connected(), 0);
 
     assert_still_serving(&running).await;
 }

@@ -65,12 +65,17 @@ fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
     text + "\r\n"
 }
 
-/// A WebSocket handshake request for `path` (it cannot carry `Connection: close`).
-fn upgrade_request(path: &str) -> String {
-    format!(
+/// A WebSocket handshake request for `path` plus `headers` (it cannot carry
+/// `Connection: close`).
+fn upgrade_request(path: &str, headers: &[(&str, &str)]) -> String {
+    let mut text = format!(
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {WS_KEY}\r\n\r\n"
-    )
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {WS_KEY}\r\n"
+    );
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text + "\r\n"
 }
 
 /// Sends `raw_request` on a fresh connection and reads the response: the
@@ -133,6 +138,11 @@ async fn exchange(addr: SocketAddr, raw_request: &str) -> Reply {
                 body.extend_from_slice(&chunk[..read]);
             }
             assert_eq!(body.len(), length, "body longer than content-length");
+            // Both `Connection: close` requests and refused upgrades end the
+            // connection after the response.
+            let mut rest = Vec::new();
+            stream.read_to_end(&mut rest).await.expect("read to EOF");
+            assert!(rest.is_empty(), "bytes after the response: {rest:?}");
         }
         None => {
             stream.read_to_end(&mut body).await.expect("read body to EOF");
@@ -215,6 +225,20 @@ async fn spec_reports_the_configuration() {
     reply.assert_status(200);
     assert_eq!(reply.body, SPEC_1000);
 
+    // Any method; CORS headers when there is an Origin (§9.2).
+    let post = request(
+        "POST",
+        "/primus/spec",
+        &[("Origin", ORIGIN), ("Content-Length", "0")],
+    );
+    let reply = http(running.addr, &post).await;
+    reply.assert_status(200);
+    reply.assert_header("access-control-allow-origin", ORIGIN);
+    assert_eq!(reply.body, SPEC_1000);
+
+    // The path must match exactly.
+    assert_upgrade_required(&get(running.addr, "/primus/spec/", &[]).await);
+
     let no_heartbeat = contract_server(None).await;
     let reply = get(no_heartbeat.addr, "/primus/spec", &[]).await;
     assert_eq!(
@@ -293,6 +317,8 @@ async fn cors_with_default_settings() {
         "GET, HEAD, PUT, POST, DELETE, OPTIONS",
     );
     reply.assert_header("access-control-allow-headers", "X-Foo");
+    // Answered before the no-cache layer (§9.8).
+    reply.assert_no_header("cache-control");
     reply.assert_no_header("www-authenticate");
 
     // A method outside the list is refused, also before authorization.
@@ -305,6 +331,19 @@ async fn cors_with_default_settings() {
             "Invalid HTTP Access Control (CORS) request:\n  Origin: http://example.com\n  Method: PATCH"
         );
     }
+
+    // Origins with `%` or without a scheme are refused; `null` is accepted.
+    for origin in ["http://ex%61mple.com", "example.com"] {
+        let reply = get(running.addr, "/primus", &[("Origin", origin)]).await;
+        reply.assert_status(403);
+        assert_eq!(
+            reply.body,
+            format!("Invalid HTTP Access Control (CORS) request:\n  Origin: {origin}\n  Method: GET")
+        );
+    }
+    let reply = get(running.addr, "/primus", &[("Origin", "null")]).await;
+    assert_upgrade_required(&reply);
+    reply.assert_header("access-control-allow-origin", "null");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,6 +368,11 @@ async fn cors_with_an_origin_list() {
     reply.assert_header("access-control-allow-origin", "https://ok.example");
     reply.assert_header("vary", "Origin");
     reply.assert_header("access-control-allow-credentials", "true");
+
+    // CORS is not applied to upgrades (§9.7): any origin may connect.
+    let reply = http(running.addr, &upgrade_request("/primus", &[("Origin", ORIGIN)])).await;
+    reply.assert_status(101);
+    reply.assert_header("sec-websocket-accept", WS_ACCEPT);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,26 +400,42 @@ async fn authorization_on_plain_http() {
 async fn authorization_on_upgrade() {
     let running = contract_server(None).await;
 
-    let reply = http(running.addr, &upgrade_request("/primus?auth=fail")).await;
+    let reply = http(running.addr, &upgrade_request("/primus?auth=fail", &[])).await;
     reply.assert_status(401);
     reply.assert_header("connection", "close");
     reply.assert_header("content-type", "application/json");
     reply.assert_header("www-authenticate", CHALLENGE);
     reply.assert_no_header("upgrade");
     reply.assert_no_header("sec-websocket-accept");
+    reply.assert_no_header("cache-control");
     assert_eq!(reply.body, AUTH_REQUIRED);
     assert_eq!(running.server.connected(), 0);
 
-    let reply = http(running.addr, &upgrade_request("/primus")).await;
+    // Accepted: no compression unless enabled, no subprotocol (§5.1, A.3).
+    let offer = [
+        (
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate; client_max_window_bits",
+        ),
+        ("Origin", ORIGIN),
+    ];
+    let reply = http(running.addr, &upgrade_request("/primus", &offer)).await;
     reply.assert_status(101);
     reply.assert_header("sec-websocket-accept", WS_ACCEPT);
+    reply.assert_no_header("sec-websocket-extensions");
+    reply.assert_no_header("sec-websocket-protocol");
+    reply.assert_no_header("access-control-allow-origin");
+    assert_eq!(
+        reply.header("connection").map(str::to_ascii_lowercase).as_deref(),
+        Some("upgrade")
+    );
     assert_eq!(
         reply.header("upgrade").map(str::to_ascii_lowercase).as_deref(),
         Some("websocket")
     );
 
     let forbidding = forbidding_server().await;
-    let reply = http(forbidding.addr, &upgrade_request("/primus")).await;
+    let reply = http(forbidding.addr, &upgrade_request("/primus", &[])).await;
     reply.assert_status(403);
     reply.assert_header("connection", "close");
     reply.assert_header("content-type", "application/json");
