@@ -64,3 +64,36 @@ pub use spark::Spark;
 
 /// A boxed error, as returned by fallible handlers.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+pub mod event;
+pub mod registry;
+
+pub use event::{Event, Request};
+#[cfg(feature = "server")]
+pub use server::extract::{Payload, State};
+
+/// Re-exported attribute macros.
+pub use primus_macros::{event, on};
+
+/// What generated code refers to. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::event::{variant_id, Event, EventInfo, NoReply, Request, Variant};
+    pub use crate::registry::EventRegistration;
+    pub use inventory;
+    pub use serde;
+
+    #[cfg(feature = "server")]
+    pub use crate::registry::{HandlerKind, HandlerRegistration};
+    #[cfg(feature = "server")]
+    pub use crate::server::extract::{FromHandlerContext, HandlerContext, NoPayload, Rejection, StateMapView};
+    #[cfg(feature = "server")]
+    pub use crate::server::typed::{
+        connection_handler, data_handler, disconnection_handler, event_handler, ErasedHandler, HandlerReturn,
+    };
+
+    /// Checks at compile time that a handler future is `Send`.
+    pub fn assert_send<T: Send>(value: T) -> T {
+        value
+    }
+}

@@ -2,7 +2,10 @@
 
 use super::authorization::{authorizer, AuthError, AuthRequest, Authorizer};
 use super::cors::Cors;
+use super::extract::{StateMap, StateMapView};
 use super::handlers::Handlers;
+use super::typed::ErasedHandler;
+use crate::registry::RegistryError;
 use super::{Server, WebSocketSettings};
 use crate::message::Message;
 use crate::parser::{Json, Parser};
@@ -60,6 +63,8 @@ pub struct ServerBuilder {
     authorizer: Option<Authorizer>,
     handlers: Handlers,
     websocket: WebSocketSettings,
+    state: StateMap,
+    from_registry: bool,
 }
 
 impl Default for ServerBuilder {
@@ -76,6 +81,8 @@ impl Default for ServerBuilder {
             authorizer: None,
             handlers: Handlers::default(),
             websocket: WebSocketSettings::default(),
+            state: StateMap::default(),
+            from_registry: false,
         }
     }
 }
@@ -98,6 +105,9 @@ pub enum BuildError {
         /// The option's name.
         option: &'static str,
     },
+    /// The handlers registered with `#[primus::on]` cannot make a server.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// `build` was called outside a Tokio runtime, which the heartbeat needs.
     #[error("`Server::build` must be called inside a Tokio runtime (the heartbeat task is spawned there); call it from async code, e.g. under `#[tokio::main]`")]
     NoRuntime,
@@ -253,9 +263,52 @@ impl ServerBuilder {
         self
     }
 
+    /// Adds application state: handlers take a clone with `State<T>`. One
+    /// value per type; adding a second value of a type replaces the first.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// #[derive(Clone)]
+    /// struct Config { motd: String }
+    /// let server = primus::Server::builder()
+    ///     .state(Config { motd: "hello".into() })
+    ///     .build()?;
+    /// assert_eq!(server.state::<Config>().unwrap().motd, "hello");
+    /// # Ok(()) }
+    /// ```
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> ServerBuilder {
+        self.state.insert(value);
+        self
+    }
+
+    /// Adds every handler registered with `#[primus::on]`, after the ones
+    /// added with `on_*` methods, in [the registry's order](crate::registry).
+    /// `build` then fails when the registry is empty or has conflicts.
+    pub fn handlers_from_registry(mut self) -> ServerBuilder {
+        self.from_registry = true;
+        self
+    }
+
+    fn add_registered_handlers(&mut self) -> Result<(), RegistryError> {
+        for registration in crate::registry::checked(&StateMapView(&self.state))? {
+            match (registration.make)() {
+                ErasedHandler::Connection(handler) => self.handlers.connection.push(handler),
+                ErasedHandler::Disconnection(handler) => self.handlers.disconnection.push(handler),
+                ErasedHandler::Data(handler) => self.handlers.data.push(handler),
+                ErasedHandler::Event { name, call } => {
+                    self.handlers.events.insert(name, call);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the configuration and builds the server, starting its
     /// heartbeat. Must run inside a Tokio runtime.
-    pub fn build(self) -> Result<Server, BuildError> {
+    pub fn build(mut self) -> Result<Server, BuildError> {
+        if self.from_registry {
+            self.add_registered_handlers()?;
+        }
         if self.pathname.len() < 2 || self.pathname.contains(['?', '#']) {
             return Err(BuildError::InvalidPathname {
                 pathname: self.pathname,
@@ -284,6 +337,7 @@ impl ServerBuilder {
             },
             self.parser,
             self.handlers,
+            self.state,
             self.authorizer,
             self.id_generator,
             runtime,

@@ -15,9 +15,12 @@
 //!   message still being handled.
 //! * `error` handlers are synchronous and run where the error happens.
 
+use crate::event::Envelope;
 use crate::message::Message;
+use crate::server::typed::EventCall;
 use crate::spark::{Spark, SparkError};
 use crate::BoxError;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -36,6 +39,8 @@ pub(crate) struct Handlers {
     pub(crate) disconnection: Vec<DisconnectionHandler>,
     pub(crate) data: Vec<DataHandler>,
     pub(crate) error: Vec<ErrorHandler>,
+    /// Typed event handlers by wire name (one per event).
+    pub(crate) events: HashMap<&'static str, EventCall>,
 }
 
 impl Handlers {
@@ -53,8 +58,21 @@ impl Handlers {
         }))
     }
 
+    /// Routes one message: to the typed handlers of its event when it is a
+    /// typed event with handlers, otherwise to the `data` handlers.
+    pub(crate) fn message(self: &Arc<Self>, spark: &Spark, message: Message) -> Option<BoxFuture<()>> {
+        if !self.events.is_empty() {
+            if let Ok(Envelope { event: Some(name), request, .. }) = message.decode::<Envelope>() {
+                if let Some(call) = self.events.get(name.as_str()) {
+                    return Some(call(spark.clone(), message, request));
+                }
+            }
+        }
+        self.data(spark, message)
+    }
+
     /// Runs the data handlers for one message, in order.
-    pub(crate) fn data(self: &Arc<Self>, spark: &Spark, message: Message) -> Option<BoxFuture<()>> {
+    fn data(self: &Arc<Self>, spark: &Spark, message: Message) -> Option<BoxFuture<()>> {
         match self.data.as_slice() {
             [] => None,
             [only] => Some(only(spark.clone(), message)),

@@ -33,7 +33,9 @@
 pub mod authorization;
 mod builder;
 mod cors;
+pub mod extract;
 pub mod handlers;
+pub mod typed;
 mod heartbeat;
 pub(crate) mod http;
 
@@ -47,6 +49,7 @@ pub use self::http::{PrimusLayer, PrimusService};
 
 use self::authorization::Authorizer;
 use self::builder::IdGenerator;
+use self::extract::StateMap;
 use self::handlers::Handlers;
 use crate::frame::Frame;
 use crate::parser::{Parser, ParserError};
@@ -126,6 +129,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) parser: Arc<dyn Parser>,
     pub(crate) handlers: Arc<Handlers>,
+    state: StateMap,
     pub(crate) authorizer: Option<Authorizer>,
     id_generator: Option<IdGenerator>,
     sparks: RwLock<HashMap<Arc<str>, Spark>>,
@@ -174,6 +178,7 @@ impl Server {
         config: Config,
         parser: Arc<dyn Parser>,
         handlers: Handlers,
+        state: StateMap,
         authorizer: Option<Authorizer>,
         id_generator: Option<IdGenerator>,
         runtime: tokio::runtime::Handle,
@@ -191,6 +196,7 @@ impl Server {
                 config,
                 parser,
                 handlers: Arc::new(handlers),
+                state,
                 authorizer,
                 id_generator,
                 sparks: RwLock::new(HashMap::new()),
@@ -207,6 +213,24 @@ impl Server {
             ));
         }
         server
+    }
+
+    /// Builds a server from every handler registered with `#[primus::on]`,
+    /// with default options: `Server::builder().handlers_from_registry().build()`.
+    /// Use the builder form to add options or state.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::from_registry()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_registry() -> Result<Server, BuildError> {
+        Server::builder().handlers_from_registry().build()
+    }
+
+    /// A clone of the state of type `T` added with [`ServerBuilder::state`].
+    pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.shared.state.get::<T>()
     }
 
     /// The pathname Primus answers under.

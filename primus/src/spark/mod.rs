@@ -131,6 +131,10 @@ pub enum SparkError {
         /// The queue's capacity.
         capacity: usize,
     },
+    /// A handler failed, or could not be called (e.g. a typed payload that
+    /// does not match its event).
+    #[error("{0}")]
+    Handler(#[source] crate::BoxError),
     /// The transport failed (socket error, protocol violation).
     #[error("transport error: {0}")]
     Transport(String),

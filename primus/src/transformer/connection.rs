@@ -72,7 +72,7 @@ impl Dispatcher {
     }
 
     fn enqueue(&mut self, frame: Frame) {
-        if self.shared.handlers.data.is_empty() {
+        if self.shared.handlers.data.is_empty() && self.shared.handlers.events.is_empty() {
             return;
         }
         self.pending
@@ -85,7 +85,7 @@ impl Dispatcher {
             let Some(message) = self.pending.pop_front() else {
                 return;
             };
-            self.handling = self.shared.handlers.data(&self.spark, message);
+            self.handling = self.shared.handlers.message(&self.spark, message);
         }
     }
 

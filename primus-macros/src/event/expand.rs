@@ -1,0 +1,235 @@
+//! Code generation for `#[primus::event]`.
+
+use super::model::{EventEnum, EventVariant, Shape};
+use crate::case::snake_case;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+
+pub(crate) fn generate(model: &EventEnum) -> TokenStream {
+    let item = &model.item;
+    let ident = &item.ident;
+    let vis = &item.vis;
+    let (impl_generics, type_generics, where_clause) = item.generics.split_for_impl();
+    let type_name = ident.to_string();
+
+    let variants: Vec<_> = item
+        .variants
+        .iter()
+        .zip(&model.variants)
+        .map(|(syntax, event)| {
+            let wire = &event.wire_name;
+            let attrs = &syntax.attrs;
+            let name = &syntax.ident;
+            let fields = &syntax.fields;
+            quote!(#(#attrs)* #[serde(rename = #wire)] #name #fields)
+        })
+        .collect();
+    let enum_attrs = &item.attrs;
+    let enum_token = &item.enum_token;
+    let generics = &item.generics;
+
+    let infos = model.variants.iter().map(|v| {
+        let name = &v.wire_name;
+        let variant = v.ident.to_string();
+        let payload = payload_type(model, v).to_token_stream().to_string();
+        let reply = match &v.reply {
+            Some(ty) => {
+                let text = ty.to_token_stream().to_string();
+                quote!(::core::option::Option::Some(#text))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        quote!(::primus::__private::EventInfo { name: #name, variant: #variant, payload: #payload, reply: #reply })
+    });
+    let name_arms = model.variants.iter().map(|v| {
+        let variant = &v.ident;
+        let wire = &v.wire_name;
+        quote!(Self::#variant { .. } => #wire)
+    });
+
+    let payload_structs = model.variants.iter().filter_map(|v| payload_struct(model, v));
+    let variant_impls = model.variants.iter().map(|v| variant_impl(model, v));
+    let constructors: Vec<_> = model.variants.iter().filter_map(|v| request_constructor(model, v)).collect();
+    let event_bounds = event_where_clause(model);
+    let constructors = (!constructors.is_empty()).then(|| {
+        quote! {
+            impl #impl_generics #ident #type_generics #event_bounds {
+                #(#constructors)*
+            }
+        }
+    });
+    let registration = item.generics.params.is_empty().then(|| {
+        quote! {
+            ::primus::__private::inventory::submit! {
+                ::primus::__private::EventRegistration {
+                    type_name: #type_name,
+                    module: ::core::module_path!(),
+                    events: <#ident as ::primus::__private::Event>::EVENTS,
+                }
+            }
+        }
+    });
+
+    quote! {
+        #[derive(::primus::__private::serde::Serialize, ::primus::__private::serde::Deserialize)]
+        #[serde(crate = "::primus::__private::serde", tag = "event", content = "data")]
+        #(#enum_attrs)*
+        #vis #enum_token #ident #generics #where_clause {
+            #(#variants,)*
+        }
+
+        #(#payload_structs)*
+
+        #constructors
+
+        impl #impl_generics ::primus::__private::Event for #ident #type_generics #event_bounds {
+            const TYPE_NAME: &'static str = #type_name;
+            const EVENTS: &'static [::primus::__private::EventInfo] = &[#(#infos),*];
+
+            fn event_name(&self) -> &'static str {
+                match self {
+                    #(#name_arms,)*
+                }
+            }
+        }
+
+        #(#variant_impls)*
+
+        #registration
+    }
+}
+
+/// `T: Serialize + DeserializeOwned + Send + Sync + 'static` for every type
+/// parameter, plus the enum's own where clause.
+fn event_where_clause(model: &EventEnum) -> TokenStream {
+    let existing = model.item.generics.where_clause.as_ref().map(|w| {
+        let predicates = &w.predicates;
+        quote!(#predicates,)
+    });
+    let bounds = model.item.generics.type_params().map(|param| {
+        let ident = &param.ident;
+        quote! {
+            #ident: ::primus::__private::serde::Serialize
+                + ::primus::__private::serde::de::DeserializeOwned
+                + ::core::marker::Send + ::core::marker::Sync + 'static,
+        }
+    });
+    quote!(where #existing #(#bounds)*)
+}
+
+fn payload_struct_ident(model: &EventEnum, variant: &EventVariant) -> syn::Ident {
+    format_ident!("{}{}", model.item.ident, variant.ident)
+}
+
+fn payload_type(model: &EventEnum, variant: &EventVariant) -> TokenStream {
+    match &variant.shape {
+        Shape::Unit => quote!(()),
+        Shape::Tuple(types) if types.len() == 1 => types[0].to_token_stream(),
+        Shape::Tuple(types) => quote!((#(#types,)*)),
+        Shape::Struct(_) => {
+            let ident = payload_struct_ident(model, variant);
+            let (_, type_generics, _) = model.item.generics.split_for_impl();
+            quote!(#ident #type_generics)
+        }
+    }
+}
+
+/// For a struct variant: `pub struct ClientEventJoin { pub room: String }`.
+fn payload_struct(model: &EventEnum, variant: &EventVariant) -> Option<TokenStream> {
+    let Shape::Struct(fields) = &variant.shape else { return None };
+    let ident = payload_struct_ident(model, variant);
+    let vis = &model.item.vis;
+    let generics = &model.item.generics;
+    let where_clause = &generics.where_clause;
+    let doc = format!(
+        "The payload of [`{0}::{1}`], for handlers (`Payload<{2}>`).",
+        model.item.ident, variant.ident, ident
+    );
+    let fields = fields.iter().map(|(name, ty, field_vis)| quote!(#field_vis #name: #ty));
+    Some(quote! {
+        #[doc = #doc]
+        #[allow(dead_code)]
+        #vis struct #ident #generics #where_clause {
+            #(#fields,)*
+        }
+    })
+}
+
+fn variant_impl(model: &EventEnum, variant: &EventVariant) -> TokenStream {
+    let ident = &model.item.ident;
+    let (impl_generics, type_generics, _) = model.item.generics.split_for_impl();
+    let bounds = event_where_clause(model);
+    let name = &variant.ident;
+    let name_text = name.to_string();
+    let wire = &variant.wire_name;
+    let payload = payload_type(model, variant);
+    let (reply, is_request) = match &variant.reply {
+        Some(ty) => (ty.to_token_stream(), true),
+        None => (quote!(::primus::__private::NoReply), false),
+    };
+    let extract = match &variant.shape {
+        Shape::Unit => quote!(Self::#name => ::core::option::Option::Some(())),
+        Shape::Tuple(types) => {
+            let bindings: Vec<_> = (0..types.len()).map(|i| format_ident!("__field{}", i)).collect();
+            let value = if types.len() == 1 { quote!(#(#bindings)*) } else { quote!((#(#bindings,)*)) };
+            quote!(Self::#name(#(#bindings),*) => ::core::option::Option::Some(#value))
+        }
+        Shape::Struct(fields) => {
+            let struct_ident = payload_struct_ident(model, variant);
+            let names: Vec<_> = fields.iter().map(|(n, _, _)| n).collect();
+            quote!(Self::#name { #(#names),* } => ::core::option::Option::Some(#struct_ident { #(#names),* }))
+        }
+    };
+    quote! {
+        impl #impl_generics ::primus::__private::Variant<{ ::primus::__private::variant_id(#name_text) }>
+            for #ident #type_generics #bounds
+        {
+            type Payload = #payload;
+            type Reply = #reply;
+            const NAME: &'static str = #wire;
+            const IS_REQUEST: bool = #is_request;
+
+            #[allow(unreachable_patterns)]
+            fn into_payload(self) -> ::core::option::Option<Self::Payload> {
+                match self {
+                    #extract,
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    }
+}
+
+/// For a request variant: `pub fn list_rooms(..) -> Request<Enum, Reply>`.
+fn request_constructor(model: &EventEnum, variant: &EventVariant) -> Option<TokenStream> {
+    let reply = variant.reply.as_ref()?;
+    let ident = &model.item.ident;
+    let (_, type_generics, _) = model.item.generics.split_for_impl();
+    let vis = &model.item.vis;
+    let name = &variant.ident;
+    let function = format_ident!("{}", snake_case(&name.to_string()));
+    let doc = format!(
+        "A `{}` request (wire name `{}`); the reply is a `{}`.",
+        name,
+        variant.wire_name,
+        reply.to_token_stream()
+    );
+    let (params, value) = match &variant.shape {
+        Shape::Unit => (quote!(), quote!(Self::#name)),
+        Shape::Tuple(types) => {
+            let bindings: Vec<_> = (0..types.len()).map(|i| format_ident!("field{}", i)).collect();
+            (quote!(#(#bindings: #types),*), quote!(Self::#name(#(#bindings),*)))
+        }
+        Shape::Struct(fields) => {
+            let names: Vec<_> = fields.iter().map(|(n, _, _)| n).collect();
+            let types = fields.iter().map(|(_, t, _)| t);
+            (quote!(#(#names: #types),*), quote!(Self::#name { #(#names),* }))
+        }
+    };
+    Some(quote! {
+        #[doc = #doc]
+        #vis fn #function(#params) -> ::primus::__private::Request<#ident #type_generics, #reply> {
+            ::primus::__private::Request::new(#value)
+        }
+    })
+}

@@ -1,0 +1,11 @@
+//! `#[primus::event]`.
+
+mod expand;
+mod model;
+
+use proc_macro2::TokenStream;
+
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let model = model::EventEnum::parse(args, input)?;
+    Ok(expand::generate(&model))
+}

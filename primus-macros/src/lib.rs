@@ -1,0 +1,74 @@
+//! The attribute macros of [primus](https://docs.rs/primus). Use them through
+//! the `primus` crate: `#[primus::event]`, `#[primus::on(..)]`.
+//!
+//! Each macro first parses its input into a small model (`model.rs`),
+//! reporting every misuse with a span on the offending token and a hint on
+//! how to fix it, and only then generates code (`expand.rs`). Generated code
+//! refers to the runtime only through `::primus::__private`.
+
+mod case;
+mod event;
+mod on;
+
+use proc_macro::TokenStream;
+
+/// Declares an enum of typed events.
+///
+/// Derives `Serialize`/`Deserialize` with the Primus wire shape
+/// (`{"event":"say","data":…}`, names in `snake_case`), implements
+/// `primus::Event`, and registers the enum.
+///
+/// ```ignore
+/// #[primus::event]
+/// #[derive(Debug, Clone)]
+/// pub enum ClientEvent {
+///     Say(String),                       // {"event":"say","data":"hi"}
+///     Move(i32, i32),                    // {"event":"move","data":[1,2]}
+///     Join { room: String },             // {"event":"join","data":{"room":"a"}}
+///     Leave,                             // {"event":"leave"}
+///     #[primus(rename = "whisper")]
+///     PrivateMessage { to: String, text: String },
+///     #[primus(reply = Vec<String>)]     // a request: the handler's return value is the reply
+///     ListRooms,
+/// }
+/// ```
+///
+/// Variant attributes: `#[primus(rename = "name")]` sets the wire name;
+/// `#[primus(reply = Type)]` makes the variant a request and generates a
+/// constructor `ClientEvent::list_rooms(..) -> primus::Request<ClientEvent, Vec<String>>`
+/// taking the variant's fields in order.
+///
+/// A struct variant's payload is also available as a generated struct named
+/// `<Enum><Variant>` (here `ClientEventJoin { room }`), for handlers.
+#[proc_macro_attribute]
+pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
+    event::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Registers an async function as a handler.
+///
+/// ```ignore
+/// #[primus::on("connection")]
+/// async fn hello(spark: Spark) { spark.write("welcome").ok(); }
+///
+/// #[primus::on("disconnection")]
+/// async fn bye(spark: Spark) {}
+///
+/// #[primus::on("data")]                       // raw, untyped messages
+/// async fn raw(spark: Spark, message: Message) {}
+///
+/// #[primus::on(ClientEvent::Say, order = 1)]  // one typed event
+/// async fn say(server: Server, Payload(text): Payload<String>) {}
+///
+/// #[primus::on(ClientEvent::ListRooms)]       // a request: return the reply
+/// async fn rooms(State(rooms): State<Rooms>) -> Vec<String> { rooms.list() }
+/// ```
+///
+/// Arguments are extractors (`Spark`, `Server`, `State<T>`, `Message`,
+/// `Payload<T>`). Each typed event has exactly one handler; `connection`,
+/// `disconnection` and `data` may have many, run in the registry's order
+/// (`order`, then module path, then function name).
+#[proc_macro_attribute]
+pub fn on(args: TokenStream, input: TokenStream) -> TokenStream {
+    on::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+}

@@ -1,0 +1,200 @@
+//! The registry: what `#[primus::event]` and `#[primus::on]` collect.
+//!
+//! Every annotated item submits a registration through [`inventory`] when
+//! the program starts. [`Server::from_registry`](crate::Server::from_registry)
+//! reads them and builds a server, in this **documented order**:
+//!
+//! 1. handlers sorted by their `order = N` argument (default 0), then
+//! 2. by module path, then
+//! 3. by function name.
+//!
+//! The order is the same on every run and every platform, whatever order the
+//! linker laid the registrations out in.
+//!
+//! ## Registrations that vanish
+//!
+//! Registrations live in the crate that declares them. If nothing in your
+//! binary refers to a crate, the compiler does not link it and its
+//! registrations are gone. Name the crate once in the binary, e.g.
+//! `use my_handlers as _;`. `from_registry` fails with
+//! [`RegistryError::Empty`] when it finds no handler at all, so this never
+//! goes unnoticed.
+
+use crate::event::EventInfo;
+
+/// An event enum declared with `#[primus::event]`.
+#[derive(Debug)]
+pub struct EventRegistration {
+    /// The enum's name.
+    pub type_name: &'static str,
+    /// The module that declares it.
+    pub module: &'static str,
+    /// Its events.
+    pub events: &'static [EventInfo],
+}
+
+inventory::collect!(EventRegistration);
+
+/// Every registered event enum, sorted by module path then name.
+///
+/// ```
+/// let enums = primus::registry::events();
+/// assert!(enums.windows(2).all(|w| (w[0].module, w[0].type_name) <= (w[1].module, w[1].type_name)));
+/// ```
+pub fn events() -> Vec<&'static EventRegistration> {
+    let mut all: Vec<_> = inventory::iter::<EventRegistration>.into_iter().collect();
+    all.sort_by_key(|r| (r.module, r.type_name));
+    all
+}
+
+#[cfg(feature = "server")]
+pub use self::handlers::*;
+
+#[cfg(feature = "server")]
+mod handlers {
+    use crate::server::extract::StateMapView;
+    use crate::server::typed::ErasedHandler;
+
+    /// What a handler is registered for.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum HandlerKind {
+        /// `#[primus::on("connection")]`
+        Connection,
+        /// `#[primus::on("disconnection")]`
+        Disconnection,
+        /// `#[primus::on("data")]`
+        Data,
+        /// `#[primus::on(Enum::Variant)]`
+        Event {
+            /// The enum's name.
+            type_name: &'static str,
+            /// The event's wire name.
+            name: &'static str,
+            /// True for a request (an event with a reply).
+            request: bool,
+        },
+    }
+
+    /// A handler declared with `#[primus::on]`.
+    pub struct HandlerRegistration {
+        /// What it handles.
+        pub kind: HandlerKind,
+        /// Its module path.
+        pub module: &'static str,
+        /// Its function name.
+        pub function: &'static str,
+        /// The `order = N` argument (default 0).
+        pub order: i32,
+        /// Builds the runtime handler.
+        pub make: fn() -> ErasedHandler,
+        /// Checks, when the server is built, that its arguments can be produced.
+        pub check: fn(&StateMapView<'_>) -> Result<(), String>,
+    }
+
+    impl std::fmt::Debug for HandlerRegistration {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("HandlerRegistration")
+                .field("kind", &self.kind)
+                .field("function", &format_args!("{}::{}", self.module, self.function))
+                .field("order", &self.order)
+                .finish()
+        }
+    }
+
+    inventory::collect!(HandlerRegistration);
+
+    /// Every registered handler, in the registry's order (see the module docs).
+    pub fn handlers() -> Vec<&'static HandlerRegistration> {
+        let mut all: Vec<_> = inventory::iter::<HandlerRegistration>.into_iter().collect();
+        all.sort_by_key(|r| (r.order, r.module, r.function));
+        all
+    }
+
+    /// Why the registry cannot make a server.
+    #[derive(Debug, thiserror::Error)]
+    #[non_exhaustive]
+    pub enum RegistryError {
+        /// No handler was registered at all.
+        #[error(
+            "no `#[primus::on]` handler is registered. If your handlers live in another crate, \
+             the compiler drops that crate when nothing refers to it: add `use that_crate as _;` \
+             to your binary"
+        )]
+        Empty,
+        /// Two handlers handle the same event.
+        #[error(
+            "`{type_name}::{event}` has two handlers, `{first}` and `{second}`; each event has \
+             exactly one handler (call shared code from it instead)"
+        )]
+        DuplicateEventHandler {
+            /// The enum.
+            type_name: &'static str,
+            /// The event.
+            event: &'static str,
+            /// One handler.
+            first: String,
+            /// The other.
+            second: String,
+        },
+        /// Two enums with handlers use the same event name.
+        #[error(
+            "the event name `{event}` is used by `{first}` and `{second}`, and both have handlers; \
+             incoming messages could not be told apart. Rename one with `#[primus(rename = \"...\")]`"
+        )]
+        ConflictingEventName {
+            /// The wire name.
+            event: &'static str,
+            /// One enum.
+            first: &'static str,
+            /// The other.
+            second: &'static str,
+        },
+        /// A handler takes an argument the server cannot produce.
+        #[error("`{function}`: {reason}")]
+        UnusableArgument {
+            /// The handler.
+            function: String,
+            /// What is missing.
+            reason: String,
+        },
+    }
+
+    /// Checks the registry for conflicts; returns the handlers in order.
+    pub(crate) fn checked(
+        state: &StateMapView<'_>,
+    ) -> Result<Vec<&'static HandlerRegistration>, RegistryError> {
+        let all = handlers();
+        if all.is_empty() {
+            return Err(RegistryError::Empty);
+        }
+        let mut events: std::collections::BTreeMap<&str, (&str, &HandlerRegistration)> = Default::default();
+        for handler in &all {
+            (handler.check)(state).map_err(|reason| RegistryError::UnusableArgument {
+                function: format!("{}::{}", handler.module, handler.function),
+                reason,
+            })?;
+            let HandlerKind::Event { type_name, name, .. } = handler.kind else { continue };
+            match events.get(name) {
+                Some((other_type, _)) if *other_type != type_name => {
+                    return Err(RegistryError::ConflictingEventName {
+                        event: name,
+                        first: other_type,
+                        second: type_name,
+                    });
+                }
+                Some((_, first)) => {
+                    return Err(RegistryError::DuplicateEventHandler {
+                        type_name,
+                        event: name,
+                        first: format!("{}::{}", first.module, first.function),
+                        second: format!("{}::{}", handler.module, handler.function),
+                    });
+                }
+                None => {
+                    events.insert(name, (type_name, handler));
+                }
+            }
+        }
+        Ok(all)
+    }
+}

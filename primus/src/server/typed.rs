@@ -1,0 +1,217 @@
+//! Running typed handlers: decoding the event, extracting arguments,
+//! answering requests. Generated code calls into this module through
+//! `primus::__private`; users never call it directly.
+
+use super::extract::{HandlerContext, NoPayload, Rejection};
+use super::handlers::BoxFuture;
+use crate::event::{NoReply, OutgoingReply, Variant};
+use crate::message::Message;
+use crate::spark::{Spark, SparkError};
+use crate::BoxError;
+use serde::Serialize;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+/// What a handler's return value means.
+pub enum Outcome {
+    /// Nothing to send.
+    Done,
+    /// Send this reply to the requester.
+    Reply(Box<dyn erased_serde::Serialize + Send>),
+    /// The handler failed with this message.
+    Failed(String),
+}
+
+/// A handler's return type, checked against the event's reply type `R`.
+#[diagnostic::on_unimplemented(
+    message = "a handler for this event cannot return `{Self}`",
+    label = "the event's reply type is `{R}`",
+    note = "events without a reply return `()` or `Result<(), E>`; a request declared with `#[primus(reply = T)]` returns `T` or `Result<T, E>` (`E: Display`)"
+)]
+pub trait HandlerReturn<R>: Send {
+    /// Converts the value into an [`Outcome`].
+    fn into_outcome(self) -> Outcome;
+}
+
+impl HandlerReturn<NoReply> for () {
+    fn into_outcome(self) -> Outcome {
+        Outcome::Done
+    }
+}
+
+impl<E: Display + Send> HandlerReturn<NoReply> for Result<(), E> {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Ok(()) => Outcome::Done,
+            Err(error) => Outcome::Failed(error.to_string()),
+        }
+    }
+}
+
+impl<R: Serialize + Send + 'static> HandlerReturn<R> for R {
+    fn into_outcome(self) -> Outcome {
+        Outcome::Reply(Box::new(self))
+    }
+}
+
+impl<R: Serialize + Send + 'static, E: Display + Send> HandlerReturn<R> for Result<R, E> {
+    fn into_outcome(self) -> Outcome {
+        match self {
+            Ok(reply) => Outcome::Reply(Box::new(reply)),
+            Err(error) => Outcome::Failed(error.to_string()),
+        }
+    }
+}
+
+pub(crate) type EventCall = Arc<dyn Fn(Spark, Message, Option<u64>) -> BoxFuture<()> + Send + Sync>;
+
+/// A handler made by generated code, before it is placed in a server.
+pub enum ErasedHandler {
+    /// `#[primus::on("connection")]`
+    Connection(super::handlers::ConnectionHandler),
+    /// `#[primus::on("disconnection")]`
+    Disconnection(super::handlers::DisconnectionHandler),
+    /// `#[primus::on("data")]`
+    Data(super::handlers::DataHandler),
+    /// `#[primus::on(Enum::Variant)]`
+    Event {
+        /// The event's wire name.
+        name: &'static str,
+        /// The glue that decodes and calls the handler.
+        call: EventCall,
+    },
+}
+
+impl std::fmt::Debug for ErasedHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErasedHandler::Connection(_) => f.write_str("ErasedHandler::Connection"),
+            ErasedHandler::Disconnection(_) => f.write_str("ErasedHandler::Disconnection"),
+            ErasedHandler::Data(_) => f.write_str("ErasedHandler::Data"),
+            ErasedHandler::Event { name, .. } => write!(f, "ErasedHandler::Event({name})"),
+        }
+    }
+}
+
+fn report_rejection(spark: &Spark, function: &str, rejection: Rejection) {
+    spark.report(&SparkError::Handler(format!("`{function}` was not called: {rejection}").into()));
+}
+
+/// Glue for `connection` handlers.
+pub fn connection_handler<F, Fut, Ret>(function: &'static str, handler: F) -> ErasedHandler
+where
+    F: Fn(HandlerContext<NoPayload>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Ret, Rejection>> + Send + 'static,
+    Ret: HandlerReturn<NoReply>,
+{
+    ErasedHandler::Connection(Arc::new(move |spark: Spark| {
+        let future = handler(HandlerContext::new(spark, None, None));
+        Box::pin(async move {
+            match future.await {
+                Ok(returned) => match returned.into_outcome() {
+                    Outcome::Failed(message) => Err(BoxError::from(message)),
+                    Outcome::Done | Outcome::Reply(_) => Ok(()),
+                },
+                Err(rejection) => Err(format!("`{function}` was not called: {rejection}").into()),
+            }
+        })
+    }))
+}
+
+/// Glue for `disconnection` handlers.
+pub fn disconnection_handler<F, Fut, Ret>(function: &'static str, handler: F) -> ErasedHandler
+where
+    F: Fn(HandlerContext<NoPayload>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Ret, Rejection>> + Send + 'static,
+    Ret: HandlerReturn<NoReply>,
+{
+    ErasedHandler::Disconnection(Arc::new(move |spark: Spark| {
+        let future = handler(HandlerContext::new(spark.clone(), None, None));
+        Box::pin(async move {
+            match future.await.map(HandlerReturn::into_outcome) {
+                Ok(Outcome::Failed(message)) => {
+                    tracing::warn!(spark = spark.id(), function, %message, "disconnection handler failed")
+                }
+                Ok(_) => {}
+                Err(rejection) => tracing::warn!(spark = spark.id(), function, %rejection, "handler not called"),
+            }
+        })
+    }))
+}
+
+/// Glue for `data` handlers.
+pub fn data_handler<F, Fut, Ret>(function: &'static str, handler: F) -> ErasedHandler
+where
+    F: Fn(HandlerContext<NoPayload>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Ret, Rejection>> + Send + 'static,
+    Ret: HandlerReturn<NoReply>,
+{
+    ErasedHandler::Data(Arc::new(move |spark: Spark, message: Message| {
+        let future = handler(HandlerContext::new(spark.clone(), Some(message), None));
+        Box::pin(async move {
+            match future.await.map(HandlerReturn::into_outcome) {
+                Ok(Outcome::Failed(message)) => spark.report(&SparkError::Handler(message.into())),
+                Ok(_) => {}
+                Err(rejection) => report_rejection(&spark, function, rejection),
+            }
+        })
+    }))
+}
+
+/// Glue for typed event handlers.
+pub fn event_handler<E, const ID: u64, F, Fut, Ret>(function: &'static str, handler: F) -> ErasedHandler
+where
+    E: Variant<ID>,
+    F: Fn(HandlerContext<E::Payload>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Ret, Rejection>> + Send + 'static,
+    Ret: HandlerReturn<E::Reply>,
+{
+    let name = <E as Variant<ID>>::NAME;
+    let call: EventCall = Arc::new(move |spark: Spark, message: Message, request: Option<u64>| {
+        let event: E = match message.decode() {
+            Ok(event) => event,
+            Err(error) => {
+                let reason = format!("event `{name}` of `{}` has a payload that does not match: {error}", E::TYPE_NAME);
+                answer_failure(&spark, request, reason);
+                return Box::pin(std::future::ready(()));
+            }
+        };
+        let Some(payload) = event.into_payload() else {
+            // Another variant carries the same wire name: not this handler's.
+            return Box::pin(std::future::ready(()));
+        };
+        let future = handler(HandlerContext::new(spark.clone(), Some(message), Some(payload)));
+        Box::pin(async move {
+            match future.await {
+                Ok(returned) => match returned.into_outcome() {
+                    Outcome::Done => {}
+                    Outcome::Reply(reply) => match request {
+                        Some(id) => {
+                            let _ = spark.write(&OutgoingReply {
+                                reply: id,
+                                data: Some(&*reply),
+                                error: None,
+                            });
+                        }
+                        None => tracing::debug!(function, "reply dropped: the event was not sent as a request"),
+                    },
+                    Outcome::Failed(message) => answer_failure(&spark, request, format!("`{function}` failed: {message}")),
+                },
+                Err(rejection) => answer_failure(&spark, request, format!("`{function}` was not called: {rejection}")),
+            }
+        })
+    });
+    ErasedHandler::Event { name, call }
+}
+
+fn answer_failure(spark: &Spark, request: Option<u64>, reason: String) {
+    if let Some(id) = request {
+        let _ = spark.write(&OutgoingReply::<()> {
+            reply: id,
+            data: None,
+            error: Some(&reason),
+        });
+    }
+    spark.report(&SparkError::Handler(reason.into()));
+}
