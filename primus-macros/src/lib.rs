@@ -42,7 +42,9 @@ use proc_macro::TokenStream;
 /// `<Enum><Variant>` (here `ClientEventJoin { room }`), for handlers.
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
-    event::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    event::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
 
 /// Registers an async function as a handler.
@@ -70,5 +72,7 @@ pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
 /// (`order`, then module path, then function name).
 #[proc_macro_attribute]
 pub fn on(args: TokenStream, input: TokenStream) -> TokenStream {
-    on::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    on::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -176,7 +176,11 @@ pub fn encode_request<E: Serialize>(
 
 /// If `message` is a reply (`{"reply":id,…}`), returns its request number.
 pub fn reply_id(message: &crate::Message) -> Option<u64> {
-    message.decode::<Envelope>().ok().filter(|e| e.event.is_none()).and_then(|e| e.reply)
+    message
+        .decode::<Envelope>()
+        .ok()
+        .filter(|e| e.event.is_none())
+        .and_then(|e| e.reply)
 }
 
 /// Decodes a reply: `Ok(value)`, or `Err(reason)` for `{"reply":id,"error":reason}`.

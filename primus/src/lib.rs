@@ -86,7 +86,9 @@ pub mod __private {
     #[cfg(feature = "server")]
     pub use crate::registry::{HandlerKind, HandlerRegistration};
     #[cfg(feature = "server")]
-    pub use crate::server::extract::{FromHandlerContext, HandlerContext, NoPayload, Rejection, StateMapView};
+    pub use crate::server::extract::{
+        FromHandlerContext, HandlerContext, NoPayload, Rejection, StateMapView,
+    };
     #[cfg(feature = "server")]
     pub use crate::server::typed::{
         connection_handler, data_handler, disconnection_handler, event_handler, ErasedHandler, HandlerReturn,

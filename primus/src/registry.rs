@@ -173,7 +173,9 @@ mod handlers {
                 function: format!("{}::{}", handler.module, handler.function),
                 reason,
             })?;
-            let HandlerKind::Event { type_name, name, .. } = handler.kind else { continue };
+            let HandlerKind::Event { type_name, name, .. } = handler.kind else {
+                continue;
+            };
             match events.get(name) {
                 Some((other_type, _)) if *other_type != type_name => {
                     return Err(RegistryError::ConflictingEventName {

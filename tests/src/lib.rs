@@ -53,7 +53,8 @@ impl ErrorLog {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
-    fn record(&self, error: &SparkError) {
+    /// Records one error.
+    pub fn record(&self, error: &SparkError) {
         if let Ok(mut entries) = self.0.lock() {
             entries.push(error.to_string());
         }

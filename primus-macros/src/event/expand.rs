@@ -49,7 +49,11 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
 
     let payload_structs = model.variants.iter().filter_map(|v| payload_struct(model, v));
     let variant_impls = model.variants.iter().map(|v| variant_impl(model, v));
-    let constructors: Vec<_> = model.variants.iter().filter_map(|v| request_constructor(model, v)).collect();
+    let constructors: Vec<_> = model
+        .variants
+        .iter()
+        .filter_map(|v| request_constructor(model, v))
+        .collect();
     let event_bounds = event_where_clause(model);
     let constructors = (!constructors.is_empty()).then(|| {
         quote! {
@@ -136,7 +140,9 @@ fn payload_type(model: &EventEnum, variant: &EventVariant) -> TokenStream {
 
 /// For a struct variant: `pub struct ClientEventJoin { pub room: String }`.
 fn payload_struct(model: &EventEnum, variant: &EventVariant) -> Option<TokenStream> {
-    let Shape::Struct(fields) = &variant.shape else { return None };
+    let Shape::Struct(fields) = &variant.shape else {
+        return None;
+    };
     let ident = payload_struct_ident(model, variant);
     let vis = &model.item.vis;
     let generics = &model.item.generics;
@@ -145,7 +151,9 @@ fn payload_struct(model: &EventEnum, variant: &EventVariant) -> Option<TokenStre
         "The payload of [`{0}::{1}`], for handlers (`Payload<{2}>`).",
         model.item.ident, variant.ident, ident
     );
-    let fields = fields.iter().map(|(name, ty, field_vis)| quote!(#field_vis #name: #ty));
+    let fields = fields
+        .iter()
+        .map(|(name, ty, field_vis)| quote!(#field_vis #name: #ty));
     Some(quote! {
         #[doc = #doc]
         #[allow(dead_code)]
@@ -171,7 +179,11 @@ fn variant_impl(model: &EventEnum, variant: &EventVariant) -> TokenStream {
         Shape::Unit => quote!(Self::#name => ::core::option::Option::Some(())),
         Shape::Tuple(types) => {
             let bindings: Vec<_> = (0..types.len()).map(|i| format_ident!("__field{}", i)).collect();
-            let value = if types.len() == 1 { quote!(#(#bindings)*) } else { quote!((#(#bindings,)*)) };
+            let value = if types.len() == 1 {
+                quote!(#(#bindings)*)
+            } else {
+                quote!((#(#bindings,)*))
+            };
             quote!(Self::#name(#(#bindings),*) => ::core::option::Option::Some(#value))
         }
         Shape::Struct(fields) => {
@@ -218,7 +230,10 @@ fn request_constructor(model: &EventEnum, variant: &EventVariant) -> Option<Toke
         Shape::Unit => (quote!(), quote!(Self::#name)),
         Shape::Tuple(types) => {
             let bindings: Vec<_> = (0..types.len()).map(|i| format_ident!("field{}", i)).collect();
-            (quote!(#(#bindings: #types),*), quote!(Self::#name(#(#bindings),*)))
+            (
+                quote!(#(#bindings: #types),*),
+                quote!(Self::#name(#(#bindings),*)),
+            )
         }
         Shape::Struct(fields) => {
             let names: Vec<_> = fields.iter().map(|(n, _, _)| n).collect();

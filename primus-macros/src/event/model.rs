@@ -55,7 +55,10 @@ impl EventEnum {
                     "event variants cannot have explicit discriminants: events are named on the wire, not numbered",
                 ));
             }
-            let wire_name = options.rename.as_ref().map_or_else(|| snake_case(&variant.ident.to_string()), LitStr::value);
+            let wire_name = options
+                .rename
+                .as_ref()
+                .map_or_else(|| snake_case(&variant.ident.to_string()), LitStr::value);
             let name_span = options.rename.as_ref().map_or(variant.ident.span(), LitStr::span);
             if let Some((_, _)) = seen.iter().find(|(name, _)| *name == wire_name) {
                 return Err(syn::Error::new(
@@ -66,7 +69,9 @@ impl EventEnum {
             seen.push((wire_name.clone(), name_span));
             let shape = match &variant.fields {
                 Fields::Unit => Shape::Unit,
-                Fields::Unnamed(fields) => Shape::Tuple(fields.unnamed.iter().map(|f| f.ty.clone()).collect()),
+                Fields::Unnamed(fields) => {
+                    Shape::Tuple(fields.unnamed.iter().map(|f| f.ty.clone()).collect())
+                }
                 Fields::Named(fields) => Shape::Struct(
                     fields
                         .named
@@ -151,7 +156,9 @@ impl VariantOptions {
             if attr.path().is_ident("serde") {
                 attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("rename") || meta.path.is_ident("alias") {
-                        return Err(meta.error("rename events with `#[primus(rename = \"...\")]` instead of serde attributes"));
+                        return Err(meta.error(
+                            "rename events with `#[primus(rename = \"...\")]` instead of serde attributes",
+                        ));
                     }
                     if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
                         let _ = meta.value()?.parse::<syn::Expr>()?;

@@ -15,7 +15,11 @@ pub(crate) fn generate(handler: &Handler) -> TokenStream {
         Target::Connection => lifecycle("connection_handler", quote!(Connection)),
         Target::Disconnection => lifecycle("disconnection_handler", quote!(Disconnection)),
         Target::Data => lifecycle("data_handler", quote!(Data)),
-        Target::Event { enum_path, variant, span } => {
+        Target::Event {
+            enum_path,
+            variant,
+            span,
+        } => {
             let variant_text = variant.to_string();
             let id = quote!({ ::primus::__private::variant_id(#variant_text) });
             let variant_trait = quote!(::primus::__private::Variant<#id>);
@@ -51,7 +55,9 @@ pub(crate) fn generate(handler: &Handler) -> TokenStream {
         }
     };
 
-    let bindings: Vec<_> = (0..handler.arguments.len()).map(|i| format_ident!("__primus_arg{}", i)).collect();
+    let bindings: Vec<_> = (0..handler.arguments.len())
+        .map(|i| format_ident!("__primus_arg{}", i))
+        .collect();
     let extractions = handler.arguments.iter().zip(&bindings).map(|(ty, binding)| {
         quote_spanned! {ty.span()=>
             let #binding = <#ty as ::primus::__private::FromHandlerContext<__Payload>>::from_context(&mut __context)?;

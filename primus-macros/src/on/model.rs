@@ -77,7 +77,10 @@ impl Parse for Arguments {
             let variant = match last {
                 Some(segment) if segment.arguments.is_empty() => segment.ident,
                 Some(segment) => {
-                    return Err(syn::Error::new(segment.arguments.span(), "a variant takes no generic arguments"))
+                    return Err(syn::Error::new(
+                        segment.arguments.span(),
+                        "a variant takes no generic arguments",
+                    ))
                 }
                 None => return Err(syn::Error::new(span, "expected `Enum::Variant`")),
             };
@@ -86,7 +89,11 @@ impl Parse for Arguments {
                 leading_colon: enum_path.leading_colon,
                 segments: enum_path.segments.into_iter().collect(),
             };
-            Target::Event { enum_path, variant, span }
+            Target::Event {
+                enum_path,
+                variant,
+                span,
+            }
         };
         let mut order = 0;
         while !input.is_empty() {
@@ -103,7 +110,10 @@ impl Parse for Arguments {
             }
             input.parse::<Token![=]>()?;
             let value: LitInt = input.parse().map_err(|e| {
-                syn::Error::new(e.span(), "`order` takes an integer, e.g. `order = 10`; lower runs first")
+                syn::Error::new(
+                    e.span(),
+                    "`order` takes an integer, e.g. `order = 10`; lower runs first",
+                )
             })?;
             order = value.base10_parse()?;
         }
@@ -114,9 +124,8 @@ impl Parse for Arguments {
 impl Handler {
     pub(crate) fn parse(args: TokenStream, input: TokenStream) -> syn::Result<Handler> {
         let Arguments { target, order } = syn::parse2(args)?;
-        let function: ItemFn = syn::parse2(input).map_err(|e| {
-            syn::Error::new(e.span(), "`#[primus::on(..)]` goes on an `async fn`")
-        })?;
+        let function: ItemFn = syn::parse2(input)
+            .map_err(|e| syn::Error::new(e.span(), "`#[primus::on(..)]` goes on an `async fn`"))?;
         let signature = &function.sig;
         if signature.asyncness.is_none() {
             return Err(syn::Error::new(
@@ -131,7 +140,10 @@ impl Handler {
             ));
         }
         if let Some(variadic) = &signature.variadic {
-            return Err(syn::Error::new(variadic.span(), "primus handlers cannot be variadic"));
+            return Err(syn::Error::new(
+                variadic.span(),
+                "primus handlers cannot be variadic",
+            ));
         }
         let mut arguments = Vec::new();
         for input in &signature.inputs {
@@ -153,6 +165,11 @@ impl Handler {
                 }
             }
         }
-        Ok(Handler { target, order, function, arguments })
+        Ok(Handler {
+            target,
+            order,
+            function,
+            arguments,
+        })
     }
 }

@@ -62,7 +62,12 @@ impl Handlers {
     /// typed event with handlers, otherwise to the `data` handlers.
     pub(crate) fn message(self: &Arc<Self>, spark: &Spark, message: Message) -> Option<BoxFuture<()>> {
         if !self.events.is_empty() {
-            if let Ok(Envelope { event: Some(name), request, .. }) = message.decode::<Envelope>() {
+            if let Ok(Envelope {
+                event: Some(name),
+                request,
+                ..
+            }) = message.decode::<Envelope>()
+            {
                 if let Some(call) = self.events.get(name.as_str()) {
                     return Some(call(spark.clone(), message, request));
                 }

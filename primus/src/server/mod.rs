@@ -35,9 +35,9 @@ mod builder;
 mod cors;
 pub mod extract;
 pub mod handlers;
-pub mod typed;
 mod heartbeat;
 pub(crate) mod http;
+pub mod typed;
 
 pub use self::authorization::{AuthError, AuthRequest};
 pub use self::builder::{

@@ -95,7 +95,9 @@ impl std::fmt::Debug for ErasedHandler {
 }
 
 fn report_rejection(spark: &Spark, function: &str, rejection: Rejection) {
-    spark.report(&SparkError::Handler(format!("`{function}` was not called: {rejection}").into()));
+    spark.report(&SparkError::Handler(
+        format!("`{function}` was not called: {rejection}").into(),
+    ));
 }
 
 /// Glue for `connection` handlers.
@@ -134,7 +136,9 @@ where
                     tracing::warn!(spark = spark.id(), function, %message, "disconnection handler failed")
                 }
                 Ok(_) => {}
-                Err(rejection) => tracing::warn!(spark = spark.id(), function, %rejection, "handler not called"),
+                Err(rejection) => {
+                    tracing::warn!(spark = spark.id(), function, %rejection, "handler not called")
+                }
             }
         })
     }))
@@ -172,7 +176,10 @@ where
         let event: E = match message.decode() {
             Ok(event) => event,
             Err(error) => {
-                let reason = format!("event `{name}` of `{}` has a payload that does not match: {error}", E::TYPE_NAME);
+                let reason = format!(
+                    "event `{name}` of `{}` has a payload that does not match: {error}",
+                    E::TYPE_NAME
+                );
                 answer_failure(&spark, request, reason);
                 return Box::pin(std::future::ready(()));
             }
@@ -194,11 +201,19 @@ where
                                 error: None,
                             });
                         }
-                        None => tracing::debug!(function, "reply dropped: the event was not sent as a request"),
+                        None => {
+                            tracing::debug!(function, "reply dropped: the event was not sent as a request")
+                        }
                     },
-                    Outcome::Failed(message) => answer_failure(&spark, request, format!("`{function}` failed: {message}")),
+                    Outcome::Failed(message) => {
+                        answer_failure(&spark, request, format!("`{function}` failed: {message}"))
+                    }
                 },
-                Err(rejection) => answer_failure(&spark, request, format!("`{function}` was not called: {rejection}")),
+                Err(rejection) => answer_failure(
+                    &spark,
+                    request,
+                    format!("`{function}` was not called: {rejection}"),
+                ),
             }
         })
     });

@@ -1,0 +1,342 @@
+//! Typed events over real sockets: `#[primus::event]` enums, `#[primus::on]`
+//! handlers collected by the registry, requests and replies, decode errors,
+//! and the plain-Primus `data` fallback.
+
+use primus::{Payload, Server, Spark, State};
+use primus_client::{Client, Event as ClientEvent_, Events};
+use primus_tests::{init_logs, serve, ErrorLog, Running};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Chat {
+    pub room: String,
+    pub text: String,
+}
+
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToServer {
+    Say(String),
+    Move(i32, i32),
+    Join {
+        room: String,
+    },
+    Leave,
+    Post(Chat),
+    #[primus(rename = "whoami")]
+    WhoAmI,
+    #[primus(reply = Vec<String>)]
+    ListRooms,
+    #[primus(reply = u32)]
+    Add(u32, u32),
+    #[primus(reply = String)]
+    Fail,
+}
+
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToClient {
+    Said { who: String, text: String },
+    Moved(i32, i32),
+    Joined(String),
+    Left,
+    Posted(Chat),
+    You(String),
+    Welcome,
+    Raw(Value),
+}
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    fn push(&self, entry: impl Into<String>) {
+        self.0.lock().expect("lock").push(entry.into());
+    }
+}
+
+#[primus::on("connection")]
+async fn greet(spark: Spark, State(log): State<Log>) {
+    log.push("connection");
+    let _ = spark.write(&ToClient::Welcome);
+}
+
+#[primus::on("disconnection")]
+async fn farewell(State(log): State<Log>) {
+    log.push("disconnection");
+}
+
+#[primus::on("data")]
+async fn raw(spark: Spark, message: primus::Message) {
+    let value: Value = message.decode().unwrap_or(Value::Null);
+    let _ = spark.write(&ToClient::Raw(value));
+}
+
+#[primus::on(ToServer::Say)]
+async fn say(spark: Spark, server: Server, Payload(text): Payload<String>) {
+    let _ = server.write(&ToClient::Said {
+        who: spark.id().to_owned(),
+        text,
+    });
+}
+
+#[primus::on(ToServer::Move)]
+async fn moved(spark: Spark, Payload((x, y)): Payload<(i32, i32)>) {
+    let _ = spark.write(&ToClient::Moved(x * 10, y * 10));
+}
+
+#[primus::on(ToServer::Join)]
+async fn join(spark: Spark, Payload(ToServerJoin { room }): Payload<ToServerJoin>) {
+    let _ = spark.write(&ToClient::Joined(room));
+}
+
+#[primus::on(ToServer::Leave)]
+async fn leave(spark: Spark) {
+    let _ = spark.write(&ToClient::Left);
+}
+
+#[primus::on(ToServer::Post)]
+async fn post(spark: Spark, Payload(chat): Payload<Chat>) {
+    let _ = spark.write(&ToClient::Posted(chat));
+}
+
+#[primus::on(ToServer::WhoAmI)]
+async fn whoami(spark: Spark) {
+    let _ = spark.write(&ToClient::You(spark.id().to_owned()));
+}
+
+#[primus::on(ToServer::ListRooms)]
+async fn list_rooms() -> Vec<String> {
+    vec!["lobby".to_owned(), "rust".to_owned()]
+}
+
+#[primus::on(ToServer::Add)]
+async fn add(Payload((a, b)): Payload<(u32, u32)>) -> u32 {
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    a + b
+}
+
+#[primus::on(ToServer::Fail)]
+async fn fail() -> Result<String, &'static str> {
+    Err("this request always fails")
+}
+
+async fn start() -> (Running, Log) {
+    init_logs();
+    let log = Log::default();
+    let errors = ErrorLog::default();
+    let recorded = errors.clone();
+    let server = Server::builder()
+        .state(log.clone())
+        .handlers_from_registry()
+        .on_error(move |_spark, error| recorded.record(error))
+        .build()
+        .expect("build from registry");
+    (serve(server, errors).await, log)
+}
+
+async fn next_json(events: &mut Events) -> Value {
+    tokio::time::timeout(WAIT, events.next_message())
+        .await
+        .expect("timed out")
+        .expect("ended")
+        .decode()
+        .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wire_shape_of_every_variant_kind() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    assert_eq!(next_json(&mut events).await, json!({ "event": "welcome" }));
+    client
+        .write(&json!({ "event": "move", "data": [1, 2] }))
+        .expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "event": "moved", "data": [10, 20] })
+    );
+    client
+        .write(&json!({ "event": "join", "data": { "room": "a" } }))
+        .expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "event": "joined", "data": "a" })
+    );
+    client.write(&json!({ "event": "leave" })).expect("write");
+    assert_eq!(next_json(&mut events).await, json!({ "event": "left" }));
+    client
+        .write(&json!({ "event": "post", "data": { "room": "r", "text": "t" } }))
+        .expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "event": "posted", "data": { "room": "r", "text": "t" } })
+    );
+    client.write(&json!({ "event": "whoami" })).expect("write");
+    let id = client.id().await.expect("id");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "event": "you", "data": id })
+    );
+    client
+        .write(&json!({ "event": "say", "data": "hi" }))
+        .expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "event": "said", "data": { "who": id, "text": "hi" } })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_that_are_not_typed_events_reach_data_handlers() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    next_json(&mut events).await; // welcome
+    for value in [
+        json!("plain"),
+        json!(42),
+        json!({ "event": "unknown_event", "data": 1 }),
+        json!({ "x": 1 }),
+    ] {
+        client.write(&value).expect("write");
+        assert_eq!(
+            next_json(&mut events).await,
+            json!({ "event": "raw", "data": value })
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_get_replies_and_failures() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    next_json(&mut events).await; // welcome
+    client
+        .write(&json!({ "event": "list_rooms", "request": 1 }))
+        .expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "reply": 1, "data": ["lobby", "rust"] })
+    );
+    client
+        .write(&json!({ "event": "add", "data": [2, 3], "request": 9 }))
+        .expect("write");
+    assert_eq!(next_json(&mut events).await, json!({ "reply": 9, "data": 5 }));
+    client
+        .write(&json!({ "event": "fail", "request": 4 }))
+        .expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "reply": 4, "error": "`fail` failed: this request always fails" })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_that_does_not_match_is_an_error_not_silence() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    next_json(&mut events).await; // welcome
+    client
+        .write(&json!({ "event": "move", "data": "not a pair" }))
+        .expect("write");
+    client
+        .write(&json!({ "event": "add", "data": ["x"], "request": 3 }))
+        .expect("write");
+    let reply = next_json(&mut events).await;
+    assert_eq!(reply["reply"], 3);
+    let error = reply["error"].as_str().expect("error text");
+    assert!(
+        error.starts_with("event `add` of `ToServer` has a payload that does not match: "),
+        "{error}"
+    );
+    let errors = running.errors.entries();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("event `move` of `ToServer` has a payload that does not match"),
+        "{errors:?}"
+    );
+    // Still connected.
+    client.write(&json!({ "event": "leave" })).expect("write");
+    assert_eq!(next_json(&mut events).await, json!({ "event": "left" }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_handlers_with_state() {
+    let (running, log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    assert_eq!(next_json(&mut events).await, json!({ "event": "welcome" }));
+    client.end();
+    while tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("in time")
+        .is_some()
+    {}
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while log.0.lock().expect("lock").len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "disconnection handler did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*log.0.lock().expect("lock"), ["connection", "disconnection"]);
+    let _ = ClientEvent_::Open;
+}
+
+#[test]
+fn registry_lists_enums_and_handlers_in_order() {
+    let enums: Vec<_> = primus::registry::events().iter().map(|e| e.type_name).collect();
+    assert_eq!(enums, ["ToClient", "ToServer"]);
+    let to_server = primus::registry::events()[1];
+    let names: Vec<_> = to_server.events.iter().map(|e| e.name).collect();
+    assert_eq!(
+        names,
+        [
+            "say",
+            "move",
+            "join",
+            "leave",
+            "post",
+            "whoami",
+            "list_rooms",
+            "add",
+            "fail"
+        ]
+    );
+    assert_eq!(to_server.events[6].reply, Some("Vec < String >"));
+    let handlers: Vec<_> = primus::registry::handlers().iter().map(|h| h.function).collect();
+    assert_eq!(
+        handlers,
+        [
+            "add",
+            "fail",
+            "farewell",
+            "greet",
+            "join",
+            "leave",
+            "list_rooms",
+            "moved",
+            "post",
+            "raw",
+            "say",
+            "whoami"
+        ]
+    );
+}
+
+#[test]
+fn request_constructors_carry_the_reply_type() {
+    let request: primus::Request<ToServer, u32> = ToServer::add(1, 2);
+    assert_eq!(request.event(), &ToServer::Add(1, 2));
+    let _: primus::Request<ToServer, Vec<String>> = ToServer::list_rooms();
+    use primus::Event;
+    assert_eq!(ToServer::WhoAmI.event_name(), "whoami");
+    assert_eq!(
+        serde_json::to_value(ToServer::Join { room: "a".into() }).expect("json"),
+        json!({"event":"join","data":{"room":"a"}})
+    );
+}
