@@ -1,10 +1,12 @@
 //! The connection task: one per client, owning the socket.
 
+use crate::handlers::ClientHandler;
 use crate::{ClientError, Event};
 use futures_util::{SinkExt, StreamExt};
 use primus::parser::{Inspection, Parser};
 use primus::protocol::{self, Control};
 use primus::{Frame, FrameKind, Message};
+use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +16,11 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 /// What the handle asks of the task.
 pub(crate) enum Command {
     Write(Frame),
+    Request {
+        frame: Frame,
+        id: u64,
+        reply: oneshot::Sender<Message>,
+    },
     Id(oneshot::Sender<String>),
     End,
 }
@@ -24,6 +31,8 @@ pub(crate) struct Setup {
     pub(crate) connect_timeout: Duration,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) events: mpsc::UnboundedSender<Event>,
+    pub(crate) handlers: HashMap<&'static str, ClientHandler>,
+    pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
 }
 
 const WRITE_BATCH: usize = 64;
@@ -54,6 +63,10 @@ pub(crate) async fn run(mut setup: Setup) {
         events: setup.events,
         id_waiters: VecDeque::new(),
         server_closing: false,
+        pending: HashMap::new(),
+        highest_request: 0,
+        handlers: setup.handlers,
+        handler_queue: setup.handler_queue,
     };
     connection.run(&mut setup.commands).await;
 }
@@ -66,6 +79,12 @@ struct Connection {
     events: mpsc::UnboundedSender<Event>,
     id_waiters: VecDeque<oneshot::Sender<String>>,
     server_closing: bool,
+    /// Requests waiting for their reply, by request number.
+    pending: HashMap<u64, oneshot::Sender<Message>>,
+    /// The highest request number sent: replies up to it are ours.
+    highest_request: u64,
+    handlers: HashMap<&'static str, ClientHandler>,
+    handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
 }
 
 enum Next {
@@ -136,6 +155,13 @@ impl Connection {
     async fn command(&mut self, command: Command) -> Next {
         let result = match command {
             Command::Write(frame) => self.socket.feed(to_ws(frame)).await,
+            Command::Request { frame, id, reply } => {
+                // Forget requests whose caller gave up (timed out).
+                self.pending.retain(|_, waiter| !waiter.is_closed());
+                self.pending.insert(id, reply);
+                self.highest_request = self.highest_request.max(id);
+                self.socket.feed(to_ws(frame)).await
+            }
             Command::Id(reply) => {
                 self.id_waiters.push_back(reply);
                 match self.parser.encode_value(protocol::ID_REQUEST) {
@@ -220,10 +246,26 @@ impl Connection {
         Next::Continue
     }
 
-    fn data(&self, frame: Frame) {
-        let _ = self
-            .events
-            .send(Event::Data(Message::new(frame, self.parser.clone())));
+    fn data(&mut self, frame: Frame) {
+        let message = Message::new(frame, self.parser.clone());
+        if self.highest_request > 0 {
+            if let Some(id) = primus::event::reply_id(&message).filter(|id| *id <= self.highest_request) {
+                match self.pending.remove(&id) {
+                    Some(waiter) => drop(waiter.send(message)),
+                    None => tracing::debug!(id, "late reply to a request that timed out; dropped"),
+                }
+                return;
+            }
+        }
+        if let Some(queue) = &self.handler_queue {
+            let handler =
+                primus::event::event_name(&message).and_then(|name| self.handlers.get(name.as_str()));
+            if let Some(handler) = handler {
+                let _ = queue.send((handler.clone(), message));
+                return;
+            }
+        }
+        let _ = self.events.send(Event::Data(message));
     }
 }
 

@@ -34,16 +34,43 @@
 #![warn(missing_docs)]
 
 mod connection;
+pub mod handlers;
 mod url;
 
 use primus::parser::{Json, Parser, ParserError};
-use primus::{Frame, Message};
+use primus::{Event as TypedEvent, Frame, Message, Request};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+pub use handlers::ClientRegistryError;
 pub use primus;
+pub use primus::Payload;
+/// Registers an async function as a handler of a typed event from the
+/// server (see [`handlers`]).
+///
+/// ```ignore
+/// #[primus_client::on(ServerEvent::Said)]
+/// async fn said(Payload(ServerEventSaid { who, text }): Payload<ServerEventSaid>) {
+///     println!("{who}: {text}");
+/// }
+/// ```
+pub use primus_macros::client_on as on;
+
+/// The default time a [`Client::request`] waits for its reply.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What generated code refers to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::handlers::{event_handler, ClientContext, ClientHandlerRegistration, FromClientContext};
+    pub use inventory;
+    pub use primus::__private::{variant_id, Event, Variant};
+}
 
 /// The default time allowed to open the connection (Primus' `timeout`).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,6 +94,8 @@ pub struct ClientBuilder {
     pathname: String,
     parser: Arc<dyn Parser>,
     connect_timeout: Duration,
+    request_timeout: Duration,
+    from_registry: bool,
 }
 
 impl ClientBuilder {
@@ -94,6 +123,20 @@ impl ClientBuilder {
         self
     }
 
+    /// How long [`Client::request`] waits for a reply (default 10 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Routes typed events to the handlers registered with
+    /// `#[primus_client::on]`; `connect` fails when none is registered or two
+    /// handle the same event.
+    pub fn handlers_from_registry(mut self) -> ClientBuilder {
+        self.from_registry = true;
+        self
+    }
+
     /// Starts connecting in the background (on the current Tokio runtime)
     /// and returns the handle and the event stream at once.
     pub fn connect(self) -> Result<(Client, Events), ClientError> {
@@ -105,22 +148,38 @@ impl ClientBuilder {
             });
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ClientError::NoRuntime)?;
+        let handlers = match self.from_registry {
+            true => handlers::collect()?,
+            false => HashMap::new(),
+        };
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let client = Client {
+            commands,
+            parser: self.parser.clone(),
+            next_request: Arc::new(AtomicU64::new(1)),
+            request_timeout: self.request_timeout,
+        };
+        let handler_queue = (!handlers.is_empty()).then(|| {
+            let (queue, mut incoming) = mpsc::unbounded_channel::<(handlers::ClientHandler, Message)>();
+            let handle = client.clone();
+            runtime.spawn(async move {
+                while let Some((handler, message)) = incoming.recv().await {
+                    handler(handle.clone(), message).await;
+                }
+            });
+            queue
+        });
         runtime.spawn(connection::run(connection::Setup {
             url,
-            parser: self.parser.clone(),
+            parser: self.parser,
             connect_timeout: self.connect_timeout,
             commands: command_rx,
             events: event_tx,
+            handlers,
+            handler_queue,
         }));
-        Ok((
-            Client {
-                commands,
-                parser: self.parser,
-            },
-            Events { receiver: event_rx },
-        ))
+        Ok((client, Events { receiver: event_rx }))
     }
 }
 
@@ -129,6 +188,8 @@ impl ClientBuilder {
 pub struct Client {
     commands: mpsc::UnboundedSender<connection::Command>,
     parser: Arc<dyn Parser>,
+    next_request: Arc<AtomicU64>,
+    request_timeout: Duration,
 }
 
 impl Client {
@@ -140,6 +201,58 @@ impl Client {
             pathname: "/primus".to_owned(),
             parser: Arc::new(Json),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            from_registry: false,
+        }
+    }
+
+    /// Sends a typed event (`{"event":…,"data":…}`), or queues it until the
+    /// connection opens.
+    ///
+    /// ```ignore
+    /// client.send(&ClientEvent::Say("hello".into()))?;
+    /// ```
+    pub fn send<E: TypedEvent>(&self, event: &E) -> Result<(), ClientError> {
+        self.write(event)
+    }
+
+    /// Sends a request and waits for its reply, at most the request timeout
+    /// (default 10 s). The request constructors are generated by
+    /// `#[primus::event]` for variants with `#[primus(reply = T)]`.
+    ///
+    /// Fails with [`ClientError::Timeout`], [`ClientError::Rejected`] (the
+    /// server answered with an error) or [`ClientError::Closed`] (the
+    /// connection ended before the reply; requests are not resent).
+    ///
+    /// ```ignore
+    /// let rooms: Vec<String> = client.request(ClientEvent::list_rooms()).await?;
+    /// ```
+    pub async fn request<E: TypedEvent, R: DeserializeOwned>(
+        &self,
+        request: Request<E, R>,
+    ) -> Result<R, ClientError> {
+        self.request_within(request, self.request_timeout).await
+    }
+
+    /// [`request`](Self::request) with its own timeout.
+    pub async fn request_within<E: TypedEvent, R: DeserializeOwned>(
+        &self,
+        request: Request<E, R>,
+        timeout: Duration,
+    ) -> Result<R, ClientError> {
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let frame = primus::event::encode_request(self.parser.as_ref(), request.event(), id)?;
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(connection::Command::Request { frame, id, reply })
+            .map_err(|_| ClientError::Closed)?;
+        let message = tokio::time::timeout(timeout, answer)
+            .await
+            .map_err(|_| ClientError::Timeout(timeout))?
+            .map_err(|_| ClientError::Closed)?;
+        match primus::event::decode_reply::<R>(&message)? {
+            Ok(value) => Ok(value),
+            Err(reason) => Err(ClientError::Rejected(reason)),
         }
     }
 
@@ -212,6 +325,23 @@ impl Events {
         self.receiver.recv().await
     }
 
+    /// Waits for the next message that decodes as the typed event `E`,
+    /// skipping other events and messages; `None` once the client has ended.
+    ///
+    /// ```ignore
+    /// while let Some(event) = events.next_as::<ServerEvent>().await {
+    ///     match event { ServerEvent::Said { who, text } => println!("{who}: {text}"), _ => {} }
+    /// }
+    /// ```
+    pub async fn next_as<E: TypedEvent>(&mut self) -> Option<E> {
+        while let Some(message) = self.next_message().await {
+            if let Ok(event) = message.decode::<E>() {
+                return Some(event);
+            }
+        }
+        None
+    }
+
     /// Waits for the next data message, skipping other events; `None` once
     /// the client has ended.
     pub async fn next_message(&mut self) -> Option<Message> {
@@ -250,8 +380,8 @@ pub enum ClientError {
     /// The connection could not be opened.
     #[error("could not connect: {0}")]
     Connect(String),
-    /// The connection did not open within the connect timeout.
-    #[error("the connection did not open within {0:?}")]
+    /// The connection did not open, or a reply did not come, in time.
+    #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// A message could not be encoded or decoded.
     #[error(transparent)]
@@ -259,9 +389,15 @@ pub enum ClientError {
     /// The transport failed.
     #[error("transport error: {0}")]
     Transport(String),
-    /// The client has ended.
+    /// The client has ended (or ended before a reply arrived).
     #[error("the client has ended")]
     Closed,
+    /// The server answered a request with an error.
+    #[error("the server refused the request: {0}")]
+    Rejected(String),
+    /// The handler registry cannot be used.
+    #[error(transparent)]
+    Registry(#[from] ClientRegistryError),
     /// `connect` was called outside a Tokio runtime.
     #[error("`ClientBuilder::connect` must be called inside a Tokio runtime")]
     NoRuntime,

@@ -7,6 +7,7 @@
 //! refers to the runtime only through `::primus::__private`.
 
 mod case;
+mod client_on;
 mod event;
 mod on;
 
@@ -75,4 +76,16 @@ pub fn on(args: TokenStream, input: TokenStream) -> TokenStream {
     on::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Registers an async function as a client-side handler of a typed event;
+/// re-exported as `primus_client::on`.
+///
+/// ```ignore
+/// #[primus_client::on(ServerEvent::Said)]
+/// async fn said(client: Client, Payload(said): Payload<ServerEventSaid>) {}
+/// ```
+#[proc_macro_attribute]
+pub fn client_on(args: TokenStream, input: TokenStream) -> TokenStream {
+    client_on::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -90,6 +90,17 @@ pub const fn variant_id(name: &str) -> u64 {
     hash
 }
 
+/// The decoded payload of a typed event, as a handler argument (server and
+/// client handlers alike).
+///
+/// ```
+/// use primus::Payload;
+/// let Payload(text) = Payload("hi".to_owned());
+/// assert_eq!(text, "hi");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Payload<T>(pub T);
+
 /// A request built by the constructors `#[primus::event]` generates for
 /// variants with `#[primus(reply = T)]`: the event plus the reply type.
 ///

@@ -68,9 +68,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub mod event;
 pub mod registry;
 
-pub use event::{Event, Request};
+pub use event::{Event, Payload, Request};
 #[cfg(feature = "server")]
-pub use server::extract::{Payload, State};
+pub use server::extract::State;
 
 /// Re-exported attribute macros.
 pub use primus_macros::{event, on};

@@ -3,7 +3,7 @@
 //! and the plain-Primus `data` fallback.
 
 use primus::{Payload, Server, Spark, State};
-use primus_client::{Client, Event as ClientEvent_, Events};
+use primus_client::{Client, ClientError, Event as ClientEvent_, Events};
 use primus_tests::{init_logs, serve, ErrorLog, Running};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -35,6 +35,8 @@ pub enum ToServer {
     Add(u32, u32),
     #[primus(reply = String)]
     Fail,
+    #[primus(reply = u8)]
+    Slow,
 }
 
 #[primus::event]
@@ -123,6 +125,23 @@ async fn add(Payload((a, b)): Payload<(u32, u32)>) -> u32 {
 #[primus::on(ToServer::Fail)]
 async fn fail() -> Result<String, &'static str> {
     Err("this request always fails")
+}
+
+#[primus::on(ToServer::Slow)]
+async fn slow() -> u8 {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    1
+}
+
+static CLIENT_SAW: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+#[primus_client::on(ToClient::Posted)]
+async fn client_got_post(client: Client, Payload(chat): Payload<Chat>) {
+    CLIENT_SAW
+        .lock()
+        .expect("lock")
+        .push(format!("{}:{}", chat.room, chat.text));
+    let _ = client.send(&ToServer::Leave);
 }
 
 async fn start() -> (Running, Log) {
@@ -304,7 +323,8 @@ fn registry_lists_enums_and_handlers_in_order() {
             "whoami",
             "list_rooms",
             "add",
-            "fail"
+            "fail",
+            "slow"
         ]
     );
     assert_eq!(to_server.events[6].reply, Some("Vec < String >"));
@@ -323,6 +343,7 @@ fn registry_lists_enums_and_handlers_in_order() {
             "post",
             "raw",
             "say",
+            "slow",
             "whoami"
         ]
     );
@@ -339,4 +360,75 @@ fn request_constructors_carry_the_reply_type() {
         serde_json::to_value(ToServer::Join { room: "a".into() }).expect("json"),
         json!({"event":"join","data":{"room":"a"}})
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_client_sends_requests_and_reads_typed_events() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    assert_eq!(events.next_as::<ToClient>().await, Some(ToClient::Welcome));
+    client.send(&ToServer::Move(1, 2)).expect("send");
+    assert_eq!(events.next_as::<ToClient>().await, Some(ToClient::Moved(10, 20)));
+    assert_eq!(client.request(ToServer::add(2, 3)).await.expect("add"), 5);
+    assert_eq!(
+        client.request(ToServer::list_rooms()).await.expect("rooms"),
+        ["lobby", "rust"]
+    );
+    match client.request(ToServer::fail()).await {
+        Err(ClientError::Rejected(reason)) => assert_eq!(reason, "`fail` failed: this request always fails"),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    match client
+        .request_within(ToServer::slow(), Duration::from_millis(100))
+        .await
+    {
+        Err(ClientError::Timeout(_)) => {}
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    // Concurrent requests are matched to their own replies.
+    let (a, b) = tokio::join!(
+        client.request(ToServer::add(1, 1)),
+        client.request(ToServer::add(40, 2))
+    );
+    assert_eq!((a.expect("a"), b.expect("b")), (2, 42));
+    // The late reply to the timed-out request is not delivered as data.
+    client.send(&ToServer::Leave).expect("send");
+    assert_eq!(next_json(&mut events).await, json!({ "event": "left" }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_fail_clearly_when_the_connection_ends() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    assert_eq!(events.next_as::<ToClient>().await, Some(ToClient::Welcome));
+    let pending = client.request(ToServer::slow());
+    let ending = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        running
+            .server
+            .spark(&client.id().await.expect("id"))
+            .expect("spark")
+            .end();
+    };
+    let (result, ()) = tokio::join!(pending, ending);
+    assert!(matches!(result, Err(ClientError::Closed)), "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_handlers_from_the_registry() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url())
+        .handlers_from_registry()
+        .connect()
+        .expect("connect");
+    assert_eq!(events.next_as::<ToClient>().await, Some(ToClient::Welcome));
+    client
+        .send(&ToServer::Post(Chat {
+            room: "r".into(),
+            text: "hello".into(),
+        }))
+        .expect("send");
+    // `posted` went to the handler (not the stream); the handler sent `leave`.
+    assert_eq!(events.next_as::<ToClient>().await, Some(ToClient::Left));
+    assert_eq!(*CLIENT_SAW.lock().expect("lock"), ["r:hello"]);
 }

@@ -1,7 +1,7 @@
 //! `#[primus::on(..)]`.
 
 mod expand;
-mod model;
+pub(crate) mod model;
 
 use proc_macro2::TokenStream;
 

@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+use crate::event::Payload;
 use crate::message::Message;
 use crate::server::Server;
 use crate::spark::Spark;
@@ -38,16 +39,6 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct State<T>(pub T);
-
-/// The decoded payload of a typed event.
-///
-/// ```
-/// use primus::Payload;
-/// let Payload(text) = Payload("hi".to_owned());
-/// assert_eq!(text, "hi");
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Payload<T>(pub T);
 
 /// The payload type of `connection` and `disconnection` handlers: there is
 /// none, so `Payload<_>` cannot be an argument there.
