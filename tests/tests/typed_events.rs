@@ -432,3 +432,15 @@ async fn client_handlers_from_the_registry() {
     assert_eq!(events.next_as::<ToClient>().await, Some(ToClient::Left));
     assert_eq!(*CLIENT_SAW.lock().expect("lock"), ["r:hello"]);
 }
+
+#[tokio::test]
+async fn a_handler_needing_missing_state_fails_the_build() {
+    let error = match Server::builder().handlers_from_registry().build() {
+        Err(error) => error.to_string(),
+        Ok(_) => panic!("the build must fail without the state `greet` needs"),
+    };
+    assert!(
+        error.contains("takes `State<typed_events::Log>` but no state of type"),
+        "{error}"
+    );
+}
