@@ -153,7 +153,7 @@ fn payload_struct(model: &EventEnum, variant: &EventVariant) -> Option<TokenStre
     );
     let fields = fields
         .iter()
-        .map(|(name, ty, field_vis)| quote!(#field_vis #name: #ty));
+        .map(|(name, ty, _)| quote!(#vis #name: #ty)); // variant fields take the enum's visibility
     Some(quote! {
         #[doc = #doc]
         #[allow(dead_code)]

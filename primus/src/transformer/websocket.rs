@@ -251,7 +251,7 @@ impl Connection {
                         }
                         Some(Err(tungstenite::Error::Capacity(_))) => return Exit::TooLarge,
                         Some(Err(error)) => {
-                            if !matches!(error, tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed | tungstenite::Error::Io(_)) {
+                            if !is_plain_disconnect(&error) {
                                 self.spark.report(&SparkError::Transport(error.to_string()));
                             }
                             return Exit::Gone;
@@ -318,6 +318,19 @@ impl Connection {
         })
         .await;
     }
+}
+
+/// A client that went away without a close handshake (a killed process, a
+/// lost network) is an ordinary disconnect, not an error.
+fn is_plain_disconnect(error: &tungstenite::Error) -> bool {
+    use tungstenite::error::ProtocolError;
+    matches!(
+        error,
+        tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed
+            | tungstenite::Error::Io(_)
+            | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+    )
 }
 
 fn to_ws(frame: Frame) -> WsMessage {

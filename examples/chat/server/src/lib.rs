@@ -1,0 +1,91 @@
+//! The chat server's handlers. The binary (`main.rs`) only builds the
+//! server from the registry; everything the chat does is here.
+
+use chat_events::{ChatClient, ChatClientJoin, ChatServer};
+use primus::{Message, Payload, Server, Spark, State};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Who is in the room: spark id → name.
+#[derive(Clone, Default)]
+pub struct Members(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl Members {
+    fn name_of(&self, spark: &Spark) -> Option<String> {
+        self.0.lock().ok()?.get(spark.id()).cloned()
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .0
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+/// The server with its state and every handler of this crate.
+pub fn server() -> Result<Server, primus::BuildError> {
+    Server::builder()
+        .state(Members::default())
+        .handlers_from_registry()
+        .build()
+}
+
+#[primus::on("connection")]
+async fn welcome(spark: Spark) {
+    let _ = spark.write(&ChatServer::System(
+        "welcome! join with a name to chat".to_owned(),
+    ));
+}
+
+#[primus::on(ChatClient::Join)]
+async fn join(
+    spark: Spark,
+    server: Server,
+    State(members): State<Members>,
+    Payload(ChatClientJoin { name }): Payload<ChatClientJoin>,
+) -> Result<Vec<String>, String> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.len() > 32 {
+        return Err("a name has 1 to 32 characters".to_owned());
+    }
+    if let Ok(mut map) = members.0.lock() {
+        map.insert(spark.id().to_owned(), name.clone());
+    }
+    tracing::info!(spark = spark.id(), %name, "joined");
+    let _ = server.write(&ChatServer::Joined { name });
+    Ok(members.names())
+}
+
+#[primus::on(ChatClient::Say)]
+async fn say(spark: Spark, server: Server, State(members): State<Members>, Payload(text): Payload<String>) {
+    match members.name_of(&spark) {
+        Some(from) => drop(server.write(&ChatServer::Message { from, text })),
+        None => drop(spark.write(&ChatServer::System("join first".to_owned()))),
+    }
+}
+
+#[primus::on(ChatClient::Who)]
+async fn who(State(members): State<Members>) -> Vec<String> {
+    members.names()
+}
+
+#[primus::on("disconnection")]
+async fn leave(spark: Spark, server: Server, State(members): State<Members>) {
+    let name = members.0.lock().ok().and_then(|mut map| map.remove(spark.id()));
+    if let Some(name) = name {
+        tracing::info!(spark = spark.id(), %name, "left");
+        let _ = server.write(&ChatServer::Left { name });
+    }
+}
+
+/// Plain Primus clients that do not speak the chat's events get a hint.
+#[primus::on("data")]
+async fn unknown(spark: Spark, message: Message) {
+    tracing::debug!(raw = ?message.raw(), "not a chat event");
+    let hint = r#"send {"event":"join","data":{"name":"you"},"request":1} then {"event":"say","data":"hi"}"#;
+    let _ = spark.write(&ChatServer::System(hint.to_owned()));
+}
