@@ -1,17 +1,19 @@
-//! The connection task: one per client, owning the socket.
+//! The connection task: one per client. It connects, runs a session on each
+//! open socket, and reconnects with backoff when the strategy says so.
+//! Commands from the [`Client`](crate::Client) handle that arrive while no
+//! socket is open wait in a bounded queue and are sent, in order, on open.
 
 use crate::handlers::ClientHandler;
+use crate::recovery::{Reconnect, Recovery, Strategy};
+use crate::session::{Session, SessionEnd};
 use crate::{ClientError, Event};
-use futures_util::{SinkExt, StreamExt};
-use primus::parser::{Inspection, Parser};
-use primus::protocol::{self, Control};
-use primus::{Frame, FrameKind, Message};
-use std::collections::HashMap;
-use std::collections::VecDeque;
+use primus::parser::Parser;
+use primus::{Frame, Message};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::tungstenite;
 
 /// What the handle asks of the task.
 pub(crate) enum Command {
@@ -19,263 +21,224 @@ pub(crate) enum Command {
     Request {
         frame: Frame,
         id: u64,
-        reply: oneshot::Sender<Message>,
+        reply: oneshot::Sender<Result<Message, ClientError>>,
     },
     Id(oneshot::Sender<String>),
     End,
+}
+
+/// How the ping timeout is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PingTimeoutSetting {
+    /// From the server's `/spec` (1.5 × its ping interval).
+    FromServer,
+    Fixed(Option<Duration>),
 }
 
 pub(crate) struct Setup {
     pub(crate) url: url::Url,
     pub(crate) parser: Arc<dyn Parser>,
     pub(crate) connect_timeout: Duration,
+    pub(crate) reconnect: Reconnect,
+    pub(crate) strategy: Strategy,
+    pub(crate) ping_timeout: PingTimeoutSetting,
+    pub(crate) queue_size: usize,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) events: mpsc::UnboundedSender<Event>,
     pub(crate) handlers: HashMap<&'static str, ClientHandler>,
     pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
 }
 
-const WRITE_BATCH: usize = 64;
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
-
-pub(crate) async fn run(mut setup: Setup) {
-    let connecting = tokio_tungstenite::connect_async(setup.url.as_str());
-    let socket = match tokio::time::timeout(setup.connect_timeout, connecting).await {
-        Ok(Ok((socket, _response))) => socket,
-        Ok(Err(error)) => {
-            let _ = setup
-                .events
-                .send(Event::Error(ClientError::Connect(error.to_string())));
-            let _ = setup.events.send(Event::End);
-            return;
-        }
-        Err(_) => {
-            let _ = setup
-                .events
-                .send(Event::Error(ClientError::Timeout(setup.connect_timeout)));
-            let _ = setup.events.send(Event::End);
-            return;
-        }
-    };
-    let mut connection = Connection {
-        socket,
-        parser: setup.parser,
-        events: setup.events,
-        id_waiters: VecDeque::new(),
-        server_closing: false,
-        pending: HashMap::new(),
-        highest_request: 0,
-        handlers: setup.handlers,
-        handler_queue: setup.handler_queue,
-    };
-    connection.run(&mut setup.commands).await;
-}
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Connection {
-    socket: Socket,
-    parser: Arc<dyn Parser>,
-    events: mpsc::UnboundedSender<Event>,
-    id_waiters: VecDeque<oneshot::Sender<String>>,
-    server_closing: bool,
-    /// Requests waiting for their reply, by request number.
-    pending: HashMap<u64, oneshot::Sender<Message>>,
+/// State that outlives one socket.
+pub(crate) struct Shared {
+    pub(crate) parser: Arc<dyn Parser>,
+    pub(crate) events: mpsc::UnboundedSender<Event>,
+    pub(crate) handlers: HashMap<&'static str, ClientHandler>,
+    pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
     /// The highest request number sent: replies up to it are ours.
-    highest_request: u64,
-    handlers: HashMap<&'static str, ClientHandler>,
-    handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
+    pub(crate) highest_request: u64,
 }
 
-enum Next {
-    Continue,
-    Ended { by_client: bool },
+impl Shared {
+    pub(crate) fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
 }
 
-impl Connection {
-    async fn run(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>) {
-        // Writes queued before the connection opened are sent before `Open`.
-        let mut queued = Vec::new();
-        while let Ok(command) = commands.try_recv() {
-            queued.push(command);
-        }
-        for command in queued {
-            if let Next::Ended { by_client } = self.command(command).await {
-                return self.finish(by_client).await;
-            }
-        }
-        let _ = self.socket.flush().await;
-        let _ = self.events.send(Event::Open);
+enum Connected {
+    Open(Box<crate::session::Socket>),
+    /// Worth another attempt (refused, reset, timed out).
+    Failed(ClientError),
+    /// Not worth another attempt (e.g. the server refused the upgrade with 401/403).
+    Fatal(ClientError),
+    /// The client called `end()` meanwhile.
+    Ended,
+}
 
+struct Driver {
+    url: url::Url,
+    connect_timeout: Duration,
+    reconnect: Reconnect,
+    strategy: Strategy,
+    ping_timeout: Option<Duration>,
+    queue_size: usize,
+    commands: mpsc::UnboundedReceiver<Command>,
+    queue: VecDeque<Command>,
+    shared: Shared,
+}
+
+pub(crate) async fn run(setup: Setup) {
+    let ping_timeout = match setup.ping_timeout {
+        PingTimeoutSetting::Fixed(timeout) => timeout,
+        PingTimeoutSetting::FromServer => crate::spec::ping_timeout(&setup.url, setup.connect_timeout).await,
+    };
+    let mut driver = Driver {
+        url: setup.url,
+        connect_timeout: setup.connect_timeout,
+        reconnect: setup.reconnect,
+        strategy: setup.strategy,
+        ping_timeout,
+        queue_size: setup.queue_size.max(1),
+        commands: setup.commands,
+        queue: VecDeque::new(),
+        shared: Shared {
+            parser: setup.parser,
+            events: setup.events,
+            handlers: setup.handlers,
+            handler_queue: setup.handler_queue,
+            highest_request: 0,
+        },
+    };
+    driver.run().await;
+    driver.shared.emit(Event::End);
+}
+
+impl Driver {
+    async fn run(&mut self) {
+        let mut recovery: Option<Recovery> = None;
+        let mut offline = false;
         loop {
-            let next = tokio::select! {
-                command = commands.recv() => match command {
-                    // Every handle was dropped: end like `end()`.
-                    None => self.command(Command::End).await,
-                    Some(command) => {
-                        let mut next = self.command(command).await;
-                        // Batch what is already queued, then flush once.
-                        for _ in 1..WRITE_BATCH {
-                            if !matches!(next, Next::Continue) { break; }
-                            match commands.try_recv() {
-                                Ok(command) => next = self.command(command).await,
-                                Err(_) => break,
+            let timeout = match recovery {
+                Some(_) => self.reconnect.attempt_timeout,
+                None => self.connect_timeout,
+            };
+            match self.connect(timeout).await {
+                Connected::Open(socket) => {
+                    if let Some(done) = recovery.take() {
+                        self.shared.emit(Event::Reconnected(done.state()));
+                    }
+                    if std::mem::take(&mut offline) {
+                        self.shared.emit(Event::Online);
+                    }
+                    let queued: Vec<Command> = self.queue.drain(..).collect();
+                    let session = Session::new(*socket, &mut self.shared, self.ping_timeout);
+                    match session.run(queued, &mut self.commands).await {
+                        SessionEnd::Ended => return,
+                        SessionEnd::Lost { ping_timeout } => {
+                            if ping_timeout {
+                                offline = true;
+                                self.shared.emit(Event::Offline);
                             }
+                            self.shared.emit(Event::Close);
+                            if !self.strategy.disconnect {
+                                return;
+                            }
+                            recovery = Some(Recovery::new(self.reconnect));
                         }
-                        if matches!(next, Next::Continue) && self.socket.flush().await.is_err() {
-                            next = Next::Ended { by_client: false };
+                    }
+                }
+                Connected::Ended => return,
+                Connected::Fatal(error) => {
+                    self.shared.emit(Event::Error(error));
+                    return;
+                }
+                Connected::Failed(error) => match &mut recovery {
+                    Some(current) => {
+                        if let ClientError::Timeout(_) = error {
+                            self.shared.emit(Event::ReconnectTimeout(current.state()));
                         }
-                        next
+                        tracing::debug!(%error, attempt = current.state().attempt, "reconnect attempt failed");
+                    }
+                    None => {
+                        let timed_out = matches!(error, ClientError::Timeout(_));
+                        self.shared.emit(Event::Error(error));
+                        if timed_out {
+                            self.shared.emit(Event::Timeout);
+                        }
+                        if !self.strategy.timeout {
+                            return;
+                        }
+                        recovery = Some(Recovery::new(self.reconnect));
                     }
                 },
-                incoming = self.socket.next() => self.incoming(incoming).await,
+            }
+            let Some(current) = recovery.as_mut() else { return };
+            let Some(delay) = current.next_attempt() else {
+                self.shared.emit(Event::ReconnectFailed(current.state()));
+                return;
             };
-            if let Next::Ended { by_client } = next {
-                return self.finish(by_client).await;
-            }
-        }
-    }
-
-    async fn finish(&mut self, by_client: bool) {
-        if by_client {
-            let _ = self.socket.send(WsMessage::Close(None)).await;
-            let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                while let Some(Ok(_)) = self.socket.next().await {}
-            })
-            .await;
-        }
-        // Reconnection is not built yet: every close ends the client. Once it
-        // is, `server_closing` (set by `primus::server::close`) is what
-        // tells a final close from one to recover from.
-        tracing::debug!(announced = self.server_closing, by_client, "connection closed");
-        let _ = self.events.send(Event::Close);
-        let _ = self.events.send(Event::End);
-    }
-
-    async fn command(&mut self, command: Command) -> Next {
-        let result = match command {
-            Command::Write(frame) => self.socket.feed(to_ws(frame)).await,
-            Command::Request { frame, id, reply } => {
-                // Forget requests whose caller gave up (timed out).
-                self.pending.retain(|_, waiter| !waiter.is_closed());
-                self.pending.insert(id, reply);
-                self.highest_request = self.highest_request.max(id);
-                self.socket.feed(to_ws(frame)).await
-            }
-            Command::Id(reply) => {
-                self.id_waiters.push_back(reply);
-                match self.parser.encode_value(protocol::ID_REQUEST) {
-                    Ok(frame) => self.socket.feed(to_ws(frame)).await,
-                    Err(error) => {
-                        let _ = self.events.send(Event::Error(error.into()));
-                        Ok(())
-                    }
-                }
-            }
-            Command::End => return Next::Ended { by_client: true },
-        };
-        match result {
-            Ok(()) => Next::Continue,
-            Err(error) => {
-                let _ = self
-                    .events
-                    .send(Event::Error(ClientError::Transport(error.to_string())));
-                Next::Ended { by_client: false }
-            }
-        }
-    }
-
-    async fn incoming(&mut self, incoming: Option<Result<WsMessage, tungstenite::Error>>) -> Next {
-        let frame = match incoming {
-            None => return Next::Ended { by_client: false },
-            Some(Err(error)) => {
-                if !matches!(
-                    error,
-                    tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed
-                ) {
-                    let _ = self
-                        .events
-                        .send(Event::Error(ClientError::Transport(error.to_string())));
-                }
-                return Next::Ended { by_client: false };
-            }
-            Some(Ok(WsMessage::Text(text))) => match Frame::text_from_bytes(text.into()) {
-                Ok(frame) => frame,
-                Err(_) => return Next::Continue,
-            },
-            Some(Ok(WsMessage::Binary(bytes))) => Frame::binary(bytes),
-            Some(Ok(WsMessage::Close(_))) => {
-                let _ = self.socket.flush().await;
-                return Next::Ended { by_client: false };
-            }
-            Some(Ok(_)) => {
-                let _ = self.socket.flush().await;
-                return Next::Continue;
-            }
-        };
-        match self.parser.inspect(&frame) {
-            Err(error) => {
-                let _ = self.events.send(Event::Error(error.into()));
-            }
-            Ok(Inspection::Control(text)) => match protocol::classify(&text) {
-                Some(Control::Ping(value)) => {
-                    let pong = protocol::pong(&protocol::pong_value(value));
-                    if let Ok(frame) = self.parser.encode_value(&pong) {
-                        if self.socket.send(to_ws(frame)).await.is_err() {
-                            return Next::Ended { by_client: false };
-                        }
-                    }
-                    let _ = self.events.send(Event::Ping(value.to_owned()));
-                }
-                Some(Control::Id(id)) => {
-                    let id = id.to_owned();
-                    // Every waiter gets the answer, as `primus.id(cb)` callbacks do.
-                    for waiter in self.id_waiters.drain(..) {
-                        let _ = waiter.send(id.clone());
-                    }
-                }
-                Some(Control::ServerClose) => {
-                    tracing::debug!("server announced its close; no reconnect");
-                    self.server_closing = true;
-                }
-                Some(Control::ServerOther(_)) => {}
-                Some(Control::Pong(_)) | None => self.data(frame),
-            },
-            Ok(Inspection::Data) => self.data(frame),
-        }
-        Next::Continue
-    }
-
-    fn data(&mut self, frame: Frame) {
-        let message = Message::new(frame, self.parser.clone());
-        if self.highest_request > 0 {
-            if let Some(id) = primus::event::reply_id(&message).filter(|id| *id <= self.highest_request) {
-                match self.pending.remove(&id) {
-                    Some(waiter) => drop(waiter.send(message)),
-                    None => tracing::debug!(id, "late reply to a request that timed out; dropped"),
-                }
+            self.shared.emit(Event::ReconnectScheduled(current.state()));
+            if !self.wait(delay).await {
                 return;
             }
+            self.shared.emit(Event::Reconnect(current.state()));
         }
-        if let Some(queue) = &self.handler_queue {
-            let handler =
-                primus::event::event_name(&message).and_then(|name| self.handlers.get(name.as_str()));
-            if let Some(handler) = handler {
-                let _ = queue.send((handler.clone(), message));
-                return;
+    }
+
+    /// Queues a command while no socket is open; false on `End`.
+    fn hold(&mut self, command: Command) -> bool {
+        if let Command::End = command {
+            return false;
+        }
+        if self.queue.len() >= self.queue_size {
+            // Bounded: the oldest queued command is dropped (a dropped
+            // request or id request fails with `Closed`).
+            self.queue.pop_front();
+            tracing::warn!(
+                queue_size = self.queue_size,
+                "write queue full; oldest queued message dropped"
+            );
+        }
+        self.queue.push_back(command);
+        true
+    }
+
+    /// Waits `delay`, queueing commands meanwhile; false if the client ended.
+    async fn wait(&mut self, delay: Duration) -> bool {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => return true,
+                command = self.commands.recv() => match command {
+                    Some(command) => if !self.hold(command) { return false },
+                    None => return false,
+                },
             }
         }
-        let _ = self.events.send(Event::Data(message));
     }
-}
 
-fn to_ws(frame: Frame) -> WsMessage {
-    let (kind, bytes) = frame.into_parts();
-    match kind {
-        FrameKind::Binary => WsMessage::Binary(bytes),
-        FrameKind::Text => match Utf8Bytes::try_from(bytes) {
-            Ok(text) => WsMessage::Text(text),
-            Err(_) => WsMessage::Binary(bytes::Bytes::new()),
-        },
+    async fn connect(&mut self, timeout: Duration) -> Connected {
+        let url = self.url.to_string();
+        let connecting = tokio_tungstenite::connect_async(url);
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(connecting, deadline);
+        loop {
+            tokio::select! {
+                result = &mut connecting => return match result {
+                    Ok((socket, _response)) => Connected::Open(Box::new(socket)),
+                    Err(tungstenite::Error::Http(response)) if matches!(response.status().as_u16(), 401 | 403) => {
+                        let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+                        Connected::Fatal(ClientError::Refused { status: response.status().as_u16(), body: body.into_owned() })
+                    }
+                    Err(error) => Connected::Failed(ClientError::Connect(error.to_string())),
+                },
+                () = &mut deadline => return Connected::Failed(ClientError::Timeout(timeout)),
+                command = self.commands.recv() => match command {
+                    Some(command) => if !self.hold(command) { return Connected::Ended },
+                    None => return Connected::Ended,
+                },
+            }
+        }
     }
 }

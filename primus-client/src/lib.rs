@@ -28,14 +28,20 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Not built yet: automatic reconnection (the client ends when the
-//! connection is lost), `wss://` (TLS).
+//! A lost connection is re-established with randomized exponential backoff
+//! (see [`Reconnect`] and [`Strategy`]); writes made meanwhile are queued
+//! and sent in order once it is back. Not built yet: `wss://` (TLS).
 
 #![warn(missing_docs)]
 
 mod connection;
 pub mod handlers;
+mod recovery;
+mod session;
+mod spec;
 mod url;
+
+pub use recovery::{Reconnect, ReconnectState, Strategy};
 
 use primus::parser::{Json, Parser, ParserError};
 use primus::{Event as TypedEvent, Frame, Message, Request};
@@ -60,6 +66,11 @@ pub use primus::Payload;
 /// }
 /// ```
 pub use primus_macros::client_on as on;
+
+/// The default bound of the queue of writes made while no connection is
+/// open. Primus' default is unbounded; a bound keeps memory in check during
+/// a long outage (the oldest queued write is dropped first).
+pub const DEFAULT_QUEUE_SIZE: usize = 10_000;
 
 /// The default time a [`Client::request`] waits for its reply.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -96,6 +107,10 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
     from_registry: bool,
+    reconnect: Reconnect,
+    strategy: Strategy,
+    ping_timeout: connection::PingTimeoutSetting,
+    queue_size: usize,
 }
 
 impl ClientBuilder {
@@ -120,6 +135,35 @@ impl ClientBuilder {
     /// How long opening the connection may take (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Reconnection settings (default: Primus' `recovery` defaults, see [`Reconnect`]).
+    pub fn reconnect(mut self, reconnect: Reconnect) -> ClientBuilder {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// When to reconnect (default: after a lost connection and after a
+    /// failed first connect, see [`Strategy`]).
+    pub fn strategy(mut self, strategy: Strategy) -> ClientBuilder {
+        self.strategy = strategy;
+        self
+    }
+
+    /// Declares the connection lost when no heartbeat ping arrives for this
+    /// long. By default it is derived from the server's `/spec`
+    /// (1.5 × its ping interval), as in Primus' served client library;
+    /// `None` disables the check.
+    pub fn ping_timeout(mut self, timeout: Option<Duration>) -> ClientBuilder {
+        self.ping_timeout = connection::PingTimeoutSetting::Fixed(timeout);
+        self
+    }
+
+    /// Bound of the queue of writes made while no connection is open
+    /// (default [`DEFAULT_QUEUE_SIZE`]); the oldest is dropped when full.
+    pub fn queue_size(mut self, messages: usize) -> ClientBuilder {
+        self.queue_size = messages;
         self
     }
 
@@ -174,6 +218,10 @@ impl ClientBuilder {
             url,
             parser: self.parser,
             connect_timeout: self.connect_timeout,
+            reconnect: self.reconnect,
+            strategy: self.strategy,
+            ping_timeout: self.ping_timeout,
+            queue_size: self.queue_size,
             commands: command_rx,
             events: event_tx,
             handlers,
@@ -203,6 +251,10 @@ impl Client {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             from_registry: false,
+            reconnect: Reconnect::default(),
+            strategy: Strategy::default(),
+            ping_timeout: connection::PingTimeoutSetting::FromServer,
+            queue_size: DEFAULT_QUEUE_SIZE,
         }
     }
 
@@ -221,8 +273,11 @@ impl Client {
     /// `#[primus::event]` for variants with `#[primus(reply = T)]`.
     ///
     /// Fails with [`ClientError::Timeout`], [`ClientError::Rejected`] (the
-    /// server answered with an error) or [`ClientError::Closed`] (the
-    /// connection ended before the reply; requests are not resent).
+    /// server answered with an error), [`ClientError::ConnectionLost`] (the
+    /// connection dropped after the request was sent: it may or may not have
+    /// been handled, so it is not resent) or [`ClientError::Closed`] (the
+    /// client ended). A request made while reconnecting waits in the queue
+    /// and is sent once the connection is back.
     ///
     /// ```ignore
     /// let rooms: Vec<String> = client.request(ClientEvent::list_rooms()).await?;
@@ -249,7 +304,7 @@ impl Client {
         let message = tokio::time::timeout(timeout, answer)
             .await
             .map_err(|_| ClientError::Timeout(timeout))?
-            .map_err(|_| ClientError::Closed)?;
+            .map_err(|_| ClientError::Closed)??;
         match primus::event::decode_reply::<R>(&message)? {
             Ok(value) => Ok(value),
             Err(reason) => Err(ClientError::Rejected(reason)),
@@ -295,12 +350,35 @@ impl Client {
     }
 }
 
-/// Something that happened on the connection.
+/// Something that happened on the connection, with Primus' event names.
+///
+/// A lost connection gives `Close`, then (with the default strategy)
+/// `ReconnectScheduled`, `Reconnect`, and on success `Reconnected` and
+/// `Open`, or after the last attempt `ReconnectFailed` and `End`. Unlike
+/// Primus (which emits `end` before `reconnect failed`), `End` is always the
+/// last event.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
     /// The connection is open; queued writes were just sent.
     Open,
+    /// A reconnection attempt is scheduled after `state.scheduled`.
+    ReconnectScheduled(ReconnectState),
+    /// A reconnection attempt starts now.
+    Reconnect(ReconnectState),
+    /// A reconnection attempt succeeded (`Open` follows).
+    Reconnected(ReconnectState),
+    /// A reconnection attempt did not open within its timeout.
+    ReconnectTimeout(ReconnectState),
+    /// Every attempt failed; `End` follows.
+    ReconnectFailed(ReconnectState),
+    /// No heartbeat within the ping timeout: the connection is considered
+    /// lost (`Close` follows).
+    Offline,
+    /// Back online after `Offline` (follows `Reconnected`).
+    Online,
+    /// The first connection did not open within the connect timeout.
+    Timeout,
     /// A message from the server.
     Data(Message),
     /// The server's heartbeat (`primus::ping::<value>`), already answered.
@@ -392,6 +470,18 @@ pub enum ClientError {
     /// The client has ended (or ended before a reply arrived).
     #[error("the client has ended")]
     Closed,
+    /// The connection was lost after the request was sent; it may or may
+    /// not have been handled.
+    #[error("the connection was lost before the reply arrived")]
+    ConnectionLost,
+    /// The server refused the connection (e.g. authorization failed).
+    #[error("the server refused the connection with status {status}: {body}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The response body (Primus sends `{"error": message}`).
+        body: String,
+    },
     /// The server answered a request with an error.
     #[error("the server refused the request: {0}")]
     Rejected(String),

@@ -1,0 +1,274 @@
+//! One open socket: writes, reads, the `primus::` protocol, requests and
+//! the ping timeout.
+
+use crate::connection::{Command, Shared};
+use crate::{ClientError, Event};
+use futures_util::{SinkExt, StreamExt};
+use primus::parser::Inspection;
+use primus::protocol::{self, Control};
+use primus::{Frame, FrameKind, Message};
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const WRITE_BATCH: usize = 64;
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// How a session ended.
+pub(crate) enum SessionEnd {
+    /// For good: `end()` was called or the server sent `primus::server::close`.
+    Ended,
+    /// The connection was lost; the strategy decides about reconnecting.
+    Lost {
+        /// True when no ping came within the ping timeout.
+        ping_timeout: bool,
+    },
+}
+
+enum Next {
+    Continue,
+    Stop(SessionEnd),
+}
+
+pub(crate) struct Session<'a> {
+    socket: Socket,
+    shared: &'a mut Shared,
+    ping_timeout: Option<Duration>,
+    id_waiters: VecDeque<oneshot::Sender<String>>,
+    /// Requests waiting for their reply, by request number.
+    pending: HashMap<u64, oneshot::Sender<Result<Message, ClientError>>>,
+    server_closing: bool,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn new(socket: Socket, shared: &'a mut Shared, ping_timeout: Option<Duration>) -> Session<'a> {
+        Session {
+            socket,
+            shared,
+            ping_timeout,
+            id_waiters: VecDeque::new(),
+            pending: HashMap::new(),
+            server_closing: false,
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        queued: Vec<Command>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> SessionEnd {
+        // Writes queued before the connection opened go first, then `Open`.
+        for command in queued {
+            if let Next::Stop(end) = self.command(command).await {
+                return self.finish(end).await;
+            }
+        }
+        if self.socket.flush().await.is_err() {
+            return self.finish(SessionEnd::Lost { ping_timeout: false }).await;
+        }
+        self.shared.emit(Event::Open);
+
+        let far_future = Duration::from_secs(60 * 60 * 24 * 365);
+        let ping_deadline = tokio::time::sleep(self.ping_timeout.unwrap_or(far_future));
+        tokio::pin!(ping_deadline);
+        loop {
+            let next = tokio::select! {
+                command = commands.recv() => match command {
+                    // Every handle was dropped: end like `end()`.
+                    None => Next::Stop(SessionEnd::Ended),
+                    Some(command) => self.commands(command, commands).await,
+                },
+                incoming = self.socket.next() => {
+                    let (next, pinged) = self.incoming(incoming).await;
+                    if pinged {
+                        if let Some(timeout) = self.ping_timeout {
+                            ping_deadline.as_mut().reset(Instant::now() + timeout);
+                        }
+                    }
+                    next
+                }
+                () = &mut ping_deadline, if self.ping_timeout.is_some() => {
+                    tracing::debug!("no ping within the ping timeout; the connection is considered lost");
+                    Next::Stop(SessionEnd::Lost { ping_timeout: true })
+                }
+            };
+            if let Next::Stop(end) = next {
+                return self.finish(end).await;
+            }
+        }
+    }
+
+    /// Runs one command and whatever else is queued (up to a batch), then flushes.
+    async fn commands(&mut self, first: Command, commands: &mut mpsc::UnboundedReceiver<Command>) -> Next {
+        let mut next = self.command(first).await;
+        for _ in 1..WRITE_BATCH {
+            if !matches!(next, Next::Continue) {
+                return next;
+            }
+            match commands.try_recv() {
+                Ok(command) => next = self.command(command).await,
+                Err(_) => break,
+            }
+        }
+        if matches!(next, Next::Continue) && self.socket.flush().await.is_err() {
+            return Next::Stop(SessionEnd::Lost { ping_timeout: false });
+        }
+        next
+    }
+
+    async fn finish(mut self, end: SessionEnd) -> SessionEnd {
+        match end {
+            SessionEnd::Ended if !self.server_closing => {
+                let _ = self.socket.send(WsMessage::Close(None)).await;
+                let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                    while let Some(Ok(_)) = self.socket.next().await {}
+                })
+                .await;
+                self.shared.emit(Event::Close);
+            }
+            SessionEnd::Ended => self.shared.emit(Event::Close),
+            SessionEnd::Lost { .. } => {
+                // Requests in flight may or may not have been handled: say so.
+                for (_, waiter) in self.pending.drain() {
+                    let _ = waiter.send(Err(ClientError::ConnectionLost));
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(100), self.socket.close(None)).await;
+            }
+        }
+        end
+    }
+
+    async fn command(&mut self, command: Command) -> Next {
+        let result = match command {
+            Command::Write(frame) => self.socket.feed(to_ws(frame)).await,
+            Command::Request { frame, id, reply } => {
+                self.pending.retain(|_, waiter| !waiter.is_closed());
+                self.pending.insert(id, reply);
+                self.shared.highest_request = self.shared.highest_request.max(id);
+                self.socket.feed(to_ws(frame)).await
+            }
+            Command::Id(reply) => {
+                self.id_waiters.push_back(reply);
+                match self.shared.parser.encode_value(protocol::ID_REQUEST) {
+                    Ok(frame) => self.socket.feed(to_ws(frame)).await,
+                    Err(error) => {
+                        self.shared.emit(Event::Error(error.into()));
+                        Ok(())
+                    }
+                }
+            }
+            Command::End => return Next::Stop(SessionEnd::Ended),
+        };
+        match result {
+            Ok(()) => Next::Continue,
+            Err(error) => {
+                tracing::debug!(%error, "write failed");
+                Next::Stop(SessionEnd::Lost { ping_timeout: false })
+            }
+        }
+    }
+
+    /// Handles one socket event; the flag is true for a heartbeat ping.
+    async fn incoming(&mut self, incoming: Option<Result<WsMessage, tungstenite::Error>>) -> (Next, bool) {
+        let lost = || {
+            (
+                Next::Stop(match self.server_closing {
+                    true => SessionEnd::Ended,
+                    false => SessionEnd::Lost { ping_timeout: false },
+                }),
+                false,
+            )
+        };
+        let frame = match incoming {
+            None => return lost(),
+            Some(Err(error)) => {
+                tracing::debug!(%error, "socket error");
+                return lost();
+            }
+            Some(Ok(WsMessage::Text(text))) => match Frame::text_from_bytes(text.into()) {
+                Ok(frame) => frame,
+                Err(_) => return (Next::Continue, false),
+            },
+            Some(Ok(WsMessage::Binary(bytes))) => Frame::binary(bytes),
+            Some(Ok(WsMessage::Close(_))) => {
+                let _ = self.socket.flush().await;
+                return lost();
+            }
+            Some(Ok(_)) => {
+                let _ = self.socket.flush().await;
+                return (Next::Continue, false);
+            }
+        };
+        match self.shared.parser.inspect(&frame) {
+            Err(error) => self.shared.emit(Event::Error(error.into())),
+            Ok(Inspection::Control(text)) => match protocol::classify(&text) {
+                Some(Control::Ping(value)) => {
+                    let pong = protocol::pong(&protocol::pong_value(value));
+                    if let Ok(frame) = self.shared.parser.encode_value(&pong) {
+                        if self.socket.send(to_ws(frame)).await.is_err() {
+                            return (Next::Stop(SessionEnd::Lost { ping_timeout: false }), true);
+                        }
+                    }
+                    self.shared.emit(Event::Ping(value.to_owned()));
+                    return (Next::Continue, true);
+                }
+                Some(Control::Id(id)) => {
+                    // Every waiter gets the answer, as `primus.id(cb)` callbacks do.
+                    for waiter in self.id_waiters.drain(..) {
+                        let _ = waiter.send(id.to_owned());
+                    }
+                }
+                Some(Control::ServerClose) => {
+                    tracing::debug!("the server announced its close; no reconnect");
+                    self.server_closing = true;
+                }
+                Some(Control::ServerOther(_)) => {}
+                Some(Control::Pong(_)) | None => self.data(frame),
+            },
+            Ok(Inspection::Data) => self.data(frame),
+        }
+        (Next::Continue, false)
+    }
+
+    fn data(&mut self, frame: Frame) {
+        let message = Message::new(frame, self.shared.parser.clone());
+        if self.shared.highest_request > 0 {
+            let ours = primus::event::reply_id(&message).filter(|id| *id <= self.shared.highest_request);
+            if let Some(id) = ours {
+                match self.pending.remove(&id) {
+                    Some(waiter) => drop(waiter.send(Ok(message))),
+                    None => {
+                        tracing::debug!(id, "late reply to a request that timed out or was lost; dropped")
+                    }
+                }
+                return;
+            }
+        }
+        if let Some(queue) = &self.shared.handler_queue {
+            let handler =
+                primus::event::event_name(&message).and_then(|name| self.shared.handlers.get(name.as_str()));
+            if let Some(handler) = handler {
+                let _ = queue.send((handler.clone(), message));
+                return;
+            }
+        }
+        self.shared.emit(Event::Data(message));
+    }
+}
+
+fn to_ws(frame: Frame) -> WsMessage {
+    let (kind, bytes) = frame.into_parts();
+    match kind {
+        FrameKind::Binary => WsMessage::Binary(bytes),
+        // Frames keep text valid UTF-8, so this conversion cannot fail.
+        FrameKind::Text => match Utf8Bytes::try_from(bytes) {
+            Ok(text) => WsMessage::Text(text),
+            Err(_) => WsMessage::Binary(bytes::Bytes::new()),
+        },
+    }
+}
