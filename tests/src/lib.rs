@@ -162,6 +162,84 @@ pub async fn node_scenario(url: &str, scenario: &str, ping_interval_ms: Option<u
     serde_json::from_str(summary).unwrap_or(Value::Null)
 }
 
+/// A server process started from a command that prints `{"port":N}` and
+/// exits when its stdin closes; killed on drop.
+pub struct ServerProcess {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `command` and waits for its port line.
+    pub async fn start(mut command: Command) -> ServerProcess {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the server process: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the server did not print its port within 20 s")
+            .expect("read server stdout")
+            .expect("the server exited before printing its port");
+        let port = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .unwrap_or_else(|| panic!("unexpected first line from the server: {line}"))
+            as u16;
+        ServerProcess { child, port }
+    }
+
+    /// The echo-contract server: the `contract-server` binary of this crate,
+    /// whose path integration tests get as `env!("CARGO_BIN_EXE_contract-server")`.
+    pub async fn contract(program: &str, port: u16, ping_interval_ms: Option<u64>) -> ServerProcess {
+        let mut command = Command::new(program);
+        command.args(["--port", &port.to_string()]);
+        if let Some(ms) = ping_interval_ms {
+            command.args(["--ping-interval", &ms.to_string()]);
+        }
+        ServerProcess::start(command).await
+    }
+
+    /// The real Node.js Primus 8 server (`tests/interop/server.js`).
+    pub async fn node(port: u16, ping_interval_ms: u64) -> ServerProcess {
+        ensure_node_modules();
+        let mut command = Command::new("node");
+        command.arg(interop_dir().join("server.js")).args([
+            "--port",
+            &port.to_string(),
+            "--ping-interval",
+            &ping_interval_ms.to_string(),
+        ]);
+        ServerProcess::start(command).await
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Sends a signal by name (`"STOP"`, `"CONT"`) with `kill(1)`.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the server process is running");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
+    /// Kills the process with SIGKILL (a crash: no close frames) and waits for it.
+    pub async fn crash(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
 /// A real Node.js Primus 8 server (`tests/interop/server.js`), killed on drop.
 pub struct NodeServer {
     _child: Child,
