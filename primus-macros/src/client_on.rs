@@ -7,7 +7,12 @@ use syn::spanned::Spanned;
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let handler = Handler::parse(args.clone(), input)?;
-    let Target::Event { enum_path, variant, span } = &handler.target else {
+    let Target::Event {
+        enum_path,
+        variant,
+        span,
+    } = &handler.target
+    else {
         return Err(syn::Error::new(
             args.span(),
             "client handlers take typed events such as `ServerEvent::Said`; read open, close and raw data from the `Events` stream",
@@ -20,7 +25,9 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
     let id = quote!({ ::primus_client::__private::variant_id(#variant_text) });
     let variant_trait = quote!(::primus_client::__private::Variant<#id>);
     let glue = quote_spanned!(*span=> ::primus_client::__private::event_handler::<#enum_path, #id, _, _, _>);
-    let bindings: Vec<_> = (0..handler.arguments.len()).map(|i| format_ident!("__primus_arg{}", i)).collect();
+    let bindings: Vec<_> = (0..handler.arguments.len())
+        .map(|i| format_ident!("__primus_arg{}", i))
+        .collect();
     let extractions = handler.arguments.iter().zip(&bindings).map(|(ty, binding)| {
         quote_spanned! {ty.span()=>
             let #binding = <#ty as ::primus_client::__private::FromClientContext<__Payload>>::from_context(&mut __context)?;

@@ -87,5 +87,7 @@ pub fn on(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn client_on(args: TokenStream, input: TokenStream) -> TokenStream {
-    client_on::expand(args.into(), input.into()).unwrap_or_else(syn::Error::into_compile_error).into()
+    client_on::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

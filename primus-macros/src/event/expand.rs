@@ -3,7 +3,7 @@
 use super::model::{EventEnum, EventVariant, Shape};
 use crate::case::snake_case;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 pub(crate) fn generate(model: &EventEnum) -> TokenStream {
     let item = &model.item;
@@ -21,12 +21,18 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
             let attrs = &syntax.attrs;
             let name = &syntax.ident;
             let fields = &syntax.fields;
-            quote!(#(#attrs)* #[serde(rename = #wire)] #name #fields)
+            let rename = quote_spanned!(name.span()=> #[serde(rename = #wire)]);
+            quote!(#(#attrs)* #rename #name #fields)
         })
         .collect();
     let enum_attrs = &item.attrs;
     let enum_token = &item.enum_token;
     let generics = &item.generics;
+    // The body keeps the user's braces, so that the enum's span (e.g. in
+    // "variant `X` not found here") is the user's enum, not the attribute.
+    let mut body = TokenStream::new();
+    item.brace_token
+        .surround(&mut body, |tokens| tokens.extend(quote!(#(#variants,)*)));
 
     let infos = model.variants.iter().map(|v| {
         let name = &v.wire_name;
@@ -74,13 +80,19 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
         }
     });
 
-    quote! {
-        #[derive(::primus::__private::serde::Serialize, ::primus::__private::serde::Deserialize)]
+    // `Deserialize` first: when a field's type implements neither, its error
+    // is reported first, on the field's type. The derives are spanned on the
+    // enum's name: errors serde reports on its own generated code (e.g. a
+    // newtype field that is not `Serialize`) point there, not at the attribute.
+    let derives = quote_spanned! {ident.span()=>
+        #[derive(::primus::__private::serde::Deserialize, ::primus::__private::serde::Serialize)]
         #[serde(crate = "::primus::__private::serde", tag = "event", content = "data")]
+    };
+
+    quote! {
+        #derives
         #(#enum_attrs)*
-        #vis #enum_token #ident #generics #where_clause {
-            #(#variants,)*
-        }
+        #vis #enum_token #ident #generics #where_clause #body
 
         #(#payload_structs)*
 
@@ -151,9 +163,7 @@ fn payload_struct(model: &EventEnum, variant: &EventVariant) -> Option<TokenStre
         "The payload of [`{0}::{1}`], for handlers (`Payload<{2}>`).",
         model.item.ident, variant.ident, ident
     );
-    let fields = fields
-        .iter()
-        .map(|(name, ty, _)| quote!(#vis #name: #ty)); // variant fields take the enum's visibility
+    let fields = fields.iter().map(|(name, ty, _)| quote!(#vis #name: #ty)); // variant fields take the enum's visibility
     Some(quote! {
         #[doc = #doc]
         #[allow(dead_code)]

@@ -1,7 +1,7 @@
 //! The parsed form of an event enum, validated.
 
-use crate::case::snake_case;
-use proc_macro2::{Span, TokenStream};
+use crate::case::{distance, snake_case};
+use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, Fields, Ident, ItemEnum, LitStr, Type, Visibility};
 
@@ -46,7 +46,7 @@ impl EventEnum {
             ));
         }
         let mut variants = Vec::new();
-        let mut seen: Vec<(String, Span)> = Vec::new();
+        let mut seen: Vec<(String, Ident)> = Vec::new();
         for variant in &mut item.variants {
             let options = VariantOptions::take(&mut variant.attrs)?;
             if let Some((_, span)) = variant.discriminant.as_ref().map(|(eq, _)| ((), eq.span)) {
@@ -60,13 +60,16 @@ impl EventEnum {
                 .as_ref()
                 .map_or_else(|| snake_case(&variant.ident.to_string()), LitStr::value);
             let name_span = options.rename.as_ref().map_or(variant.ident.span(), LitStr::span);
-            if let Some((_, _)) = seen.iter().find(|(name, _)| *name == wire_name) {
+            if let Some((_, other)) = seen.iter().find(|(name, _)| *name == wire_name) {
                 return Err(syn::Error::new(
                     name_span,
-                    format!("two variants are both named `{wire_name}` on the wire; rename one with `#[primus(rename = \"...\")]`"),
+                    format!(
+                        "`{}` and `{other}` are both named `{wire_name}` on the wire; give one another name with `#[primus(rename = \"...\")]`",
+                        variant.ident
+                    ),
                 ));
             }
-            seen.push((wire_name.clone(), name_span));
+            seen.push((wire_name.clone(), variant.ident.clone()));
             let shape = match &variant.fields {
                 Fields::Unit => Shape::Unit,
                 Fields::Unnamed(fields) => {
@@ -114,8 +117,8 @@ fn check_enum_attributes(attrs: &[Attribute]) -> syn::Result<()> {
             attr.parse_nested_meta(|meta| {
                 let name = meta.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
                 if name == "Serialize" || name == "Deserialize" {
-                    result = Err(syn::Error::new(
-                        meta.path.span(),
+                    result = Err(syn::Error::new_spanned(
+                        &meta.path,
                         format!("remove `{name}` from this derive: `#[primus::event]` derives `Serialize` and `Deserialize` itself, with the Primus wire shape"),
                     ));
                 }
@@ -182,9 +185,18 @@ impl VariantOptions {
                     Ok(())
                 } else {
                     let key = meta.path.get_ident().map(Ident::to_string).unwrap_or_default();
-                    Err(meta.error(format!(
-                        "unknown option `{key}`; `#[primus(..)]` on a variant accepts `rename = \"name\"` and `reply = Type`"
-                    )))
+                    let hint = ["rename", "reply"]
+                        .into_iter()
+                        .filter(|known| distance(&key, known) <= 2)
+                        .min_by_key(|known| distance(&key, known))
+                        .map(|known| format!("did you mean `{known}`? "))
+                        .unwrap_or_default();
+                    Err(syn::Error::new_spanned(
+                        &meta.path,
+                        format!(
+                            "unknown option `{key}`; {hint}`#[primus(..)]` on a variant accepts `rename = \"name\"` and `reply = Type`"
+                        ),
+                    ))
                 }
             })?;
         }

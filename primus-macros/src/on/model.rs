@@ -38,8 +38,10 @@ struct Arguments {
 impl Parse for Arguments {
     fn parse(input: ParseStream<'_>) -> syn::Result<Arguments> {
         if input.is_empty() {
-            return Err(input.error(
-                "`#[primus::on(..)]` needs an event: \"connection\", \"disconnection\", \"data\" or a variant path such as `ClientEvent::Say`",
+            // Nothing to point at but the attribute itself.
+            return Err(syn::Error::new(
+                Span::call_site(),
+                "`#[primus::on(..)]` needs an event: write `#[primus::on(\"connection\")]` (or \"disconnection\", \"data\"), or a variant path such as `#[primus::on(ClientEvent::Say)]`",
             ));
         }
         let target = if input.peek(LitStr) {
@@ -67,8 +69,8 @@ impl Parse for Arguments {
             let path: Path = input.parse()?;
             let span = path.span();
             if path.segments.len() < 2 {
-                return Err(syn::Error::new(
-                    span,
+                return Err(syn::Error::new_spanned(
+                    &path,
                     "name the event as `Enum::Variant`, e.g. `ClientEvent::Say`, or use \"connection\", \"disconnection\" or \"data\"",
                 ));
             }
@@ -77,8 +79,8 @@ impl Parse for Arguments {
             let variant = match last {
                 Some(segment) if segment.arguments.is_empty() => segment.ident,
                 Some(segment) => {
-                    return Err(syn::Error::new(
-                        segment.arguments.span(),
+                    return Err(syn::Error::new_spanned(
+                        &segment.arguments,
                         "a variant takes no generic arguments",
                     ))
                 }
@@ -101,21 +103,38 @@ impl Parse for Arguments {
             if input.is_empty() {
                 break;
             }
-            let key: Ident = input.parse()?;
+            let key: Ident = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected an option; `#[primus::on(..)]` accepts `order = <integer>` after the event",
+                )
+            })?;
             if key != "order" {
+                let hint = if distance(&key.to_string(), "order") <= 2 {
+                    "did you mean `order`? "
+                } else {
+                    ""
+                };
                 return Err(syn::Error::new(
                     key.span(),
-                    format!("unknown option `{key}`; `#[primus::on(..)]` accepts `order = <integer>` after the event"),
+                    format!("unknown option `{key}`; {hint}`#[primus::on(..)]` accepts `order = <integer>` after the event"),
                 ));
             }
-            input.parse::<Token![=]>()?;
+            input.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "write `order = <integer>`, e.g. `order = 10`; lower runs first",
+                )
+            })?;
             let value: LitInt = input.parse().map_err(|e| {
                 syn::Error::new(
                     e.span(),
                     "`order` takes an integer, e.g. `order = 10`; lower runs first",
                 )
             })?;
-            order = value.base10_parse()?;
+            order = value
+                .base10_parse()
+                .map_err(|e| syn::Error::new(value.span(), format!("`order` must fit in an `i32`: {e}")))?;
         }
         Ok(Arguments { target, order })
     }
@@ -133,10 +152,10 @@ impl Handler {
                 "primus handlers must be `async fn`: write `async fn` here",
             ));
         }
-        if let Some(param) = signature.generics.params.first() {
-            return Err(syn::Error::new(
-                param.span(),
-                "primus handlers cannot be generic: the registry needs one concrete function",
+        if !signature.generics.params.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &signature.generics,
+                "primus handlers cannot be generic: the registry needs one concrete function; remove the generic parameters and name concrete types",
             ));
         }
         if let Some(variadic) = &signature.variadic {
@@ -149,15 +168,15 @@ impl Handler {
         for input in &signature.inputs {
             match input {
                 FnArg::Receiver(receiver) => {
-                    return Err(syn::Error::new(
-                        receiver.span(),
-                        "primus handlers are free functions; move this into a function without `self` and take state with `State<T>`",
+                    return Err(syn::Error::new_spanned(
+                        receiver,
+                        "primus handlers are free functions, they cannot take `self`; move this into a function without `self` and take state with `State<T>`",
                     ))
                 }
                 FnArg::Typed(typed) => {
                     if let Type::ImplTrait(_) = *typed.ty {
-                        return Err(syn::Error::new(
-                            typed.ty.span(),
+                        return Err(syn::Error::new_spanned(
+                            &typed.ty,
                             "`impl Trait` cannot be a handler argument; name the extractor type, e.g. `Spark`",
                         ));
                     }

@@ -27,7 +27,7 @@ pub enum Outcome {
 #[diagnostic::on_unimplemented(
     message = "a handler for this event cannot return `{Self}`",
     label = "the event's reply type is `{R}`",
-    note = "events without a reply return `()` or `Result<(), E>`; a request declared with `#[primus(reply = T)]` returns `T` or `Result<T, E>` (`E: Display`)"
+    note = "an event that is not a request (reply type `NoReply`) is handled by a function returning `()` or `Result<(), E>`; a request declared with `#[primus(reply = T)]` by one returning `T` or `Result<T, E>` (`E: Display`)"
 )]
 pub trait HandlerReturn<R>: Send {
     /// Converts the value into an [`Outcome`].

@@ -1,0 +1,8 @@
+#[primus::event]
+pub enum ToServer {
+    Foo,
+    #[primus(rename = "foo")]
+    Bar,
+}
+
+fn main() {}

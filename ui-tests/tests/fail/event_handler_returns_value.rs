@@ -1,0 +1,11 @@
+#[primus::event]
+pub enum ToServer {
+    Say(String),
+}
+
+#[primus::on(ToServer::Say)]
+async fn say() -> Vec<String> {
+    vec![]
+}
+
+fn main() {}

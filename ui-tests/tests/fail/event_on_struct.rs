@@ -1,0 +1,6 @@
+#[primus::event]
+pub struct Say {
+    text: String,
+}
+
+fn main() {}

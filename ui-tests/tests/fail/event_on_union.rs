@@ -1,0 +1,7 @@
+#[primus::event]
+pub union Bits {
+    int: u32,
+    float: f32,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[primus::event]
+pub enum ToServer {
+    #[serde(rename = "speak")]
+    Say(String),
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[primus::event]
+#[derive(Debug, serde::Serialize)]
+pub enum ToServer {
+    Say(String),
+}
+
+fn main() {}

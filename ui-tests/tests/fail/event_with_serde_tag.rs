@@ -1,0 +1,7 @@
+#[primus::event]
+#[serde(tag = "t")]
+pub enum ToServer {
+    Say(String),
+}
+
+fn main() {}

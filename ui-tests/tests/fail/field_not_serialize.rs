@@ -1,0 +1,9 @@
+pub struct Opaque;
+
+#[primus::event]
+pub enum ToServer {
+    Say(String),
+    Blob(Opaque),
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[primus::on("connection")]
+async fn hello(spark: impl Send) {
+    let _ = spark;
+}
+
+fn main() {}

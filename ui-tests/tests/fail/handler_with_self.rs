@@ -1,0 +1,8 @@
+struct Chat;
+
+impl Chat {
+    #[primus::on("connection")]
+    async fn hello(&self) {}
+}
+
+fn main() {}

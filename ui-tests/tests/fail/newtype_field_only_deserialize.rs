@@ -1,0 +1,9 @@
+#[derive(serde::Deserialize)]
+pub struct Opaque;
+
+#[primus::event]
+pub enum ToServer {
+    Blob(Opaque),
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[primus::event]
+pub enum ToServer {
+    Say(String),
+}
+
+#[primus::on(Say)]
+async fn say() {}
+
+fn main() {}

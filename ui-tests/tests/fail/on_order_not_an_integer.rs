@@ -1,0 +1,9 @@
+#[primus::event]
+pub enum ToServer {
+    Say(String),
+}
+
+#[primus::on(ToServer::Say, order = "x")]
+async fn say() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[primus::on("connection", ordr = 1)]
+async fn hello() {}
+
+fn main() {}

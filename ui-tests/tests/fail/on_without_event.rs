@@ -1,0 +1,4 @@
+#[primus::on()]
+async fn hello() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use primus::Payload;
+
+#[primus::on("connection")]
+async fn hello(Payload(text): Payload<String>) {
+    let _ = text;
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use primus::Spark;
+
+#[primus::on("conection")]
+async fn hello(spark: Spark) {
+    let _ = spark;
+}
+
+fn main() {}

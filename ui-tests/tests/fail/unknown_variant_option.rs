@@ -1,0 +1,7 @@
+#[primus::event]
+pub enum ToServer {
+    #[primus(rnme = "x")]
+    Say(String),
+}
+
+fn main() {}
