@@ -67,6 +67,11 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 pub mod event;
 pub mod registry;
+pub mod typescript;
+
+/// ts-rs, re-exported so payload types can derive `TS` without another
+/// dependency: `#[derive(primus::ts_rs::TS)] #[ts(crate = "primus::ts_rs")]`.
+pub use ts_rs;
 
 pub use event::{Event, Payload, Request};
 #[cfg(feature = "server")]
@@ -80,6 +85,10 @@ pub use primus_macros::{event, on};
 pub mod __private {
     pub use crate::event::{variant_id, Event, EventInfo, NoReply, Request, Variant};
     pub use crate::registry::EventRegistration;
+    pub use crate::typescript::{
+        Collector as TsCollector, EventTypes, Probe as TsProbe, ProbeTyped as TsProbeTyped,
+        ProbeUntyped as TsProbeUntyped,
+    };
     pub use inventory;
     pub use serde;
 

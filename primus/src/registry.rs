@@ -31,6 +31,8 @@ pub struct EventRegistration {
     pub module: &'static str,
     /// Its events.
     pub events: &'static [EventInfo],
+    /// The TypeScript of each event's payload and reply, in `events` order.
+    pub typescript: fn(&mut crate::typescript::Collector) -> Vec<crate::typescript::EventTypes>,
 }
 
 inventory::collect!(EventRegistration);

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, primus::ts_rs::TS)]
+#[ts(crate = "primus::ts_rs")]
 pub struct Chat {
     pub room: String,
     pub text: String,
@@ -442,5 +443,38 @@ async fn a_handler_needing_missing_state_fails_the_build() {
     assert!(
         error.contains("takes `State<typed_events::Log>` but no state of type"),
         "{error}"
+    );
+}
+
+#[test]
+fn typescript_typings_from_the_registry() {
+    let typings = primus::typescript::typings().expect("typings");
+    println!("{typings}");
+    assert!(
+        typings.contains("export type Chat = { room: string, text: string, };"),
+        "{typings}"
+    );
+    assert!(typings.contains("\"say\": string;"), "{typings}");
+    assert!(typings.contains("\"move\": [number, number];"), "{typings}");
+    assert!(
+        typings.contains("\"add\": { data: [number, number]; reply: number };"),
+        "{typings}"
+    );
+    assert!(
+        typings.contains("\"list_rooms\": { data: null; reply: Array<string> };"),
+        "{typings}"
+    );
+    assert!(
+        typings.contains("\"said\": { who: string, text: string };"),
+        "{typings}"
+    );
+    assert!(
+        typings.contains("`serde_json::value::Value` does not implement ts_rs::TS"),
+        "{typings}"
+    );
+    assert_eq!(
+        typings,
+        primus::typescript::typings().expect("typings"),
+        "deterministic"
     );
 }

@@ -69,14 +69,20 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
         }
     });
     let registration = item.generics.params.is_empty().then(|| {
+        let typescript = typescript_fn(model);
         quote! {
-            ::primus::__private::inventory::submit! {
-                ::primus::__private::EventRegistration {
-                    type_name: #type_name,
-                    module: ::core::module_path!(),
-                    events: <#ident as ::primus::__private::Event>::EVENTS,
+            const _: () = {
+                #typescript
+
+                ::primus::__private::inventory::submit! {
+                    ::primus::__private::EventRegistration {
+                        type_name: #type_name,
+                        module: ::core::module_path!(),
+                        events: <#ident as ::primus::__private::Event>::EVENTS,
+                        typescript: __primus_typescript,
+                    }
                 }
-            }
+            };
         }
     });
 
@@ -112,6 +118,49 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
         #(#variant_impls)*
 
         #registration
+    }
+}
+
+/// `fn __primus_typescript(..) -> Vec<EventTypes>`: the TypeScript of each
+/// event's payload (and reply), in declaration order. Types that implement
+/// `ts_rs::TS` are mapped by it; others become `unknown` (autoref probe).
+fn typescript_fn(model: &EventEnum) -> TokenStream {
+    let probe =
+        |ty: &dyn ToTokens| quote!((&&::primus::__private::TsProbe::<#ty>::new()).describe(__collector));
+    let entries = model.variants.iter().map(|variant| {
+        let payload = match &variant.shape {
+            Shape::Unit => quote!(::std::string::String::from("null")),
+            Shape::Tuple(types) if types.len() == 1 => probe(&types[0]),
+            Shape::Tuple(types) => {
+                let parts = types.iter().map(|ty| probe(ty));
+                quote!(::std::format!("[{}]", [#(#parts),*].join(", ")))
+            }
+            Shape::Struct(fields) => {
+                let parts = fields.iter().map(|(name, ty, _)| {
+                    let key = name.to_string().trim_start_matches("r#").to_owned();
+                    let value = probe(ty);
+                    quote!(::std::format!("{}: {}", #key, #value))
+                });
+                quote!(::std::format!("{{ {} }}", [#(#parts),*].join(", ")))
+            }
+        };
+        let reply = match &variant.reply {
+            Some(ty) => {
+                let reply = probe(ty);
+                quote!(::core::option::Option::Some(#reply))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        quote!(::primus::__private::EventTypes { payload: #payload, reply: #reply })
+    });
+    quote! {
+        fn __primus_typescript(
+            __collector: &mut ::primus::__private::TsCollector,
+        ) -> ::std::vec::Vec<::primus::__private::EventTypes> {
+            #[allow(unused_imports)]
+            use ::primus::__private::{TsProbeTyped as _, TsProbeUntyped as _};
+            ::std::vec![#(#entries),*]
+        }
     }
 }
 
