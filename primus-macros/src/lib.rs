@@ -10,6 +10,7 @@ mod case;
 mod client_on;
 mod event;
 mod on;
+mod plugin;
 
 use proc_macro::TokenStream;
 
@@ -88,6 +89,27 @@ pub fn on(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn client_on(args: TokenStream, input: TokenStream) -> TokenStream {
     client_on::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Registers a plugin: put it on the `impl primus::Plugin for YourType`
+/// block; `YourType` must implement `Default`. Servers built with
+/// `handlers_from_registry` add every registered plugin (sorted by name).
+///
+/// ```ignore
+/// #[derive(Default)]
+/// struct Audit;
+///
+/// #[primus::plugin]
+/// impl primus::Plugin for Audit {
+///     fn name(&self) -> &'static str { "audit" }
+///     fn server(&self, setup: &mut primus::server::plugin::PluginSetup<'_>) { /* transforms, handlers */ }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
+    plugin::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

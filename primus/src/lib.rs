@@ -48,6 +48,8 @@ pub mod parser;
 pub mod protocol;
 
 #[cfg(feature = "server")]
+pub mod plugins;
+#[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]
 pub mod spark;
@@ -57,6 +59,8 @@ mod transformer;
 pub use frame::{Frame, FrameKind};
 pub use message::Message;
 
+#[cfg(feature = "server")]
+pub use server::plugin::Plugin;
 #[cfg(feature = "server")]
 pub use server::{AuthError, AuthRequest, BuildError, Cors, Destroy, Server, ServerBuilder};
 #[cfg(feature = "server")]
@@ -78,7 +82,7 @@ pub use event::{Event, Payload, Request};
 pub use server::extract::State;
 
 /// Re-exported attribute macros.
-pub use primus_macros::{event, on};
+pub use primus_macros::{event, on, plugin};
 
 /// What generated code refers to. Not a public API: it changes without notice.
 #[doc(hidden)]
@@ -93,7 +97,7 @@ pub mod __private {
     pub use serde;
 
     #[cfg(feature = "server")]
-    pub use crate::registry::{HandlerKind, HandlerRegistration};
+    pub use crate::registry::{HandlerKind, HandlerRegistration, PluginRegistration};
     #[cfg(feature = "server")]
     pub use crate::server::extract::{
         FromHandlerContext, HandlerContext, NoPayload, Rejection, StateMapView,

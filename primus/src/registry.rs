@@ -105,6 +105,26 @@ mod handlers {
 
     inventory::collect!(HandlerRegistration);
 
+    /// A plugin declared with `#[primus::plugin]`.
+    pub struct PluginRegistration {
+        /// The plugin type's name, for messages.
+        pub type_name: &'static str,
+        /// Makes the plugin (`Default::default()`).
+        pub make: fn() -> Box<dyn crate::server::plugin::Plugin>,
+    }
+
+    inventory::collect!(PluginRegistration);
+
+    /// Every registered plugin, sorted by plugin name.
+    pub fn plugins() -> Vec<Box<dyn crate::server::plugin::Plugin>> {
+        let mut all: Vec<_> = inventory::iter::<PluginRegistration>
+            .into_iter()
+            .map(|r| (r.make)())
+            .collect();
+        all.sort_by_key(|p| p.name());
+        all
+    }
+
     /// Every registered handler, in the registry's order (see the module docs).
     pub fn handlers() -> Vec<&'static HandlerRegistration> {
         let mut all: Vec<_> = inventory::iter::<HandlerRegistration>.into_iter().collect();
@@ -166,7 +186,7 @@ mod handlers {
         state: &StateMapView<'_>,
     ) -> Result<Vec<&'static HandlerRegistration>, RegistryError> {
         let all = handlers();
-        if all.is_empty() {
+        if all.is_empty() && inventory::iter::<PluginRegistration>.into_iter().next().is_none() {
             return Err(RegistryError::Empty);
         }
         let mut events: std::collections::BTreeMap<&str, (&str, &HandlerRegistration)> = Default::default();

@@ -4,6 +4,8 @@ use super::authorization::{authorizer, AuthError, AuthRequest, Authorizer};
 use super::cors::Cors;
 use super::extract::{StateMap, StateMapView};
 use super::handlers::Handlers;
+use super::plugin::{Plugin, PluginError, PluginSet};
+use super::transform::{self, Flow, Packet, TransformError, Transforms};
 use super::typed::ErasedHandler;
 use super::{Server, WebSocketSettings};
 use crate::message::Message;
@@ -64,6 +66,8 @@ pub struct ServerBuilder {
     handlers: Handlers,
     websocket: WebSocketSettings,
     state: StateMap,
+    plugins: Vec<Box<dyn Plugin>>,
+    transforms: Transforms,
     from_registry: bool,
 }
 
@@ -82,6 +86,8 @@ impl Default for ServerBuilder {
             handlers: Handlers::default(),
             websocket: WebSocketSettings::default(),
             state: StateMap::default(),
+            plugins: Vec::new(),
+            transforms: Transforms::default(),
             from_registry: false,
         }
     }
@@ -108,6 +114,9 @@ pub enum BuildError {
     /// The handlers registered with `#[primus::on]` cannot make a server.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A plugin could not be added.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
     /// `build` was called outside a Tokio runtime, which the heartbeat needs.
     #[error("`Server::build` must be called inside a Tokio runtime (the heartbeat task is spawned there); call it from async code, e.g. under `#[tokio::main]`")]
     NoRuntime,
@@ -281,6 +290,67 @@ impl ServerBuilder {
         self
     }
 
+    /// Adds a plugin; its server part runs when the server is built (see
+    /// [plugins](crate::server::plugin)).
+    pub fn plugin(mut self, plugin: impl Plugin) -> ServerBuilder {
+        self.plugins.push(Box::new(plugin));
+        self
+    }
+
+    /// Adds a synchronous incoming transform (see [transforms](crate::server::transform)).
+    pub fn transform_incoming<F>(mut self, transform: F) -> ServerBuilder
+    where
+        F: Fn(&Spark, &mut Packet) -> Result<Flow, TransformError> + Send + Sync + 'static,
+    {
+        self.transforms.incoming.push(None, transform::sync(transform));
+        self
+    }
+
+    /// Adds an asynchronous incoming transform; `Ok(None)` drops the message.
+    pub fn transform_incoming_async<F, Fut>(mut self, transform: F) -> ServerBuilder
+    where
+        F: Fn(Spark, Packet) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Packet>, TransformError>> + Send + 'static,
+    {
+        self.transforms
+            .incoming
+            .push(None, transform::asynchronous(transform));
+        self
+    }
+
+    /// Adds a synchronous outgoing transform.
+    pub fn transform_outgoing<F>(mut self, transform: F) -> ServerBuilder
+    where
+        F: Fn(&Spark, &mut Packet) -> Result<Flow, TransformError> + Send + Sync + 'static,
+    {
+        self.transforms.outgoing.push(None, transform::sync(transform));
+        self
+    }
+
+    /// Adds an asynchronous outgoing transform; `Ok(None)` drops the message.
+    pub fn transform_outgoing_async<F, Fut>(mut self, transform: F) -> ServerBuilder
+    where
+        F: Fn(Spark, Packet) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Packet>, TransformError>> + Send + 'static,
+    {
+        self.transforms
+            .outgoing
+            .push(None, transform::asynchronous(transform));
+        self
+    }
+
+    /// Calls `listener` with the name of every plugin added (Primus' `plugin` event).
+    pub fn on_plugin(mut self, listener: impl Fn(&str) + Send + Sync + 'static) -> ServerBuilder {
+        self.handlers.plugin_added.push(Arc::new(listener));
+        self
+    }
+
+    /// Calls `listener` with the name of every plugin removed (Primus' `plugout` event).
+    pub fn on_plugout(mut self, listener: impl Fn(&str) + Send + Sync + 'static) -> ServerBuilder {
+        self.handlers.plugin_removed.push(Arc::new(listener));
+        self
+    }
+
     /// Adds every handler registered with `#[primus::on]`, after the ones
     /// added with `on_*` methods, in [the registry's order](crate::registry).
     /// `build` then fails when the registry is empty or has conflicts.
@@ -306,8 +376,22 @@ impl ServerBuilder {
     /// Checks the configuration and builds the server, starting its
     /// heartbeat. Must run inside a Tokio runtime.
     pub fn build(mut self) -> Result<Server, BuildError> {
+        // Plugins first: registry handlers may take state that plugins add.
+        if self.from_registry {
+            self.plugins.extend(crate::registry::plugins());
+        }
+        let mut plugins = PluginSet {
+            transforms: std::mem::take(&mut self.transforms),
+            ..PluginSet::default()
+        };
+        for plugin in &self.plugins {
+            plugins.add(plugin.as_ref(), &mut self.state)?;
+        }
         if self.from_registry {
             self.add_registered_handlers()?;
+        }
+        for plugin in &plugins.plugins {
+            self.handlers.plugin_event(plugin.name, true);
         }
         if self.pathname.len() < 2 || self.pathname.contains(['?', '#']) {
             return Err(BuildError::InvalidPathname {
@@ -338,6 +422,7 @@ impl ServerBuilder {
             self.parser,
             self.handlers,
             self.state,
+            plugins,
             self.authorizer,
             self.id_generator,
             runtime,

@@ -41,7 +41,13 @@ pub(crate) struct Handlers {
     pub(crate) error: Vec<ErrorHandler>,
     /// Typed event handlers by wire name (one per event).
     pub(crate) events: HashMap<&'static str, EventCall>,
+    /// Listeners of plugins being added.
+    pub(crate) plugin_added: Vec<PluginListener>,
+    /// Listeners of plugins being removed.
+    pub(crate) plugin_removed: Vec<PluginListener>,
 }
+
+pub(crate) type PluginListener = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl Handlers {
     /// Runs the connection handlers in order; stops at the first error.
@@ -97,6 +103,18 @@ impl Handlers {
     pub(crate) async fn disconnection(&self, spark: &Spark) {
         for handler in &self.disconnection {
             handler(spark.clone()).await;
+        }
+    }
+
+    /// Tells the `plugin`/`plugout` listeners.
+    pub(crate) fn plugin_event(&self, name: &str, added: bool) {
+        let listeners = if added {
+            &self.plugin_added
+        } else {
+            &self.plugin_removed
+        };
+        for listener in listeners {
+            listener(name);
         }
     }
 

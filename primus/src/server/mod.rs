@@ -37,6 +37,8 @@ pub mod extract;
 pub mod handlers;
 mod heartbeat;
 pub(crate) mod http;
+pub mod plugin;
+pub mod transform;
 pub mod typed;
 
 pub use self::authorization::{AuthError, AuthRequest};
@@ -51,6 +53,7 @@ use self::authorization::Authorizer;
 use self::builder::IdGenerator;
 use self::extract::StateMap;
 use self::handlers::Handlers;
+use self::plugin::{Plugin, PluginError, PluginSet};
 use crate::frame::Frame;
 use crate::parser::{Parser, ParserError};
 use crate::protocol;
@@ -129,7 +132,9 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) parser: Arc<dyn Parser>,
     pub(crate) handlers: Arc<Handlers>,
-    state: StateMap,
+    state: RwLock<StateMap>,
+    /// Active plugins and all transforms, replaced as a whole on change.
+    plugins: RwLock<Arc<PluginSet>>,
     pub(crate) authorizer: Option<Authorizer>,
     id_generator: Option<IdGenerator>,
     sparks: RwLock<HashMap<Arc<str>, Spark>>,
@@ -179,6 +184,7 @@ impl Server {
         parser: Arc<dyn Parser>,
         handlers: Handlers,
         state: StateMap,
+        plugins: PluginSet,
         authorizer: Option<Authorizer>,
         id_generator: Option<IdGenerator>,
         runtime: tokio::runtime::Handle,
@@ -196,7 +202,8 @@ impl Server {
                 config,
                 parser,
                 handlers: Arc::new(handlers),
-                state,
+                state: RwLock::new(state),
+                plugins: RwLock::new(Arc::new(plugins)),
                 authorizer,
                 id_generator,
                 sparks: RwLock::new(HashMap::new()),
@@ -230,7 +237,66 @@ impl Server {
 
     /// A clone of the state of type `T` added with [`ServerBuilder::state`].
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        self.shared.state.get::<T>()
+        self.shared.state.read().ok()?.get::<T>()
+    }
+
+    /// Adds a plugin to the running server: runs its server part now.
+    /// Sparks already connected see its transforms from their next message.
+    pub fn plugin(&self, plugin: impl Plugin) -> Result<(), PluginError> {
+        let name = plugin.name();
+        {
+            let (Ok(mut set), Ok(mut state)) = (self.shared.plugins.write(), self.shared.state.write())
+            else {
+                return Ok(());
+            };
+            let mut next = PluginSet::clone(&set);
+            next.add(&plugin, &mut state)?;
+            *set = Arc::new(next);
+        }
+        tracing::info!(plugin = name, "plugin added");
+        self.shared.handlers.plugin_event(name, true);
+        Ok(())
+    }
+
+    /// Removes a plugin and the transforms and handlers it added (state it
+    /// added stays). Returns false when no plugin has that name.
+    pub fn plugout(&self, name: &str) -> bool {
+        let removed = match self.shared.plugins.write() {
+            Ok(mut set) => {
+                let mut next = PluginSet::clone(&set);
+                let removed = next.remove(name);
+                *set = Arc::new(next);
+                removed
+            }
+            Err(_) => false,
+        };
+        if removed {
+            tracing::info!(plugin = name, "plugin removed");
+            self.shared.handlers.plugin_event(name, false);
+        }
+        removed
+    }
+
+    /// The browser parts of the active plugins, each wrapped as
+    /// `(function (Primus) { … })(Primus);`, in the order the plugins were
+    /// added: what the served client library appends.
+    pub fn plugin_scripts(&self) -> String {
+        let set = self.shared.plugin_set();
+        let mut scripts = String::new();
+        for plugin in &set.plugins {
+            if let Some(source) = plugin.browser {
+                scripts.push_str(&format!(
+                    "\n// plugin: {}\n(function (Primus) {{\n{}\n}})(Primus);\n",
+                    plugin.name, source
+                ));
+            }
+        }
+        scripts
+    }
+
+    /// The names of the active plugins, in the order they were added.
+    pub fn plugins(&self) -> Vec<&'static str> {
+        self.shared.plugin_set().plugins.iter().map(|p| p.name).collect()
     }
 
     /// The pathname Primus answers under.
@@ -254,9 +320,23 @@ impl Server {
     }
 
     /// Broadcasts `value` to every connected spark. The value is encoded
-    /// **once** and the same frame is queued for each spark. Returns how
-    /// many sparks it was queued for.
+    /// **once** and the same frame is queued for each spark (with outgoing
+    /// transforms active, it is transformed and encoded per spark). Returns
+    /// how many sparks it was queued for.
     pub fn write<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize, ParserError> {
+        if self.shared.outgoing_transforms() {
+            let value = serde_json::to_value(value).map_err(ParserError::encode)?;
+            let mut reached = 0;
+            for spark in self.sparks() {
+                if spark
+                    .write_packet(transform::Packet { data: value.clone() })
+                    .is_ok()
+                {
+                    reached += 1;
+                }
+            }
+            return Ok(reached);
+        }
         let frame = self.shared.parser.encode_value(value)?;
         Ok(self.write_frame(&frame))
     }
@@ -390,6 +470,19 @@ impl Shared {
             .read()
             .map(|s| s.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The current plugins and transforms.
+    pub(crate) fn plugin_set(&self) -> Arc<PluginSet> {
+        self.plugins.read().map(|set| set.clone()).unwrap_or_default()
+    }
+
+    /// True while any outgoing transform is active.
+    pub(crate) fn outgoing_transforms(&self) -> bool {
+        self.plugins
+            .read()
+            .map(|set| !set.transforms.outgoing.is_empty())
+            .unwrap_or(false)
     }
 
     pub(crate) fn is_running(&self) -> bool {

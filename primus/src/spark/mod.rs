@@ -32,6 +32,7 @@ pub use query::Query;
 
 use crate::frame::Frame;
 use crate::parser::{Parser, ParserError};
+use crate::server::transform::Packet;
 use http::HeaderMap;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -61,7 +62,7 @@ struct Shared {
     address: Address,
     query: Query,
     server: Arc<crate::server::Shared>,
-    outbound: mpsc::Sender<Frame>,
+    outbound: mpsc::Sender<Outbound>,
     state: AtomicU8,
     alive: AtomicBool,
     close: Mutex<Option<CloseRequest>>,
@@ -79,7 +80,15 @@ pub(crate) struct CloseRequest {
 
 /// What the connection task holds: the receiving end of a spark.
 pub(crate) struct SparkReceiver {
-    pub(crate) outbound: mpsc::Receiver<Frame>,
+    pub(crate) outbound: mpsc::Receiver<Outbound>,
+}
+
+/// One item of the outbound queue.
+pub(crate) enum Outbound {
+    /// Ready to send.
+    Frame(Frame),
+    /// Goes through the outgoing transforms (in the connection task) first.
+    Packet(Packet),
 }
 
 /// Everything needed to create a spark (filled by the transformer).
@@ -135,6 +144,9 @@ pub enum SparkError {
     /// does not match its event).
     #[error("{0}")]
     Handler(#[source] crate::BoxError),
+    /// A transform refused a message; it was dropped.
+    #[error("transform refused the message: {0}")]
+    Transform(#[from] crate::server::transform::TransformError),
     /// The transport failed (socket error, protocol violation).
     #[error("transport error: {0}")]
     Transport(String),
@@ -215,8 +227,17 @@ impl Spark {
         if !self.is_open() {
             return Err(WriteError::Closed);
         }
+        if self.shared.server.outgoing_transforms() {
+            let data = serde_json::to_value(value).map_err(ParserError::encode)?;
+            return self.write_packet(Packet { data });
+        }
         let frame = self.shared.server.parser.encode_value(value)?;
         self.write_frame(frame)
+    }
+
+    /// Queues a value for the outgoing transforms.
+    pub(crate) fn write_packet(&self, packet: Packet) -> Result<(), WriteError> {
+        self.enqueue(Outbound::Packet(packet))
     }
 
     /// Encodes `value` and waits until the outbound queue has room for it.
@@ -236,8 +257,17 @@ impl Spark {
         if !self.is_open() {
             return Err(WriteError::Closed);
         }
-        let frame = self.shared.server.parser.encode_value(value)?;
-        self.send_frame(frame).await
+        let item = match self.shared.server.outgoing_transforms() {
+            true => Outbound::Packet(Packet {
+                data: serde_json::to_value(value).map_err(ParserError::encode)?,
+            }),
+            false => Outbound::Frame(self.shared.server.parser.encode_value(value)?),
+        };
+        self.shared
+            .outbound
+            .send(item)
+            .await
+            .map_err(|_| WriteError::Closed)
     }
 
     /// Waits until the outbound queue has room, then queues `frame`.
@@ -247,18 +277,23 @@ impl Spark {
         }
         self.shared
             .outbound
-            .send(frame)
+            .send(Outbound::Frame(frame))
             .await
             .map_err(|_| WriteError::Closed)
     }
 
     /// Queues an already encoded frame (a broadcast encodes once and calls
-    /// this for every spark).
+    /// this for every spark). Frames you encode yourself skip the outgoing
+    /// transforms.
     pub fn write_frame(&self, frame: Frame) -> Result<(), WriteError> {
+        self.enqueue(Outbound::Frame(frame))
+    }
+
+    fn enqueue(&self, item: Outbound) -> Result<(), WriteError> {
         if !self.is_open() {
             return Err(WriteError::Closed);
         }
-        match self.shared.outbound.try_send(frame) {
+        match self.shared.outbound.try_send(item) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(WriteError::Closed),
             Err(mpsc::error::TrySendError::Full(_)) => {

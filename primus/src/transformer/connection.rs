@@ -12,6 +12,8 @@ use crate::message::Message;
 use crate::parser::Inspection;
 use crate::protocol::{self, Control};
 use crate::server::handlers::BoxFuture;
+use crate::server::plugin::PluginSet;
+use crate::server::transform::Packet;
 use crate::server::Shared;
 use crate::spark::{Spark, SparkError};
 use crate::BoxError;
@@ -33,9 +35,27 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Starts the connection handlers of a new spark.
+    /// Starts the connection handlers of a new spark: the plugins', then
+    /// the application's.
     pub(crate) fn new(spark: Spark, shared: Arc<Shared>) -> Dispatcher {
-        let connecting = shared.handlers.connection(spark.clone());
+        let plugins = shared.plugin_set();
+        let own = shared.handlers.connection(spark.clone());
+        let connecting: Option<BoxFuture<Result<(), BoxError>>> =
+            match plugins.plugins.iter().any(|p| !p.connection.is_empty()) {
+                false => own,
+                true => {
+                    let spark = spark.clone();
+                    Some(Box::pin(async move {
+                        for handler in plugins.plugins.iter().flat_map(|p| &p.connection) {
+                            handler(spark.clone()).await?;
+                        }
+                        match own {
+                            Some(own) => own.await,
+                            None => Ok(()),
+                        }
+                    }))
+                }
+            };
         Dispatcher {
             spark,
             shared,
@@ -72,7 +92,9 @@ impl Dispatcher {
     }
 
     fn enqueue(&mut self, frame: Frame) {
-        if self.shared.handlers.data.is_empty() && self.shared.handlers.events.is_empty() {
+        let handlers = &self.shared.handlers;
+        let nobody = handlers.data.is_empty() && handlers.events.is_empty();
+        if nobody && self.shared.plugin_set().transforms.incoming.is_empty() {
             return;
         }
         self.pending
@@ -85,7 +107,16 @@ impl Dispatcher {
             let Some(message) = self.pending.pop_front() else {
                 return;
             };
-            self.handling = self.shared.handlers.message(&self.spark, message);
+            let plugins = self.shared.plugin_set();
+            self.handling = match plugins.transforms.incoming.is_empty() {
+                true => self.shared.handlers.message(&self.spark, message),
+                false => Some(Box::pin(transform_then_route(
+                    self.spark.clone(),
+                    self.shared.clone(),
+                    plugins,
+                    message,
+                ))),
+            };
         }
     }
 
@@ -124,11 +155,41 @@ impl Dispatcher {
     }
 
     /// After the connection is gone: finishes the running handler and the
-    /// queued messages, then runs the disconnection handlers.
+    /// queued messages, then runs the disconnection handlers (the
+    /// application's, then the plugins').
     pub(crate) async fn finish(mut self) {
         while self.is_busy() {
             self.progress().await;
         }
         self.shared.handlers.disconnection(&self.spark).await;
+        let plugins = self.shared.plugin_set();
+        for handler in plugins.plugins.iter().flat_map(|p| &p.disconnection) {
+            handler(self.spark.clone()).await;
+        }
+    }
+}
+
+/// Runs the incoming transforms on a message, then routes what is left.
+async fn transform_then_route(spark: Spark, shared: Arc<Shared>, plugins: Arc<PluginSet>, message: Message) {
+    let message = match message.decode::<serde_json::Value>() {
+        // Binary frames and non-JSON parsers pass through untransformed.
+        Err(_) => message,
+        Ok(data) => match plugins
+            .transforms
+            .incoming
+            .run(&spark, Packet { data: data.clone() })
+            .await
+        {
+            Err(error) => return spark.report(&SparkError::Transform(error)),
+            Ok(None) => return,
+            Ok(Some(packet)) if packet.data == data => message,
+            Ok(Some(packet)) => match shared.parser.encode_value(&packet.data) {
+                Ok(frame) => Message::new(frame, shared.parser.clone()),
+                Err(error) => return spark.report(&SparkError::Decode(error)),
+            },
+        },
+    };
+    if let Some(route) = shared.handlers.message(&spark, message) {
+        route.await;
     }
 }

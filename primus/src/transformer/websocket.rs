@@ -14,7 +14,7 @@ use super::connection::Dispatcher;
 use crate::frame::{Frame, FrameKind};
 use crate::server::http::respond;
 use crate::server::Shared;
-use crate::spark::{Address, CloseRequest, Query, Spark, SparkError, SparkInit, SparkReceiver};
+use crate::spark::{Address, CloseRequest, Outbound, Query, Spark, SparkError, SparkInit, SparkReceiver};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -158,6 +158,7 @@ async fn run(
 
     let dispatcher = Dispatcher::new(spark.clone(), shared.clone());
     let connection = Connection {
+        shared: shared.clone(),
         socket,
         spark: spark.clone(),
         receiver,
@@ -172,6 +173,7 @@ async fn run(
 }
 
 struct Connection {
+    shared: Arc<Shared>,
     socket: Socket,
     spark: Spark,
     receiver: SparkReceiver,
@@ -234,9 +236,9 @@ impl Connection {
             tokio::select! {
                 biased;
                 request = self.spark.close_requested() => return Exit::Requested(request),
-                frame = self.receiver.outbound.recv() => {
-                    let Some(frame) = frame else { return Exit::Gone };
-                    if self.write_batch(frame).await.is_err() {
+                item = self.receiver.outbound.recv() => {
+                    let Some(item) = item else { return Exit::Gone };
+                    if self.write_batch(item).await.is_err() {
                         return Exit::Gone;
                     }
                 }
@@ -280,20 +282,46 @@ impl Connection {
     }
 
     /// Writes `first` and whatever else is queued (up to a batch), then flushes once.
-    async fn write_batch(&mut self, first: Frame) -> Result<(), tungstenite::Error> {
-        self.socket.feed(to_ws(first)).await?;
+    async fn write_batch(&mut self, first: Outbound) -> Result<(), tungstenite::Error> {
+        self.write(first).await?;
         for _ in 1..WRITE_BATCH {
             match self.receiver.outbound.try_recv() {
-                Ok(frame) => self.socket.feed(to_ws(frame)).await?,
+                Ok(item) => self.write(item).await?,
                 Err(_) => break,
             }
         }
         self.socket.flush().await
     }
 
+    /// Feeds one queued item, running the outgoing transforms on packets.
+    async fn write(&mut self, item: Outbound) -> Result<(), tungstenite::Error> {
+        let frame = match item {
+            Outbound::Frame(frame) => frame,
+            Outbound::Packet(packet) => {
+                let set = self.shared.plugin_set();
+                let packet = match set.transforms.outgoing.run(&self.spark, packet).await {
+                    Ok(Some(packet)) => packet,
+                    Ok(None) => return Ok(()),
+                    Err(error) => {
+                        self.spark.report(&SparkError::Transform(error));
+                        return Ok(());
+                    }
+                };
+                match self.shared.parser.encode_value(&packet.data) {
+                    Ok(frame) => frame,
+                    Err(error) => {
+                        self.spark.report(&SparkError::Decode(error));
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        self.socket.feed(to_ws(frame)).await
+    }
+
     async fn drain_outbound(&mut self) {
-        while let Ok(frame) = self.receiver.outbound.try_recv() {
-            if self.socket.feed(to_ws(frame)).await.is_err() {
+        while let Ok(item) = self.receiver.outbound.try_recv() {
+            if self.write(item).await.is_err() {
                 return;
             }
         }

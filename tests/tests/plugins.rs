@@ -1,0 +1,283 @@
+//! Plugins, message transforms and the rooms plugin over real sockets.
+
+use primus::plugins::{Rooms, ServerRooms, SparkRooms};
+use primus::server::plugin::PluginSetup;
+use primus::server::transform::{Flow, Packet, TransformError};
+use primus::{Plugin, Server, Spark};
+use primus_client::{Client, Events};
+use primus_tests::{init_logs, serve, ErrorLog, Running};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn push(packet: &mut Packet, mark: &str) {
+    if let Some(trail) = packet.data.get_mut("trail").and_then(Value::as_array_mut) {
+        trail.push(json!(mark));
+    }
+}
+
+/// Marks messages both ways so the order of transforms is visible.
+#[derive(Default)]
+struct Tagger;
+
+impl Plugin for Tagger {
+    fn name(&self) -> &'static str {
+        "tagger"
+    }
+
+    fn server(&self, setup: &mut PluginSetup<'_>) {
+        setup
+            .transform_incoming(|_, packet| {
+                push(packet, "tagger-in");
+                Ok(Flow::Continue)
+            })
+            .transform_outgoing(|_, packet| {
+                push(packet, "tagger-out");
+                Ok(Flow::Continue)
+            });
+    }
+
+    fn browser(&self) -> Option<&'static str> {
+        Some("Primus.prototype.tagged = true;")
+    }
+}
+
+/// Registered with the macro: greets every new spark.
+#[derive(Default)]
+struct Greeter;
+
+#[primus::plugin]
+impl Plugin for Greeter {
+    fn name(&self) -> &'static str {
+        "greeter"
+    }
+
+    fn server(&self, setup: &mut PluginSetup<'_>) {
+        setup.on_connection(|spark| async move {
+            let _ = spark.write(&json!({ "greeting": "hello from a plugin" }));
+        });
+    }
+}
+
+#[primus::on("data")]
+async fn registry_echo(spark: Spark, message: primus::Message) {
+    if let Ok(value) = message.decode::<Value>() {
+        let _ = spark.write(&value);
+    }
+}
+
+async fn echo_server(log: Arc<Mutex<Vec<String>>>) -> Running {
+    init_logs();
+    let errors = ErrorLog::default();
+    let recorded = errors.clone();
+    let (added, removed) = (log.clone(), log.clone());
+    let server = Server::builder()
+        .plugin(Tagger)
+        .transform_incoming(|_, packet| {
+            if packet.data["drop"] == true {
+                return Ok(Flow::Drop);
+            }
+            if packet.data["reject"] == true {
+                return Err(TransformError::new("rejected by the incoming transform"));
+            }
+            push(packet, "in-sync");
+            Ok(Flow::Continue)
+        })
+        .transform_incoming_async(|_, mut packet| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            push(&mut packet, "in-async");
+            Ok(Some(packet))
+        })
+        .transform_outgoing(|_, packet| {
+            if packet.data["bad_out"] == true {
+                return Err(TransformError::new("refused on the way out"));
+            }
+            push(packet, "out-sync");
+            Ok(Flow::Continue)
+        })
+        .transform_outgoing_async(|_, mut packet| async move {
+            if packet.data["drop_out"] == true {
+                return Ok(None);
+            }
+            push(&mut packet, "out-async");
+            Ok(Some(packet))
+        })
+        .on_data(|spark, message| async move {
+            if let Ok(value) = message.decode::<Value>() {
+                let _ = spark.write(&value);
+            }
+        })
+        .on_plugin(move |name| added.lock().expect("lock").push(format!("plugin:{name}")))
+        .on_plugout(move |name| removed.lock().expect("lock").push(format!("plugout:{name}")))
+        .on_error(move |_spark, error| recorded.record(error))
+        .build()
+        .expect("build");
+    serve(server, errors).await
+}
+
+async fn next_json(events: &mut Events) -> Value {
+    tokio::time::timeout(WAIT, events.next_message())
+        .await
+        .expect("timed out")
+        .expect("ended")
+        .decode()
+        .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transforms_rewrite_in_a_documented_order() {
+    let log = Arc::default();
+    let running = echo_server(log).await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    client.write(&json!({ "trail": [] })).expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "trail": ["tagger-in", "in-sync", "in-async", "tagger-out", "out-sync", "out-async"] })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transforms_drop_and_reject_both_ways() {
+    let log = Arc::default();
+    let running = echo_server(log).await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    for value in [
+        json!({ "drop": true }),
+        json!({ "reject": true }),
+        json!({ "bad_out": true }),
+        json!({ "drop_out": true }),
+        json!({ "trail": [], "last": true }),
+    ] {
+        client.write(&value).expect("write");
+    }
+    // Only the last message comes back.
+    let last = next_json(&mut events).await;
+    assert_eq!(last["last"], true, "{last}");
+    let errors = running.errors.entries();
+    assert_eq!(
+        errors,
+        [
+            "transform refused the message: rejected by the incoming transform",
+            "transform refused the message: refused on the way out"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugout_removes_what_the_plugin_added_and_plugin_adds_it_back() {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let running = echo_server(log.clone()).await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    assert_eq!(running.server.plugins(), ["tagger"]);
+    assert!(running
+        .server
+        .plugin_scripts()
+        .contains("Primus.prototype.tagged = true;"));
+    assert!(running.server.plugout("tagger"));
+    assert!(!running.server.plugout("tagger"), "already gone");
+    assert!(running.server.plugins().is_empty());
+    assert!(running.server.plugin_scripts().is_empty());
+    client.write(&json!({ "trail": [] })).expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "trail": ["in-sync", "in-async", "out-sync", "out-async"] })
+    );
+    running.server.plugin(Tagger).expect("add again");
+    assert!(running.server.plugin(Tagger).is_err(), "names are unique");
+    client.write(&json!({ "trail": [] })).expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "trail": ["tagger-in", "in-sync", "in-async", "tagger-out", "out-sync", "out-async"] })
+    );
+    assert_eq!(
+        *log.lock().expect("lock"),
+        ["plugin:tagger", "plugout:tagger", "plugin:tagger"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_with_several_clients() {
+    init_logs();
+    let server = Server::builder()
+        .plugin(Rooms)
+        .on_data(|spark, message| async move {
+            let Ok(command) = message.decode::<Value>() else {
+                return;
+            };
+            if let Some(room) = command["join"].as_str() {
+                spark.join(room);
+                let _ = spark.write(&json!({ "rooms": spark.rooms() }));
+            }
+            if let Some(room) = command["leave"].as_str() {
+                spark.leave(room);
+                let _ = spark.write(&json!({ "rooms": spark.rooms() }));
+            }
+            if let Some(room) = command["to"].as_str() {
+                let _ = spark
+                    .server()
+                    .room(room)
+                    .write_except(&command["say"], Some(&spark));
+            }
+        })
+        .build()
+        .expect("build");
+    let running = serve(server.clone(), ErrorLog::default()).await;
+    let mut clients = Vec::new();
+    for rooms in [vec!["red"], vec!["red", "blue"], vec!["blue"]] {
+        let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+        let mut joined = Value::Null;
+        for room in rooms {
+            client.write(&json!({ "join": room })).expect("write");
+            joined = next_json(&mut events).await;
+        }
+        clients.push((client, events, joined));
+    }
+    assert_eq!(clients[1].2, json!({ "rooms": ["blue", "red"] }));
+    assert_eq!(server.room_names(), ["blue", "red"]);
+    assert_eq!(server.room("red").len(), 2);
+
+    // a → red: b hears it, a (the sender) and c do not.
+    clients[0]
+        .0
+        .write(&json!({ "to": "red", "say": "hi red" }))
+        .expect("write");
+    assert_eq!(next_json(&mut clients[1].1).await, json!("hi red"));
+    // c → blue: b hears it.
+    clients[2]
+        .0
+        .write(&json!({ "to": "blue", "say": "hi blue" }))
+        .expect("write");
+    assert_eq!(next_json(&mut clients[1].1).await, json!("hi blue"));
+    assert_eq!(server.room("blue").write(&"to all of blue").expect("write"), 2);
+    assert_eq!(next_json(&mut clients[1].1).await, json!("to all of blue"));
+    assert_eq!(next_json(&mut clients[2].1).await, json!("to all of blue"));
+    // Nobody else got anything: a's next message is a fresh echo.
+    clients[0].0.write(&json!({ "leave": "red" })).expect("write");
+    assert_eq!(next_json(&mut clients[0].1).await, json!({ "rooms": [] }));
+
+    // b disconnects: it leaves every room; red is now empty and gone.
+    clients[1].0.end();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.room("blue").len() != 1 || !server.room("red").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "rooms not cleaned up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.room_names(), ["blue"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_registered_with_the_macro_come_with_the_registry() {
+    init_logs();
+    let server = Server::builder().handlers_from_registry().build().expect("build");
+    assert_eq!(server.plugins(), ["greeter"]);
+    let running = serve(server, ErrorLog::default()).await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "greeting": "hello from a plugin" })
+    );
+    client.write("echo").expect("write");
+    assert_eq!(next_json(&mut events).await, json!("echo"));
+}
