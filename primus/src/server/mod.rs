@@ -38,7 +38,6 @@ pub mod handlers;
 mod heartbeat;
 pub(crate) mod http;
 pub mod plugin;
-pub mod transform;
 pub mod typed;
 
 pub use self::authorization::{AuthError, AuthRequest};
@@ -329,7 +328,7 @@ impl Server {
             let mut reached = 0;
             for spark in self.sparks() {
                 if spark
-                    .write_packet(transform::Packet { data: value.clone() })
+                    .write_packet(crate::transform::Packet { data: value.clone() })
                     .is_ok()
                 {
                     reached += 1;
