@@ -18,6 +18,8 @@ use tokio_tungstenite::tungstenite;
 /// What the handle asks of the task.
 pub(crate) enum Command {
     Write(Frame),
+    /// A value for the outgoing transforms.
+    Packet(primus::transform::Packet),
     Request {
         frame: Frame,
         id: u64,
@@ -47,6 +49,7 @@ pub(crate) struct Setup {
     pub(crate) events: mpsc::UnboundedSender<Event>,
     pub(crate) handlers: HashMap<&'static str, ClientHandler>,
     pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
+    pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
 }
 
 /// State that outlives one socket.
@@ -57,6 +60,7 @@ pub(crate) struct Shared {
     pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
     /// The highest request number sent: replies up to it are ours.
     pub(crate) highest_request: u64,
+    pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
 }
 
 impl Shared {
@@ -107,6 +111,7 @@ pub(crate) async fn run(setup: Setup) {
             handlers: setup.handlers,
             handler_queue: setup.handler_queue,
             highest_request: 0,
+            transforms: setup.transforms,
         },
     };
     driver.run().await;

@@ -36,11 +36,13 @@
 
 mod connection;
 pub mod handlers;
+mod plugin;
 mod recovery;
 mod session;
 mod spec;
 mod url;
 
+pub use plugin::{ClientPlugin, ClientPluginSetup};
 pub use recovery::{Reconnect, ReconnectState, Strategy};
 
 use primus::parser::{Json, Parser, ParserError};
@@ -111,6 +113,8 @@ pub struct ClientBuilder {
     strategy: Strategy,
     ping_timeout: connection::PingTimeoutSetting,
     queue_size: usize,
+    plugins: Vec<Box<dyn ClientPlugin>>,
+    transforms: primus::transform::Transforms<()>,
 }
 
 impl ClientBuilder {
@@ -167,6 +171,73 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds a client plugin (see [`ClientPlugin`]); names are unique.
+    pub fn plugin(mut self, plugin: impl ClientPlugin) -> ClientBuilder {
+        self.plugins.push(Box::new(plugin));
+        self
+    }
+
+    /// Adds a synchronous incoming transform (see [`ClientPluginSetup`]).
+    pub fn transform_incoming<F>(mut self, transform: F) -> ClientBuilder
+    where
+        F: Fn(
+                &mut primus::transform::Packet,
+            ) -> Result<primus::transform::Flow, primus::transform::TransformError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.own_setup().transform_incoming(transform);
+        self
+    }
+
+    /// Adds an asynchronous incoming transform; `Ok(None)` drops the message.
+    pub fn transform_incoming_async<F, Fut>(mut self, transform: F) -> ClientBuilder
+    where
+        F: Fn(primus::transform::Packet) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<
+                Output = Result<Option<primus::transform::Packet>, primus::transform::TransformError>,
+            > + Send
+            + 'static,
+    {
+        self.own_setup().transform_incoming_async(transform);
+        self
+    }
+
+    /// Adds a synchronous outgoing transform.
+    pub fn transform_outgoing<F>(mut self, transform: F) -> ClientBuilder
+    where
+        F: Fn(
+                &mut primus::transform::Packet,
+            ) -> Result<primus::transform::Flow, primus::transform::TransformError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.own_setup().transform_outgoing(transform);
+        self
+    }
+
+    /// Adds an asynchronous outgoing transform; `Ok(None)` drops the message.
+    pub fn transform_outgoing_async<F, Fut>(mut self, transform: F) -> ClientBuilder
+    where
+        F: Fn(primus::transform::Packet) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<
+                Output = Result<Option<primus::transform::Packet>, primus::transform::TransformError>,
+            > + Send
+            + 'static,
+    {
+        self.own_setup().transform_outgoing_async(transform);
+        self
+    }
+
+    fn own_setup(&mut self) -> ClientPluginSetup<'_> {
+        ClientPluginSetup {
+            owner: None,
+            transforms: &mut self.transforms,
+        }
+    }
+
     /// How long [`Client::request`] waits for a reply (default 10 s).
     pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.request_timeout = timeout;
@@ -183,7 +254,7 @@ impl ClientBuilder {
 
     /// Starts connecting in the background (on the current Tokio runtime)
     /// and returns the handle and the event stream at once.
-    pub fn connect(self) -> Result<(Client, Events), ClientError> {
+    pub fn connect(mut self) -> Result<(Client, Events), ClientError> {
         let url = url::websocket_url(&self.url, &self.pathname)?;
         if url.scheme() == "wss" {
             return Err(ClientError::InvalidUrl {
@@ -192,6 +263,26 @@ impl ClientBuilder {
             });
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ClientError::NoRuntime)?;
+        // Plugin transforms first, in the order added, then the builder's.
+        let mut transforms = primus::transform::Transforms::default();
+        let mut names = Vec::new();
+        for plugin in &self.plugins {
+            if names.contains(&plugin.name()) {
+                return Err(ClientError::DuplicatePlugin(plugin.name()));
+            }
+            names.push(plugin.name());
+            plugin.client(&mut ClientPluginSetup {
+                owner: Some(plugin.name()),
+                transforms: &mut transforms,
+            });
+        }
+        transforms
+            .incoming
+            .insert_plugin_steps(std::mem::take(&mut self.transforms.incoming));
+        transforms
+            .outgoing
+            .insert_plugin_steps(std::mem::take(&mut self.transforms.outgoing));
+        let transforms = Arc::new(transforms);
         let handlers = match self.from_registry {
             true => handlers::collect()?,
             false => HashMap::new(),
@@ -203,6 +294,7 @@ impl ClientBuilder {
             parser: self.parser.clone(),
             next_request: Arc::new(AtomicU64::new(1)),
             request_timeout: self.request_timeout,
+            transform_outgoing: !transforms.outgoing.is_empty(),
         };
         let handler_queue = (!handlers.is_empty()).then(|| {
             let (queue, mut incoming) = mpsc::unbounded_channel::<(handlers::ClientHandler, Message)>();
@@ -226,6 +318,7 @@ impl ClientBuilder {
             events: event_tx,
             handlers,
             handler_queue,
+            transforms,
         }));
         Ok((client, Events { receiver: event_rx }))
     }
@@ -238,6 +331,8 @@ pub struct Client {
     parser: Arc<dyn Parser>,
     next_request: Arc<AtomicU64>,
     request_timeout: Duration,
+    /// Outgoing transforms exist: values travel as JSON values to the task.
+    transform_outgoing: bool,
 }
 
 impl Client {
@@ -255,6 +350,8 @@ impl Client {
             strategy: Strategy::default(),
             ping_timeout: connection::PingTimeoutSetting::FromServer,
             queue_size: DEFAULT_QUEUE_SIZE,
+            plugins: Vec::new(),
+            transforms: primus::transform::Transforms::default(),
         }
     }
 
@@ -313,6 +410,13 @@ impl Client {
 
     /// Encodes `value` and sends it, or queues it until the connection opens.
     pub fn write<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ClientError> {
+        if self.transform_outgoing {
+            let data = serde_json::to_value(value).map_err(ParserError::encode)?;
+            return self
+                .commands
+                .send(connection::Command::Packet(primus::transform::Packet { data }))
+                .map_err(|_| ClientError::Closed);
+        }
         let frame = self.parser.encode_value(value)?;
         self.write_frame(frame)
     }
@@ -482,6 +586,12 @@ pub enum ClientError {
         /// The response body (Primus sends `{"error": message}`).
         body: String,
     },
+    /// Two client plugins have the same name.
+    #[error("a client plugin named `{0}` was added twice; plugin names are unique")]
+    DuplicatePlugin(&'static str),
+    /// A transform refused a message; it was dropped.
+    #[error("transform refused the message: {0}")]
+    Transform(#[from] primus::transform::TransformError),
     /// The server answered a request with an error.
     #[error("the server refused the request: {0}")]
     Rejected(String),

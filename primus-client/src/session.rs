@@ -146,6 +146,20 @@ impl<'a> Session<'a> {
     async fn command(&mut self, command: Command) -> Next {
         let result = match command {
             Command::Write(frame) => self.socket.feed(to_ws(frame)).await,
+            Command::Packet(packet) => match self.shared.transforms.outgoing.run(&(), packet).await {
+                Ok(Some(packet)) => match self.shared.parser.encode_value(&packet.data) {
+                    Ok(frame) => self.socket.feed(to_ws(frame)).await,
+                    Err(error) => {
+                        self.shared.emit(Event::Error(error.into()));
+                        Ok(())
+                    }
+                },
+                Ok(None) => Ok(()),
+                Err(error) => {
+                    self.shared.emit(Event::Error(error.into()));
+                    Ok(())
+                }
+            },
             Command::Request { frame, id, reply } => {
                 self.pending.retain(|_, waiter| !waiter.is_closed());
                 self.pending.insert(id, reply);
@@ -228,15 +242,46 @@ impl<'a> Session<'a> {
                     self.server_closing = true;
                 }
                 Some(Control::ServerOther(_)) => {}
-                Some(Control::Pong(_)) | None => self.data(frame),
+                Some(Control::Pong(_)) | None => self.data(frame).await,
             },
-            Ok(Inspection::Data) => self.data(frame),
+            Ok(Inspection::Data) => self.data(frame).await,
         }
         (Next::Continue, false)
     }
 
-    fn data(&mut self, frame: Frame) {
-        let message = Message::new(frame, self.shared.parser.clone());
+    /// Runs the incoming transforms; `None` when the message was dropped.
+    async fn transform(&mut self, message: Message) -> Option<Message> {
+        if self.shared.transforms.incoming.is_empty() {
+            return Some(message);
+        }
+        let Ok(data) = message.decode::<serde_json::Value>() else {
+            return Some(message);
+        };
+        let packet = primus::transform::Packet { data: data.clone() };
+        match self.shared.transforms.incoming.run(&(), packet).await {
+            Ok(Some(packet)) if packet.data == data => Some(message),
+            Ok(Some(packet)) => match self.shared.parser.encode_value(&packet.data) {
+                Ok(frame) => Some(Message::new(frame, self.shared.parser.clone())),
+                Err(error) => {
+                    self.shared.emit(Event::Error(error.into()));
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(error) => {
+                self.shared.emit(Event::Error(error.into()));
+                None
+            }
+        }
+    }
+
+    async fn data(&mut self, frame: Frame) {
+        let Some(message) = self
+            .transform(Message::new(frame, self.shared.parser.clone()))
+            .await
+        else {
+            return;
+        };
         if self.shared.highest_request > 0 {
             let ours = primus::event::reply_id(&message).filter(|id| *id <= self.shared.highest_request);
             if let Some(id) = ours {

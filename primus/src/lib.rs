@@ -46,6 +46,7 @@ mod frame;
 mod message;
 pub mod parser;
 pub mod protocol;
+pub mod transform;
 
 #[cfg(feature = "server")]
 pub mod plugins;

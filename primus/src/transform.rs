@@ -19,8 +19,11 @@
 //! (bincode) messages pass through untransformed; binary frames under the
 //! JSON parser do too.
 //!
+//! The same types serve the Rust client (`primus_client::ClientBuilder::transform_incoming`
+//! and friends), where the context is the client instead of a spark.
+//!
 //! ```no_run
-//! use primus::server::transform::Flow;
+//! use primus::transform::Flow;
 //! # async fn demo() -> Result<(), primus::BuildError> {
 //! let server = primus::Server::builder()
 //!     // Stamp every outgoing object.
@@ -38,10 +41,11 @@
 //! # Ok(()) }
 //! ```
 
-use super::handlers::BoxFuture;
-use crate::spark::Spark;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// One message going through transforms.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,12 +77,16 @@ impl TransformError {
 }
 
 /// The stored form of every transform: async, `None` drops the message.
-pub(crate) type TransformFn =
-    Arc<dyn Fn(Spark, Packet) -> BoxFuture<Result<Option<Packet>, TransformError>> + Send + Sync>;
+/// `C` is what the transform runs for: a `Spark` on the server, the client
+/// handle on the client.
+pub type TransformFn<C> =
+    Arc<dyn Fn(C, Packet) -> BoxFuture<Result<Option<Packet>, TransformError>> + Send + Sync>;
 
-pub(crate) fn sync<F>(transform: F) -> TransformFn
+/// Wraps a synchronous transform.
+pub fn sync<C, F>(transform: F) -> TransformFn<C>
 where
-    F: Fn(&Spark, &mut Packet) -> Result<Flow, TransformError> + Send + Sync + 'static,
+    C: Send + 'static,
+    F: Fn(&C, &mut Packet) -> Result<Flow, TransformError> + Send + Sync + 'static,
 {
     Arc::new(move |spark, mut packet| {
         let outcome = transform(&spark, &mut packet).map(|flow| match flow {
@@ -89,49 +97,64 @@ where
     })
 }
 
-pub(crate) fn asynchronous<F, Fut>(transform: F) -> TransformFn
+/// Wraps an asynchronous transform.
+pub fn asynchronous<C, F, Fut>(transform: F) -> TransformFn<C>
 where
-    F: Fn(Spark, Packet) -> Fut + Send + Sync + 'static,
+    C: Send + 'static,
+    F: Fn(C, Packet) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<Packet>, TransformError>> + Send + 'static,
 {
     Arc::new(move |spark, packet| Box::pin(transform(spark, packet)))
 }
 
-/// The transforms of one direction, each with the plugin that added it.
-#[derive(Clone, Default)]
-pub(crate) struct Chain {
-    steps: Vec<(Option<&'static str>, TransformFn)>,
+/// The transforms of one direction, each with the plugin that added it
+/// (`None` for the application's own).
+pub struct Chain<C> {
+    steps: Vec<(Option<&'static str>, TransformFn<C>)>,
 }
 
-impl Chain {
-    pub(crate) fn push(&mut self, owner: Option<&'static str>, transform: TransformFn) {
+impl<C> Default for Chain<C> {
+    fn default() -> Chain<C> {
+        Chain { steps: Vec::new() }
+    }
+}
+
+impl<C> Clone for Chain<C> {
+    fn clone(&self) -> Chain<C> {
+        Chain {
+            steps: self.steps.clone(),
+        }
+    }
+}
+
+impl<C: Clone> Chain<C> {
+    /// Appends a transform.
+    pub fn push(&mut self, owner: Option<&'static str>, transform: TransformFn<C>) {
         self.steps.push((owner, transform));
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// True without transforms.
+    pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
 
     /// Removes what a plugin added.
-    pub(crate) fn remove_owner(&mut self, owner: &str) {
+    pub fn remove_owner(&mut self, owner: &str) {
         self.steps.retain(|(o, _)| *o != Some(owner));
     }
 
-    /// Puts plugin transforms before the builder's.
-    pub(crate) fn insert_front(&mut self, steps: Chain) {
+    /// Adds a plugin's transforms after the other plugins' and before the
+    /// application's.
+    pub fn insert_plugin_steps(&mut self, steps: Chain<C>) {
         let builder = std::mem::take(&mut self.steps);
         let (plugins, own): (Vec<_>, Vec<_>) = builder.into_iter().partition(|(owner, _)| owner.is_some());
         self.steps = plugins.into_iter().chain(steps.steps).chain(own).collect();
     }
 
     /// Runs the chain; `Ok(None)` when a step dropped the message.
-    pub(crate) async fn run(
-        &self,
-        spark: &Spark,
-        mut packet: Packet,
-    ) -> Result<Option<Packet>, TransformError> {
+    pub async fn run(&self, context: &C, mut packet: Packet) -> Result<Option<Packet>, TransformError> {
         for (_, step) in &self.steps {
-            match step(spark.clone(), packet).await? {
+            match step(context.clone(), packet).await? {
                 Some(next) => packet = next,
                 None => return Ok(None),
             }
@@ -141,8 +164,27 @@ impl Chain {
 }
 
 /// Both directions.
-#[derive(Clone, Default)]
-pub(crate) struct Transforms {
-    pub(crate) incoming: Chain,
-    pub(crate) outgoing: Chain,
+pub struct Transforms<C> {
+    /// Messages coming in.
+    pub incoming: Chain<C>,
+    /// Messages going out.
+    pub outgoing: Chain<C>,
+}
+
+impl<C> Default for Transforms<C> {
+    fn default() -> Transforms<C> {
+        Transforms {
+            incoming: Chain::default(),
+            outgoing: Chain::default(),
+        }
+    }
+}
+
+impl<C> Clone for Transforms<C> {
+    fn clone(&self) -> Transforms<C> {
+        Transforms {
+            incoming: self.incoming.clone(),
+            outgoing: self.outgoing.clone(),
+        }
+    }
 }

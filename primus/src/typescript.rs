@@ -38,6 +38,7 @@ pub struct Collector {
 }
 
 impl Collector {
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     fn new() -> Collector {
         Collector {
             config: Config::new().with_large_int("number"),

@@ -2,7 +2,7 @@
 
 use primus::plugins::{Rooms, ServerRooms, SparkRooms};
 use primus::server::plugin::PluginSetup;
-use primus::server::transform::{Flow, Packet, TransformError};
+use primus::transform::{Flow, Packet, TransformError};
 use primus::{Plugin, Server, Spark};
 use primus_client::{Client, Events};
 use primus_tests::{init_logs, serve, ErrorLog, Running};
@@ -280,4 +280,81 @@ async fn plugins_registered_with_the_macro_come_with_the_registry() {
     );
     client.write("echo").expect("write");
     assert_eq!(next_json(&mut events).await, json!("echo"));
+}
+
+/// The client part of a plugin: marks messages on the client side.
+struct ClientMarks;
+
+impl primus_client::ClientPlugin for ClientMarks {
+    fn name(&self) -> &'static str {
+        "client-marks"
+    }
+
+    fn client(&self, setup: &mut primus_client::ClientPluginSetup<'_>) {
+        setup
+            .transform_outgoing(|packet| {
+                push(packet, "client-plugin-out");
+                Ok(Flow::Continue)
+            })
+            .transform_incoming(|packet| {
+                push(packet, "client-plugin-in");
+                Ok(Flow::Continue)
+            });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_transforms_rewrite_drop_and_reject() {
+    let log = Arc::default();
+    let running = echo_server(log).await;
+    let (client, mut events) = Client::builder(running.url())
+        .plugin(ClientMarks)
+        .transform_outgoing(|packet| {
+            if packet.data["client_drop"] == true {
+                return Ok(Flow::Drop);
+            }
+            push(packet, "client-out");
+            Ok(Flow::Continue)
+        })
+        .transform_incoming_async(|mut packet| async move {
+            if packet.data["client_reject"] == true {
+                return Err(TransformError::new("the client refuses this"));
+            }
+            push(&mut packet, "client-in");
+            Ok(Some(packet))
+        })
+        .connect()
+        .expect("connect");
+    client.write(&json!({ "trail": [] })).expect("write");
+    assert_eq!(
+        next_json(&mut events).await,
+        json!({ "trail": [
+            "client-plugin-out", "client-out",
+            "tagger-in", "in-sync", "in-async", "tagger-out", "out-sync", "out-async",
+            "client-plugin-in", "client-in"
+        ] })
+    );
+    client.write(&json!({ "client_drop": true })).expect("write");
+    client
+        .write(&json!({ "client_reject": true, "trail": [] }))
+        .expect("write");
+    // The dropped message never left; the rejected one came back and was
+    // refused on arrival: an error event, no data.
+    loop {
+        match tokio::time::timeout(WAIT, events.next())
+            .await
+            .expect("in time")
+            .expect("event")
+        {
+            primus_client::Event::Error(error) => {
+                assert_eq!(
+                    error.to_string(),
+                    "transform refused the message: the client refuses this"
+                );
+                break;
+            }
+            primus_client::Event::Data(message) => panic!("unexpected data {message:?}"),
+            _ => {}
+        }
+    }
 }

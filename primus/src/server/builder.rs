@@ -5,13 +5,13 @@ use super::cors::Cors;
 use super::extract::{StateMap, StateMapView};
 use super::handlers::Handlers;
 use super::plugin::{Plugin, PluginError, PluginSet};
-use super::transform::{self, Flow, Packet, TransformError, Transforms};
 use super::typed::ErasedHandler;
 use super::{Server, WebSocketSettings};
 use crate::message::Message;
 use crate::parser::{Json, Parser};
 use crate::registry::RegistryError;
 use crate::spark::{Spark, SparkError};
+use crate::transform::{self, Flow, Packet, TransformError, Transforms};
 use crate::BoxError;
 use std::future::Future;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub struct ServerBuilder {
     websocket: WebSocketSettings,
     state: StateMap,
     plugins: Vec<Box<dyn Plugin>>,
-    transforms: Transforms,
+    transforms: Transforms<Spark>,
     from_registry: bool,
 }
 
@@ -297,7 +297,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Adds a synchronous incoming transform (see [transforms](crate::server::transform)).
+    /// Adds a synchronous incoming transform (see [transforms](crate::transform)).
     pub fn transform_incoming<F>(mut self, transform: F) -> ServerBuilder
     where
         F: Fn(&Spark, &mut Packet) -> Result<Flow, TransformError> + Send + Sync + 'static,

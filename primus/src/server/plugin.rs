@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use primus::server::plugin::{Plugin, PluginSetup};
-//! use primus::server::transform::Flow;
+//! use primus::transform::Flow;
 //!
 //! /// Refuses messages larger than 1 KiB once decoded.
 //! #[derive(Default)]
@@ -32,7 +32,7 @@
 //!     fn server(&self, setup: &mut PluginSetup<'_>) {
 //!         setup.transform_incoming(|_spark, packet| {
 //!             if packet.data.to_string().len() > 1024 {
-//!                 return Err(primus::server::transform::TransformError::new("message too large"));
+//!                 return Err(primus::transform::TransformError::new("message too large"));
 //!             }
 //!             Ok(Flow::Continue)
 //!         });
@@ -42,8 +42,8 @@
 
 use super::extract::StateMap;
 use super::handlers::{ConnectionHandler, DisconnectionHandler};
-use super::transform::{self, Flow, Packet, TransformError, Transforms};
 use crate::spark::Spark;
+use crate::transform::{self, Flow, Packet, TransformError, Transforms};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -68,12 +68,12 @@ pub trait Plugin: Send + Sync + 'static {
 pub struct PluginSetup<'a> {
     pub(crate) name: &'static str,
     pub(crate) entry: &'a mut PluginEntry,
-    pub(crate) transforms: &'a mut Transforms,
+    pub(crate) transforms: &'a mut Transforms<Spark>,
     pub(crate) state: &'a mut StateMap,
 }
 
 impl PluginSetup<'_> {
-    /// Adds a synchronous incoming transform (see [transforms](super::transform)).
+    /// Adds a synchronous incoming transform (see [transforms](crate::transform)).
     pub fn transform_incoming<F>(&mut self, transform: F) -> &mut Self
     where
         F: Fn(&Spark, &mut Packet) -> Result<Flow, TransformError> + Send + Sync + 'static,
@@ -168,7 +168,7 @@ pub(crate) struct PluginEntry {
 #[derive(Clone, Default)]
 pub(crate) struct PluginSet {
     pub(crate) plugins: Vec<PluginEntry>,
-    pub(crate) transforms: Transforms,
+    pub(crate) transforms: Transforms<Spark>,
 }
 
 /// Why a plugin could not be added.
@@ -205,8 +205,8 @@ impl PluginSet {
             transforms: &mut added,
             state,
         });
-        self.transforms.incoming.insert_front(added.incoming);
-        self.transforms.outgoing.insert_front(added.outgoing);
+        self.transforms.incoming.insert_plugin_steps(added.incoming);
+        self.transforms.outgoing.insert_plugin_steps(added.outgoing);
         self.plugins.push(entry);
         Ok(())
     }

@@ -32,7 +32,7 @@ pub use query::Query;
 
 use crate::frame::Frame;
 use crate::parser::{Parser, ParserError};
-use crate::server::transform::Packet;
+use crate::transform::Packet;
 use http::HeaderMap;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -146,7 +146,7 @@ pub enum SparkError {
     Handler(#[source] crate::BoxError),
     /// A transform refused a message; it was dropped.
     #[error("transform refused the message: {0}")]
-    Transform(#[from] crate::server::transform::TransformError),
+    Transform(#[from] crate::transform::TransformError),
     /// The transport failed (socket error, protocol violation).
     #[error("transport error: {0}")]
     Transport(String),
