@@ -7,18 +7,29 @@ use syn::spanned::Spanned;
 use syn::{ImplItem, ItemImpl};
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    if !args.is_empty() {
-        return Err(syn::Error::new(
-            args.span(),
-            "`#[primus::plugin]` takes no arguments",
-        ));
-    }
     let item: ItemImpl = syn::parse2(input).map_err(|e| {
         syn::Error::new(
             e.span(),
             "`#[primus::plugin]` goes on the `impl primus::Plugin for YourType { .. }` block",
         )
     })?;
+    // On a misuse the impl is still emitted, so the only error is ours.
+    match registration(args, &item) {
+        Ok(registration) => Ok(quote!(#item #registration)),
+        Err(error) => {
+            let error = error.into_compile_error();
+            Ok(quote!(#item #error))
+        }
+    }
+}
+
+fn registration(args: TokenStream, item: &ItemImpl) -> syn::Result<TokenStream> {
+    if !args.is_empty() {
+        return Err(syn::Error::new(
+            args.span(),
+            "`#[primus::plugin]` takes no arguments",
+        ));
+    }
     let Some((_, trait_path, _)) = &item.trait_ else {
         return Err(syn::Error::new(
             item.self_ty.span(),
@@ -56,8 +67,6 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
         }
     };
     Ok(quote! {
-        #item
-
         #[doc(hidden)]
         const _: () = {
             #make

@@ -1,0 +1,11 @@
+#[derive(Default)]
+struct Helper;
+
+#[primus::plugin]
+impl Helper {
+    fn name(&self) -> &'static str {
+        "helper"
+    }
+}
+
+fn main() {}
