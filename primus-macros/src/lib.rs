@@ -9,6 +9,7 @@
 mod case;
 mod client_on;
 mod event;
+mod middleware;
 mod on;
 mod plugin;
 
@@ -110,6 +111,23 @@ pub fn client_on(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
     plugin::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Registers an async function as a named middleware layer (see
+/// `primus::server::middleware`). Options: `name = "..."` (default: the
+/// function name), `http = bool`, `upgrade = bool` (default both),
+/// `order = N`. Servers built with `handlers_from_registry` append every
+/// registered middleware after the built-ins, by `order` then name.
+///
+/// ```ignore
+/// #[primus::middleware(name = "rate-limit", upgrade = true, http = false)]
+/// async fn rate_limit(request: Request) -> Outcome { Outcome::Continue }
+/// ```
+#[proc_macro_attribute]
+pub fn middleware(args: TokenStream, input: TokenStream) -> TokenStream {
+    middleware::expand(args.into(), input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

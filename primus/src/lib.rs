@@ -83,7 +83,7 @@ pub use event::{Event, Payload, Request};
 pub use server::extract::State;
 
 /// Re-exported attribute macros.
-pub use primus_macros::{event, on, plugin};
+pub use primus_macros::{event, middleware, on, plugin};
 
 /// What generated code refers to. Not a public API: it changes without notice.
 #[doc(hidden)]
@@ -103,6 +103,8 @@ pub mod __private {
     pub use crate::server::extract::{
         FromHandlerContext, HandlerContext, NoPayload, Rejection, StateMapView,
     };
+    #[cfg(feature = "server")]
+    pub use crate::server::middleware::{MiddlewareArgument, MiddlewareFnBox, MiddlewareRegistration, Runs};
     #[cfg(feature = "server")]
     pub use crate::server::typed::{
         connection_handler, data_handler, disconnection_handler, event_handler, ErasedHandler, HandlerReturn,

@@ -136,7 +136,7 @@ mod handlers {
     #[derive(Debug, thiserror::Error)]
     #[non_exhaustive]
     pub enum RegistryError {
-        /// No handler was registered at all.
+        /// No handler, plugin or middleware was registered at all.
         #[error(
             "no `#[primus::on]` handler is registered. If your handlers live in another crate, \
              the compiler drops that crate when nothing refers to it: add `use that_crate as _;` \
@@ -186,7 +186,8 @@ mod handlers {
         state: &StateMapView<'_>,
     ) -> Result<Vec<&'static HandlerRegistration>, RegistryError> {
         let all = handlers();
-        if all.is_empty() && inventory::iter::<PluginRegistration>.into_iter().next().is_none() {
+        let plugins = inventory::iter::<PluginRegistration>.into_iter().next().is_some();
+        if all.is_empty() && !plugins && !crate::server::middleware::any_registered() {
             return Err(RegistryError::Empty);
         }
         let mut events: std::collections::BTreeMap<&str, (&str, &HandlerRegistration)> = Default::default();

@@ -1,5 +1,6 @@
 //! Shared support for the integration tests: the echo-contract server, the
-//! Node.js harness (real npm `primus@8.0.9`) and a raw WebSocket client.
+//! Node.js harness (real npm `primus@8.0.9`), the headless-Chromium harness
+//! (`tests/browser`) and a raw WebSocket client.
 //!
 //! The echo contract is described in `tests/interop/README.md`; the Rust
 //! server here and `tests/interop/server.js` both follow it, so the same
@@ -41,6 +42,75 @@ pub fn ensure_node_modules() {
             .unwrap_or_else(|e| panic!("interop tests need npm (Node.js 18+); running `npm ci` failed: {e}"));
         assert!(status.success(), "`npm ci` in {} failed", dir.display());
     });
+}
+
+/// Debian's Chromium, which the browser tests drive headless.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The folder with the browser tests' Node.js side (`playwright-core`,
+/// `typescript`).
+pub fn browser_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+/// Panics with a clear message when Chromium is not installed: browser
+/// tests must never pass by being skipped.
+pub fn ensure_chromium() {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "the browser tests need Chromium at {CHROMIUM}: \
+         `apt-get update && apt-get install -y chromium` (.ci/run does it)"
+    );
+}
+
+/// Makes sure `npm ci` has run in `tests/browser` (once per test binary).
+/// Panics with a clear message when Node.js or npm is missing.
+pub fn ensure_browser_modules() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let dir = browser_dir();
+        if dir.join("node_modules/playwright-core/package.json").exists()
+            && dir.join("node_modules/typescript/package.json").exists()
+        {
+            return;
+        }
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .unwrap_or_else(|e| panic!("browser tests need npm (Node.js 20+); running `npm ci` failed: {e}"));
+        assert!(status.success(), "`npm ci` in {} failed", dir.display());
+    });
+}
+
+/// Runs `node tests/browser/<script> <args…>` (which drives headless
+/// Chromium) and panics with its output unless it exits with 0. Returns the
+/// JSON summary it printed last. Scripts of one test binary run one at a
+/// time, so that two Chromiums never compete for the CPU.
+pub async fn browser_script(script: &str, args: &[&str]) -> Value {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    ensure_chromium();
+    ensure_browser_modules();
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut command = Command::new("node");
+    command
+        .arg(browser_dir().join(script))
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("browser script {script} {args:?} did not finish within 120 s"))
+        .unwrap_or_else(|e| panic!("cannot run node (Node.js 20+ is required for browser tests): {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "browser script {script} {args:?} failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    let summary = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or("{}");
+    serde_json::from_str(summary).unwrap_or(Value::Null)
 }
 
 /// Errors seen by a server's `error` handler, as strings.

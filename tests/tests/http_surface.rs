@@ -444,19 +444,85 @@ async fn authorization_on_upgrade() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn primus_js_is_reserved() {
-    let running = contract_server(None).await;
-    // Like /spec it is answered before authorization.
+async fn primus_js_serves_the_browser_client() {
+    let running = contract_server(Some(Duration::from_millis(1000))).await;
+    // Like /spec it is answered before authorization and without no-cache.
     for path in ["/primus/primus.js", "/primus/primus.js?auth=fail"] {
         let reply = get(running.addr, path, &[]).await;
-        reply.assert_status(501);
-        let content_type = reply.header("content-type").unwrap_or_default();
+        reply.assert_status(200);
+        reply.assert_header("content-type", "text/javascript; charset=utf-8");
+        reply.assert_header("content-length", &reply.body.len().to_string());
+        reply.assert_no_header("cache-control");
+        // The compiled-in values: pathname and pingTimeout = 1000 + round(1000 / 2).
         assert!(
-            content_type.starts_with("text/plain"),
-            "content-type {content_type:?}"
+            reply.body.contains(r#"pathname: "/primus","#),
+            "pathname not compiled in"
         );
-        assert!(!reply.body.trim().is_empty(), "empty body");
+        assert!(
+            reply.body.contains("pingTimeout: 1500,"),
+            "pingTimeout not compiled in"
+        );
+        assert!(
+            reply.body.contains(r#"parser: "json","#),
+            "parser not compiled in"
+        );
+        assert!(!reply.body.contains("{primus::"), "a placeholder was left");
+        assert!(reply.body.contains("module.exports = Primus"));
     }
+    // Served the same way every time (rendered once).
+    let again = get(running.addr, "/primus/primus.js", &[]).await;
+    assert_eq!(again.body, get(running.addr, "/primus/primus.js", &[]).await.body);
+
+    // CORS headers when there is an Origin, like /spec.
+    let reply = get(running.addr, "/primus/primus.js", &[("Origin", ORIGIN)]).await;
+    reply.assert_status(200);
+    reply.assert_header("access-control-allow-origin", ORIGIN);
+
+    // The ES module build and the TypeScript declarations.
+    let module = get(running.addr, "/primus/primus.mjs", &[]).await;
+    module.assert_status(200);
+    module.assert_header("content-type", "text/javascript; charset=utf-8");
+    assert!(module.body.contains("pingTimeout: 1500,"));
+    assert!(module.body.trim_end().ends_with("export default Primus;"));
+    assert!(!module.body.contains("module.exports = Primus"));
+    let typings = get(running.addr, "/primus/primus.client.d.ts", &[]).await;
+    typings.assert_status(200);
+    typings.assert_header("content-type", "application/typescript; charset=utf-8");
+    assert!(typings.body.contains("declare class Primus<"));
+
+    // Exact paths only.
+    assert_upgrade_required(&get(running.addr, "/primus/primus.js/", &[]).await);
+    assert_upgrade_required(&get(running.addr, "/primus/primus.css", &[]).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primus_js_follows_pathname_and_heartbeat() {
+    let realtime = server_with(|b| b.ping_interval(None).pathname("/realtime")).await;
+    let reply = get(realtime.addr, "/realtime/primus.js", &[]).await;
+    reply.assert_status(200);
+    assert!(
+        reply.body.contains(r#"pathname: "/realtime","#),
+        "pathname not compiled in"
+    );
+    assert!(
+        reply.body.contains("pingTimeout: false,"),
+        "no heartbeat: pingTimeout false"
+    );
+    get(realtime.addr, "/primus/primus.js", &[])
+        .await
+        .assert_status(404);
+
+    // 30 s → 45000, as Primus computes it.
+    let default = server_with(|b| b).await;
+    let reply = get(default.addr, "/primus/primus.js", &[]).await;
+    assert!(reply.body.contains("pingTimeout: 45000,"));
+
+    // Another parser: the script is served but throws when loaded.
+    let bincode = server_with(|b| b.parser(primus::parser::Bincode)).await;
+    let reply = get(bincode.addr, "/primus/primus.js", &[]).await;
+    reply.assert_status(200);
+    assert!(reply.body.contains(r#"parser: "bincode","#));
+    assert!(reply.body.contains("throw new Error("));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

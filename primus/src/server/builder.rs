@@ -4,6 +4,7 @@ use super::authorization::{authorizer, AuthError, AuthRequest, Authorizer};
 use super::cors::Cors;
 use super::extract::{StateMap, StateMapView};
 use super::handlers::Handlers;
+use super::middleware::{self, IntoOutcome, Layer, MiddlewareError, Request, Runs};
 use super::plugin::{Plugin, PluginError, PluginSet};
 use super::typed::ErasedHandler;
 use super::{Server, WebSocketSettings};
@@ -68,6 +69,7 @@ pub struct ServerBuilder {
     state: StateMap,
     plugins: Vec<Box<dyn Plugin>>,
     transforms: Transforms<Spark>,
+    middleware: Vec<Layer>,
     from_registry: bool,
 }
 
@@ -88,6 +90,7 @@ impl Default for ServerBuilder {
             state: StateMap::default(),
             plugins: Vec::new(),
             transforms: Transforms::default(),
+            middleware: Vec::new(),
             from_registry: false,
         }
     }
@@ -114,6 +117,9 @@ pub enum BuildError {
     /// The handlers registered with `#[primus::on]` cannot make a server.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A middleware could not be added.
+    #[error(transparent)]
+    Middleware(#[from] MiddlewareError),
     /// A plugin could not be added.
     #[error(transparent)]
     Plugin(#[from] PluginError),
@@ -290,6 +296,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Appends a middleware layer after the built-ins (see
+    /// [middleware](crate::server::middleware)); names are unique.
+    pub fn middleware<F, Fut, O>(mut self, name: &str, runs: Runs, function: F) -> ServerBuilder
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: IntoOutcome,
+    {
+        self.middleware.push(Layer::user(name, runs, function));
+        self
+    }
+
     /// Adds a plugin; its server part runs when the server is built (see
     /// [plugins](crate::server::plugin)).
     pub fn plugin(mut self, plugin: impl Plugin) -> ServerBuilder {
@@ -393,6 +411,14 @@ impl ServerBuilder {
         for plugin in &plugins.plugins {
             self.handlers.plugin_event(plugin.name, true);
         }
+        let stack = middleware::Stack::new(middleware::builtins());
+        let mut layers = std::mem::take(&mut self.middleware);
+        if self.from_registry {
+            layers.extend(middleware::registered());
+        }
+        for layer in layers {
+            stack.insert_layer(usize::MAX, layer)?;
+        }
         if self.pathname.len() < 2 || self.pathname.contains(['?', '#']) {
             return Err(BuildError::InvalidPathname {
                 pathname: self.pathname,
@@ -410,21 +436,24 @@ impl ServerBuilder {
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
         Ok(Server::start(
-            super::Config {
-                pathname: self.pathname,
-                ping_interval: self.ping_interval,
-                max_length: self.max_length,
-                send_queue_capacity: self.send_queue_capacity,
-                cors: self.cors,
-                trust_proxy: self.trust_proxy,
-                websocket: self.websocket,
+            super::Parts {
+                config: super::Config {
+                    pathname: self.pathname,
+                    ping_interval: self.ping_interval,
+                    max_length: self.max_length,
+                    send_queue_capacity: self.send_queue_capacity,
+                    cors: self.cors,
+                    trust_proxy: self.trust_proxy,
+                    websocket: self.websocket,
+                },
+                parser: self.parser,
+                handlers: self.handlers,
+                state: self.state,
+                plugins,
+                middleware: stack,
+                authorizer: self.authorizer,
+                id_generator: self.id_generator,
             },
-            self.parser,
-            self.handlers,
-            self.state,
-            plugins,
-            self.authorizer,
-            self.id_generator,
             runtime,
         ))
     }

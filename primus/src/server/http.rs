@@ -1,12 +1,17 @@
-//! The HTTP surface under the pathname, in Primus' middleware order.
+//! The HTTP surface under the pathname: the middleware stack, then the
+//! transformer.
 //!
-//! Plain HTTP requests go through: `cors` → `primus.js` → `spec` → `x-xss`
-//! → `no-cache` → `authorization` → `426 Upgrade Required`.
-//! Upgrades go through: `authorization` → the WebSocket handshake.
-//! (Proxy headers are read for the address first, like Primus' `forwarded`.)
+//! With the default stack, plain HTTP requests go through `cors` →
+//! `primus.js` (also `primus.mjs`, `primus.client.d.ts`, `primus.d.ts`) →
+//! `spec` → `x-xss` → `no-cache` → `authorization` → user layers →
+//! `426 Upgrade Required`; upgrades go through `authorization` → user
+//! layers → the WebSocket handshake. (Proxy headers are read for the
+//! address first, like Primus' `forwarded`.) See [`super::middleware`].
 
 use super::authorization::AuthRequest;
+use super::client_js;
 use super::cors::CorsOutcome;
+use super::middleware::{self, Builtin, Kind, Layer, Outcome};
 use super::{Server, Shared};
 use crate::spark::{Address, Query};
 use crate::transformer::websocket;
@@ -83,84 +88,13 @@ async fn handle(shared: Arc<Shared>, request: Request<Body>) -> Response {
     let (parts, body) = request.into_parts();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let address = Address::resolve(&parts.headers, peer, shared.config.trust_proxy);
-    if websocket::is_upgrade(&parts.headers) {
-        if let Err(response) = authorize(&shared, &parts, address, true).await {
-            return response;
-        }
-        return websocket::accept(shared, Request::from_parts(parts, body), address);
-    }
-    plain_http(shared, parts, address).await
-}
-
-async fn plain_http(shared: Arc<Shared>, request: Parts, address: Address) -> Response {
-    let path = request.uri.path();
-    let pathname = shared.config.pathname.as_str();
+    let upgrade = websocket::is_upgrade(&parts.headers);
     let mut headers = HeaderMap::new();
-
-    // cors
-    match shared.config.cors.check(&request.method, &request.headers) {
-        CorsOutcome::NotCors => {}
-        CorsOutcome::Allow(allowed) => headers.extend(allowed),
-        CorsOutcome::Preflight(allowed) => {
-            let mut response = respond(StatusCode::OK, None, Body::empty());
-            response.headers_mut().extend(allowed);
-            response
-                .headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-            return response;
-        }
-        CorsOutcome::Reject(body) => {
-            return respond(CorsOutcome::REJECT_STATUS, Some("text/plain"), Body::from(body));
-        }
-    }
-
-    let sub_path = path.strip_prefix(pathname).unwrap_or("");
-    // primus.js
-    if sub_path == "/primus.js" {
-        let mut response = respond(
-            StatusCode::NOT_IMPLEMENTED,
-            Some("text/plain; charset=utf-8"),
-            Body::from(
-                "primus-rs does not serve a browser client library yet.\n\
-                 Node.js: use the npm `primus` package with Primus.createSocket({ transformer: 'websockets' }).\n\
-                 Rust: use the `primus-client` crate.\n",
-            ),
-        );
-        response.headers_mut().extend(headers);
+    if let Some(response) = run_middleware(&shared, &parts, address, upgrade, &mut headers).await {
         return response;
     }
-    // spec
-    if sub_path == "/spec" {
-        let mut response = respond(
-            StatusCode::OK,
-            Some("application/json"),
-            Body::from(shared.spec.clone()),
-        );
-        response.headers_mut().extend(headers);
-        return response;
-    }
-    // x-xss
-    let agent = request
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|a| a.to_str().ok())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if agent.contains(";msie") || agent.contains("trident/") {
-        headers.insert("x-xss-protection", HeaderValue::from_static("0"));
-    }
-    // no-cache
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
-    );
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    // authorization
-    if let Err(mut response) = authorize(&shared, &request, address, false).await {
-        for (name, value) in &headers {
-            response.headers_mut().entry(name).or_insert(value.clone());
-        }
-        return response;
+    if upgrade {
+        return websocket::accept(shared, Request::from_parts(parts, body), address);
     }
     let mut response = respond(
         StatusCode::UPGRADE_REQUIRED,
@@ -169,6 +103,139 @@ async fn plain_http(shared: Arc<Shared>, request: Parts, address: Address) -> Re
     );
     response.headers_mut().extend(headers);
     response
+}
+
+/// Runs the enabled layers that apply to this request, in order. Returns
+/// the response of the layer that answered, if one did; otherwise `headers`
+/// holds what the layers added for the eventual response.
+async fn run_middleware(
+    shared: &Shared,
+    request: &Parts,
+    address: Address,
+    upgrade: bool,
+    headers: &mut HeaderMap,
+) -> Option<Response> {
+    let layers = shared.middleware.snapshot();
+    let applies = |layer: &&Layer| {
+        layer.enabled
+            && if upgrade {
+                layer.runs.upgrade
+            } else {
+                layer.runs.http
+            }
+    };
+    for layer in layers.iter().filter(applies) {
+        let answer = match &layer.kind {
+            Kind::Builtin(builtin) => {
+                builtin_layer(*builtin, shared, request, address, upgrade, headers).await
+            }
+            Kind::User(function) => match function(middleware_request(request, address, upgrade)).await {
+                Outcome::Continue => None,
+                Outcome::ContinueWith(extra) => {
+                    headers.extend(extra);
+                    None
+                }
+                Outcome::Respond(response) => Some(response),
+            },
+        };
+        if let Some(mut response) = answer {
+            if upgrade {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            } else {
+                for (name, value) in headers.iter() {
+                    response.headers_mut().entry(name).or_insert(value.clone());
+                }
+            }
+            return Some(response);
+        }
+    }
+    None
+}
+
+fn middleware_request(request: &Parts, address: Address, upgrade: bool) -> middleware::Request {
+    middleware::Request {
+        method: request.method.clone(),
+        uri: request.uri.clone(),
+        headers: request.headers.clone(),
+        query: Query::parse(request.uri.query().unwrap_or("")),
+        address,
+        upgrade,
+    }
+}
+
+/// One built-in layer; `Some` answers the request.
+async fn builtin_layer(
+    builtin: Builtin,
+    shared: &Shared,
+    request: &Parts,
+    address: Address,
+    upgrade: bool,
+    headers: &mut HeaderMap,
+) -> Option<Response> {
+    let sub_path = request
+        .uri
+        .path()
+        .strip_prefix(shared.config.pathname.as_str())
+        .unwrap_or("");
+    match builtin {
+        Builtin::Cors => match shared.config.cors.check(&request.method, &request.headers) {
+            CorsOutcome::NotCors => None,
+            CorsOutcome::Allow(allowed) => {
+                headers.extend(allowed);
+                None
+            }
+            CorsOutcome::Preflight(allowed) => {
+                // A preflight is answered with exactly these headers.
+                headers.clear();
+                let mut response = respond(StatusCode::OK, None, Body::empty());
+                response.headers_mut().extend(allowed);
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+                Some(response)
+            }
+            CorsOutcome::Reject(body) => {
+                headers.clear();
+                Some(respond(
+                    CorsOutcome::REJECT_STATUS,
+                    Some("text/plain"),
+                    Body::from(body),
+                ))
+            }
+        },
+        Builtin::ClientLibrary => client_js::asset(shared, sub_path)
+            .map(|asset| respond(asset.status, Some(asset.content_type), Body::from(asset.body))),
+        Builtin::Spec => (sub_path == "/spec").then(|| {
+            respond(
+                StatusCode::OK,
+                Some("application/json"),
+                Body::from(shared.spec.clone()),
+            )
+        }),
+        Builtin::XssProtection => {
+            let agent = request
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|a| a.to_str().ok())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if agent.contains(";msie") || agent.contains("trident/") {
+                headers.insert("x-xss-protection", HeaderValue::from_static("0"));
+            }
+            None
+        }
+        Builtin::NoCache => {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"),
+            );
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            None
+        }
+        Builtin::Authorization => authorize(shared, request, address, upgrade).await.err(),
+    }
 }
 
 /// Runs the authorization hook; `Err` holds the rejection response.

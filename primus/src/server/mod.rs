@@ -32,11 +32,13 @@
 
 pub mod authorization;
 mod builder;
+mod client_js;
 mod cors;
 pub mod extract;
 pub mod handlers;
 mod heartbeat;
 pub(crate) mod http;
+pub mod middleware;
 pub mod plugin;
 pub mod typed;
 
@@ -135,11 +137,24 @@ pub(crate) struct Shared {
     /// Active plugins and all transforms, replaced as a whole on change.
     plugins: RwLock<Arc<PluginSet>>,
     pub(crate) authorizer: Option<Authorizer>,
+    pub(crate) middleware: middleware::Stack,
     id_generator: Option<IdGenerator>,
     sparks: RwLock<HashMap<Arc<str>, Spark>>,
     pub(crate) spec: bytes::Bytes,
     pub(crate) server_close: Frame,
     lifecycle: watch::Sender<Lifecycle>,
+}
+
+/// Everything a built server is made of (assembled by the builder).
+pub(crate) struct Parts {
+    pub(crate) config: Config,
+    pub(crate) parser: Arc<dyn Parser>,
+    pub(crate) handlers: Handlers,
+    pub(crate) state: StateMap,
+    pub(crate) plugins: PluginSet,
+    pub(crate) middleware: middleware::Stack,
+    pub(crate) authorizer: Option<Authorizer>,
+    pub(crate) id_generator: Option<IdGenerator>,
 }
 
 /// Options of [`Server::destroy`] (Primus' `primus.destroy(options)`).
@@ -178,16 +193,17 @@ impl Server {
         ServerBuilder::default()
     }
 
-    pub(crate) fn start(
-        config: Config,
-        parser: Arc<dyn Parser>,
-        handlers: Handlers,
-        state: StateMap,
-        plugins: PluginSet,
-        authorizer: Option<Authorizer>,
-        id_generator: Option<IdGenerator>,
-        runtime: tokio::runtime::Handle,
-    ) -> Server {
+    pub(crate) fn start(parts: Parts, runtime: tokio::runtime::Handle) -> Server {
+        let Parts {
+            config,
+            parser,
+            handlers,
+            state,
+            plugins,
+            middleware,
+            authorizer,
+            id_generator,
+        } = parts;
         let spec = spec_json(&config, parser.name());
         // A `String` always encodes with the built-in parsers; a custom parser
         // that cannot encode strings cannot speak Primus at all.
@@ -204,6 +220,7 @@ impl Server {
                 state: RwLock::new(state),
                 plugins: RwLock::new(Arc::new(plugins)),
                 authorizer,
+                middleware,
                 id_generator,
                 sparks: RwLock::new(HashMap::new()),
                 spec,
@@ -280,17 +297,13 @@ impl Server {
     /// `(function (Primus) { … })(Primus);`, in the order the plugins were
     /// added: what the served client library appends.
     pub fn plugin_scripts(&self) -> String {
-        let set = self.shared.plugin_set();
-        let mut scripts = String::new();
-        for plugin in &set.plugins {
-            if let Some(source) = plugin.browser {
-                scripts.push_str(&format!(
-                    "\n// plugin: {}\n(function (Primus) {{\n{}\n}})(Primus);\n",
-                    plugin.name, source
-                ));
-            }
-        }
-        scripts
+        self.shared.plugin_scripts()
+    }
+
+    /// The middleware stack, to change it at run time (see
+    /// [middleware](crate::server::middleware)).
+    pub fn middleware(&self) -> middleware::Stack {
+        self.shared.middleware.clone()
     }
 
     /// The names of the active plugins, in the order they were added.
@@ -474,6 +487,21 @@ impl Shared {
     /// The current plugins and transforms.
     pub(crate) fn plugin_set(&self) -> Arc<PluginSet> {
         self.plugins.read().map(|set| set.clone()).unwrap_or_default()
+    }
+
+    /// The browser parts of the active plugins (see [`Server::plugin_scripts`]).
+    pub(crate) fn plugin_scripts(&self) -> String {
+        let set = self.plugin_set();
+        let mut scripts = String::new();
+        for plugin in &set.plugins {
+            if let Some(source) = plugin.browser {
+                scripts.push_str(&format!(
+                    "\n// plugin: {}\n(function (Primus) {{\n{}\n}})(Primus);\n",
+                    plugin.name, source
+                ));
+            }
+        }
+        scripts
     }
 
     /// True while any outgoing transform is active.

@@ -1,5 +1,6 @@
 //! The chat server's handlers. The binary (`main.rs`) only builds the
-//! server from the registry; everything the chat does is here.
+//! server from the registry and serves [`app`]; everything the chat does is
+//! here.
 
 use chat_events::{ChatClient, ChatClientJoin, ChatServer};
 use primus::{Message, Payload, Server, Spark, State};
@@ -32,6 +33,32 @@ pub fn server() -> Result<Server, primus::BuildError> {
         .state(Members::default())
         .handlers_from_registry()
         .build()
+}
+
+/// The chat's web page: join with a name, then chat (it uses the browser
+/// client at `/primus/primus.js` and the chat's typed events).
+pub const PAGE: &str = include_str!("page.html");
+
+/// The HTTP application: the web page at `/`, and Primus (with its browser
+/// client) under `/primus`. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = chat_server::server()?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// let app = chat_server::app(&server);
+/// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+/// # Ok(()) }
+/// ```
+pub fn app(server: &Server) -> axum::Router {
+    axum::Router::new()
+        .route("/", axum::routing::get(page))
+        .layer(server.layer())
+}
+
+async fn page() -> axum::response::Html<&'static str> {
+    axum::response::Html(PAGE)
 }
 
 #[primus::on("connection")]

@@ -1,7 +1,9 @@
 //! The chat server: `cargo run -p chat-server [-- ADDRESS]` (default
-//! 127.0.0.1:8080). Talk to it with `cargo run -p chat-client -- --name you`
-//! or any Primus client (see `chat_events` for the wire shape).
+//! 127.0.0.1:8080). Open http://127.0.0.1:8080/ in a browser, or talk to it
+//! with `cargo run -p chat-client -- --name you` or any Primus client (see
+//! `chat_events` for the wire shape).
 
+use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -13,13 +15,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let server = chat_server::server()?;
+    let listener = tokio::net::TcpListener::bind(&address).await?;
+    tracing::info!(
+        "chat on http://{} — open it in a browser, or `cargo run -p chat-client -- --name you`",
+        listener.local_addr()?
+    );
+    let app = chat_server::app(&server).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = server.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            shutdown.destroy(primus::Destroy::default()).await;
-        }
-    });
-    tracing::info!("chat on http://{address} — join with `cargo run -p chat-client -- --name you`");
-    server.listen(address).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shutdown.destroy(primus::Destroy::default()).await;
+            }
+        })
+        .await?;
     Ok(())
 }

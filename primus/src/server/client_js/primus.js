@@ -1,0 +1,965 @@
+/*!
+ * primus-rs browser client.
+ *
+ * Speaks the Primus 8 protocol (websockets transformer, json parser) to a
+ * primus-rs server, with the client API Primus users know, plus a small
+ * typed-event layer (`send`, `request`, `on(name)`) over the
+ * `{"event":..,"data":..}` wire shape of primus-rs typed events.
+ *
+ * Served by the server at `<pathname>/primus.js` (this file: a global
+ * `Primus`, or `module.exports` under CommonJS) and at
+ * `<pathname>/primus.mjs` (the same code as an ES module with a default
+ * export). The server fills in the compiled-in values (see COMPILED).
+ */
+(function (root, factory) {
+  'use strict';
+  var Primus = factory();
+  if (typeof module === 'object' && module && typeof module.exports === 'object') {
+    module.exports = Primus;
+  } else {
+    root.Primus = Primus;
+  }
+}(typeof globalThis !== 'undefined' ? globalThis : typeof self !== 'undefined' ? self : this, function () {
+'use strict';
+// primus-rs:body:start
+
+/** Values compiled in by the server that serves this file. */
+var COMPILED = {
+  pathname: '{primus::pathname}',
+  pingTimeout: '{primus::pingTimeout}',
+  parser: '{primus::parser}',
+  version: '{primus::version}'
+};
+
+if (COMPILED.parser !== 'json') {
+  throw new Error(
+    'primus-rs: this server encodes messages with the "' + COMPILED.parser +
+    '" parser, but the browser client only speaks "json". ' +
+    'Build the server with the Json parser to serve browsers.'
+  );
+}
+
+var PREFIX = 'primus::';
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+function hasOwn(object, key) {
+  return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+function isPlainObject(value) {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) &&
+    !(typeof ArrayBuffer !== 'undefined' && value instanceof ArrayBuffer);
+}
+
+/** Reports an exception thrown by a listener without breaking our own state. */
+function rethrowLater(error) {
+  setTimeout(function () { throw error; }, 0);
+}
+
+var DURATION_UNITS = {
+  ms: 1, msec: 1, msecs: 1, millisecond: 1, milliseconds: 1,
+  s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
+  m: 60000, min: 60000, mins: 60000, minute: 60000, minutes: 60000,
+  h: 3600000, hr: 3600000, hrs: 3600000, hour: 3600000, hours: 3600000,
+  d: 86400000, day: 86400000, days: 86400000
+};
+
+/** A duration in ms from a number or a string such as `'500 ms'` or `'30 seconds'`. */
+function duration(value, fallback) {
+  if (typeof value === 'number') return isNaN(value) ? fallback : value;
+  if (typeof value !== 'string') return fallback;
+  var match = /^\s*(-?\d+(?:\.\d+)?|Infinity)\s*([a-z]*)\s*$/i.exec(value);
+  if (!match) return fallback;
+  var unit = match[2] ? DURATION_UNITS[match[2].toLowerCase()] : 1;
+  if (!unit) return fallback;
+  return Number(match[1]) * unit;
+}
+
+// The cache buster: the current time in base 64, with a `.n` suffix when
+// several are made within one millisecond.
+var ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_';
+var lastStamp = '';
+var stampSeed = 0;
+
+function base64(number) {
+  var text = '';
+  do {
+    text = ALPHABET.charAt(number % 64) + text;
+    number = Math.floor(number / 64);
+  } while (number > 0);
+  return text;
+}
+
+function cacheBuster() {
+  var stamp = base64(Date.now());
+  if (stamp !== lastStamp) {
+    lastStamp = stamp;
+    stampSeed = 0;
+    return stamp;
+  }
+  return stamp + '.' + base64(stampSeed++);
+}
+
+/**
+ * The query of the connection URL: the user's pairs (first of duplicate keys
+ * wins, `+` is a space) with `_primuscb` added last or replaced in place.
+ */
+function connectionQuery(search) {
+  var keys = [];
+  var values = {};
+  var pairs = search.replace(/^\?/, '').split('&');
+  for (var i = 0; i < pairs.length; i++) {
+    if (!pairs[i]) continue;
+    var at = pairs[i].indexOf('=');
+    var key, value;
+    try {
+      key = decodeURIComponent((at < 0 ? pairs[i] : pairs[i].slice(0, at)).replace(/\+/g, ' '));
+      value = at < 0 ? '' : decodeURIComponent(pairs[i].slice(at + 1).replace(/\+/g, ' '));
+    } catch (e) {
+      continue;
+    }
+    if (hasOwn(values, key)) continue;
+    keys.push(key);
+    values[key] = value;
+  }
+  if (!hasOwn(values, '_primuscb')) keys.push('_primuscb');
+  values._primuscb = cacheBuster();
+  var parts = [];
+  for (var k = 0; k < keys.length; k++) {
+    parts.push(encodeURIComponent(keys[k]) + '=' + encodeURIComponent(values[keys[k]]));
+  }
+  return parts.join('&');
+}
+
+/** The strategy option as a list of lower-cased names. */
+function parseStrategy(strategy) {
+  if (strategy === undefined || strategy === null || strategy === true) {
+    return ['disconnect', 'online', 'timeout'];
+  }
+  if (!strategy) return [];
+  var list = Array.isArray(strategy) ? strategy : String(strategy).split(',');
+  var names = [];
+  for (var i = 0; i < list.length; i++) {
+    var name = String(list[i]).trim().toLowerCase();
+    if (name && names.indexOf(name) < 0) names.push(name);
+  }
+  return names;
+}
+
+// ---------------------------------------------------------------------------
+// EventEmitter
+// ---------------------------------------------------------------------------
+
+/** A minimal event emitter: on, once, off/removeListener, emit, removeAllListeners. */
+function EventEmitter() {
+  this._listeners = Object.create(null);
+}
+
+EventEmitter.prototype.on = function on(name, fn, context) {
+  if (typeof fn !== 'function') throw new TypeError('The listener must be a function');
+  var list = this._listeners[name] || (this._listeners[name] = []);
+  list.push({ fn: fn, context: context, once: false });
+  return this;
+};
+EventEmitter.prototype.addListener = EventEmitter.prototype.on;
+
+EventEmitter.prototype.once = function once(name, fn, context) {
+  this.on(name, fn, context);
+  var list = this._listeners[name];
+  list[list.length - 1].once = true;
+  return this;
+};
+
+EventEmitter.prototype.off = function off(name, fn) {
+  if (fn === undefined) return this.removeAllListeners(name);
+  var list = this._listeners[name];
+  if (!list) return this;
+  var kept = [];
+  for (var i = 0; i < list.length; i++) {
+    if (list[i].fn !== fn) kept.push(list[i]);
+  }
+  if (kept.length) this._listeners[name] = kept;
+  else delete this._listeners[name];
+  return this;
+};
+EventEmitter.prototype.removeListener = EventEmitter.prototype.off;
+
+EventEmitter.prototype.removeAllListeners = function removeAllListeners(name) {
+  if (name === undefined) this._listeners = Object.create(null);
+  else delete this._listeners[name];
+  return this;
+};
+
+EventEmitter.prototype.listeners = function listeners(name) {
+  var list = this._listeners[name] || [];
+  var fns = [];
+  for (var i = 0; i < list.length; i++) fns.push(list[i].fn);
+  return fns;
+};
+
+EventEmitter.prototype.listenerCount = function listenerCount(name) {
+  var list = this._listeners[name];
+  return list ? list.length : 0;
+};
+
+/**
+ * Calls every listener of `name` with the remaining arguments; true when
+ * there was at least one. A listener that throws does not stop the others:
+ * its exception is rethrown asynchronously (it shows in the console).
+ */
+EventEmitter.prototype.emit = function emit(name) {
+  var list = this._listeners[name];
+  if (!list || !list.length) return false;
+  var args = Array.prototype.slice.call(arguments, 1);
+  var snapshot = list.slice();
+  var kept = [];
+  for (var i = 0; i < list.length; i++) {
+    if (!list[i].once) kept.push(list[i]);
+  }
+  if (kept.length !== list.length) {
+    if (kept.length) this._listeners[name] = kept;
+    else delete this._listeners[name];
+  }
+  for (var j = 0; j < snapshot.length; j++) {
+    try {
+      snapshot[j].fn.apply(snapshot[j].context === undefined ? this : snapshot[j].context, args);
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+  return true;
+};
+
+// ---------------------------------------------------------------------------
+// Reconnection with exponential backoff
+// ---------------------------------------------------------------------------
+
+/**
+ * The reconnect state machine. Attempt n waits `min` ms for n = 1, then
+ * `min(round((random() + 1) * min * factor^(n-1)), max)`; after `retries`
+ * failed attempts it gives up. Its events are emitted by the client.
+ */
+function Recovery(primus, options) {
+  options = options || {};
+  this.primus = primus;
+  this.settings = {
+    'reconnect timeout': duration(options['reconnect timeout'], 30000),
+    retries: typeof options.retries === 'number' ? options.retries : 10,
+    factor: typeof options.factor === 'number' ? options.factor : 2,
+    max: duration(options.max, Infinity),
+    min: duration(options.min, 500)
+  };
+  this.state = null;
+  this.backoffTimer = null;
+  this.attemptTimer = null;
+}
+
+/** True from the first scheduled attempt until success, give-up or reset. */
+Recovery.prototype.reconnecting = function reconnecting() {
+  return this.state !== null;
+};
+
+/** Schedules the next attempt (a no-op while one is already scheduled). */
+Recovery.prototype.reconnect = function reconnect() {
+  var state = this.state;
+  if (state && state.backoff) return;
+  if (!state) {
+    var settings = this.settings;
+    state = this.state = {
+      'reconnect timeout': settings['reconnect timeout'],
+      retries: settings.retries,
+      factor: settings.factor,
+      max: settings.max,
+      min: settings.min,
+      start: Date.now(),
+      duration: 0,
+      attempt: 0,
+      backoff: false,
+      scheduled: 0
+    };
+  }
+  this.clearTimers();
+  if (state.attempt >= state.retries) {
+    this.state = null;
+    this.primus._recoveryExhausted(new Error('Unable to recover'), state);
+    return;
+  }
+  state.attempt++;
+  state.backoff = true;
+  state.scheduled = state.attempt === 1
+    ? state.min
+    : Math.min(Math.round((Math.random() + 1) * state.min * Math.pow(state.factor, state.attempt - 1)), state.max);
+  state.duration = Date.now() - state.start;
+  this.primus.emit('reconnect scheduled', state);
+
+  var recovery = this;
+  this.backoffTimer = setTimeout(function () {
+    recovery.backoffTimer = null;
+    if (recovery.state !== state) return;
+    state.backoff = false;
+    state.duration = Date.now() - state.start;
+    recovery.attemptTimer = setTimeout(function () {
+      recovery.attemptTimer = null;
+      if (recovery.state !== state) return;
+      recovery.primus.emit('reconnect timeout', new Error('Failed to reconnect in a timely manner'), state);
+      if (recovery.state !== state) return;
+      recovery.primus._abandonAttempt();
+      recovery.failed();
+    }, state['reconnect timeout']);
+    recovery.primus._connect();
+    if (recovery.state === state) recovery.primus.emit('reconnect', state);
+  }, state.scheduled);
+};
+
+/** The current attempt failed: schedule the next one (or give up). */
+Recovery.prototype.failed = function failed() {
+  if (!this.state) return;
+  this.state.duration = Date.now() - this.state.start;
+  this.reconnect();
+};
+
+/** The current attempt connected: emits `reconnected` and resets. */
+Recovery.prototype.succeeded = function succeeded() {
+  var state = this.state;
+  if (!state) return;
+  this.clearTimers();
+  this.state = null;
+  state.backoff = false;
+  state.duration = Date.now() - state.start;
+  this.primus.emit('reconnected', state);
+};
+
+/** Forgets any reconnect in progress. */
+Recovery.prototype.reset = function reset() {
+  this.clearTimers();
+  this.state = null;
+};
+
+Recovery.prototype.clearTimers = function clearTimers() {
+  if (this.backoffTimer) clearTimeout(this.backoffTimer);
+  if (this.attemptTimer) clearTimeout(this.attemptTimer);
+  this.backoffTimer = this.attemptTimer = null;
+};
+
+// ---------------------------------------------------------------------------
+// Primus
+// ---------------------------------------------------------------------------
+
+/** Events of the client itself; typed server events never use these names. */
+var RESERVED = [
+  'open', 'data', 'end', 'close', 'error', 'timeout', 'online', 'offline',
+  'destroy', 'readyStateChange'
+];
+
+function reserved(name) {
+  return RESERVED.indexOf(name) >= 0 ||
+    /^reconnect/.test(name) ||
+    /^incoming::/.test(name) ||
+    /^outgoing::/.test(name);
+}
+
+/**
+ * A connection to a primus-rs (or Primus 8) server.
+ *
+ * `new Primus(url?, options?)`: `url` defaults to `location.origin`; only its
+ * scheme, credentials, host, port and query are used, the path is always the
+ * server's pathname.
+ */
+function Primus(url, options) {
+  if (!(this instanceof Primus)) return new Primus(url, options);
+  EventEmitter.call(this);
+
+  if (url !== null && typeof url === 'object' && !(typeof URL !== 'undefined' && url instanceof URL)) {
+    options = url;
+    url = options.url || options.uri;
+  }
+  options = options || {};
+
+  this.url = url ? String(url) : defaultUrl();
+  this.options = {
+    manual: !!options.manual,
+    timeout: hasOwn(options, 'timeout') ? options.timeout : 10000,
+    pingTimeout: hasOwn(options, 'pingTimeout') ? options.pingTimeout : COMPILED.pingTimeout,
+    reconnect: options.reconnect || {},
+    strategy: parseStrategy(options.strategy).join(','),
+    queueSize: typeof options.queueSize === 'number' ? options.queueSize : Infinity,
+    requestTimeout: typeof options.requestTimeout === 'number' ? options.requestTimeout : 10000
+  };
+  this.readyState = Primus.CLOSED;
+  this.buffer = [];
+  this.online = !(typeof navigator !== 'undefined' && navigator && navigator.onLine === false);
+  this.socket = null;
+  this.recovery = new Recovery(this, this.options.reconnect);
+
+  this._timers = {};
+  this._pending = Object.create(null);
+  this._requestSeq = 0;
+  this._disconnect = false;
+  this._userEnded = false;
+  this._destroyed = false;
+
+  this._listenToNetwork();
+
+  for (var name in Primus.plugins) {
+    if (hasOwn(Primus.plugins, name) && typeof Primus.plugins[name] === 'function') {
+      Primus.plugins[name].call(this, this, options);
+    }
+  }
+
+  if (!this.options.manual) {
+    var primus = this;
+    this._timers.open = setTimeout(function () {
+      delete primus._timers.open;
+      primus.open();
+    }, 0);
+  }
+}
+
+Primus.prototype = Object.create(EventEmitter.prototype);
+Primus.prototype.constructor = Primus;
+
+/** Connecting. */
+Primus.OPENING = Primus.prototype.OPENING = 1;
+/** Not connected. */
+Primus.CLOSED = Primus.prototype.CLOSED = 2;
+/** Connected. */
+Primus.OPEN = Primus.prototype.OPEN = 3;
+
+/** The Primus protocol version spoken. */
+Primus.version = COMPILED.version;
+/** The pathname of the server that served this client. */
+Primus.pathname = COMPILED.pathname;
+/** The minimal emitter the client is built on. */
+Primus.EventEmitter = EventEmitter;
+/** True for the names of the client's own events (not typed server events). */
+Primus.reserved = reserved;
+
+/** `Primus.connect(url, options)` is `new Primus(url, options)`. */
+Primus.connect = function connect(url, options) {
+  return new Primus(url, options);
+};
+
+function defaultUrl() {
+  if (typeof location !== 'undefined' && location && location.origin && location.origin !== 'null') {
+    return location.origin;
+  }
+  return 'http://127.0.0.1';
+}
+
+/** The WebSocket URL of the next connection (a fresh `_primuscb` each time). */
+Primus.prototype.uri = function uri() {
+  var base = typeof location !== 'undefined' && location && location.href ? location.href : 'http://127.0.0.1/';
+  var parsed = new URL(this.url, base);
+  var secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
+  var auth = '';
+  if (parsed.username) auth = parsed.username + (parsed.password ? ':' + parsed.password : '') + '@';
+  return (secure ? 'wss' : 'ws') + '://' + auth + parsed.host + COMPILED.pathname + '?' +
+    connectionQuery(parsed.search);
+};
+
+// --- public API ------------------------------------------------------------
+
+/** Connects (done automatically on a 0 ms timer unless `manual` is set). */
+Primus.prototype.open = function open() {
+  if (this._destroyed || this.readyState !== Primus.CLOSED) return this;
+  this._clearTimer('open');
+  this._userEnded = false;
+  this.recovery.reset();
+  var primus = this;
+  if (this.options.timeout) {
+    this._clearTimer('connect');
+    this._timers.connect = setTimeout(function () {
+      delete primus._timers.connect;
+      primus._connectTimedOut();
+    }, this.options.timeout);
+  }
+  this._connect();
+  return this;
+};
+
+/**
+ * Sends `data` JSON-encoded. While the connection is not open the value is
+ * queued (the oldest is dropped past `queueSize`) and sent on open.
+ * Always returns true.
+ */
+Primus.prototype.write = function write(data) {
+  if (data === undefined) return true;
+  return this._write(data);
+};
+
+/** Sends the typed event `{"event": event, "data": data}`. */
+Primus.prototype.send = function send(event, data) {
+  var message = { event: String(event) };
+  if (data !== undefined) message.data = data;
+  return this._write(message);
+};
+
+/**
+ * Sends the typed request `{"event": event, "data": data, "request": n}` and
+ * resolves with the reply's `data`. Rejects with an Error when the server
+ * answers with an `error` (`code: 'REJECTED'`), after `options.timeout` ms
+ * (default 10 s, `code: 'TIMEOUT'`), or when the connection it was sent on
+ * closes or the client ends (`code: 'CLOSED'`).
+ */
+Primus.prototype.request = function request(event, data, options) {
+  var primus = this;
+  var id = ++this._requestSeq;
+  var name = String(event);
+  var message = { event: name };
+  if (data !== undefined) message.data = data;
+  message.request = id;
+  var timeout = options && typeof options.timeout === 'number' ? options.timeout : this.options.requestTimeout;
+
+  return new Promise(function (resolve, reject) {
+    var entry = {
+      event: name,
+      resolve: resolve,
+      reject: reject,
+      sent: primus.readyState === Primus.OPEN,
+      timer: setTimeout(function () {
+        delete primus._pending[id];
+        reject(requestError('Request "' + name + '" timed out after ' + timeout + ' ms', 'TIMEOUT', name));
+      }, timeout)
+    };
+    primus._pending[id] = entry;
+    if (primus._destroyed) {
+      primus._settleRequest(id, requestError('Request "' + name + '" failed: the client was destroyed', 'CLOSED', name));
+      return;
+    }
+    primus._write(message);
+  });
+};
+
+/**
+ * Asks the server for this connection's spark id: `cb(id)` is called with
+ * it; without a callback a Promise is returned.
+ */
+Primus.prototype.id = function id(cb) {
+  if (typeof cb !== 'function') {
+    var primus = this;
+    return new Promise(function (resolve) { primus.id(resolve); });
+  }
+  this.once('incoming::id', cb);
+  this._write(PREFIX + 'id::');
+  return this;
+};
+
+/**
+ * Closes the connection for good (writing `data` first when given): no
+ * reconnect. Emits `close` and `end`, or only `end` when a reconnect was in
+ * progress.
+ */
+Primus.prototype.end = function end(data) {
+  this._userEnded = true;
+  return this._end(data);
+};
+
+/** `end()`, then frees everything and removes all listeners. */
+Primus.prototype.destroy = function destroy() {
+  if (this._destroyed) return this;
+  this.end();
+  this._destroyed = true;
+  this._unlistenToNetwork();
+  this.emit('destroy');
+  this.removeAllListeners();
+  return this;
+};
+
+/** (Re)arms the heartbeat timer: no ping within `pingTimeout` means offline. */
+Primus.prototype.heartbeat = function heartbeat() {
+  this._clearTimer('ping');
+  var timeout = this.options.pingTimeout;
+  if (!timeout || typeof timeout !== 'number') return this;
+  var primus = this;
+  this._timers.ping = setTimeout(function () {
+    delete primus._timers.ping;
+    primus._pingTimedOut();
+  }, timeout);
+  return this;
+};
+
+// --- internals: connection lifecycle ---------------------------------------
+
+Primus.prototype._setReadyState = function setReadyState(state, name) {
+  if (this.readyState === state) return;
+  this.readyState = state;
+  this.emit('readyStateChange', name);
+};
+
+Primus.prototype._clearTimer = function clearTimer(name) {
+  if (this._timers[name]) clearTimeout(this._timers[name]);
+  delete this._timers[name];
+};
+
+Primus.prototype._clearTimers = function clearTimers() {
+  for (var name in this._timers) {
+    if (hasOwn(this._timers, name)) clearTimeout(this._timers[name]);
+  }
+  this._timers = {};
+};
+
+Primus.prototype._strategy = function strategy(name) {
+  return (',' + this.options.strategy + ',').indexOf(',' + name + ',') >= 0;
+};
+
+/** Opens a new WebSocket, dropping the previous one. */
+Primus.prototype._connect = function connect() {
+  this._dropSocket();
+  this._setReadyState(Primus.OPENING, 'opening');
+  var primus = this;
+  var socket;
+  try {
+    socket = new WebSocket(this.uri());
+  } catch (error) {
+    // A bad URL or no WebSocket at all: fail like a refused connection.
+    var token = this.socket = {};
+    setTimeout(function () {
+      primus._onSocketError(token, error);
+      primus._onSocketClose(token);
+    }, 0);
+    return;
+  }
+  socket.binaryType = 'arraybuffer';
+  socket.onopen = function () { primus._onSocketOpen(socket); };
+  socket.onmessage = function (event) { primus._onSocketMessage(socket, event.data); };
+  socket.onerror = function () {
+    primus._onSocketError(socket, new Error('WebSocket connection to ' + socket.url + ' failed'));
+  };
+  socket.onclose = function (event) { primus._onSocketClose(socket, event); };
+  this.socket = socket;
+};
+
+/** Detaches and closes the current socket, if any. */
+Primus.prototype._dropSocket = function dropSocket() {
+  var socket = this.socket;
+  this.socket = null;
+  if (!socket || typeof socket.close !== 'function') return;
+  socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+  try {
+    socket.close();
+  } catch (e) {
+    // Closing a socket that never connected may throw in old browsers.
+  }
+};
+
+Primus.prototype._onSocketOpen = function onSocketOpen(socket) {
+  if (socket !== this.socket) return;
+  this._clearTimer('connect');
+  if (this.recovery.reconnecting()) {
+    this.recovery.succeeded();
+    if (socket !== this.socket) return;
+  }
+  if (!this.online) {
+    this.online = true;
+    this.emit('online');
+    if (socket !== this.socket) return;
+  }
+  this._setReadyState(Primus.OPEN, 'open');
+  if (socket !== this.socket) return;
+  this.heartbeat();
+
+  var queued = this.buffer;
+  this.buffer = [];
+  for (var i = 0; i < queued.length; i++) this._send(queued[i]);
+  for (var id in this._pending) this._pending[id].sent = true;
+
+  this.emit('open');
+};
+
+Primus.prototype._onSocketError = function onSocketError(socket, error) {
+  if (socket !== this.socket) return;
+  if (this.recovery.reconnecting()) return; // the close that follows counts the attempt as failed
+  if (this.listenerCount('error')) this.emit('error', error);
+};
+
+Primus.prototype._onSocketClose = function onSocketClose(socket) {
+  if (socket !== this.socket) return;
+  this.socket = null;
+  socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+
+  if (this._disconnect) {
+    // The server said `primus::server::close`: end without reconnecting.
+    this._disconnect = false;
+    this._shutdown();
+    return;
+  }
+  if (this.readyState === Primus.OPEN) {
+    this._connectionLost();
+    return;
+  }
+  // The connection never opened.
+  this._setReadyState(Primus.CLOSED, 'end');
+  if (this.recovery.reconnecting()) {
+    this.recovery.failed();
+    return;
+  }
+  this._clearTimer('connect');
+  if (this._strategy('timeout')) this.recovery.reconnect();
+  else this._shutdown();
+};
+
+/** An open connection is gone (closed unexpectedly or heartbeat timeout). */
+Primus.prototype._connectionLost = function connectionLost() {
+  this._dropSocket();
+  this._setReadyState(Primus.CLOSED, 'end');
+  this._clearTimer('ping');
+  this._clearTimer('connect');
+  this._failRequests(true, 'the connection closed before the reply');
+  this.emit('close');
+  if (this.readyState !== Primus.CLOSED || this._destroyed) return;
+  if (this._userEnded) {
+    // A `close` listener called end(): nothing more to reconnect.
+    this._finish();
+    return;
+  }
+  if (this._strategy('disconnect')) {
+    this.recovery.reconnect();
+  } else {
+    this.emit('outgoing::end');
+    this._finish();
+  }
+};
+
+Primus.prototype._pingTimedOut = function pingTimedOut() {
+  if (!this.online || this.readyState !== Primus.OPEN) return;
+  this.online = false;
+  this.emit('offline');
+  if (this.readyState === Primus.OPEN) this._connectionLost();
+};
+
+Primus.prototype._connectTimedOut = function connectTimedOut() {
+  if (this.readyState === Primus.OPEN || this.recovery.reconnecting()) return;
+  this._dropSocket();
+  this._setReadyState(Primus.CLOSED, 'end');
+  this.emit('timeout');
+  if (this.readyState !== Primus.CLOSED || this.recovery.reconnecting() || this._destroyed) return;
+  if (this._strategy('timeout') && !this._userEnded) this.recovery.reconnect();
+  else this._shutdown();
+};
+
+/** The reconnect attempt took too long: drop its socket. */
+Primus.prototype._abandonAttempt = function abandonAttempt() {
+  this._dropSocket();
+  this._setReadyState(Primus.CLOSED, 'end');
+};
+
+Primus.prototype._recoveryExhausted = function recoveryExhausted(error, state) {
+  this._dropSocket();
+  this._setReadyState(Primus.CLOSED, 'end');
+  this._clearTimers();
+  this.buffer = [];
+  this._finish();
+  this.emit('reconnect failed', error, state);
+};
+
+Primus.prototype._end = function end(data) {
+  if (this.readyState === Primus.CLOSED && !this._timers.connect && !this._timers.open) {
+    if (this.recovery.reconnecting()) {
+      this.recovery.reset();
+      this.buffer = [];
+      this._finish();
+    }
+    return this;
+  }
+  if (data !== undefined) this.write(data);
+  this._shutdown();
+  return this;
+};
+
+/** Closes everything and emits `close` and `end`. */
+Primus.prototype._shutdown = function shutdown() {
+  this._disconnect = false;
+  this._setReadyState(Primus.CLOSED, 'end');
+  this._clearTimers();
+  this.recovery.reset();
+  this._dropSocket();
+  this.buffer = [];
+  this.emit('outgoing::end');
+  this.emit('close');
+  this._finish();
+};
+
+/** Rejects every pending request and emits `end`. */
+Primus.prototype._finish = function finish() {
+  this._failRequests(false, 'the connection ended');
+  this.emit('end');
+};
+
+// --- internals: network events (browsers only) -----------------------------
+
+Primus.prototype._listenToNetwork = function listenToNetwork() {
+  if (typeof window === 'undefined' || !window || typeof window.addEventListener !== 'function') return;
+  var primus = this;
+  this._networkHandlers = {
+    offline: function () {
+      if (!primus.online) return;
+      primus.online = false;
+      primus.emit('offline');
+      primus._end();
+    },
+    online: function () {
+      if (primus.online) return;
+      primus.online = true;
+      primus.emit('online');
+      if (primus._strategy('online') && !primus._userEnded && !primus._destroyed &&
+          primus.readyState === Primus.CLOSED) {
+        primus.recovery.reconnect();
+      }
+    }
+  };
+  window.addEventListener('offline', this._networkHandlers.offline, false);
+  window.addEventListener('online', this._networkHandlers.online, false);
+};
+
+Primus.prototype._unlistenToNetwork = function unlistenToNetwork() {
+  if (!this._networkHandlers) return;
+  window.removeEventListener('offline', this._networkHandlers.offline, false);
+  window.removeEventListener('online', this._networkHandlers.online, false);
+  this._networkHandlers = null;
+};
+
+// --- internals: messages ---------------------------------------------------
+
+/** Queues while not open, otherwise encodes and sends (no transforms). */
+Primus.prototype._write = function write(value) {
+  if (this.readyState !== Primus.OPEN) {
+    if (this.options.queueSize <= 0) return true;
+    while (this.buffer.length >= this.options.queueSize) this.buffer.shift();
+    this.buffer.push(value);
+    return true;
+  }
+  this._send(value);
+  return true;
+};
+
+Primus.prototype._send = function send(value) {
+  var text;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    this._emitError(new Error('Failed to encode outgoing data: ' + error.message));
+    return;
+  }
+  if (text === undefined || !this.socket) return;
+  text = text.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  try {
+    this.socket.send(text);
+  } catch (error) {
+    this._emitError(error);
+  }
+};
+
+Primus.prototype._emitError = function emitError(error) {
+  if (this.listenerCount('error')) this.emit('error', error);
+};
+
+Primus.prototype._onSocketMessage = function onSocketMessage(socket, raw) {
+  if (socket !== this.socket) return;
+  if (typeof raw !== 'string') {
+    // Binary frames are not decoded: they arrive as an ArrayBuffer.
+    this._deliver(raw, raw);
+    return;
+  }
+  var data;
+  try {
+    data = JSON.parse(raw);
+  } catch (error) {
+    this._emitError(error);
+    return;
+  }
+  if (typeof data === 'string' && data.indexOf(PREFIX) === 0 && this._control(data)) return;
+  this._deliver(data, raw);
+};
+
+/** Handles a `primus::` control message; false when it is ordinary data. */
+Primus.prototype._control = function control(message) {
+  var colon = message.indexOf(':', PREFIX.length);
+  if (colon < 0) return false;
+  var type = message.slice(PREFIX.length, colon);
+  var value = message.slice(colon + 2);
+  switch (type) {
+    case 'ping':
+      var stamp = Number(value);
+      this.emit('incoming::ping', stamp);
+      this.heartbeat();
+      this.emit('outgoing::pong', stamp);
+      this._write(PREFIX + 'pong::' + String(stamp));
+      return true;
+    case 'server':
+      if (value === 'close') this._disconnect = true;
+      return true;
+    case 'id':
+      this.emit('incoming::id', value);
+      return true;
+    default:
+      return false;
+  }
+};
+
+/** Emits `data`, consuming replies to our requests and emitting typed events. */
+Primus.prototype._deliver = function deliver(data, raw) {
+  if (isPlainObject(data) && hasOwn(data, 'reply') && !hasOwn(data, 'event') && this._reply(data)) return;
+  this.emit('data', data, raw);
+  if (isPlainObject(data) && typeof data.event === 'string' && !reserved(data.event)) {
+    this.emit(data.event, data.data);
+  }
+};
+
+/** Settles the request a reply answers; false when it is not a reply to us. */
+Primus.prototype._reply = function reply(message) {
+  var id = message.reply;
+  if (typeof id !== 'number' || Math.floor(id) !== id || id < 1 || id > this._requestSeq) return false;
+  var entry = this._pending[id];
+  if (!entry) return true; // a late reply to a request that timed out or failed
+  if (message.error !== undefined && message.error !== null) {
+    var text = typeof message.error === 'string' ? message.error : JSON.stringify(message.error);
+    this._settleRequest(id, requestError(text, 'REJECTED', entry.event));
+  } else {
+    this._settleRequest(id, null, message.data);
+  }
+  return true;
+};
+
+Primus.prototype._settleRequest = function settleRequest(id, error, value) {
+  var entry = this._pending[id];
+  if (!entry) return;
+  delete this._pending[id];
+  clearTimeout(entry.timer);
+  if (error) entry.reject(error);
+  else entry.resolve(value);
+};
+
+/** Rejects pending requests (only those already sent when `onlySent`). */
+Primus.prototype._failRequests = function failRequests(onlySent, why) {
+  for (var id in this._pending) {
+    var entry = this._pending[id];
+    if (onlySent && !entry.sent) continue;
+    this._settleRequest(id, requestError('Request "' + entry.event + '" failed: ' + why, 'CLOSED', entry.event));
+  }
+};
+
+function requestError(message, code, event) {
+  var error = new Error(message);
+  error.code = code;
+  error.event = event;
+  return error;
+}
+
+// ---------------------------------------------------------------------------
+// Plugins
+// ---------------------------------------------------------------------------
+
+/**
+ * Client parts of server plugins: `Primus.plugins[name] = function (primus,
+ * options) {…}` runs inside every new client, after its initialisation.
+ */
+Primus.plugins = {};
+
+// primus-rs:plugins (the server inserts the browser parts of plugins here)
+
+// primus-rs:body:end
+return Primus;
+}));

@@ -1,0 +1,226 @@
+//! The browser client served at `/primus/primus.js` (and `primus.mjs`),
+//! running in headless Chromium against a primus-rs server: open and echo,
+//! `id()`, heartbeats, server-side ends with and without reconnect, odd
+//! protocol frames, the typed layer, backoff against a closed port, the
+//! client's ping timeout and the load-time error of a non-JSON server.
+//!
+//! Each test starts its own server (an axum app with a test page, Primus
+//! mounted with `server.layer()`) and runs one scenario of
+//! `tests/browser/client.js`, which holds the browser-side assertions.
+//! Untyped on purpose: the `#[primus::on]` registry is per test binary, so
+//! the typed server side is tested with the chat example (`browser_chat.rs`).
+
+use axum::response::Html;
+use axum::routing::get;
+use primus::parser::Bincode;
+use primus::{Frame, Message, Server, ServerBuilder, Spark};
+use primus_tests::{browser_script, init_logs};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The test page: loads the client as a classic script.
+const PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>primus-rs browser test</title>
+<script src="/primus/primus.js"></script></head>
+<body><p>primus-rs browser test page</p></body></html>"#;
+
+/// A page without the client (the ES module scenario imports it itself).
+const EMPTY: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>primus-rs browser test</title></head>
+<body><p>empty</p></body></html>"#;
+
+/// A running test server: its handle, address and the ids of every spark
+/// that connected, in order.
+struct TestServer {
+    _server: Server,
+    addr: SocketAddr,
+    sparks: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    async fn start(builder: ServerBuilder) -> TestServer {
+        init_logs();
+        let sparks = Arc::new(Mutex::new(Vec::new()));
+        let seen = sparks.clone();
+        let server = builder
+            .on_connection(move |spark: Spark| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().expect("spark list").push(spark.id().to_owned());
+                }
+            })
+            .on_data(|spark, message| async move { reply(&spark, message) })
+            .build()
+            .expect("build the test server");
+        let app = axum::Router::new()
+            .route("/", get(|| async { Html(PAGE) }))
+            .route("/empty", get(|| async { Html(EMPTY) }))
+            .layer(server.layer());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+        });
+        TestServer {
+            _server: server,
+            addr,
+            sparks,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn sparks(&self) -> Vec<String> {
+        self.sparks.lock().expect("spark list").clone()
+    }
+
+    async fn run(&self, scenario: &str) -> Value {
+        let summary = browser_script("client.js", &[&self.url(), scenario]).await;
+        assert_eq!(summary["scenario"], scenario, "summary: {summary}");
+        summary
+    }
+}
+
+/// Echo, plus the commands and requests described in `client.js`.
+fn reply(spark: &Spark, message: Message) {
+    let Ok(value) = message.decode::<Value>() else {
+        let _ = spark.write_frame(message.into_frame());
+        return;
+    };
+    if let Some(id) = value.get("request").and_then(Value::as_u64) {
+        let answer = match value["event"].as_str() {
+            Some("double") => json!({ "reply": id, "data": value["data"].as_i64().unwrap_or(0) * 2 }),
+            Some("fail") => json!({ "reply": id, "error": "no way" }),
+            _ => return, // "slow": never answered
+        };
+        let _ = spark.write(&answer);
+        return;
+    }
+    match value.get("cmd").and_then(Value::as_str) {
+        Some("id") => drop(spark.write(&json!({ "id": spark.id() }))),
+        Some("end") => drop(spark.end()),
+        Some("end-reconnect") => drop(spark.end_reconnect()),
+        Some("junk") => {
+            for frame in [
+                Frame::text(r#""primus::foo::bar""#),
+                Frame::text(r#""primus::server::nope""#),
+                Frame::text("not json"),
+                Frame::binary(vec![0xde, 0xad, 0xbe, 0xef]),
+                Frame::text(r#""primus::ping::notanumber""#),
+                Frame::text(r#"{"done":true}"#),
+            ] {
+                let _ = spark.write_frame(frame);
+            }
+        }
+        Some("typed") => {
+            for value in [
+                json!({ "event": "news", "data": { "n": 1 } }),
+                json!({ "event": "open", "data": 1 }),
+                json!({ "reply": 999, "data": "not ours" }),
+                json!({ "done": "typed" }),
+            ] {
+                let _ = spark.write(&value);
+            }
+        }
+        _ => drop(spark.write(&value)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_queue_and_echo() {
+    let server = TestServer::start(Server::builder()).await;
+    let summary = server.run("echo").await;
+    assert_eq!(summary["echoed"], 9);
+    assert_eq!(server.sparks().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn es_module_build() {
+    let server = TestServer::start(Server::builder()).await;
+    server.run("module").await;
+    assert_eq!(server.sparks().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_is_the_spark_id() {
+    let server = TestServer::start(Server::builder()).await;
+    let summary = server.run("id").await;
+    assert_eq!(server.sparks(), [summary["id"].as_str().expect("id in summary")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_are_answered() {
+    let server = TestServer::start(Server::builder().ping_interval(Duration::from_millis(200))).await;
+    let summary = server.run("heartbeat").await;
+    // The server closes a spark that misses a pong at its next tick: one
+    // spark for the whole run proves every ping was answered.
+    assert_eq!(server.sparks(), [summary["id"].as_str().expect("id in summary")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_end_is_final() {
+    let server = TestServer::start(Server::builder()).await;
+    server.run("server-end").await;
+    assert_eq!(server.sparks().len(), 1, "the client must not reconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_end_reconnect_reconnects() {
+    let server = TestServer::start(Server::builder()).await;
+    let summary = server.run("server-end-reconnect").await;
+    let sparks = server.sparks();
+    assert_eq!(
+        sparks,
+        [
+            summary["before"].as_str().expect("before"),
+            summary["after"].as_str().expect("after")
+        ]
+    );
+    eprintln!(
+        "reconnect timings (ms after the end-reconnect command): close and `reconnect scheduled` at {}, reconnect at {}, reconnected at {}, open at {}",
+        summary["closedAt"], summary["reconnectAt"], summary["reconnectedAt"], summary["openAt"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_protocol_frames() {
+    let server = TestServer::start(Server::builder()).await;
+    server.run("protocol").await;
+    assert_eq!(server.sparks().len(), 1, "the connection must survive the junk");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_layer_over_untyped_handlers() {
+    let server = TestServer::start(Server::builder()).await;
+    server.run("typed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backoff_against_a_closed_port() {
+    let server = TestServer::start(Server::builder()).await;
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let summary = browser_script("client.js", &[&server.url(), "unreachable", &closed.to_string()]).await;
+    eprintln!("backoff delays: {}", summary["scheduled"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_ping_timeout_goes_offline_and_reconnects() {
+    let server = TestServer::start(Server::builder().ping_interval(None)).await;
+    server.run("ping-timeout").await;
+    assert!(server.sparks().len() >= 2, "reconnected: {:?}", server.sparks());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_json_server_serves_a_client_that_refuses_to_load() {
+    let server = TestServer::start(Server::builder().parser(Bincode)).await;
+    server.run("wrong-parser").await;
+    assert!(server.sparks().is_empty());
+}

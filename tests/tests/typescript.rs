@@ -1,0 +1,65 @@
+//! The TypeScript declarations of the browser client
+//! (`primus/src/server/client_js/primus.d.ts`, served as
+//! `<pathname>/primus.client.d.ts`) checked with `tsc --strict`: a sample
+//! using the typed chat events must compile, and sending a number as the
+//! chat's `say` payload must not.
+
+use primus_tests::{browser_dir, ensure_browser_modules};
+use std::process::{Command, Output};
+
+/// `npx tsc --noEmit --strict <file>` in `tests/browser`.
+fn tsc(file: &str) -> Output {
+    ensure_browser_modules();
+    Command::new("npx")
+        .args(["--no", "tsc", "--noEmit", "--strict", file])
+        .current_dir(browser_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run npx (Node.js 20+ is required): {e}"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn the_sample_type_checks() {
+    let output = tsc("typecheck/sample.ts");
+    assert!(
+        output.status.success(),
+        "tsc rejected typecheck/sample.ts ({}):\n{}",
+        output.status,
+        text(&output)
+    );
+}
+
+#[test]
+fn a_wrong_payload_type_is_rejected() {
+    let source =
+        std::fs::read_to_string(browser_dir().join("typecheck/negative.ts")).expect("read negative.ts");
+    let line = source
+        .lines()
+        .position(|l| l.contains("primus.send('say', 42)"))
+        .expect("the offending line in negative.ts")
+        + 1;
+    let output = tsc("typecheck/negative.ts");
+    let report = text(&output);
+    assert!(
+        !output.status.success(),
+        "tsc accepted typecheck/negative.ts:\n{report}"
+    );
+    let errors: Vec<&str> = report.lines().filter(|l| l.contains("error TS")).collect();
+    assert_eq!(errors.len(), 1, "exactly one error expected:\n{report}");
+    let error = errors[0];
+    assert!(
+        error.starts_with(&format!("typecheck/negative.ts({line},")),
+        "the error must point at line {line}:\n{report}"
+    );
+    assert!(
+        error.contains("'number' is not assignable to parameter of type 'string'"),
+        "unexpected error:\n{report}"
+    );
+}

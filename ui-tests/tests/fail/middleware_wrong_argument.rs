@@ -1,0 +1,9 @@
+use primus::server::middleware::Outcome;
+
+#[primus::middleware(name = "check")]
+async fn check(request: String) -> Outcome {
+    let _ = request;
+    Outcome::Continue
+}
+
+fn main() {}

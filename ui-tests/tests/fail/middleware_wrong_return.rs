@@ -1,0 +1,8 @@
+use primus::server::middleware::Request;
+
+#[primus::middleware]
+async fn check(request: Request) -> bool {
+    request.upgrade
+}
+
+fn main() {}
