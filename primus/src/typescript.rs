@@ -6,15 +6,18 @@
 //! ```ts
 //! export interface ClientToServerEvents { "say": string; "join": { room: string } }
 //! export interface ServerToClientEvents { "message": { from: string, text: string } }
-//! export interface ClientRequests { "list_rooms": { data: null; reply: Array<string> } }
+//! export interface ClientRequests { "list_rooms": { data: undefined; reply: Array<string> } }
 //! ```
 //!
 //! Enums with server handlers are client → server; the others are server →
 //! client. Payload types are mapped with [`ts_rs`]: derive `ts_rs::TS` on
 //! your own payload types (`#[derive(primus::ts_rs::TS)] #[ts(crate = "primus::ts_rs")]`);
 //! a payload type without it is typed `unknown`, with a comment saying so.
-//! Integers are `number` (JSON has no bigint). The output is sorted, so it
-//! is the same on every run.
+//! Integers are `number` (JSON has no bigint); a unit variant's payload is
+//! `undefined` (it is sent without `data`). The output is sorted, so it is
+//! the same on every run. Use the maps with the served client's
+//! declarations (`<pathname>/primus.client.d.ts`):
+//! `new Primus<ClientToServerEvents, ServerToClientEvents, ClientRequests>(url)`.
 
 use crate::event::EventInfo;
 use std::collections::{BTreeMap, BTreeSet};

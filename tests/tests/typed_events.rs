@@ -461,9 +461,10 @@ fn typescript_typings_from_the_registry() {
         "{typings}"
     );
     assert!(
-        typings.contains("\"list_rooms\": { data: null; reply: Array<string> };"),
+        typings.contains("\"list_rooms\": { data: undefined; reply: Array<string> };"),
         "{typings}"
     );
+    assert!(typings.contains("\"leave\": undefined;"), "{typings}");
     assert!(
         typings.contains("\"said\": { who: string, text: string };"),
         "{typings}"

@@ -5,6 +5,8 @@
 //! chat's `say` payload must not.
 
 use primus_tests::{browser_dir, ensure_browser_modules};
+// The chat's events and handlers: the generated typings come from them.
+use chat_server as _;
 use std::process::{Command, Output};
 
 /// `npx tsc --noEmit --strict <file>` in `tests/browser`.
@@ -61,5 +63,41 @@ fn a_wrong_payload_type_is_rejected() {
     assert!(
         error.contains("'number' is not assignable to parameter of type 'string'"),
         "unexpected error:\n{report}"
+    );
+}
+
+/// Writes the typings generated from the chat's Rust events where the
+/// `generated-*.ts` samples import them.
+fn write_generated_typings() {
+    let typings = primus::typescript::typings().expect("typings of the chat events");
+    let dir = browser_dir().join("typecheck/generated");
+    std::fs::create_dir_all(&dir).expect("create typecheck/generated");
+    std::fs::write(dir.join("chat-events.d.ts"), typings).expect("write the typings");
+}
+
+#[test]
+fn generated_typings_type_check_and_catch_a_wrong_payload() {
+    write_generated_typings();
+    let typings = primus::typescript::typings().expect("typings");
+    assert!(typings.contains("\"say\": string;"), "{typings}");
+    assert!(
+        typings.contains("\"who\": { data: undefined; reply: Array<string> };"),
+        "{typings}"
+    );
+    let good = tsc("typecheck/generated-sample.ts");
+    assert!(
+        good.status.success(),
+        "tsc rejected the generated sample:\n{}\n{typings}",
+        text(&good)
+    );
+    let bad = tsc("typecheck/generated-negative.ts");
+    let report = text(&bad);
+    assert!(
+        !bad.status.success(),
+        "tsc accepted a number for `say`:\n{report}"
+    );
+    assert!(
+        report.contains("typecheck/generated-negative.ts(6,"),
+        "the error must point at the send:\n{report}"
     );
 }

@@ -129,7 +129,7 @@ fn typescript_fn(model: &EventEnum) -> TokenStream {
         |ty: &dyn ToTokens| quote!((&&::primus::__private::TsProbe::<#ty>::new()).describe(__collector));
     let entries = model.variants.iter().map(|variant| {
         let payload = match &variant.shape {
-            Shape::Unit => quote!(::std::string::String::from("null")),
+            Shape::Unit => quote!(::std::string::String::from("undefined")),
             Shape::Tuple(types) if types.len() == 1 => probe(&types[0]),
             Shape::Tuple(types) => {
                 let parts = types.iter().map(|ty| probe(ty));
