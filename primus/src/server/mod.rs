@@ -26,9 +26,10 @@
 //!
 //! Under the pathname the server answers like Primus: `GET <pathname>/spec`
 //! with the spec JSON, WebSocket upgrades with a connection, any other plain
-//! HTTP request with `426 Upgrade Required`. `GET <pathname>/primus.js` is
-//! reserved for the browser client and answers `501 Not Implemented` with an
-//! explanation until that client exists.
+//! HTTP request with `426 Upgrade Required`; `GET <pathname>/primus.js`
+//! serves the browser client (also `primus.mjs`, `primus.client.d.ts`, and
+//! the generated event typings at `primus.d.ts`). All of it runs through the
+//! [middleware] stack, whose built-in layers can be replaced.
 
 pub mod authorization;
 mod builder;
