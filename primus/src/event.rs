@@ -105,14 +105,16 @@ pub struct Payload<T>(pub T);
 /// variants with `#[primus(reply = T)]`: the event plus the reply type.
 ///
 /// ```
-/// # #[cfg(any())] mod hidden {
 /// #[primus::event]
+/// #[derive(Debug, PartialEq)]
 /// enum ClientEvent {
 ///     #[primus(reply = Vec<String>)]
 ///     ListRooms,
 /// }
-/// let rooms: Vec<String> = client.request(ClientEvent::list_rooms()).await?;
-/// # }
+///
+/// let request: primus::Request<ClientEvent, Vec<String>> = ClientEvent::list_rooms();
+/// assert_eq!(request.event(), &ClientEvent::ListRooms);
+/// // With primus-client: `let rooms = client.request(ClientEvent::list_rooms()).await?;`
 /// ```
 pub struct Request<E, R> {
     event: E,
