@@ -81,3 +81,28 @@ async fn a_plain_primus_peer_gets_a_hint() {
         other => panic!("expected a hint, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_from_other_origins_are_refused() {
+    init_logs();
+    let running = serve(chat_server::server().expect("chat server"), ErrorLog::default()).await;
+    let host = running.addr.to_string();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(running.ws_url())
+            .expect("request");
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().expect("header"));
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected a 403, got {other:?}"),
+    }
+    // The chat's own page (same host) may connect.
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(running.ws_url())
+            .expect("request");
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{host}").parse().expect("header"));
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}

@@ -116,3 +116,25 @@ async fn unknown(spark: Spark, message: Message) {
     let hint = r#"send {"event":"join","data":{"name":"you"},"request":1} then {"event":"say","data":"hi"}"#;
     let _ = spark.write(&ChatServer::System(hint.to_owned()));
 }
+
+/// Browsers send `Origin` with a WebSocket upgrade: only pages served by
+/// this server (same host) may open the chat. Native clients (Rust, Node)
+/// send no `Origin` and are let through.
+#[primus::middleware(name = "same-origin", http = false, upgrade = true)]
+async fn same_origin(request: primus::server::middleware::Request) -> primus::server::middleware::Outcome {
+    use primus::server::middleware::Outcome;
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+    match (header("origin"), header("host")) {
+        (None, _) => Outcome::Continue,
+        (Some(origin), Some(host)) if origin.split_once("://").map(|(_, rest)| rest) == Some(host) => {
+            Outcome::Continue
+        }
+        (Some(origin), _) => {
+            tracing::warn!(%origin, "cross-origin upgrade refused");
+            Outcome::respond(
+                http::StatusCode::FORBIDDEN,
+                "this chat only accepts its own pages",
+            )
+        }
+    }
+}
