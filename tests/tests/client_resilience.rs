@@ -34,6 +34,20 @@ async fn next(events: &mut Events, wait: Duration) -> Event {
     }
 }
 
+/// Waits through the reconnect events until `Reconnected`; returns the last
+/// attempt number seen. Any other event fails the test.
+async fn until_reconnected(events: &mut Events, wait: Duration) -> u32 {
+    let mut attempt = 0;
+    loop {
+        match next(events, wait).await {
+            Event::Reconnect(state) => attempt = state.attempt,
+            Event::Reconnected(_) => return attempt,
+            Event::ReconnectScheduled(_) | Event::ReconnectTimeout(_) | Event::Close => {}
+            other => panic!("unexpected {other:?} while reconnecting"),
+        }
+    }
+}
+
 async fn expect_open(events: &mut Events) {
     match next(events, Duration::from_secs(10)).await {
         Event::Open => {}
@@ -82,15 +96,7 @@ async fn restart_on_the_same_port_reconnects_and_delivers_queued_writes_once_in_
     let restarted_at = Instant::now();
     let _server = ServerProcess::contract(SERVER, port, None).await;
 
-    let mut attempts = 0;
-    loop {
-        match next(&mut events, Duration::from_secs(15)).await {
-            Event::Reconnect(state) => attempts = state.attempt,
-            Event::Reconnected(_) => break,
-            Event::ReconnectScheduled(_) | Event::Close => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let attempts = until_reconnected(&mut events, Duration::from_secs(15)).await;
     expect_open(&mut events).await;
     // The backoff doubles from 200 ms: after a restart the next attempt
     // comes within the current delay (< 2·min·factor^attempt).
@@ -265,13 +271,7 @@ async fn the_ping_timeout_derived_from_the_spec_detects_a_frozen_server() {
     ));
     tokio::time::sleep(Duration::from_millis(600)).await;
     server.signal("CONT");
-    loop {
-        match next(&mut events, Duration::from_secs(15)).await {
-            Event::Reconnected(_) => break,
-            Event::ReconnectScheduled(_) | Event::Reconnect(_) | Event::ReconnectTimeout(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    until_reconnected(&mut events, Duration::from_secs(15)).await;
     assert!(matches!(
         next(&mut events, Duration::from_secs(5)).await,
         Event::Online
@@ -332,13 +332,7 @@ async fn server_destroy_with_reconnect_brings_clients_back() {
         .await
         .expect("bind the same port");
     tokio::spawn(async move { again.serve(listener).await });
-    loop {
-        match next(&mut events, Duration::from_secs(10)).await {
-            Event::Reconnected(_) => break,
-            Event::ReconnectScheduled(_) | Event::Reconnect(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    until_reconnected(&mut events, Duration::from_secs(10)).await;
     expect_open(&mut events).await;
 }
 
@@ -379,13 +373,7 @@ async fn reconnects_to_a_restarted_node_primus_server() {
     ));
     client.write("queued during the outage").expect("write");
     let _restarted = ServerProcess::node(port, 30_000).await;
-    loop {
-        match next(&mut events, Duration::from_secs(15)).await {
-            Event::Reconnected(_) => break,
-            Event::ReconnectScheduled(_) | Event::Reconnect(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    until_reconnected(&mut events, Duration::from_secs(15)).await;
     expect_open(&mut events).await;
     assert_eq!(next_value(&mut events).await, json!("queued during the outage"));
     // The Node server with `primus::server::close` ends us for good.
