@@ -12,13 +12,27 @@
 //! | [`Message`] | the message as it arrived | `data` and typed events |
 //!
 //! ```
-//! # #[cfg(any())] mod hidden {
+//! use primus::{Payload, Server, Spark, State};
+//! use std::sync::{Arc, Mutex};
+//!
+//! #[primus::event]
+//! enum ClientEvent { Say(String) }
+//!
+//! #[primus::event]
+//! enum ServerEvent { Said { who: String, text: String } }
+//!
+//! #[derive(Clone, Default)]
+//! struct Log(Arc<Mutex<Vec<String>>>);
+//!
 //! #[primus::on(ClientEvent::Say)]
-//! async fn say(spark: Spark, server: Server, State(db): State<Db>, Payload(text): Payload<String>) {
-//!     db.log(spark.id(), &text);
+//! async fn say(spark: Spark, server: Server, State(log): State<Log>, Payload(text): Payload<String>) {
+//!     log.0.lock().unwrap().push(format!("{}: {text}", spark.id()));
 //!     server.write(&ServerEvent::Said { who: spark.id().into(), text }).ok();
 //! }
-//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let server = Server::builder().state(Log::default()).handlers_from_registry().build().unwrap();
+//! # let _ = server; }
 //! ```
 
 use crate::event::Payload;
