@@ -114,10 +114,13 @@ impl Default for WebSocketSettings {
     fn default() -> WebSocketSettings {
         // tungstenite's defaults (128 KiB read buffer, zero-filled before
         // each read) cost ~136 KiB per idle connection. 4 KiB holds a typical
-        // message; larger messages are read in several steps.
+        // message; larger messages are read in several steps. Writes collect
+        // in the write buffer until the connection task flushes once per
+        // batch (or 16 KiB accumulate): one syscall per batch, not per frame.
+        // An idle connection that never wrote holds no write buffer.
         WebSocketSettings {
             read_buffer_size: 4 * 1024,
-            write_buffer_size: 0,
+            write_buffer_size: 16 * 1024,
         }
     }
 }
