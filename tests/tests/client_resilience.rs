@@ -226,6 +226,11 @@ async fn a_server_that_stops_pinging_is_detected_and_the_client_reconnects() {
         Event::Online
     ));
     expect_open(&mut events).await;
+    // The server task counts after its side of the handshake; allow it a moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while accepted.load(Ordering::SeqCst) < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
 

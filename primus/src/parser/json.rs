@@ -29,7 +29,8 @@ impl Parser for Json {
 
     fn encode(&self, value: &dyn erased_serde::Serialize) -> Result<Frame, ParserError> {
         let mut text = serde_json::to_string(value).map_err(ParserError::encode)?;
-        if text.contains(['\u{2028}', '\u{2029}']) {
+        // Both characters start with the byte 0xE2: a byte search first.
+        if text.as_bytes().contains(&0xE2) && text.contains(['\u{2028}', '\u{2029}']) {
             text = text.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029");
         }
         Ok(Frame::text(text))

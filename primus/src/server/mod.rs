@@ -411,7 +411,10 @@ impl Server {
     }
 
     /// A tower layer that serves Primus in front of another service (such as
-    /// an axum [`Router`]).
+    /// an axum [`Router`]). When you run `axum::serve` yourself, set
+    /// `TCP_NODELAY` on accepted sockets as [`Server::serve`] does
+    /// (`axum::serve::ListenerExt::tap_io(listener, |tcp| { let _ = tcp.set_nodelay(true); })`),
+    /// or small replies wait for Nagle's algorithm.
     pub fn layer(&self) -> PrimusLayer {
         PrimusLayer::new(self.clone())
     }
@@ -435,6 +438,10 @@ impl Server {
         tracing::info!(address = %local, pathname = self.pathname(), "primus listening");
         let mut lifecycle = self.shared.lifecycle.subscribe();
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        // Small replies must not wait for Nagle's algorithm.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = lifecycle.wait_for(|state| *state == Lifecycle::Closed).await;

@@ -97,7 +97,13 @@ pub(crate) fn accept(shared: Arc<Shared>, mut request: Request<Body>, address: A
     }
     let accept_key = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
     let query = Query::parse(request.uri().query().unwrap_or(""));
-    let request_headers = request.headers().clone();
+    // Copy the values: hyper's are slices of its 16 KiB read buffer, which a
+    // long-lived clone would keep alive for the life of the connection.
+    let request_headers: HeaderMap = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), HeaderValue::from_bytes(value.as_bytes()).ok()?)))
+        .collect();
     let on_upgrade = hyper::upgrade::on(&mut request);
 
     tokio::spawn(async move {
@@ -232,15 +238,24 @@ impl Connection {
 
     /// Reads, writes and runs handlers until the connection should end.
     async fn pump(&mut self) -> Exit {
+        // Made once: a `Notified` per iteration would register and drop a
+        // waiter every time.
+        let spark = self.spark.clone();
+        let close = spark.close_requested();
+        tokio::pin!(close);
+        // Frames are fed as they come and flushed once nothing else is
+        // ready, so one write carries every reply produced meanwhile.
+        let mut unflushed = false;
         loop {
             tokio::select! {
                 biased;
-                request = self.spark.close_requested() => return Exit::Requested(request),
+                request = &mut close => return Exit::Requested(request),
                 item = self.receiver.outbound.recv() => {
                     let Some(item) = item else { return Exit::Gone };
                     if self.write_batch(item).await.is_err() {
                         return Exit::Gone;
                     }
+                    unflushed = true;
                 }
                 () = self.dispatcher.progress(), if self.dispatcher.is_busy() => {}
                 incoming = self.socket.next(), if self.dispatcher.can_accept() => {
@@ -259,6 +274,12 @@ impl Connection {
                             return Exit::Gone;
                         }
                     }
+                }
+                () = std::future::ready(()), if unflushed => {
+                    if self.socket.flush().await.is_err() {
+                        return Exit::Gone;
+                    }
+                    unflushed = false;
                 }
             }
         }
@@ -281,7 +302,8 @@ impl Connection {
         None
     }
 
-    /// Writes `first` and whatever else is queued (up to a batch), then flushes once.
+    /// Feeds `first` and whatever else is queued (up to a batch); the
+    /// caller flushes once nothing else is ready.
     async fn write_batch(&mut self, first: Outbound) -> Result<(), tungstenite::Error> {
         self.write(first).await?;
         for _ in 1..WRITE_BATCH {
@@ -290,7 +312,7 @@ impl Connection {
                 Err(_) => break,
             }
         }
-        self.socket.flush().await
+        Ok(())
     }
 
     /// Feeds one queued item, running the outgoing transforms on packets.
@@ -335,7 +357,8 @@ impl Connection {
     }
 
     async fn discard_input(&mut self) {
-        let mut sink = [0u8; 8 * 1024];
+        // On the heap: an array here would be part of every connection's future.
+        let mut sink = vec![0u8; 8 * 1024];
         let stream = self.socket.get_mut();
         let _ = tokio::time::timeout(CLOSE_GRACE, async {
             while let Ok(read) = stream.read(&mut sink).await {
