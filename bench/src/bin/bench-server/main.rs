@@ -1,0 +1,130 @@
+//! The Rust servers under test: one binary, three modes.
+//!
+//! ```text
+//! bench-server typed        # primus-rs, #[primus::event] + #[primus::on] handlers
+//! bench-server raw          # primus-rs, one `on_data` handler that echoes the frame
+//! bench-server tungstenite  # a minimal tokio-tungstenite echo server (no Primus)
+//!   [--read-buffer BYTES]   # WebSocket read buffer (default 4096, primus-rs' default)
+//!   [--count-encodes]       # primus modes: count parser encodes (reported by `stats`)
+//! ```
+//!
+//! Every mode follows the bench servers' contract (see `bench/README.md`):
+//! it listens on `127.0.0.1` on a free port, prints `{"port":N}` on stdout
+//! once listening, echoes every message, broadcasts every message of a
+//! connection opened with `?bench=trigger` (typed mode: every `broadcast`
+//! event), answers the stdin line `stats` with one JSON line, and exits when
+//! stdin ends so it never outlives the suite.
+
+mod counting;
+mod primus_echo;
+mod tungstenite_echo;
+
+use std::io::Write;
+use std::process::ExitCode;
+use tokio::io::AsyncBufReadExt;
+use tokio::net::TcpListener;
+
+/// Options shared by the modes.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// WebSocket read buffer size in bytes.
+    pub read_buffer: usize,
+    /// Whether primus modes count parser encodes.
+    pub count_encodes: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Typed,
+    Raw,
+    Tungstenite,
+}
+
+fn parse_args() -> Result<(Mode, Settings), String> {
+    let mut args = std::env::args().skip(1);
+    let mode = match args.next().as_deref() {
+        Some("typed") => Mode::Typed,
+        Some("raw") => Mode::Raw,
+        Some("tungstenite") => Mode::Tungstenite,
+        other => {
+            return Err(format!(
+                "expected a mode (typed, raw, tungstenite), got {other:?}"
+            ))
+        }
+    };
+    let mut settings = Settings {
+        read_buffer: 4096,
+        count_encodes: false,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--read-buffer" => {
+                settings.read_buffer = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|v: &usize| *v > 0)
+                    .ok_or("--read-buffer needs a positive number of bytes")?;
+            }
+            "--count-encodes" => settings.count_encodes = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok((mode, settings))
+}
+
+fn main() -> ExitCode {
+    let (mode, settings) = match parse_args() {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("bench-server: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(error) = primus_bench::fdlimit::raise() {
+        eprintln!("bench-server: could not raise the open-file limit: {error}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("bench-server: no runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(mode, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(mode: Mode, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{{\"port\":{port}}}")?;
+        stdout.flush()?;
+    }
+    tokio::spawn(control());
+    match mode {
+        Mode::Typed => primus_echo::serve_typed(listener, settings).await?,
+        Mode::Raw => primus_echo::serve_raw(listener, settings).await?,
+        Mode::Tungstenite => tungstenite_echo::serve(listener, settings).await?,
+    }
+    Ok(())
+}
+
+/// Reads commands from stdin: `stats` prints `{"encodes":N}`; end of input exits.
+async fn control() {
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim() == "stats" {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{{\"encodes\":{}}}", counting::encodes());
+            let _ = stdout.flush();
+        }
+    }
+    std::process::exit(0);
+}

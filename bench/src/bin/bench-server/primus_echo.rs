@@ -1,0 +1,74 @@
+//! The primus-rs servers under test: typed-event echo and raw-data echo.
+//!
+//! Both are built and served the way the README shows users
+//! (`Server::builder()…build()`, then `serve` on a listener, which is what
+//! `listen` does), with the default options: 4 KiB read buffer, 1024-frame
+//! send queues, 30 s heartbeat, JSON parser.
+
+use super::counting::CountingJson;
+use super::Settings;
+use primus::{Payload, Server, ServerBuilder, Spark};
+use tokio::net::TcpListener;
+
+/// The typed events of the typed mode.
+///
+/// `{"event":"echo","data":"…"}` comes back to its sender unchanged (decoded
+/// into a `String`, encoded again); `{"event":"broadcast","data":"…"}` goes
+/// to every spark as `{"event":"echo","data":"…"}`, encoded once.
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bench {
+    /// Echoed to the sender.
+    Echo(String),
+    /// Sent to every spark.
+    Broadcast(String),
+}
+
+#[primus::on(Bench::Echo)]
+async fn echo(spark: Spark, Payload(text): Payload<String>) {
+    let _ = spark.write(&Bench::Echo(text));
+}
+
+#[primus::on(Bench::Broadcast)]
+async fn broadcast(server: Server, Payload(text): Payload<String>) {
+    let _ = server.write(&Bench::Echo(text));
+}
+
+fn builder(settings: Settings) -> ServerBuilder {
+    let builder = Server::builder().read_buffer_size(settings.read_buffer);
+    if settings.count_encodes {
+        builder.parser(CountingJson)
+    } else {
+        builder
+    }
+}
+
+/// Typed mode: the handlers above, collected from the registry.
+pub async fn serve_typed(
+    listener: TcpListener,
+    settings: Settings,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let server = builder(settings).handlers_from_registry().build()?;
+    server.serve(listener).await?;
+    Ok(())
+}
+
+/// Raw mode: one untyped `data` handler. A message is sent back as the frame
+/// it arrived in (already checked to be JSON by the parser); on a trigger
+/// connection (`?bench=trigger`) it is decoded and broadcast with
+/// `server.write`, which encodes it once for all sparks.
+pub async fn serve_raw(listener: TcpListener, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let server = builder(settings)
+        .on_data(|spark, message| async move {
+            if spark.query().get("bench") == Some("trigger") {
+                if let Ok(value) = message.decode::<serde_json::Value>() {
+                    let _ = spark.server().write(&value);
+                }
+            } else {
+                let _ = spark.write_frame(message.into_frame());
+            }
+        })
+        .build()?;
+    server.serve(listener).await?;
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! `primus-bench`: runs the benchmark suite and writes the report.
+//!
+//! ```text
+//! primus-bench [COMMAND] [OPTIONS]
+//!
+//! COMMAND   all (default) | echo | broadcast | idle | setup | micro
+//! --quick            small counts and short windows (development)
+//! --rounds N         repetitions of echo, broadcast and setup (default 3, quick 1)
+//! --servers LIST     comma-separated: typed,raw,tungstenite,node (default all)
+//! --no-micro         `all` without the criterion microbenchmarks
+//! --out PATH         where to write the report
+//! --measure SECS     length of each measured window (default 5, quick 1)
+//! --warmup SECS      warm-up before each window (default 1, quick 0.3)
+//! ```
+//!
+//! A full `all` writes `BENCHMARKS.md` at the workspace root; anything else
+//! writes `target/primus-bench/BENCHMARKS-<command>[-quick].md`, so a
+//! development run never overwrites the published figures.
+
+use primus_bench::machine::Machine;
+use primus_bench::report::Report;
+use primus_bench::scenarios::{self, Config, Scenario};
+use primus_bench::servers::{self, Environment, ServerKind};
+use primus_bench::{fdlimit, micro};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug)]
+struct Args {
+    command: String,
+    quick: bool,
+    rounds: Option<usize>,
+    servers: Option<Vec<ServerKind>>,
+    micro: bool,
+    out: Option<PathBuf>,
+    measure: Option<f64>,
+    warmup: Option<f64>,
+}
+
+fn usage() -> &'static str {
+    "usage: primus-bench [all|echo|broadcast|idle|setup|micro] [--quick] [--rounds N] \
+     [--servers typed,raw,tungstenite,node] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS]"
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        command: "all".to_owned(),
+        quick: false,
+        rounds: None,
+        servers: None,
+        micro: true,
+        out: None,
+        measure: None,
+        warmup: None,
+    };
+    let mut iter = std::env::args().skip(1);
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "all" | "echo" | "broadcast" | "idle" | "setup" | "micro" => args.command = arg,
+            "--quick" => args.quick = true,
+            "--no-micro" => args.micro = false,
+            "--rounds" => {
+                let rounds = iter
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n: &usize| *n > 0);
+                args.rounds = Some(rounds.ok_or("--rounds needs a positive number")?);
+            }
+            "--servers" => {
+                let list = iter.next().ok_or("--servers needs a list")?;
+                let kinds = list
+                    .split(',')
+                    .map(|id| ServerKind::from_id(id.trim()).ok_or(format!("unknown server {id:?}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                args.servers = Some(kinds);
+            }
+            "--out" => args.out = Some(iter.next().ok_or("--out needs a path")?.into()),
+            "--measure" | "--warmup" => {
+                let secs = iter
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|s: &f64| *s > 0.0 && *s < 600.0);
+                let secs = secs.ok_or(format!("{arg} needs a number of seconds (below 600)"))?;
+                if arg == "--measure" {
+                    args.measure = Some(secs);
+                } else {
+                    args.warmup = Some(secs);
+                }
+            }
+            "-h" | "--help" => return Err(usage().to_owned()),
+            other => return Err(format!("unknown argument {other:?}\n{}", usage())),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; the load generator may become the bottleneck (use --release)"
+        );
+    }
+    match fdlimit::raise() {
+        Ok(limit) if limit < 11_000 => {
+            eprintln!("warning: open-file limit is {limit}; the 10,000-connection scenarios may fail")
+        }
+        Ok(_) => {}
+        Err(error) => eprintln!("warning: cannot raise the open-file limit: {error}"),
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("no runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(path) => {
+            eprintln!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("primus-bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<PathBuf, String> {
+    let mut config = if args.quick {
+        Config::quick()
+    } else {
+        Config::full()
+    };
+    if let Some(rounds) = args.rounds {
+        config.rounds = rounds;
+    }
+    if let Some(secs) = args.measure {
+        config.measure = std::time::Duration::from_secs_f64(secs);
+    }
+    if let Some(secs) = args.warmup {
+        config.warmup = std::time::Duration::from_secs_f64(secs);
+    }
+    if let Some(servers) = &args.servers {
+        config.servers = ServerKind::ALL
+            .into_iter()
+            .filter(|k| servers.contains(k))
+            .collect();
+    }
+    let scenarios: Vec<Scenario> = match args.command.as_str() {
+        "all" => Scenario::ALL.to_vec(),
+        "echo" => vec![Scenario::Echo],
+        "broadcast" => vec![Scenario::Broadcast],
+        "idle" => vec![Scenario::Idle],
+        "setup" => vec![Scenario::Setup],
+        _ => Vec::new(),
+    };
+    let run_micro = args.command == "micro" || (args.command == "all" && args.micro);
+
+    let env = Environment::prepare(config.servers.contains(&ServerKind::NodePrimus)).await?;
+    if let Err(why) = &env.node {
+        if config.servers.contains(&ServerKind::NodePrimus) {
+            eprintln!("warning: Node Primus will not run: {why}");
+        }
+    }
+    let machine = Machine::describe(env.node.as_ref().map(|n| n.version.clone()).map_err(Clone::clone)).await;
+    let results = scenarios::run(&config, &env, &scenarios).await;
+    let micro = if run_micro {
+        Some(micro::run(config.quick).await)
+    } else {
+        None
+    };
+    let notes = std::fs::read_to_string(servers::workspace_root().join("bench").join("NOTES.md")).ok();
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let report = Report {
+        config: &config,
+        machine: &machine,
+        results: &results,
+        micro: micro.as_ref(),
+        notes,
+        command: format!("cargo run --release -p primus-bench -- {command}")
+            .trim()
+            .to_owned(),
+        bench_server_override: std::env::var("PRIMUS_BENCH_SERVER").ok(),
+    };
+    let path = args.out.unwrap_or_else(|| {
+        let complete = args.servers.is_none()
+            && args.rounds.is_none()
+            && args.measure.is_none()
+            && args.warmup.is_none();
+        if args.command == "all" && !args.quick && complete {
+            servers::workspace_root().join("BENCHMARKS.md")
+        } else {
+            let quick = if args.quick { "-quick" } else { "" };
+            servers::target_dir()
+                .join("primus-bench")
+                .join(format!("BENCHMARKS-{}{quick}.md", args.command))
+        }
+    });
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, report.render()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}

@@ -1,0 +1,804 @@
+//! `BENCHMARKS.md`: every figure for every server, the ratios, the targets.
+//!
+//! Figures are the **median of the rounds**; a CPU figure measured in more
+//! than one round also shows the range (min–max). Ratios divide the row's
+//! median by the reference server's median from the same run ("× tungstenite",
+//! "× Node"): lower is better for CPU, memory and latency, higher for rates.
+
+use crate::latency::Summary;
+use crate::machine::Machine;
+use crate::micro::MicroResult;
+use crate::scenarios::{
+    load_label, size_label, BroadcastRun, Cell, Config, EchoRun, IdleRun, Load, Results, SetupRun,
+};
+use crate::servers::{ServerKind, READ_BUFFER};
+use std::fmt::Write;
+
+/// Everything the report is made of.
+#[derive(Debug)]
+pub struct Report<'a> {
+    /// Sizes and durations used.
+    pub config: &'a Config,
+    /// The machine.
+    pub machine: &'a Machine,
+    /// The network scenarios' results.
+    pub results: &'a Results,
+    /// The microbenchmarks, if they ran.
+    pub micro: Option<&'a Result<Vec<MicroResult>, String>>,
+    /// Hand-written profiling notes (`bench/NOTES.md`), included verbatim.
+    pub notes: Option<String>,
+    /// The command that produced the report.
+    pub command: String,
+    /// Set when the Rust servers came from `PRIMUS_BENCH_SERVER`.
+    pub bench_server_override: Option<String>,
+}
+
+/// A target line: what was required, what was measured, and whether it held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// The requirement.
+    pub text: String,
+    /// The measured value (or why it is missing).
+    pub measured: String,
+    /// `Some(true)` pass, `Some(false)` miss, `None` not measured.
+    pub pass: Option<bool>,
+}
+
+/// The median of the values (NaN values ignored).
+pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut values: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let middle = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    })
+}
+
+impl<K, R> Cell<K, R> {
+    fn ok(&self) -> impl Iterator<Item = &R> {
+        self.runs.iter().filter_map(|r| r.as_ref().ok())
+    }
+
+    fn median(&self, figure: impl Fn(&R) -> f64) -> Option<f64> {
+        median(self.ok().map(figure))
+    }
+
+    fn range(&self, figure: impl Fn(&R) -> f64) -> Option<(f64, f64)> {
+        let values: Vec<f64> = self.ok().map(figure).filter(|v| v.is_finite()).collect();
+        let min = values.iter().copied().reduce(f64::min)?;
+        let max = values.iter().copied().reduce(f64::max)?;
+        (values.len() > 1).then_some((min, max))
+    }
+
+    fn failures(&self) -> Vec<&String> {
+        self.runs.iter().filter_map(|r| r.as_ref().err()).collect()
+    }
+}
+
+fn find<'c, K: PartialEq, R>(cells: &'c [Cell<K, R>], key: &K, server: ServerKind) -> Option<&'c Cell<K, R>> {
+    cells.iter().find(|c| &c.key == key && c.server == server)
+}
+
+/// `1,234,567`.
+pub fn thousands(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".to_owned();
+    }
+    let digits = format!("{:.0}", value.abs());
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if value < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// Milliseconds with three significant digits or so.
+pub fn ms(value: f64) -> String {
+    match value {
+        v if !v.is_finite() => "–".to_owned(),
+        v if v < 0.1 => format!("{v:.4}"),
+        v if v < 1.0 => format!("{v:.3}"),
+        v if v < 10.0 => format!("{v:.2}"),
+        v if v < 100.0 => format!("{v:.1}"),
+        v => format!("{v:.0}"),
+    }
+}
+
+/// A latency in µs or ms.
+pub fn micros(us: f64) -> String {
+    if !us.is_finite() {
+        "–".to_owned()
+    } else if us >= 10_000.0 {
+        format!("{:.0} ms", us / 1000.0)
+    } else if us >= 1000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+/// `1.05×`.
+pub fn ratio(value: Option<f64>, reference: Option<f64>) -> String {
+    match (value, reference) {
+        (Some(v), Some(r)) if r > 0.0 && v.is_finite() => format!("{:.2}×", v / r),
+        _ => "–".to_owned(),
+    }
+}
+
+fn with_range(value: Option<f64>, range: Option<(f64, f64)>, format: fn(f64) -> String) -> String {
+    match (value, range) {
+        (Some(v), Some((lo, hi))) => format!("{} ({}–{})", format(v), format(lo), format(hi)),
+        (Some(v), None) => format(v),
+        _ => "–".to_owned(),
+    }
+}
+
+fn failed_row(out: &mut String, server: ServerKind, failures: &[&String], columns: usize) {
+    let reason = failures
+        .first()
+        .map_or("not run".to_owned(), |f| f.replace('|', "/"));
+    let _ = write!(out, "| {} | failed: {reason} |", server.label());
+    for _ in 1..columns {
+        out.push_str(" |");
+    }
+    out.push('\n');
+}
+
+fn footnote_failures<K, R>(notes: &mut Vec<String>, label: &str, cell: &Cell<K, R>) {
+    let failures = cell.failures();
+    if !failures.is_empty() && failures.len() < cell.runs.len() {
+        notes.push(format!(
+            "{label}, {}: {} of {} rounds failed ({}); the median is of the others.",
+            cell.server.label(),
+            failures.len(),
+            cell.runs.len(),
+            failures[0]
+        ));
+    }
+}
+
+impl Report<'_> {
+    fn servers(&self) -> &[ServerKind] {
+        &self.config.servers
+    }
+
+    /// The whole Markdown document.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.header(&mut out);
+        self.targets_section(&mut out);
+        if !self.results.echo.is_empty() {
+            self.echo_section(&mut out);
+        }
+        if !self.results.broadcast.is_empty() {
+            self.broadcast_section(&mut out);
+        }
+        if !self.results.idle.is_empty() {
+            self.idle_section(&mut out);
+        }
+        if !self.results.setup.is_empty() {
+            self.setup_section(&mut out);
+        }
+        if let Some(micro) = self.micro {
+            self.micro_section(&mut out, micro);
+        }
+        self.buffers_section(&mut out);
+        if let Some(notes) = &self.notes {
+            out.push_str("\n## Profiling notes\n\n");
+            out.push_str("Written by hand from the profiles of the misses (`bench/NOTES.md`, included\nverbatim); the figures above are from this run.\n\n");
+            out.push_str(notes.trim());
+            out.push('\n');
+        }
+        out
+    }
+
+    fn header(&self, out: &mut String) {
+        let m = self.machine;
+        let c = self.config;
+        let _ = writeln!(out, "# primus-rs benchmarks\n");
+        let _ = writeln!(
+            out,
+            "Produced by `{}` (see `bench/README.md` for what each number means).\n\
+             Every server ran on this machine in this run, so the **ratios** are the\n\
+             figures to read: the machine has {} cores shared by the load generator and\n\
+             the server, and other work may run beside it (the *background* column says\n\
+             how much, in cores).\n",
+            self.command, m.cores
+        );
+        let _ = writeln!(out, "## Machine\n");
+        let _ = writeln!(out, "| | |\n|---|---|");
+        let _ = writeln!(out, "| date | {} |", m.date);
+        let _ = writeln!(out, "| CPU | {} ({} cores) |", m.cpu_model, m.cores);
+        let _ = writeln!(out, "| memory | {} |", m.memory);
+        let _ = writeln!(out, "| OS, kernel | {}, Linux {} |", m.os, m.kernel);
+        let _ = writeln!(out, "| rustc | {} |", m.rustc);
+        let _ = writeln!(out, "| node | {} (primus 8.0.9, ws 8.18.3) |", m.node);
+        let _ = writeln!(out, "| primus-rs commit | {} |", m.commit);
+        let _ = writeln!(
+            out,
+            "| open files (soft/hard) | {}/{} |",
+            m.fd_limit.0, m.fd_limit.1
+        );
+        let _ = writeln!(out, "\n## Configuration\n");
+        let _ = writeln!(
+            out,
+            "- Mode: {}; {} round(s) of echo, broadcast and setup (median shown), one of idle.\n\
+             - Each run: a fresh server process, {:.1} s warm-up, {:.1} s measured window.\n\
+             - Servers: {}. All listen on 127.0.0.1; the Rust servers use tokio's multi-threaded\n\
+             \u{20} runtime (one worker per core) and a {} KiB WebSocket read buffer; primus-rs is\n\
+             \u{20} served by `Server::serve` with its default options, as a user would run it;\n\
+             \u{20} Node runs one event loop.\n\
+             - Load generator: Rust (`bench/src/loadgen.rs`), one task per connection, frames\n\
+             \u{20} encoded and masked once per run, Primus pings answered.",
+            if c.quick {
+                "`--quick` (small counts)"
+            } else {
+                "full"
+            },
+            c.rounds,
+            c.warmup.as_secs_f64(),
+            c.measure.as_secs_f64(),
+            self.servers()
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>()
+                .join(", "),
+            READ_BUFFER / 1024
+        );
+    }
+
+    fn echo_section(&self, out: &mut String) {
+        let c = self.config;
+        let _ = writeln!(out, "\n## Echo\n");
+        let _ = writeln!(
+            out,
+            "{} connections. *Peak*: each keeps {} requests in flight (a reply releases the\n\
+             next). *Fixed rate*: the offered rate is spread evenly over the connections\n\
+             (at most {} in flight each). Round trip = write of the request to its echo.\n\
+             Frame sizes include the typed-event envelope `{{\"event\":\"echo\",\"data\":…}}`.\n",
+            c.echo_conns,
+            c.echo_window,
+            c.echo_window * 8
+        );
+        let mut notes = Vec::new();
+        for case in &c.echo_cases {
+            for load in [Load::Peak, Load::Rate(case.rate)] {
+                let key = (case.size, load);
+                let title = match load {
+                    Load::Peak => format!("{} messages, peak", size_label(case.size)),
+                    Load::Rate(_) => format!(
+                        "{} messages, fixed offered rate {}",
+                        size_label(case.size),
+                        load_label(load)
+                    ),
+                };
+                let _ = writeln!(out, "### {title}\n");
+                let _ = writeln!(
+                    out,
+                    "| server | msgs/s | × tungstenite | p50 | p99 | server CPU ms / 1k msgs | × tungstenite | × Node | generator CPU ms / 1k | background |"
+                );
+                let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+                let reference = |server| find(&self.results.echo, &key, server);
+                let tung_rate =
+                    reference(ServerKind::Tungstenite).and_then(|c| c.median(EchoRun::throughput));
+                let tung_cpu = reference(ServerKind::Tungstenite).and_then(|c| c.median(EchoRun::cpu_per_1k));
+                let node_cpu = reference(ServerKind::NodePrimus).and_then(|c| c.median(EchoRun::cpu_per_1k));
+                for &server in self.servers() {
+                    let Some(cell) = find(&self.results.echo, &key, server) else {
+                        continue;
+                    };
+                    if cell.ok().next().is_none() {
+                        failed_row(out, server, &cell.failures(), 10);
+                        continue;
+                    }
+                    footnote_failures(&mut notes, &title, cell);
+                    let rate = cell.median(EchoRun::throughput);
+                    let cpu = cell.median(EchoRun::cpu_per_1k);
+                    let skipped: u64 = cell.ok().map(|r| r.skipped).sum();
+                    if skipped > 0 {
+                        notes.push(format!(
+                            "{title}, {}: {skipped} sends were skipped (cap on requests in flight reached): the server did not keep up with the offered rate.",
+                            server.label()
+                        ));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                        server.label(),
+                        thousands(rate.unwrap_or(f64::NAN)),
+                        ratio(rate, tung_rate),
+                        micros(
+                            cell.median(|r| latency(r.latency, |l| l.p50_us))
+                                .unwrap_or(f64::NAN)
+                        ),
+                        micros(
+                            cell.median(|r| latency(r.latency, |l| l.p99_us))
+                                .unwrap_or(f64::NAN)
+                        ),
+                        with_range(cpu, cell.range(EchoRun::cpu_per_1k), ms),
+                        ratio(cpu, tung_cpu),
+                        ratio(cpu, node_cpu),
+                        ms(cell
+                            .median(|r| per_1k(r.usage.generator_ms, r.messages))
+                            .unwrap_or(f64::NAN)),
+                        cell.median(|r| r.usage.background_cores).unwrap_or(f64::NAN),
+                    );
+                }
+                out.push('\n');
+            }
+        }
+        write_notes(out, &notes);
+    }
+
+    fn broadcast_section(&self, out: &mut String) {
+        let c = self.config;
+        let _ = writeln!(out, "\n## Broadcast fan-out\n");
+        let _ = writeln!(
+            out,
+            "One connection asks for broadcasts (opened with `?bench=trigger`, or with typed events a\n\
+             `broadcast` event); every connection, the trigger included, receives each one.\n\
+             At most {} broadcasts are incomplete at once. *Peak* sends whenever the window\n\
+             allows; *fixed rate* offers {} deliveries/s. Latency = trigger's write to each\n\
+             delivery. Broadcast frames are {} B ({} B with the typed envelope). *Encodes per\n\
+             broadcast* counts the parser's `encode` calls in the server over the whole run.\n",
+            c.broadcast_window,
+            thousands(c.broadcast_rate),
+            c.broadcast_data_len + 2,
+            c.broadcast_data_len + 26,
+        );
+        let mut notes = Vec::new();
+        for &conns in &c.broadcast_conns {
+            let _ = writeln!(out, "### {} connections\n", thousands(conns as f64));
+            let _ = writeln!(
+                out,
+                "| server | load | deliveries/s | p50 | p99 | server CPU ms / 1k deliveries | × tungstenite | × Node | encodes per broadcast | background |"
+            );
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for load in [Load::Peak, Load::Rate(c.broadcast_rate)] {
+                let key = (conns, load);
+                let reference = |server| find(&self.results.broadcast, &key, server);
+                let tung_cpu =
+                    reference(ServerKind::Tungstenite).and_then(|c| c.median(BroadcastRun::cpu_per_1k));
+                let node_cpu =
+                    reference(ServerKind::NodePrimus).and_then(|c| c.median(BroadcastRun::cpu_per_1k));
+                for &server in self.servers() {
+                    let Some(cell) = find(&self.results.broadcast, &key, server) else {
+                        continue;
+                    };
+                    if cell.ok().next().is_none() {
+                        failed_row(out, server, &cell.failures(), 10);
+                        continue;
+                    }
+                    footnote_failures(
+                        &mut notes,
+                        &format!("broadcast {conns} {}", load_label(load)),
+                        cell,
+                    );
+                    let cpu = cell.median(BroadcastRun::cpu_per_1k);
+                    let encodes = cell
+                        .median(|r| r.encodes_per_broadcast.unwrap_or(f64::NAN))
+                        .map_or("n/a".to_owned(), |e| format!("{e:.3}"));
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                        server.label(),
+                        load_label(load),
+                        thousands(cell.median(BroadcastRun::throughput).unwrap_or(f64::NAN)),
+                        micros(
+                            cell.median(|r| latency(r.latency, |l| l.p50_us))
+                                .unwrap_or(f64::NAN)
+                        ),
+                        micros(
+                            cell.median(|r| latency(r.latency, |l| l.p99_us))
+                                .unwrap_or(f64::NAN)
+                        ),
+                        with_range(cpu, cell.range(BroadcastRun::cpu_per_1k), ms),
+                        ratio(cpu, tung_cpu),
+                        ratio(cpu, node_cpu),
+                        encodes,
+                        cell.median(|r| r.usage.background_cores).unwrap_or(f64::NAN),
+                    );
+                }
+            }
+            out.push('\n');
+        }
+        write_notes(out, &notes);
+    }
+
+    fn idle_section(&self, out: &mut String) {
+        let _ = writeln!(out, "\n## Idle connections\n");
+        let _ = writeln!(
+            out,
+            "Each connection opens, does one echo (so the server-side connection is fully\n\
+             set up), then stays idle. RSS is read from `/proc/PID/status` before the first\n\
+             connection and {:.1} s after the last one opened.\n",
+            self.config.idle_settle.as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "| server | connections | RSS before | RSS with connections | KiB per connection | × tungstenite | × Node |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+        let key = self.config.idle_conns;
+        let per_conn =
+            |server| find(&self.results.idle, &key, server).and_then(|c| c.median(IdleRun::per_conn_kib));
+        let (tung, node) = (
+            per_conn(ServerKind::Tungstenite),
+            per_conn(ServerKind::NodePrimus),
+        );
+        for &server in self.servers() {
+            let Some(cell) = find(&self.results.idle, &key, server) else {
+                continue;
+            };
+            let Some(run) = cell.ok().next() else {
+                failed_row(out, server, &cell.failures(), 7);
+                continue;
+            };
+            let value = Some(run.per_conn_kib());
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} KiB | {} KiB | {:.1} | {} | {} |",
+                server.label(),
+                thousands(run.conns as f64),
+                thousands(run.rss_before_kib as f64),
+                thousands(run.rss_after_kib as f64),
+                run.per_conn_kib(),
+                ratio(value, tung),
+                ratio(value, node),
+            );
+        }
+    }
+
+    fn setup_section(&self, out: &mut String) {
+        let c = self.config;
+        let _ = writeln!(out, "\n## Connection setup\n");
+        let _ = writeln!(
+            out,
+            "{} connections opened {} at a time; each is a TCP connect, the WebSocket upgrade\n\
+             and one echo (the connection is usable). They stay open until the end. The rate\n\
+             and the server's CPU are over the whole opening phase.\n",
+            thousands(c.setup_conns as f64),
+            c.setup_concurrency
+        );
+        let _ = writeln!(
+            out,
+            "| server | connections/s | p50 open | p99 open | server CPU ms / 1k connections | × tungstenite | × Node | background |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let key = c.setup_conns;
+        let cpu_of =
+            |server| find(&self.results.setup, &key, server).and_then(|c| c.median(SetupRun::cpu_per_1k));
+        let (tung, node) = (cpu_of(ServerKind::Tungstenite), cpu_of(ServerKind::NodePrimus));
+        let mut notes = Vec::new();
+        for &server in self.servers() {
+            let Some(cell) = find(&self.results.setup, &key, server) else {
+                continue;
+            };
+            if cell.ok().next().is_none() {
+                failed_row(out, server, &cell.failures(), 8);
+                continue;
+            }
+            footnote_failures(&mut notes, "setup", cell);
+            let cpu = cell.median(SetupRun::cpu_per_1k);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                server.label(),
+                thousands(cell.median(SetupRun::rate).unwrap_or(f64::NAN)),
+                micros(
+                    cell.median(|r| latency(r.latency, |l| l.p50_us))
+                        .unwrap_or(f64::NAN)
+                ),
+                micros(
+                    cell.median(|r| latency(r.latency, |l| l.p99_us))
+                        .unwrap_or(f64::NAN)
+                ),
+                with_range(cpu, cell.range(SetupRun::cpu_per_1k), ms),
+                ratio(cpu, tung),
+                ratio(cpu, node),
+                cell.median(|r| r.usage.background_cores).unwrap_or(f64::NAN),
+            );
+        }
+        write_notes(out, &notes);
+    }
+
+    fn micro_section(&self, out: &mut String, micro: &Result<Vec<MicroResult>, String>) {
+        let _ = writeln!(out, "\n## Microbenchmarks (parser and control messages)\n");
+        match micro {
+            Err(error) => {
+                let _ = writeln!(out, "Not measured: {error}");
+            }
+            Ok(results) => {
+                let _ = writeln!(
+                    out,
+                    "`cargo bench -p primus --bench parser` (criterion, `primus/benches/parser.rs`):\n\
+                     mean time per call.\n"
+                );
+                let _ = writeln!(out, "| benchmark | mean | throughput |");
+                let _ = writeln!(out, "|---|---:|---:|");
+                for result in results {
+                    let time = if result.mean_ns >= 1000.0 {
+                        format!("{:.2} µs", result.mean_ns / 1000.0)
+                    } else {
+                        format!("{:.1} ns", result.mean_ns)
+                    };
+                    let throughput = result.bytes.map_or(String::new(), |bytes| {
+                        format!(
+                            "{:.0} MiB/s",
+                            bytes as f64 / result.mean_ns * 1e9 / 1024.0 / 1024.0
+                        )
+                    });
+                    let _ = writeln!(out, "| `{}` | {time} | {throughput} |", result.id);
+                }
+            }
+        }
+    }
+
+    fn buffers_section(&self, out: &mut String) {
+        let idle = |server| {
+            find(&self.results.idle, &self.config.idle_conns, server)
+                .and_then(|c| c.median(IdleRun::per_conn_kib))
+                .map_or("not measured".to_owned(), |v| format!("{v:.1} KiB"))
+        };
+        let _ = writeln!(out, "\n## Buffer sizes, and why\n");
+        let _ = writeln!(
+            out,
+            "- **Read buffer: 4 KiB** (`ServerBuilder::read_buffer_size`, default). tungstenite's\n\
+             \u{20} default is 128 KiB, allocated per connection and zero-filled up to its size\n\
+             \u{20} before every read: ~136 KiB per idle connection and a 128 KiB `memset` per\n\
+             \u{20} read. 4 KiB holds a typical Primus message in one read; a larger message is\n\
+             \u{20} read in several steps into a buffer reserved at its full length once its\n\
+             \u{20} header is known. Measured here: primus-rs raw {}, tokio-tungstenite (same 4 KiB)\n\
+             \u{20} {}, Node {} per idle connection.\n\
+             - **Write buffer: 16 KiB** (`WebSocketSettings`, since commit ab2cb14; it was 0,\n\
+             \u{20} which made every frame its own `send`). Frames collect in tungstenite's out\n\
+             \u{20} buffer (grown on demand, nothing preallocated, so an idle connection that\n\
+             \u{20} never wrote holds none); since 068c991 the connection task flushes only when\n\
+             \u{20} nothing else is ready, so one `send` carries every frame produced meanwhile\n\
+             \u{20} (a frame that would pass 16 KiB is written at once). The tokio-tungstenite\n\
+             \u{20} reference keeps tungstenite's default target (128 KiB) and flushes once per\n\
+             \u{20} batch of readable messages.\n\
+             - **Outbound queue: 1024 frames per connection** (`send_queue_capacity`), a bounded\n\
+             \u{20} channel that allocates its blocks as frames arrive; a connection that falls\n\
+             \u{20} 1024 frames behind is closed with reconnect (the slow-consumer policy), so\n\
+             \u{20} memory per connection stays bounded. The reference server uses the same\n\
+             \u{20} capacity.\n\
+             - **Broadcast**: encoded once into a shared `Bytes`; each connection's queue holds\n\
+             \u{20} a reference, not a copy.",
+            idle(ServerKind::PrimusRaw),
+            idle(ServerKind::Tungstenite),
+            idle(ServerKind::NodePrimus),
+        );
+    }
+
+    fn targets_section(&self, out: &mut String) {
+        let targets = self.targets();
+        if targets.is_empty() {
+            return;
+        }
+        let passed = targets.iter().filter(|t| t.pass == Some(true)).count();
+        let missed = targets.iter().filter(|t| t.pass == Some(false)).count();
+        let _ = writeln!(out, "\n## Targets\n");
+        let _ = writeln!(
+            out,
+            "{passed} passed, {missed} missed, {} not measured (ratios of medians from this run).\n",
+            targets.len() - passed - missed
+        );
+        let _ = writeln!(out, "| | target | measured |\n|---|---|---|");
+        for target in &targets {
+            let verdict = match target.pass {
+                Some(true) => "PASS",
+                Some(false) => "MISS",
+                None => "n/a",
+            };
+            let _ = writeln!(out, "| {verdict} | {} | {} |", target.text, target.measured);
+        }
+    }
+
+    /// Evaluates the issue's targets on this run's medians.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
+        let modes = [ServerKind::PrimusRaw, ServerKind::PrimusTyped];
+        let echo = |key, server| find(&self.results.echo, &key, server);
+        if !self.results.echo.is_empty() {
+            for &mode in &modes {
+                for case in &self.config.echo_cases {
+                    for load in [Load::Peak, Load::Rate(case.rate)] {
+                        let key = (case.size, load);
+                        let what = format!(
+                            "{}, echo {} {}",
+                            mode.label(),
+                            size_label(case.size),
+                            load_label(load)
+                        );
+                        let cpu = |server| echo(key, server).and_then(|c| c.median(EchoRun::cpu_per_1k));
+                        targets.push(bound(
+                            format!("{what}: server CPU/1k msgs ≤ 1.2× tokio-tungstenite"),
+                            cpu(mode),
+                            cpu(ServerKind::Tungstenite),
+                            1.2,
+                            true,
+                        ));
+                        targets.push(with_limit(
+                            bound(
+                                format!("{what}: server CPU/1k msgs ≤ 0.25× Node Primus"),
+                                cpu(mode),
+                                cpu(ServerKind::NodePrimus),
+                                0.25,
+                                true,
+                            ),
+                            cpu(ServerKind::Tungstenite),
+                            cpu(ServerKind::NodePrimus),
+                        ));
+                        if load == Load::Peak {
+                            let rate = |server| echo(key, server).and_then(|c| c.median(EchoRun::throughput));
+                            targets.push(bound(
+                                format!("{what}: throughput ≥ 0.85× tokio-tungstenite"),
+                                rate(mode),
+                                rate(ServerKind::Tungstenite),
+                                0.85,
+                                false,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(&conns) = self.config.broadcast_conns.iter().max() {
+            if !self.results.broadcast.is_empty() {
+                for &mode in &modes {
+                    for load in [Load::Peak, Load::Rate(self.config.broadcast_rate)] {
+                        let key = (conns, load);
+                        let cpu = |server| {
+                            find(&self.results.broadcast, &key, server)
+                                .and_then(|c| c.median(BroadcastRun::cpu_per_1k))
+                        };
+                        targets.push(with_limit(
+                            bound(
+                                format!(
+                                    "{}, broadcast to {} {}: server CPU/1k deliveries ≤ 0.2× Node Primus",
+                                    mode.label(),
+                                    thousands(conns as f64),
+                                    load_label(load)
+                                ),
+                                cpu(mode),
+                                cpu(ServerKind::NodePrimus),
+                                0.2,
+                                true,
+                            ),
+                            cpu(ServerKind::Tungstenite),
+                            cpu(ServerKind::NodePrimus),
+                        ));
+                    }
+                    let encodes = find(&self.results.broadcast, &(conns, Load::Peak), mode)
+                        .and_then(|c| c.median(|r| r.encodes_per_broadcast.unwrap_or(f64::NAN)));
+                    targets.push(Target {
+                        text: format!(
+                            "{}, broadcast to {}: one encode per broadcast",
+                            mode.label(),
+                            thousands(conns as f64)
+                        ),
+                        measured: encodes.map_or("not measured".to_owned(), |e| {
+                            format!("{e:.3} encodes per broadcast")
+                        }),
+                        pass: encodes.map(|e| e <= 1.01),
+                    });
+                }
+            }
+        }
+        if !self.results.idle.is_empty() {
+            for &mode in &modes {
+                let per_conn = find(&self.results.idle, &self.config.idle_conns, mode)
+                    .and_then(|c| c.median(IdleRun::per_conn_kib));
+                targets.push(Target {
+                    text: format!(
+                        "{}, {} idle connections: ≤ 16 KiB RSS per connection",
+                        mode.label(),
+                        thousands(self.config.idle_conns as f64)
+                    ),
+                    measured: per_conn.map_or("not measured".to_owned(), |v| format!("{v:.1} KiB")),
+                    pass: per_conn.map(|v| v <= 16.0),
+                });
+            }
+        }
+        targets
+    }
+}
+
+/// A ratio target: `value / reference` at most (or at least) `limit`.
+fn bound(text: String, value: Option<f64>, reference: Option<f64>, limit: f64, at_most: bool) -> Target {
+    match (value, reference) {
+        (Some(v), Some(r)) if r > 0.0 => {
+            let ratio = v / r;
+            Target {
+                text,
+                measured: format!("{ratio:.2}×"),
+                pass: Some(if at_most { ratio <= limit } else { ratio >= limit }),
+            }
+        }
+        _ => Target {
+            text,
+            measured: "not measured".to_owned(),
+            pass: None,
+        },
+    }
+}
+
+/// Adds what the limit for our stack (tokio-tungstenite) reaches against the
+/// same reference, so a ratio no server could meet is visible as such.
+fn with_limit(mut target: Target, limit: Option<f64>, reference: Option<f64>) -> Target {
+    if let (Some(l), Some(r)) = (limit, reference) {
+        if r > 0.0 && target.pass.is_some() {
+            target.measured = format!("{} (tokio-tungstenite: {:.2}×)", target.measured, l / r);
+        }
+    }
+    target
+}
+
+fn latency(summary: Option<Summary>, pick: fn(&Summary) -> u32) -> f64 {
+    summary.map_or(f64::NAN, |s| f64::from(pick(&s)))
+}
+
+fn per_1k(ms: f64, count: u64) -> f64 {
+    if count == 0 {
+        f64::NAN
+    } else {
+        ms * 1000.0 / count as f64
+    }
+}
+
+fn write_notes(out: &mut String, notes: &[String]) {
+    for note in notes {
+        let _ = writeln!(out, "- {note}");
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median([3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median([4.0, 1.0]), Some(2.5));
+        assert_eq!(median([f64::NAN]), None);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(1_234_567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(ms(1.234), "1.23");
+        assert_eq!(ms(0.0123), "0.0123");
+        assert_eq!(micros(1500.0), "1.5 ms");
+        assert_eq!(micros(450.0), "450 µs");
+        assert_eq!(ratio(Some(1.0), Some(4.0)), "0.25×");
+    }
+
+    #[test]
+    fn bounds() {
+        assert_eq!(
+            bound("t".into(), Some(1.1), Some(1.0), 1.2, true).pass,
+            Some(true)
+        );
+        assert_eq!(
+            bound("t".into(), Some(0.8), Some(1.0), 0.85, false).pass,
+            Some(false)
+        );
+        assert_eq!(bound("t".into(), None, Some(1.0), 1.2, true).pass, None);
+    }
+}

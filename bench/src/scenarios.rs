@@ -1,0 +1,725 @@
+//! The scenarios: what is measured, how, and for how long.
+//!
+//! Every run starts a **fresh server process**, opens its connections, lets
+//! the load run for a warm-up, then measures for a fixed window: the
+//! generator counts replies or deliveries and the suite reads the server's
+//! CPU time from `/proc` at both ends of the window. The server is stopped
+//! (killed if need be) after every run, even a failed one.
+//!
+//! | scenario | load | figures |
+//! |---|---|---|
+//! | echo | 100 connections, a window of requests in flight each; 32 B and 16 KiB frames; closed loop (peak) and a fixed offered rate | messages/s, p50/p99 round trip, server CPU ms per 1,000 messages |
+//! | broadcast | 1,000 and 10,000 connections; one asks for broadcasts, at most `window` incomplete at once; peak and a fixed delivery rate | deliveries/s, p50/p99 send-to-delivery, server CPU ms per 1,000 deliveries, encodes per broadcast |
+//! | idle | 10,000 connections that did one echo each, then nothing | server RSS per connection |
+//! | setup | 2,000 connections opened 32 at a time (TCP, upgrade, one echo) | connections/s, p50/p99 open time, server CPU ms per 1,000 connections |
+//!
+//! Rounds: echo, broadcast and setup run `rounds` times, servers interleaved
+//! within each round; the report shows the median of the rounds.
+
+use crate::latency::{Samples, Summary};
+use crate::loadgen::{self, BroadcastPlan, EchoPlan, OpenSpec, Outcome};
+use crate::procfs::{Snapshot, Usage};
+use crate::servers::{Environment, ServerKind, ServerProcess, StartOptions};
+use crate::wire;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Most echo requests one connection sends in a run (a bound far above
+/// what a 5-second window reaches; the window's deadline ends runs).
+pub const MAX_ECHO_SENDS: u64 = 5_000_000;
+
+/// Sizes and durations of a suite run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// True for the `--quick` sizes.
+    pub quick: bool,
+    /// Repetitions of echo, broadcast and setup (median reported).
+    pub rounds: usize,
+    /// Servers to run.
+    pub servers: Vec<ServerKind>,
+    /// Load before each measured window.
+    pub warmup: Duration,
+    /// Length of each measured window.
+    pub measure: Duration,
+    /// Connections opened at once while setting up a run.
+    pub open_concurrency: usize,
+    /// Echo: connections.
+    pub echo_conns: usize,
+    /// Echo: requests in flight per connection (closed loop); the cap is
+    /// 8× this at a fixed rate.
+    pub echo_window: usize,
+    /// Echo: frame sizes and the fixed offered rate (messages/s) for each.
+    pub echo_cases: Vec<EchoCase>,
+    /// Broadcast: connection counts.
+    pub broadcast_conns: Vec<usize>,
+    /// Broadcast: broadcasts that may be incomplete at once.
+    pub broadcast_window: u64,
+    /// Broadcast: the fixed offered rate, in deliveries per second.
+    pub broadcast_rate: f64,
+    /// Broadcast: length of the JSON string broadcast (the frame is 2 bytes
+    /// more without typed events).
+    pub broadcast_data_len: usize,
+    /// Idle: connections.
+    pub idle_conns: usize,
+    /// Idle: wait after the last connection opened before reading RSS.
+    pub idle_settle: Duration,
+    /// Setup: connections.
+    pub setup_conns: usize,
+    /// Setup: connections opened at once.
+    pub setup_concurrency: usize,
+}
+
+/// One echo frame size and its fixed offered rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EchoCase {
+    /// WebSocket payload size in bytes, envelope included.
+    pub size: usize,
+    /// Offered rate for the fixed-rate run, messages per second (all connections).
+    pub rate: f64,
+}
+
+impl Config {
+    /// The full suite (about 12 minutes).
+    pub fn full() -> Config {
+        Config {
+            quick: false,
+            rounds: 3,
+            servers: ServerKind::ALL.to_vec(),
+            warmup: Duration::from_secs(1),
+            measure: Duration::from_secs(5),
+            open_concurrency: 128,
+            echo_conns: 100,
+            echo_window: 8,
+            echo_cases: vec![
+                EchoCase {
+                    size: 32,
+                    rate: 20_000.0,
+                },
+                EchoCase {
+                    size: 16 * 1024,
+                    rate: 2_000.0,
+                },
+            ],
+            broadcast_conns: vec![1_000, 10_000],
+            broadcast_window: 16,
+            broadcast_rate: 20_000.0,
+            broadcast_data_len: 30,
+            idle_conns: 10_000,
+            idle_settle: Duration::from_secs(2),
+            setup_conns: 2_000,
+            setup_concurrency: 32,
+        }
+    }
+
+    /// Smaller counts and shorter windows, for development (about 4 minutes).
+    pub fn quick() -> Config {
+        Config {
+            quick: true,
+            rounds: 1,
+            warmup: Duration::from_millis(300),
+            measure: Duration::from_secs(1),
+            broadcast_conns: vec![200, 1_000],
+            idle_conns: 1_000,
+            idle_settle: Duration::from_millis(500),
+            setup_conns: 300,
+            ..Config::full()
+        }
+    }
+}
+
+/// Which scenarios to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Echo throughput and latency.
+    Echo,
+    /// Broadcast fan-out.
+    Broadcast,
+    /// Idle connections' memory.
+    Idle,
+    /// Connection setup rate.
+    Setup,
+}
+
+impl Scenario {
+    /// All network scenarios, in run order.
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Echo,
+        Scenario::Broadcast,
+        Scenario::Idle,
+        Scenario::Setup,
+    ];
+}
+
+/// Peak (closed loop) or a fixed offered rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Load {
+    /// As fast as the server answers, within the window.
+    Peak,
+    /// A fixed offered rate (messages or deliveries per second).
+    Rate(f64),
+}
+
+/// One measured echo run.
+#[derive(Debug, Clone)]
+pub struct EchoRun {
+    /// Replies received in the window.
+    pub messages: u64,
+    /// CPU during the window.
+    pub usage: Usage,
+    /// Round trips.
+    pub latency: Option<Summary>,
+    /// Fixed rate: sends skipped because the cap on requests in flight was reached.
+    pub skipped: u64,
+}
+
+impl EchoRun {
+    /// Replies per second.
+    pub fn throughput(&self) -> f64 {
+        self.messages as f64 / self.usage.secs
+    }
+
+    /// Server CPU milliseconds per 1,000 messages.
+    pub fn cpu_per_1k(&self) -> f64 {
+        per_1k(self.usage.server_ms, self.messages)
+    }
+}
+
+/// One measured broadcast run.
+#[derive(Debug, Clone)]
+pub struct BroadcastRun {
+    /// Deliveries counted in the window (all connections).
+    pub deliveries: u64,
+    /// Broadcasts sent in the window.
+    pub broadcasts: u64,
+    /// CPU during the window.
+    pub usage: Usage,
+    /// Send-to-delivery times.
+    pub latency: Option<Summary>,
+    /// primus-rs: parser encodes per broadcast over the whole run.
+    pub encodes_per_broadcast: Option<f64>,
+}
+
+impl BroadcastRun {
+    /// Deliveries per second.
+    pub fn throughput(&self) -> f64 {
+        self.deliveries as f64 / self.usage.secs
+    }
+
+    /// Server CPU milliseconds per 1,000 deliveries.
+    pub fn cpu_per_1k(&self) -> f64 {
+        per_1k(self.usage.server_ms, self.deliveries)
+    }
+}
+
+/// One idle-memory measurement.
+#[derive(Debug, Clone)]
+pub struct IdleRun {
+    /// Connections held.
+    pub conns: usize,
+    /// Server RSS before any connection, KiB.
+    pub rss_before_kib: u64,
+    /// Server RSS with every connection open and idle, KiB.
+    pub rss_after_kib: u64,
+}
+
+impl IdleRun {
+    /// RSS growth per connection, KiB.
+    pub fn per_conn_kib(&self) -> f64 {
+        self.rss_after_kib.saturating_sub(self.rss_before_kib) as f64 / self.conns.max(1) as f64
+    }
+}
+
+/// One connection-setup measurement.
+#[derive(Debug, Clone)]
+pub struct SetupRun {
+    /// Connections opened.
+    pub conns: usize,
+    /// CPU while opening them.
+    pub usage: Usage,
+    /// Time to open one (TCP, upgrade, first echo).
+    pub latency: Option<Summary>,
+}
+
+impl SetupRun {
+    /// Connections per second.
+    pub fn rate(&self) -> f64 {
+        self.conns as f64 / self.usage.secs
+    }
+
+    /// Server CPU milliseconds per 1,000 connections.
+    pub fn cpu_per_1k(&self) -> f64 {
+        per_1k(self.usage.server_ms, self.conns as u64)
+    }
+}
+
+fn per_1k(ms: f64, count: u64) -> f64 {
+    if count == 0 {
+        f64::NAN
+    } else {
+        ms * 1000.0 / count as f64
+    }
+}
+
+/// The runs of one figure for one server: one entry per round.
+#[derive(Debug, Clone)]
+pub struct Cell<K, R> {
+    /// The case (size and load, connection count…).
+    pub key: K,
+    /// The server.
+    pub server: ServerKind,
+    /// Each round's result, or why it failed.
+    pub runs: Vec<Result<R, String>>,
+}
+
+/// Echo cells are keyed by frame size and load.
+pub type EchoKey = (usize, Load);
+/// Broadcast cells are keyed by connection count and load.
+pub type BroadcastKey = (usize, Load);
+
+/// Everything measured in a suite run.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// Echo runs.
+    pub echo: Vec<Cell<EchoKey, EchoRun>>,
+    /// Broadcast runs.
+    pub broadcast: Vec<Cell<BroadcastKey, BroadcastRun>>,
+    /// Idle runs.
+    pub idle: Vec<Cell<usize, IdleRun>>,
+    /// Setup runs.
+    pub setup: Vec<Cell<usize, SetupRun>>,
+}
+
+fn push<K: PartialEq + Copy, R>(
+    cells: &mut Vec<Cell<K, R>>,
+    key: K,
+    server: ServerKind,
+    run: Result<R, String>,
+) {
+    match cells.iter_mut().find(|c| c.key == key && c.server == server) {
+        Some(cell) => cell.runs.push(run),
+        None => cells.push(Cell {
+            key,
+            server,
+            runs: vec![run],
+        }),
+    }
+}
+
+/// Runs the chosen scenarios.
+pub async fn run(config: &Config, env: &Environment, scenarios: &[Scenario]) -> Results {
+    let mut results = Results::default();
+    for round in 1..=config.rounds {
+        if scenarios.contains(&Scenario::Echo) {
+            for case in &config.echo_cases {
+                for load in [Load::Peak, Load::Rate(case.rate)] {
+                    for &server in &config.servers {
+                        let label = format!(
+                            "echo {} {} round {round}",
+                            size_label(case.size),
+                            load_label(load)
+                        );
+                        let run = echo(config, env, server, case.size, load).await;
+                        progress(&label, server, &run, |r| {
+                            format!(
+                                "{:.0} msg/s, {:.2} ms CPU/1k, p50 {} µs, p99 {} µs",
+                                r.throughput(),
+                                r.cpu_per_1k(),
+                                r.latency.map_or(0, |l| l.p50_us),
+                                r.latency.map_or(0, |l| l.p99_us)
+                            )
+                        });
+                        push(&mut results.echo, (case.size, load), server, run);
+                    }
+                }
+            }
+        }
+        if scenarios.contains(&Scenario::Broadcast) {
+            for &conns in &config.broadcast_conns {
+                for load in [Load::Peak, Load::Rate(config.broadcast_rate)] {
+                    for &server in &config.servers {
+                        let label = format!("broadcast {conns} conns {} round {round}", load_label(load));
+                        let run = broadcast(config, env, server, conns, load).await;
+                        progress(&label, server, &run, |r| {
+                            format!(
+                                "{:.0} deliveries/s, {:.3} ms CPU/1k, {} broadcasts, encodes/broadcast {:?}",
+                                r.throughput(),
+                                r.cpu_per_1k(),
+                                r.broadcasts,
+                                r.encodes_per_broadcast
+                            )
+                        });
+                        push(&mut results.broadcast, (conns, load), server, run);
+                    }
+                }
+            }
+        }
+        if scenarios.contains(&Scenario::Setup) {
+            for &server in &config.servers {
+                let run = setup(config, env, server).await;
+                progress(&format!("setup round {round}"), server, &run, |r| {
+                    format!("{:.0} conns/s, {:.1} ms CPU/1k conns", r.rate(), r.cpu_per_1k())
+                });
+                push(&mut results.setup, config.setup_conns, server, run);
+            }
+        }
+    }
+    // Memory is not noisy the way CPU is: one round.
+    if scenarios.contains(&Scenario::Idle) {
+        for &server in &config.servers {
+            let run = idle(config, env, server).await;
+            progress("idle", server, &run, |r| {
+                format!("{:.1} KiB per connection", r.per_conn_kib())
+            });
+            push(&mut results.idle, config.idle_conns, server, run);
+        }
+    }
+    results
+}
+
+fn progress<R>(label: &str, server: ServerKind, run: &Result<R, String>, describe: impl Fn(&R) -> String) {
+    match run {
+        Ok(run) => eprintln!("[{label}] {}: {}", server.label(), describe(run)),
+        Err(error) => eprintln!("[{label}] {}: FAILED: {error}", server.label()),
+    }
+}
+
+/// "32 B", "16 KiB".
+pub fn size_label(size: usize) -> String {
+    if size >= 1024 && size % 1024 == 0 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+/// "peak", "20000/s".
+pub fn load_label(load: Load) -> String {
+    match load {
+        Load::Peak => "peak".to_owned(),
+        Load::Rate(rate) => format!("{rate:.0}/s"),
+    }
+}
+
+/// The echo request payload of `size` bytes for a server: a JSON string, or
+/// for typed events `{"event":"echo","data":"…"}` of the same total size.
+pub fn echo_payload(kind: ServerKind, size: usize) -> Vec<u8> {
+    let (prefix, suffix): (&[u8], &[u8]) = if kind.is_typed() {
+        (br#"{"event":"echo","data":""#, br#""}"#)
+    } else {
+        (b"\"", b"\"")
+    };
+    let fill = size.saturating_sub(prefix.len() + suffix.len()).max(1);
+    let mut payload = Vec::with_capacity(size);
+    payload.extend_from_slice(prefix);
+    payload.extend(std::iter::repeat_n(b'x', fill));
+    payload.extend_from_slice(suffix);
+    payload
+}
+
+/// A started server whose stderr goes to a log named after the run.
+async fn start(
+    env: &Environment,
+    server: ServerKind,
+    options: StartOptions,
+    run: &str,
+) -> Result<ServerProcess, String> {
+    ServerProcess::start(server, env, options, &format!("{}-{run}", server.id())).await
+}
+
+/// Warm-up, then the measured window; stops the drivers and collects them.
+async fn measure(
+    config: &Config,
+    server: &ServerProcess,
+    control: &loadgen::GateControl,
+    handles: Vec<tokio::task::JoinHandle<Outcome>>,
+) -> Result<(Usage, Vec<Outcome>), String> {
+    tokio::time::sleep(config.warmup).await;
+    let sample =
+        || Snapshot::take(server.pid()).map_err(|e| format!("cannot read the server's CPU time: {e}"));
+    let before = sample();
+    control.start_measuring();
+    tokio::time::sleep(config.measure).await;
+    control.stop_measuring();
+    let after = sample();
+    control.stop();
+    let outcomes = loadgen::collect(handles, Duration::from_secs(15)).await;
+    let usage = before?.until(&after?);
+    Ok((usage, outcomes))
+}
+
+/// Fails when any driver failed or any reply was wrong.
+fn check(outcomes: &[Outcome]) -> Result<(), String> {
+    let failed: Vec<&String> = outcomes.iter().filter_map(|o| o.error.as_ref()).collect();
+    if let Some(first) = failed.first() {
+        return Err(format!(
+            "{} of {} connections failed, first: {first}",
+            failed.len(),
+            outcomes.len()
+        ));
+    }
+    let mismatches: u64 = outcomes.iter().map(|o| o.mismatches).sum();
+    if mismatches > 0 {
+        return Err(format!("{mismatches} replies differed from the request"));
+    }
+    Ok(())
+}
+
+fn merged_samples(outcomes: &mut [Outcome]) -> Samples {
+    let total = outcomes.iter().map(|o| o.samples.len()).sum();
+    let mut samples = Samples::with_capacity(total);
+    for outcome in outcomes {
+        samples.merge(std::mem::take(&mut outcome.samples));
+    }
+    samples
+}
+
+/// One echo run on a fresh server.
+pub async fn echo(
+    config: &Config,
+    env: &Environment,
+    server: ServerKind,
+    size: usize,
+    load: Load,
+) -> Result<EchoRun, String> {
+    let process = start(env, server, StartOptions::default(), &format!("echo-{size}")).await?;
+    let payload = echo_payload(server, size);
+    let request: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &payload).into();
+    let conns = config.echo_conns;
+    let read_capacity = (16 * 1024).max((size + 16) * config.echo_window + 1024);
+    let probe = request.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (opened, _) = loadgen::open_many(
+        process.addr(),
+        conns,
+        config.open_concurrency,
+        move |_| OpenSpec {
+            query: String::new(),
+            probe: Some(probe.clone()),
+            read_capacity,
+        },
+        deadline,
+    )
+    .await?;
+    let (window, period) = match load {
+        Load::Peak => (config.echo_window, None),
+        Load::Rate(rate) => (
+            config.echo_window * 8,
+            Some(Duration::from_secs_f64(conns as f64 / rate)),
+        ),
+    };
+    let plan = Arc::new(EchoPlan {
+        request,
+        reply: payload.into(),
+        window,
+        period,
+        conns,
+        max_sends: MAX_ECHO_SENDS,
+    });
+    let (control, gate) = loadgen::gate();
+    let handles = opened
+        .into_iter()
+        .enumerate()
+        .map(|(index, conn)| tokio::spawn(loadgen::echo(conn, plan.clone(), gate.clone(), index)))
+        .collect();
+    let (usage, mut outcomes) = measure(config, &process, &control, handles).await?;
+    process.stop().await;
+    check(&outcomes)?;
+    Ok(EchoRun {
+        messages: outcomes.iter().map(|o| o.count).sum(),
+        skipped: outcomes.iter().map(|o| o.skipped).sum(),
+        latency: merged_samples(&mut outcomes).summary(),
+        usage,
+    })
+}
+
+/// One broadcast run on a fresh server.
+pub async fn broadcast(
+    config: &Config,
+    env: &Environment,
+    server: ServerKind,
+    conns: usize,
+    load: Load,
+) -> Result<BroadcastRun, String> {
+    let options = StartOptions { count_encodes: true };
+    let mut process = start(env, server, options, &format!("broadcast-{conns}")).await?;
+    let probe: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &echo_payload(server, 32)).into();
+    let typed = server.is_typed();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let (opened, _) = loadgen::open_many(
+        process.addr(),
+        conns,
+        config.open_concurrency,
+        move |index| OpenSpec {
+            // Connection 0 triggers the broadcasts; with typed events it
+            // sends `broadcast` events instead.
+            query: if index == 0 && !typed {
+                "bench=trigger".to_owned()
+            } else {
+                String::new()
+            },
+            probe: (index != 0 || typed).then(|| probe.clone()),
+            read_capacity: 4 * 1024,
+        },
+        deadline,
+    )
+    .await?;
+    let period = match load {
+        Load::Peak => None,
+        Load::Rate(deliveries) => Some(Duration::from_secs_f64(conns as f64 / deliveries)),
+    };
+    let plan = Arc::new(BroadcastPlan::new(
+        conns as u64,
+        config.broadcast_window,
+        typed,
+        config.broadcast_data_len,
+        period,
+    ));
+    let encodes_before = process.encodes().await;
+    let (control, gate) = loadgen::gate();
+    let handles: Vec<_> = opened
+        .into_iter()
+        .enumerate()
+        .map(|(index, conn)| {
+            let (plan, gate) = (plan.clone(), gate.clone());
+            if index == 0 {
+                tokio::spawn(loadgen::broadcast_trigger(conn, plan, gate))
+            } else {
+                tokio::spawn(loadgen::broadcast_receiver(conn, plan, gate))
+            }
+        })
+        .collect();
+    tokio::time::sleep(config.warmup).await;
+    let sample =
+        || Snapshot::take(process.pid()).map_err(|e| format!("cannot read the server's CPU time: {e}"));
+    let before = sample();
+    control.start_measuring();
+    tokio::time::sleep(config.measure).await;
+    control.stop_measuring();
+    let after = sample();
+    // Let every broadcast sent reach everyone, so that the server has
+    // encoded all of them when its encodes are counted.
+    plan.stop_sending();
+    let settle_deadline = Instant::now() + Duration::from_secs(10);
+    while !plan.settled() && Instant::now() < settle_deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let settled = plan.settled();
+    let encodes_after = process.encodes().await;
+    control.stop();
+    let mut outcomes = loadgen::collect(handles, Duration::from_secs(15)).await;
+    let usage = before?.until(&after?);
+    process.stop().await;
+    check(&outcomes)?;
+    if !settled {
+        return Err("broadcasts still undelivered 10 s after the trigger stopped".to_owned());
+    }
+    let sent_all = plan.sent();
+    let encodes_per_broadcast = match (encodes_before, encodes_after) {
+        (Some(before), Some(after)) if sent_all > 0 => {
+            Some(after.saturating_sub(before) as f64 / sent_all as f64)
+        }
+        _ => None,
+    };
+    Ok(BroadcastRun {
+        deliveries: outcomes.iter().map(|o| o.count).sum(),
+        broadcasts: outcomes.iter().map(|o| o.sent).sum(),
+        latency: merged_samples(&mut outcomes).summary(),
+        usage,
+        encodes_per_broadcast,
+    })
+}
+
+/// The idle-memory run on a fresh server.
+pub async fn idle(config: &Config, env: &Environment, server: ServerKind) -> Result<IdleRun, String> {
+    let process = start(env, server, StartOptions::default(), "idle").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before_kib = process.rss_kib().map_err(|e| e.to_string())?;
+    let probe: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &echo_payload(server, 32)).into();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let conns = config.idle_conns;
+    let (opened, _) = loadgen::open_many(
+        process.addr(),
+        conns,
+        config.open_concurrency,
+        move |_| OpenSpec {
+            query: String::new(),
+            probe: Some(probe.clone()),
+            read_capacity: 1024,
+        },
+        deadline,
+    )
+    .await?;
+    let (control, gate) = loadgen::gate();
+    let handles = opened
+        .into_iter()
+        .map(|conn| tokio::spawn(loadgen::hold(conn, gate.clone())))
+        .collect();
+    tokio::time::sleep(config.idle_settle).await;
+    let rss_after_kib = process.rss_kib().map_err(|e| e.to_string());
+    control.stop();
+    let outcomes = loadgen::collect(handles, Duration::from_secs(15)).await;
+    process.stop().await;
+    check(&outcomes)?;
+    Ok(IdleRun {
+        conns,
+        rss_before_kib,
+        rss_after_kib: rss_after_kib?,
+    })
+}
+
+/// The connection-setup run on a fresh server.
+pub async fn setup(config: &Config, env: &Environment, server: ServerKind) -> Result<SetupRun, String> {
+    let process = start(env, server, StartOptions::default(), "setup").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let probe: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &echo_payload(server, 32)).into();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let sample =
+        || Snapshot::take(process.pid()).map_err(|e| format!("cannot read the server's CPU time: {e}"));
+    let before = sample()?;
+    let opened = loadgen::open_many(
+        process.addr(),
+        config.setup_conns,
+        config.setup_concurrency,
+        move |_| OpenSpec {
+            query: String::new(),
+            probe: Some(probe.clone()),
+            read_capacity: 1024,
+        },
+        deadline,
+    )
+    .await;
+    let after = sample();
+    let (conns, samples) = opened?;
+    let usage = before.until(&after?);
+    loadgen::close_all(conns);
+    process.stop().await;
+    Ok(SetupRun {
+        conns: config.setup_conns,
+        usage,
+        latency: samples.summary(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_payloads_have_the_requested_size() {
+        for kind in ServerKind::ALL {
+            for size in [32, 16 * 1024] {
+                let payload = echo_payload(kind, size);
+                assert_eq!(payload.len(), size, "{kind:?}");
+                assert!(serde_json::from_slice::<serde_json::Value>(&payload).is_ok());
+            }
+        }
+        assert!(echo_payload(ServerKind::PrimusTyped, 32).starts_with(br#"{"event":"echo""#));
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(size_label(16384), "16 KiB");
+        assert_eq!(size_label(32), "32 B");
+        assert_eq!(load_label(Load::Rate(20_000.0)), "20000/s");
+    }
+}
