@@ -34,6 +34,32 @@ async fn next(events: &mut Events, wait: Duration) -> Event {
     }
 }
 
+/// A short name for an event, to compare sequences.
+fn kind(event: &Event) -> &'static str {
+    match event {
+        Event::Open => "open",
+        Event::Close => "close",
+        Event::End => "end",
+        Event::Offline => "offline",
+        Event::Online => "online",
+        Event::ReconnectScheduled(_) => "scheduled",
+        Event::Reconnect(_) => "reconnect",
+        Event::Reconnected(_) => "reconnected",
+        Event::ReconnectTimeout(_) => "reconnect timeout",
+        Event::ReconnectFailed(_) => "reconnect failed",
+        Event::Error(_) => "error",
+        _ => "other",
+    }
+}
+
+/// The next events (pings skipped) must be exactly `expected`, in order.
+async fn expect_events(events: &mut Events, expected: &[&str]) {
+    for want in expected {
+        let event = next(events, Duration::from_secs(5)).await;
+        assert_eq!(kind(&event), *want, "expected {expected:?}, got {event:?}");
+    }
+}
+
 /// Waits through the reconnect events until `Reconnected`; returns the last
 /// attempt number seen. Any other event fails the test.
 async fn until_reconnected(events: &mut Events, wait: Duration) -> u32 {
@@ -205,26 +231,11 @@ async fn a_server_that_stops_pinging_is_detected_and_the_client_reconnects() {
         detected >= Duration::from_millis(280) && detected < Duration::from_millis(1000),
         "{detected:?}"
     );
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::ReconnectScheduled(_)
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Reconnect(_)
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Reconnected(_)
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Online
-    ));
+    expect_events(
+        &mut events,
+        &["close", "scheduled", "reconnect", "reconnected", "online"],
+    )
+    .await;
     expect_open(&mut events).await;
     // The server task counts after its side of the handshake; allow it a moment.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -297,14 +308,7 @@ async fn without_a_strategy_a_lost_connection_ends_the_client() {
         .expect("connect");
     expect_open(&mut events).await;
     server.crash().await;
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::End
-    ));
+    expect_events(&mut events, &["close", "end"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,22 +357,7 @@ async fn reconnects_to_a_restarted_node_primus_server() {
     expect_open(&mut events).await;
     // A Node spark.end(undefined, {reconnect: true}) makes us come back.
     client.write(&json!({ "cmd": "end-reconnect" })).expect("write");
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::ReconnectScheduled(_)
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Reconnect(_)
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Reconnected(_)
-    ));
+    expect_events(&mut events, &["close", "scheduled", "reconnect", "reconnected"]).await;
     expect_open(&mut events).await;
     // A crash and a restart on the same port.
     server.crash().await;
@@ -383,14 +372,7 @@ async fn reconnects_to_a_restarted_node_primus_server() {
     assert_eq!(next_value(&mut events).await, json!("queued during the outage"));
     // The Node server with `primus::server::close` ends us for good.
     client.write(&json!({ "cmd": "end" })).expect("write");
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::End
-    ));
+    expect_events(&mut events, &["close", "end"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
