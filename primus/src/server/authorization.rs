@@ -10,15 +10,29 @@
 //! * `WWW-Authenticate: <authenticate>` only for a 401 that sets it,
 //! * on an upgrade also `Connection: close`; the socket is not upgraded.
 
-use http::StatusCode;
+use crate::spark::{Address, Query};
+use http::{HeaderMap, Method, StatusCode, Uri};
 use std::future::Future;
 use std::sync::Arc;
 
 use super::handlers::BoxFuture;
 
-/// The request being authorized: the same snapshot middleware layers get
-/// (method, URI, headers, parsed query, address, upgrade flag).
-pub use super::middleware::Request as AuthRequest;
+/// The request being authorized.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    /// Request method.
+    pub method: Method,
+    /// Request URI (path and query).
+    pub uri: Uri,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Parsed query string.
+    pub query: Query,
+    /// Client address (proxy headers honoured like [`Spark::address`](crate::Spark::address)).
+    pub address: Address,
+    /// True for a WebSocket upgrade, false for a plain HTTP request.
+    pub upgrade: bool,
+}
 
 /// A rejection from the authorization hook.
 ///

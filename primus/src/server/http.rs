@@ -8,6 +8,7 @@
 //! layers → the WebSocket handshake. (Proxy headers are read for the
 //! address first, like Primus' `forwarded`.) See [`super::middleware`].
 
+use super::authorization::AuthRequest;
 use super::client_js;
 use super::cors::CorsOutcome;
 use super::middleware::{self, Builtin, Kind, Layer, Outcome};
@@ -247,7 +248,15 @@ async fn authorize(
     let Some(authorizer) = &shared.authorizer else {
         return Ok(());
     };
-    let Err(error) = authorizer(middleware_request(request, address, upgrade)).await else {
+    let auth_request = AuthRequest {
+        method: request.method.clone(),
+        uri: request.uri.clone(),
+        headers: request.headers.clone(),
+        query: Query::parse(request.uri.query().unwrap_or("")),
+        address,
+        upgrade,
+    };
+    let Err(error) = authorizer(auth_request).await else {
         return Ok(());
     };
     tracing::debug!(%error, status = %error.status(), upgrade, "request not authorized");
