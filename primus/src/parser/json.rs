@@ -3,8 +3,8 @@
 use super::{Inspection, Parser, ParserError};
 use crate::frame::Frame;
 use crate::protocol;
-use serde::de::IgnoredAny;
-use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
 
 /// Primus' JSON parser: one JSON value per text frame.
 ///
@@ -22,12 +22,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json;
 
-impl Parser for Json {
-    fn name(&self) -> &'static str {
-        "json"
-    }
-
-    fn encode(&self, value: &dyn erased_serde::Serialize) -> Result<Frame, ParserError> {
+impl Json {
+    /// [`Parser::encode`] without type erasure (what `encode_value` calls).
+    pub(crate) fn encode_typed<T: Serialize + ?Sized>(value: &T) -> Result<Frame, ParserError> {
         let mut text = serde_json::to_string(value).map_err(ParserError::encode)?;
         // Both characters start with the byte 0xE2: a byte search first.
         if text.as_bytes().contains(&0xE2) && text.contains(['\u{2028}', '\u{2029}']) {
@@ -36,15 +33,37 @@ impl Parser for Json {
         Ok(Frame::text(text))
     }
 
+    /// [`Parser::decode`] without type erasure (what `decode_value` calls).
+    pub(crate) fn decode_typed<T: DeserializeOwned>(frame: &Frame) -> Result<T, ParserError> {
+        if frame.is_binary() {
+            return Err(binary_frame());
+        }
+        serde_json::from_slice(frame.as_bytes()).map_err(ParserError::decode)
+    }
+}
+
+fn binary_frame() -> ParserError {
+    ParserError::decode(
+        "binary frame: the json parser passes binary frames through undecoded; read them with `as_bytes()`",
+    )
+}
+
+impl Parser for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn encode(&self, value: &dyn erased_serde::Serialize) -> Result<Frame, ParserError> {
+        Json::encode_typed(value)
+    }
+
     fn decode(
         &self,
         frame: &Frame,
         visit: &mut dyn FnMut(&mut dyn erased_serde::Deserializer<'_>) -> Result<(), erased_serde::Error>,
     ) -> Result<(), ParserError> {
         if frame.is_binary() {
-            return Err(ParserError::decode(
-                "binary frame: the json parser passes binary frames through undecoded; read them with `as_bytes()`",
-            ));
+            return Err(binary_frame());
         }
         let mut deserializer = serde_json::Deserializer::from_slice(frame.as_bytes());
         visit(&mut <dyn erased_serde::Deserializer>::erase(&mut deserializer))

@@ -62,7 +62,7 @@ pub enum Inspection {
 /// );
 /// assert!(Json.inspect(&Frame::text("not json")).is_err());
 /// ```
-pub trait Parser: Send + Sync + std::fmt::Debug + 'static {
+pub trait Parser: Send + Sync + std::fmt::Debug + std::any::Any {
     /// The name published in `/spec` (`"json"`, `"bincode"`, …).
     fn name(&self) -> &'static str;
 
@@ -85,18 +85,35 @@ pub trait Parser: Send + Sync + std::fmt::Debug + 'static {
 
 impl dyn Parser {
     /// Encodes a value with this parser.
+    ///
+    /// With the built-in [`Json`] parser this calls serde_json directly
+    /// (same bytes, no type erasure); other parsers go through
+    /// [`Parser::encode`].
     pub fn encode_value<T: Serialize + ?Sized>(&self, value: &T) -> Result<Frame, ParserError> {
+        if self.is_builtin_json() {
+            return Json::encode_typed(value);
+        }
         self.encode(&value)
     }
 
-    /// Decodes a frame into a `T` with this parser.
+    /// Decodes a frame into a `T` with this parser (directly with serde_json
+    /// for the built-in [`Json`] parser, like [`encode_value`](Self::encode_value)).
     pub fn decode_value<T: DeserializeOwned>(&self, frame: &Frame) -> Result<T, ParserError> {
+        if self.is_builtin_json() {
+            return Json::decode_typed(frame);
+        }
         let mut slot = None;
         self.decode(frame, &mut |deserializer| {
             slot = Some(erased_serde::deserialize::<T>(deserializer)?);
             Ok(())
         })?;
         slot.ok_or_else(|| ParserError::decode("the parser produced no value"))
+    }
+
+    /// True for the built-in [`Json`] parser (not for a wrapper around it).
+    pub(crate) fn is_builtin_json(&self) -> bool {
+        let any: &dyn std::any::Any = self;
+        any.is::<Json>()
     }
 }
 

@@ -66,13 +66,24 @@ impl Handlers {
 
     /// Routes one message: to the typed handlers of its event when it is a
     /// typed event with handlers, otherwise to the `data` handlers.
-    pub(crate) fn message(self: &Arc<Self>, spark: &Spark, message: Message) -> Option<BoxFuture<()>> {
+    /// `envelope` is the message's envelope when the caller already decoded
+    /// it (see [`Handlers::wants_envelope`]).
+    pub(crate) fn message(
+        self: &Arc<Self>,
+        spark: &Spark,
+        message: Message,
+        envelope: Option<Envelope>,
+    ) -> Option<BoxFuture<()>> {
         if !self.events.is_empty() {
+            let envelope = match envelope {
+                Some(envelope) => Ok(envelope),
+                None => message.decode::<Envelope>(),
+            };
             if let Ok(Envelope {
                 event: Some(name),
                 request,
                 ..
-            }) = message.decode::<Envelope>()
+            }) = envelope
             {
                 if let Some(call) = self.events.get(name.as_str()) {
                     return Some(call(spark.clone(), message, request));
@@ -80,6 +91,12 @@ impl Handlers {
             }
         }
         self.data(spark, message)
+    }
+
+    /// True when messages are routed by their envelope (there are typed
+    /// handlers), so decoding it early saves work.
+    pub(crate) fn wants_envelope(&self) -> bool {
+        !self.events.is_empty()
     }
 
     /// Runs the data handlers for one message, in order.

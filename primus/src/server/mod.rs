@@ -55,7 +55,7 @@ use self::authorization::Authorizer;
 use self::builder::IdGenerator;
 use self::extract::StateMap;
 use self::handlers::Handlers;
-use self::plugin::{Plugin, PluginError, PluginSet};
+use self::plugin::{ActivePlugins, Plugin, PluginError, PluginSet};
 use crate::frame::Frame;
 use crate::parser::{Parser, ParserError};
 use crate::protocol;
@@ -139,7 +139,7 @@ pub(crate) struct Shared {
     pub(crate) handlers: Arc<Handlers>,
     state: RwLock<StateMap>,
     /// Active plugins and all transforms, replaced as a whole on change.
-    plugins: RwLock<Arc<PluginSet>>,
+    pub(crate) plugins: ActivePlugins,
     pub(crate) authorizer: Option<Authorizer>,
     pub(crate) middleware: middleware::Stack,
     id_generator: Option<IdGenerator>,
@@ -222,7 +222,7 @@ impl Server {
                 parser,
                 handlers: Arc::new(handlers),
                 state: RwLock::new(state),
-                plugins: RwLock::new(Arc::new(plugins)),
+                plugins: ActivePlugins::new(plugins),
                 authorizer,
                 middleware,
                 id_generator,
@@ -264,15 +264,14 @@ impl Server {
     /// Sparks already connected see its transforms from their next message.
     pub fn plugin(&self, plugin: impl Plugin) -> Result<(), PluginError> {
         let name = plugin.name();
-        {
-            let (Ok(mut set), Ok(mut state)) = (self.shared.plugins.write(), self.shared.state.write())
-            else {
-                return Ok(());
-            };
-            let mut next = PluginSet::clone(&set);
-            next.add(&plugin, &mut state)?;
-            *set = Arc::new(next);
+        let Ok(mut state) = self.shared.state.write() else {
+            return Ok(());
+        };
+        match self.shared.plugins.update(|set| set.add(&plugin, &mut state)) {
+            Some(outcome) => outcome?,
+            None => return Ok(()),
         }
+        drop(state);
         tracing::info!(plugin = name, "plugin added");
         self.shared.handlers.plugin_event(name, true);
         Ok(())
@@ -281,15 +280,14 @@ impl Server {
     /// Removes a plugin and the transforms and handlers it added (state it
     /// added stays). Returns false when no plugin has that name.
     pub fn plugout(&self, name: &str) -> bool {
-        let removed = match self.shared.plugins.write() {
-            Ok(mut set) => {
-                let mut next = PluginSet::clone(&set);
-                let removed = next.remove(name);
-                *set = Arc::new(next);
-                removed
-            }
-            Err(_) => false,
-        };
+        let removed = self
+            .shared
+            .plugins
+            .update(|set| match set.remove(name) {
+                true => Ok(()),
+                false => Err(()),
+            })
+            .is_some_and(|outcome| outcome.is_ok());
         if removed {
             tracing::info!(plugin = name, "plugin removed");
             self.shared.handlers.plugin_event(name, false);
@@ -497,7 +495,7 @@ impl Shared {
 
     /// The current plugins and transforms.
     pub(crate) fn plugin_set(&self) -> Arc<PluginSet> {
-        self.plugins.read().map(|set| set.clone()).unwrap_or_default()
+        self.plugins.current()
     }
 
     /// The browser parts of the active plugins (see [`Server::plugin_scripts`]).
@@ -517,10 +515,7 @@ impl Shared {
 
     /// True while any outgoing transform is active.
     pub(crate) fn outgoing_transforms(&self) -> bool {
-        self.plugins
-            .read()
-            .map(|set| !set.transforms.outgoing.is_empty())
-            .unwrap_or(false)
+        self.plugins.has_outgoing_transforms()
     }
 
     pub(crate) fn is_running(&self) -> bool {

@@ -33,11 +33,13 @@ pub use query::Query;
 use crate::frame::Frame;
 use crate::parser::{Parser, ParserError};
 use crate::transform::Packet;
+use futures_util::task::AtomicWaker;
 use http::HeaderMap;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, Notify};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+use tokio::sync::mpsc;
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
@@ -65,8 +67,10 @@ struct Shared {
     outbound: mpsc::Sender<Outbound>,
     state: AtomicU8,
     alive: AtomicBool,
-    close: Mutex<Option<CloseRequest>>,
-    close_signal: Notify,
+    /// A pending [`CloseRequest`], packed (see [`CloseRequest::pack`]); 0 when none.
+    close: AtomicU32,
+    /// The connection task waiting for `close`.
+    close_waker: AtomicWaker,
 }
 
 /// How the connection task should close the socket.
@@ -76,6 +80,32 @@ pub(crate) struct CloseRequest {
     pub(crate) announce: bool,
     /// The WebSocket close code, `None` for an empty close frame (as Primus).
     pub(crate) code: Option<u16>,
+}
+
+impl CloseRequest {
+    const PRESENT: u32 = 1 << 31;
+    const ANNOUNCE: u32 = 1 << 17;
+    const HAS_CODE: u32 = 1 << 16;
+
+    /// Packs the request into one non-zero word.
+    fn pack(self) -> u32 {
+        let mut word = CloseRequest::PRESENT;
+        if self.announce {
+            word |= CloseRequest::ANNOUNCE;
+        }
+        if let Some(code) = self.code {
+            word |= CloseRequest::HAS_CODE | u32::from(code);
+        }
+        word
+    }
+
+    /// The request packed by [`pack`](Self::pack), `None` for 0.
+    fn unpack(word: u32) -> Option<CloseRequest> {
+        (word & CloseRequest::PRESENT != 0).then(|| CloseRequest {
+            announce: word & CloseRequest::ANNOUNCE != 0,
+            code: (word & CloseRequest::HAS_CODE != 0).then_some(word as u16),
+        })
+    }
 }
 
 /// What the connection task holds: the receiving end of a spark.
@@ -165,8 +195,8 @@ impl Spark {
                 outbound: tx,
                 state: AtomicU8::new(OPEN),
                 alive: AtomicBool::new(true),
-                close: Mutex::new(None),
-                close_signal: Notify::new(),
+                close: AtomicU32::new(0),
+                close_waker: AtomicWaker::new(),
             }),
         };
         (spark, SparkReceiver { outbound: rx })
@@ -340,10 +370,8 @@ impl Spark {
         {
             return false;
         }
-        if let Ok(mut slot) = self.shared.close.lock() {
-            *slot = Some(request);
-        }
-        self.shared.close_signal.notify_one();
+        self.shared.close.store(request.pack(), Ordering::Release);
+        self.shared.close_waker.wake();
         true
     }
 
@@ -352,13 +380,27 @@ impl Spark {
         self.shared.state.store(CLOSED, Ordering::Release);
     }
 
-    /// Waits until someone asks to close, then returns how.
-    pub(crate) async fn close_requested(&self) -> CloseRequest {
-        loop {
-            if let Some(request) = self.shared.close.lock().ok().and_then(|mut s| s.take()) {
-                return request;
+    /// Waits until someone asks to close, then returns how. One waiter at a
+    /// time (the connection task); polling it costs an atomic load.
+    pub(crate) fn close_requested(&self) -> impl std::future::Future<Output = CloseRequest> + '_ {
+        std::future::poll_fn(move |cx| {
+            if let Some(request) = self.take_close_request() {
+                return Poll::Ready(request);
             }
-            self.shared.close_signal.notified().await;
+            self.shared.close_waker.register(cx.waker());
+            // A request stored between the check and the registration.
+            match self.take_close_request() {
+                Some(request) => Poll::Ready(request),
+                None => Poll::Pending,
+            }
+        })
+    }
+
+    fn take_close_request(&self) -> Option<CloseRequest> {
+        let close = &self.shared.close;
+        match close.load(Ordering::Acquire) {
+            0 => None,
+            _ => CloseRequest::unpack(close.swap(0, Ordering::AcqRel)),
         }
     }
 
@@ -396,3 +438,20 @@ impl PartialEq for Spark {
 }
 
 impl Eq for Spark {}
+
+#[cfg(test)]
+mod tests {
+    use super::CloseRequest;
+
+    #[test]
+    fn close_requests_survive_packing() {
+        for announce in [false, true] {
+            for code in [None, Some(0), Some(1000), Some(1009), Some(4999), Some(u16::MAX)] {
+                let request = CloseRequest { announce, code };
+                assert_ne!(request.pack(), 0);
+                assert_eq!(CloseRequest::unpack(request.pack()), Some(request));
+            }
+        }
+        assert_eq!(CloseRequest::unpack(0), None);
+    }
+}

@@ -320,7 +320,7 @@ impl Connection {
         let frame = match item {
             Outbound::Frame(frame) => frame,
             Outbound::Packet(packet) => {
-                let set = self.shared.plugin_set();
+                let set = self.dispatcher.plugins().clone();
                 let packet = match set.transforms.outgoing.run(&self.spark, packet).await {
                     Ok(Some(packet)) => packet,
                     Ok(None) => return Ok(()),
