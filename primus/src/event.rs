@@ -163,6 +163,44 @@ pub(crate) struct Envelope {
     pub(crate) reply: Option<u64>,
 }
 
+#[cfg(feature = "server")]
+impl Envelope {
+    /// Checks that `bytes` is valid JSON and reads the envelope of a
+    /// top-level object in the same pass. `None` when the text is invalid,
+    /// not an object, or its envelope fields would not decode (the caller
+    /// then lets serde_json decide, as for any other frame).
+    pub(crate) fn scan(bytes: &[u8]) -> Option<Envelope> {
+        fn field<T: serde::de::DeserializeOwned>(slot: &mut Option<T>, seen: &mut bool, value: &[u8]) -> bool {
+            // A repeated field is an error for serde's derive; keep that.
+            let first = !std::mem::replace(seen, true);
+            match serde_json::from_slice::<Option<T>>(value) {
+                Ok(decoded) if first => {
+                    *slot = decoded;
+                    true
+                }
+                _ => false,
+            }
+        }
+        let mut envelope = Envelope {
+            event: None,
+            request: None,
+            reply: None,
+        };
+        let mut seen = [false; 3];
+        let mut decodes = true;
+        let valid = crate::parser::json_scan::scan(bytes, |key, value| {
+            decodes &= match key {
+                b"\"event\"" => field(&mut envelope.event, &mut seen[0], value),
+                b"\"request\"" => field(&mut envelope.request, &mut seen[1], value),
+                b"\"reply\"" => field(&mut envelope.reply, &mut seen[2], value),
+                // An escaped key may spell one of the above: serde_json decides.
+                _ => !key.contains(&b'\\'),
+            };
+        });
+        (valid && decodes).then_some(envelope)
+    }
+}
+
 /// A request on the wire: the event's fields plus `"request"`.
 #[derive(Serialize)]
 struct OutgoingRequest<'a, E> {
@@ -235,4 +273,44 @@ struct IncomingReply<R> {
     data: Option<R>,
     #[serde(default)]
     error: Option<String>,
+}
+
+#[cfg(all(test, feature = "server"))]
+mod envelope_tests {
+    use super::Envelope;
+
+    fn fields(envelope: &Envelope) -> (Option<String>, Option<u64>, Option<u64>) {
+        (envelope.event.clone(), envelope.request, envelope.reply)
+    }
+
+    #[test]
+    fn scanned_envelopes_match_serde() {
+        let cases = [
+            r#"{"event":"say","data":"hi"}"#,
+            r#"{"data":{"event":"inner"},"event":"say","request":3}"#,
+            r#" { "reply" : 9 , "data" : [1,{"x":null}] } "#,
+            r#"{"event":null,"request":null}"#,
+            r#"{"event":"caf\u00e9"}"#,
+            r#"{"event":5}"#,
+            r#"{"request":-1,"event":"x"}"#,
+            r#"{"event":"a","event":"b"}"#,
+            r#"{"ev\u0065nt":"escaped key"}"#,
+            r#"{"other":1}"#,
+            r#"{}"#,
+            r#"{"event":"x",}"#,
+        ];
+        for case in cases {
+            let serde = serde_json::from_slice::<Envelope>(case.as_bytes()).ok();
+            match Envelope::scan(case.as_bytes()) {
+                // When the scan answers, it answers like serde_json.
+                Some(scanned) => assert_eq!(Some(fields(&scanned)), serde.as_ref().map(fields), "{case}"),
+                // When it does not, the caller asks serde_json; only fine
+                // for cases the scan deliberately leaves to it.
+                None => assert!(
+                    serde.is_none() || case.contains('\\'),
+                    "scan gave up on {case}, which serde reads as {serde:?}"
+                ),
+            }
+        }
+    }
 }

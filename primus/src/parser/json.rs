@@ -95,7 +95,11 @@ impl Parser for Json {
                 return Ok(Inspection::Data);
             }
         }
-        // Validate without building anything.
+        if super::json_scan::scan(bytes, |_, _| {}) {
+            return Ok(Inspection::Data);
+        }
+        // Invalid (or nested too deeply for the fast check): serde_json
+        // decides, and explains what is wrong.
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         IgnoredAny::deserialize(&mut deserializer).map_err(ParserError::decode)?;
         deserializer.end().map_err(ParserError::decode)?;

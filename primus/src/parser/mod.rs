@@ -31,6 +31,7 @@
 
 mod bincode;
 mod json;
+pub(crate) mod json_scan;
 
 pub use self::bincode::Bincode;
 pub use self::json::Json;

@@ -107,6 +107,8 @@ pub(crate) struct Config {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WebSocketSettings {
     pub(crate) read_buffer_size: usize,
+    /// Bytes of queued frames that trigger a write before the connection
+    /// task is idle (it writes whatever is queued once nothing else is ready).
     pub(crate) write_buffer_size: usize,
 }
 
@@ -114,13 +116,15 @@ impl Default for WebSocketSettings {
     fn default() -> WebSocketSettings {
         // tungstenite's defaults (128 KiB read buffer, zero-filled before
         // each read) cost ~136 KiB per idle connection. 4 KiB holds a typical
-        // message; larger messages are read in several steps. Writes collect
-        // in the write buffer until the connection task flushes once per
-        // batch (or 16 KiB accumulate): one syscall per batch, not per frame.
-        // An idle connection that never wrote holds no write buffer.
+        // message; larger messages are read in several steps. Outgoing frames
+        // are not copied into a write buffer: the connection keeps the frames
+        // themselves and writes them with one vectored write per batch, so
+        // the write threshold costs no memory of its own (128 KiB, like
+        // tungstenite's write buffer, keeps a burst of large frames in few
+        // system calls).
         WebSocketSettings {
             read_buffer_size: 4 * 1024,
-            write_buffer_size: 16 * 1024,
+            write_buffer_size: 128 * 1024,
         }
     }
 }

@@ -122,9 +122,7 @@ impl Dispatcher {
         if first != Some(&b'{') {
             return None;
         }
-        // Unknown fields (`data`) are skipped, which validates them; the
-        // whole input must be one value.
-        serde_json::from_slice::<Envelope>(bytes).ok()
+        Envelope::scan(bytes)
     }
 
     fn enqueue(&mut self, frame: Frame, envelope: Option<Envelope>) {

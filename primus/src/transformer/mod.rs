@@ -6,4 +6,5 @@
 //! in beside [`websocket`] later without touching sparks or handlers.
 
 pub(crate) mod connection;
+pub(crate) mod frame_writer;
 pub(crate) mod websocket;

@@ -7,11 +7,14 @@
 //! as heartbeat answers.
 //!
 //! Each connection is driven by one task that reads frames, drains the
-//! spark's outbound queue in batches (one flush per batch) and polls the
-//! running handler, so there is no task hop per message.
+//! spark's outbound queue in batches and polls the running handler, so there
+//! is no task hop per message. tungstenite reads frames (and answers pings
+//! and closes); data frames are written by a [`FrameWriter`], one vectored
+//! write per batch, without copying payloads.
 
 use super::connection::Dispatcher;
-use crate::frame::{Frame, FrameKind};
+use super::frame_writer::FrameWriter;
+use crate::frame::Frame;
 use crate::server::http::respond;
 use crate::server::Shared;
 use crate::spark::{Address, CloseRequest, Outbound, Query, Spark, SparkError, SparkInit, SparkReceiver};
@@ -30,7 +33,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-/// Frames written before one flush.
+/// Items taken from the outbound queue in one go.
 const WRITE_BATCH: usize = 64;
 /// How long to wait for the client's close frame after ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -127,7 +130,8 @@ fn config(shared: &Shared) -> WebSocketConfig {
     let limit = shared.config.max_length;
     WebSocketConfig::default()
         .read_buffer_size(shared.config.websocket.read_buffer_size)
-        .write_buffer_size(shared.config.websocket.write_buffer_size)
+        // Only pongs and close frames go through tungstenite: written at once.
+        .write_buffer_size(0)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit))
 }
@@ -169,6 +173,8 @@ async fn run(
         spark: spark.clone(),
         receiver,
         dispatcher,
+        writer: FrameWriter::default(),
+        write_threshold: shared.config.websocket.write_buffer_size,
         max_length: shared.config.max_length,
     };
     let dispatcher = connection.run(&shared).await;
@@ -184,6 +190,10 @@ struct Connection {
     spark: Spark,
     receiver: SparkReceiver,
     dispatcher: Dispatcher,
+    /// Data frames waiting for the next write.
+    writer: FrameWriter,
+    /// Bytes gathered in `writer` that trigger a write before the loop is idle.
+    write_threshold: usize,
     max_length: usize,
 }
 
@@ -204,7 +214,10 @@ impl Connection {
             Exit::Requested(request) => {
                 self.drain_outbound().await;
                 if request.announce {
-                    let _ = self.socket.feed(to_ws(shared.server_close.clone())).await;
+                    self.writer.push(shared.server_close.clone());
+                }
+                if self.write_out().await.is_err() {
+                    return self.dispatcher;
                 }
                 let close = request.code.map(|code| CloseFrame {
                     code: CloseCode::from(code),
@@ -226,6 +239,8 @@ impl Connection {
                     code: CloseCode::Size,
                     reason: Utf8Bytes::default(),
                 };
+                // What was queued before the oversize message still goes out.
+                let _ = self.write_out().await;
                 let _ = self.socket.send(WsMessage::Close(Some(close))).await;
                 // The rest of the oversize message is still in the socket:
                 // discard it instead of parsing it, so the close frame is not
@@ -276,7 +291,7 @@ impl Connection {
                     }
                 }
                 () = std::future::ready(()), if unflushed => {
-                    if self.socket.flush().await.is_err() {
+                    if self.write_out().await.is_err() {
                         return Exit::Gone;
                     }
                     unflushed = false;
@@ -302,50 +317,61 @@ impl Connection {
         None
     }
 
-    /// Feeds `first` and whatever else is queued (up to a batch); the
-    /// caller flushes once nothing else is ready.
-    async fn write_batch(&mut self, first: Outbound) -> Result<(), tungstenite::Error> {
-        self.write(first).await?;
+    /// Queues `first` and whatever else is waiting (up to a batch) for the
+    /// next write, which happens once nothing else is ready, or now if
+    /// enough has gathered.
+    async fn write_batch(&mut self, first: Outbound) -> std::io::Result<()> {
+        self.write(first).await;
         for _ in 1..WRITE_BATCH {
             match self.receiver.outbound.try_recv() {
-                Ok(item) => self.write(item).await?,
+                Ok(item) => self.write(item).await,
                 Err(_) => break,
             }
+        }
+        if self.writer.buffered() >= self.write_threshold {
+            self.write_out().await?;
         }
         Ok(())
     }
 
-    /// Feeds one queued item, running the outgoing transforms on packets.
-    async fn write(&mut self, item: Outbound) -> Result<(), tungstenite::Error> {
+    /// Writes every queued frame to the socket (one vectored write per
+    /// batch). Runs to completion before tungstenite touches the socket again.
+    async fn write_out(&mut self) -> std::io::Result<()> {
+        if self.writer.is_empty() {
+            return Ok(());
+        }
+        self.writer.write_to(self.socket.get_mut()).await
+    }
+
+    /// Queues one outbound item, running the outgoing transforms on packets.
+    async fn write(&mut self, item: Outbound) {
         let frame = match item {
             Outbound::Frame(frame) => frame,
             Outbound::Packet(packet) => {
                 let set = self.dispatcher.plugins().clone();
                 let packet = match set.transforms.outgoing.run(&self.spark, packet).await {
                     Ok(Some(packet)) => packet,
-                    Ok(None) => return Ok(()),
+                    Ok(None) => return,
                     Err(error) => {
                         self.spark.report(&SparkError::Transform(error));
-                        return Ok(());
+                        return;
                     }
                 };
                 match self.shared.parser.encode_value(&packet.data) {
                     Ok(frame) => frame,
                     Err(error) => {
                         self.spark.report(&SparkError::Decode(error));
-                        return Ok(());
+                        return;
                     }
                 }
             }
         };
-        self.socket.feed(to_ws(frame)).await
+        self.writer.push(frame);
     }
 
     async fn drain_outbound(&mut self) {
         while let Ok(item) = self.receiver.outbound.try_recv() {
-            if self.write(item).await.is_err() {
-                return;
-            }
+            self.write(item).await;
         }
     }
 
@@ -384,18 +410,3 @@ fn is_plain_disconnect(error: &tungstenite::Error) -> bool {
     )
 }
 
-fn to_ws(frame: Frame) -> WsMessage {
-    let (kind, bytes) = frame.into_parts();
-    match kind {
-        FrameKind::Binary => WsMessage::Binary(bytes),
-        // Frames keep text valid UTF-8, so this conversion cannot fail; the
-        // fallback keeps the data rather than panicking.
-        FrameKind::Text => match Utf8Bytes::try_from(bytes) {
-            Ok(text) => WsMessage::Text(text),
-            Err(error) => {
-                tracing::error!(%error, "text frame was not UTF-8; sent as binary");
-                WsMessage::Binary(Bytes::new())
-            }
-        },
-    }
-}
