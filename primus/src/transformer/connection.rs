@@ -188,6 +188,18 @@ impl Dispatcher {
         self.start_next();
     }
 
+    /// Polls the running handler once (with the caller's waker) and moves
+    /// on if it finished; returns at once either way.
+    pub(crate) async fn poll_once(&mut self) {
+        let progress = self.progress();
+        let mut progress = std::pin::pin!(progress);
+        std::future::poll_fn(|cx| {
+            let _ = std::future::Future::poll(progress.as_mut(), cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
+    }
+
     /// After the connection is gone: finishes the running handler and the
     /// queued messages, then runs the disconnection handlers (the
     /// application's, then the plugins').

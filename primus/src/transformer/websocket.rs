@@ -280,6 +280,18 @@ impl Connection {
                             if let Some(exit) = self.on_message(message).await {
                                 return exit;
                             }
+                            // Most handlers finish without waiting: run the
+                            // new one now and queue what it wrote, instead of
+                            // going round the loop twice more.
+                            if self.dispatcher.is_busy() {
+                                self.dispatcher.poll_once().await;
+                                if let Ok(item) = self.receiver.outbound.try_recv() {
+                                    if self.write_batch(item).await.is_err() {
+                                        return Exit::Gone;
+                                    }
+                                    unflushed = true;
+                                }
+                            }
                         }
                         Some(Err(tungstenite::Error::Capacity(_))) => return Exit::TooLarge,
                         Some(Err(error)) => {
