@@ -170,7 +170,11 @@ impl Envelope {
     /// not an object, or its envelope fields would not decode (the caller
     /// then lets serde_json decide, as for any other frame).
     pub(crate) fn scan(bytes: &[u8]) -> Option<Envelope> {
-        fn field<T: serde::de::DeserializeOwned>(slot: &mut Option<T>, seen: &mut bool, value: &[u8]) -> bool {
+        fn field<T: serde::de::DeserializeOwned>(
+            slot: &mut Option<T>,
+            seen: &mut bool,
+            value: &[u8],
+        ) -> bool {
             // A repeated field is an error for serde's derive; keep that.
             let first = !std::mem::replace(seen, true);
             match serde_json::from_slice::<Option<T>>(value) {

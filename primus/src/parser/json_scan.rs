@@ -246,7 +246,9 @@ fn find_special(bytes: &[u8], mut from: usize) -> usize {
     let special = |b: u8| (b == b'"') | (b == b'\\') | (b < 0x20);
     while from + CHUNK <= bytes.len() {
         // No early exit inside the chunk, so this compiles to vector code.
-        let found = bytes[from..from + CHUNK].iter().fold(false, |found, &b| found | special(b));
+        let found = bytes[from..from + CHUNK]
+            .iter()
+            .fold(false, |found, &b| found | special(b));
         if found {
             break;
         }
@@ -271,9 +273,17 @@ mod tests {
         let ours = scan(bytes, |_, _| {});
         // `false` may also mean "too deep, ask serde_json"; `true` must be right.
         if ours {
-            assert!(serde_accepts(bytes), "scan accepted what serde_json rejects: {:?}", String::from_utf8_lossy(bytes));
+            assert!(
+                serde_accepts(bytes),
+                "scan accepted what serde_json rejects: {:?}",
+                String::from_utf8_lossy(bytes)
+            );
         } else if depth_of(bytes) <= MAX_DEPTH {
-            assert!(!serde_accepts(bytes), "scan rejected what serde_json accepts: {:?}", String::from_utf8_lossy(bytes));
+            assert!(
+                !serde_accepts(bytes),
+                "scan rejected what serde_json accepts: {:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 
@@ -293,13 +303,62 @@ mod tests {
     }
 
     const SAMPLES: &[&str] = &[
-        "0", "-0", "12", "-12.5e+3", "1E9", "0.0", "true", "false", "null", "\"\"", "\"a\\\"b\"",
-        "\"\\u00e9\\ud800\"", "\"\\/\\b\\f\\n\\r\\t\"", "[]", "{}", " [ 1 , 2 ] ", "{\"a\":{\"b\":[null]}}",
-        "{\"event\":\"say\",\"data\":\"hi\",\"request\":7}", "\"primus::ping::1\"", "\"é ü 漢字\"",
+        "0",
+        "-0",
+        "12",
+        "-12.5e+3",
+        "1E9",
+        "0.0",
+        "true",
+        "false",
+        "null",
+        "\"\"",
+        "\"a\\\"b\"",
+        "\"\\u00e9\\ud800\"",
+        "\"\\/\\b\\f\\n\\r\\t\"",
+        "[]",
+        "{}",
+        " [ 1 , 2 ] ",
+        "{\"a\":{\"b\":[null]}}",
+        "{\"event\":\"say\",\"data\":\"hi\",\"request\":7}",
+        "\"primus::ping::1\"",
+        "\"é ü 漢字\"",
         // invalid
-        "", " ", "01", "-", "1.", ".5", "1e", "+1", "tru", "nul", "truex", "\"abc", "\"\\x\"", "\"\\u12\"",
-        "\"a\nb\"", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{a:1}", "[1 2]", "{\"a\":1 \"b\":2}",
-        "1 2", "[", "]", "{", "}", "[}", "{]", "\"\\", "NaN", "[1]]", "{\"a\":1}}", "[\"\u{1}\"]",
+        "",
+        " ",
+        "01",
+        "-",
+        "1.",
+        ".5",
+        "1e",
+        "+1",
+        "tru",
+        "nul",
+        "truex",
+        "\"abc",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"a\nb\"",
+        "[1,]",
+        "[,1]",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{\"a\":1,}",
+        "{a:1}",
+        "[1 2]",
+        "{\"a\":1 \"b\":2}",
+        "1 2",
+        "[",
+        "]",
+        "{",
+        "}",
+        "[}",
+        "{]",
+        "\"\\",
+        "NaN",
+        "[1]]",
+        "{\"a\":1}}",
+        "[\"\u{1}\"]",
     ];
 
     #[test]
@@ -352,7 +411,10 @@ mod tests {
         let mut members = Vec::new();
         let text = br#" { "event" : "say" , "data" : { "event" : "inner" , "x" : [ {} ] } , "request":7 } "#;
         assert!(scan(text, |key, value| {
-            members.push((String::from_utf8_lossy(key).into_owned(), String::from_utf8_lossy(value).into_owned()))
+            members.push((
+                String::from_utf8_lossy(key).into_owned(),
+                String::from_utf8_lossy(value).into_owned(),
+            ))
         }));
         let expected = [
             ("\"event\"", "\"say\""),

@@ -25,6 +25,7 @@
 mod address;
 mod id;
 mod query;
+mod queue;
 
 pub use address::Address;
 pub use id::{generate_id, ID_LENGTH};
@@ -35,11 +36,11 @@ use crate::parser::{Parser, ParserError};
 use crate::transform::Packet;
 use futures_util::task::AtomicWaker;
 use http::HeaderMap;
+use queue::{queue, Full, QueueReceiver, QueueSender};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-use tokio::sync::mpsc;
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
@@ -64,7 +65,7 @@ struct Shared {
     address: Address,
     query: Query,
     server: Arc<crate::server::Shared>,
-    outbound: mpsc::Sender<Outbound>,
+    outbound: QueueSender<Outbound>,
     state: AtomicU8,
     alive: AtomicBool,
     /// A pending [`CloseRequest`], packed (see [`CloseRequest::pack`]); 0 when none.
@@ -110,7 +111,7 @@ impl CloseRequest {
 
 /// What the connection task holds: the receiving end of a spark.
 pub(crate) struct SparkReceiver {
-    pub(crate) outbound: mpsc::Receiver<Outbound>,
+    pub(crate) outbound: QueueReceiver<Outbound>,
 }
 
 /// One item of the outbound queue.
@@ -184,7 +185,7 @@ pub enum SparkError {
 
 impl Spark {
     pub(crate) fn new(init: SparkInit) -> (Spark, SparkReceiver) {
-        let (tx, rx) = mpsc::channel(init.server.config.send_queue_capacity.max(1));
+        let (tx, rx) = queue(init.server.config.send_queue_capacity);
         let spark = Spark {
             shared: Arc::new(Shared {
                 id: init.id.into(),
@@ -325,9 +326,9 @@ impl Spark {
         }
         match self.shared.outbound.try_send(item) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(WriteError::Closed),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                let capacity = self.shared.outbound.max_capacity();
+            Err(Full::Closed(_)) => Err(WriteError::Closed),
+            Err(Full::Full(_)) => {
+                let capacity = self.shared.outbound.capacity();
                 self.report(&SparkError::SlowConsumer { capacity });
                 self.end_reconnect();
                 Err(WriteError::QueueFull { capacity })
@@ -383,11 +384,17 @@ impl Spark {
     /// Waits until someone asks to close, then returns how. One waiter at a
     /// time (the connection task); polling it costs an atomic load.
     pub(crate) fn close_requested(&self) -> impl std::future::Future<Output = CloseRequest> + '_ {
+        // Only a close request wakes `close_waker` (and so takes the waker),
+        // and it ends the wait: once registered, the waker stays there.
+        let mut registered: Option<std::task::Waker> = None;
         std::future::poll_fn(move |cx| {
             if let Some(request) = self.take_close_request() {
                 return Poll::Ready(request);
             }
-            self.shared.close_waker.register(cx.waker());
+            if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                self.shared.close_waker.register(cx.waker());
+                registered = Some(cx.waker().clone());
+            }
             // A request stored between the check and the registration.
             match self.take_close_request() {
                 Some(request) => Poll::Ready(request),

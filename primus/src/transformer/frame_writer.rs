@@ -113,7 +113,11 @@ impl FrameWriter {
         std::future::poll_fn(|cx| self.poll_write_to(Pin::new(&mut *stream), cx)).await
     }
 
-    fn poll_write_to<W: AsyncWrite>(&mut self, mut stream: Pin<&mut W>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_write_to<W: AsyncWrite>(
+        &mut self,
+        mut stream: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
         while !self.frames.is_empty() {
             // Built on the stack for each attempt, so the slices never live
             // in the connection's future.
@@ -262,13 +266,18 @@ mod tests {
             writer.write_to(&mut socket).await.unwrap();
             assert!(writer.is_empty());
             assert_eq!(writer.buffered(), 0);
-            assert!(socket.taken == expected(&frames), "bytes differ with {per_write} bytes per write");
+            assert!(
+                socket.taken == expected(&frames),
+                "bytes differ with {per_write} bytes per write"
+            );
         }
     }
 
     #[tokio::test]
     async fn more_frames_than_one_write_takes_are_all_written_in_order() {
-        let frames: Vec<Frame> = (0..FRAMES_PER_WRITE * 3 + 5).map(|n| Frame::text(n.to_string())).collect();
+        let frames: Vec<Frame> = (0..FRAMES_PER_WRITE * 3 + 5)
+            .map(|n| Frame::text(n.to_string()))
+            .collect();
         let mut writer = FrameWriter::default();
         for frame in &frames {
             writer.push(frame.clone());

@@ -266,7 +266,6 @@ impl Connection {
                 biased;
                 request = &mut close => return Exit::Requested(request),
                 item = self.receiver.outbound.recv() => {
-                    let Some(item) = item else { return Exit::Gone };
                     if self.write_batch(item).await.is_err() {
                         return Exit::Gone;
                     }
@@ -285,7 +284,7 @@ impl Connection {
                             // going round the loop twice more.
                             if self.dispatcher.is_busy() {
                                 self.dispatcher.poll_once().await;
-                                if let Ok(item) = self.receiver.outbound.try_recv() {
+                                if let Some(item) = self.receiver.outbound.try_recv() {
                                     if self.write_batch(item).await.is_err() {
                                         return Exit::Gone;
                                     }
@@ -336,8 +335,8 @@ impl Connection {
         self.write(first).await;
         for _ in 1..WRITE_BATCH {
             match self.receiver.outbound.try_recv() {
-                Ok(item) => self.write(item).await,
-                Err(_) => break,
+                Some(item) => self.write(item).await,
+                None => break,
             }
         }
         if self.writer.buffered() >= self.write_threshold {
@@ -382,7 +381,7 @@ impl Connection {
     }
 
     async fn drain_outbound(&mut self) {
-        while let Ok(item) = self.receiver.outbound.try_recv() {
+        while let Some(item) = self.receiver.outbound.try_recv() {
             self.write(item).await;
         }
     }
@@ -421,4 +420,3 @@ fn is_plain_disconnect(error: &tungstenite::Error) -> bool {
             | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
     )
 }
-
