@@ -561,19 +561,21 @@ impl Report<'_> {
              \u{20} read in several steps into a buffer reserved at its full length once its\n\
              \u{20} header is known. Measured here: primus-rs raw {}, tokio-tungstenite (same 4 KiB)\n\
              \u{20} {}, Node {} per idle connection.\n\
-             - **Write buffer: 16 KiB** (`WebSocketSettings`, since commit ab2cb14; it was 0,\n\
-             \u{20} which made every frame its own `send`). Frames collect in tungstenite's out\n\
-             \u{20} buffer (grown on demand, nothing preallocated, so an idle connection that\n\
-             \u{20} never wrote holds none); since 068c991 the connection task flushes only when\n\
-             \u{20} nothing else is ready, so one `send` carries every frame produced meanwhile\n\
-             \u{20} (a frame that would pass 16 KiB is written at once). The tokio-tungstenite\n\
-             \u{20} reference keeps tungstenite's default target (128 KiB) and flushes once per\n\
-             \u{20} batch of readable messages.\n\
-             - **Outbound queue: 1024 frames per connection** (`send_queue_capacity`), a bounded\n\
-             \u{20} channel that allocates its blocks as frames arrive; a connection that falls\n\
-             \u{20} 1024 frames behind is closed with reconnect (the slow-consumer policy), so\n\
-             \u{20} memory per connection stays bounded. The reference server uses the same\n\
-             \u{20} capacity.\n\
+             - **No write buffer of our own; a 128 KiB write threshold** (`WebSocketSettings`).\n\
+             \u{20} Outgoing frames are not copied into tungstenite's write buffer: the connection\n\
+             \u{20} keeps the frames (reference-counted `Bytes`, shared with the spark's queue and,\n\
+             \u{20} for a broadcast, with every connection), encodes their 2–10 byte headers and\n\
+             \u{20} writes headers and payloads with one vectored write (`writev`) per batch,\n\
+             \u{20} when nothing else is ready or once 128 KiB have gathered. Nothing outlives the\n\
+             \u{20} frames, so an idle connection holds no write buffer even after a burst (a\n\
+             \u{20} tungstenite write buffer is a `Vec` that keeps its largest size). The\n\
+             \u{20} tokio-tungstenite reference keeps tungstenite's default target (128 KiB) and\n\
+             \u{20} flushes once per batch of readable messages.\n\
+             - **Outbound queue: 1024 frames per connection** (`send_queue_capacity`), a\n\
+             \u{20} mutex-protected queue that allocates nothing until the first frame and gives\n\
+             \u{20} back burst-sized capacity; a connection that falls 1024 frames behind is closed\n\
+             \u{20} with reconnect (the slow-consumer policy), so memory per connection stays\n\
+             \u{20} bounded. The reference server uses a tokio channel of the same capacity.\n\
              - **Broadcast**: encoded once into a shared `Bytes`; each connection's queue holds\n\
              \u{20} a reference, not a copy.",
             idle(ServerKind::PrimusRaw),

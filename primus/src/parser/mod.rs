@@ -98,7 +98,7 @@ impl dyn Parser {
     }
 
     /// Decodes a frame into a `T` with this parser (directly with serde_json
-    /// for the built-in [`Json`] parser, like [`encode_value`](Self::encode_value)).
+    /// for the built-in [`Json`] parser, like `encode_value`).
     pub fn decode_value<T: DeserializeOwned>(&self, frame: &Frame) -> Result<T, ParserError> {
         if self.is_builtin_json() {
             return Json::decode_typed(frame);

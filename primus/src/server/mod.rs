@@ -6,7 +6,7 @@
 //!
 //! * standalone: [`Server::listen`] (or [`Server::serve`] with your own
 //!   listener) runs an HTTP server that only speaks Primus;
-//! * mounted: [`Server::layer`] wraps an existing axum [`Router`] (or any
+//! * mounted: [`Server::layer`] wraps an existing axum [`Router`](axum::Router) (or any
 //!   tower service). Requests whose path starts with the pathname are
 //!   Primus'; everything else reaches your application.
 //!
@@ -109,7 +109,7 @@ pub(crate) struct WebSocketSettings {
     pub(crate) read_buffer_size: usize,
     /// Bytes of queued frames that trigger a write before the connection
     /// task is idle (it writes whatever is queued once nothing else is ready).
-    pub(crate) write_buffer_size: usize,
+    pub(crate) write_threshold: usize,
 }
 
 impl Default for WebSocketSettings {
@@ -124,7 +124,7 @@ impl Default for WebSocketSettings {
         // system calls).
         WebSocketSettings {
             read_buffer_size: 4 * 1024,
-            write_buffer_size: 128 * 1024,
+            write_threshold: 128 * 1024,
         }
     }
 }
@@ -307,7 +307,7 @@ impl Server {
     }
 
     /// The middleware stack, to change it at run time (see
-    /// [middleware](crate::server::middleware)).
+    /// [middleware]).
     pub fn middleware(&self) -> middleware::Stack {
         self.shared.middleware.clone()
     }
@@ -413,7 +413,7 @@ impl Server {
     }
 
     /// A tower layer that serves Primus in front of another service (such as
-    /// an axum [`Router`]). When you run `axum::serve` yourself, set
+    /// an axum [`Router`](axum::Router)). When you run `axum::serve` yourself, set
     /// `TCP_NODELAY` on accepted sockets as [`Server::serve`] does
     /// (`axum::serve::ListenerExt::tap_io(listener, |tcp| { let _ = tcp.set_nodelay(true); })`),
     /// or small replies wait for Nagle's algorithm.

@@ -9,8 +9,9 @@
 //!
 //! Every write encodes (once) and puts the frame into the spark's bounded
 //! queue (capacity [`ServerBuilder::send_queue_capacity`], default 1024
-//! frames). [`Spark::write`] never waits; [`Spark::send`] waits for room. The connection task drains the queue,
-//! writes frames in batches and flushes once per batch. When a client reads
+//! frames). [`Spark::write`] never waits; [`Spark::send`] waits for room.
+//! The connection task takes everything queued at once and writes it with
+//! one vectored write per batch. When a client reads
 //! so slowly that its queue is full, the server does not buffer without
 //! bound and does not silently drop that one frame: the spark gets an
 //! [`SparkError::SlowConsumer`] error and is ended *with reconnect*

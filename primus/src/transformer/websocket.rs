@@ -174,7 +174,7 @@ async fn run(
         receiver,
         dispatcher,
         writer: FrameWriter::default(),
-        write_threshold: shared.config.websocket.write_buffer_size,
+        write_threshold: shared.config.websocket.write_threshold,
         max_length: shared.config.max_length,
     };
     let dispatcher = connection.run(&shared).await;
@@ -258,7 +258,7 @@ impl Connection {
         let spark = self.spark.clone();
         let close = spark.close_requested();
         tokio::pin!(close);
-        // Frames are fed as they come and flushed once nothing else is
+        // Frames are queued as they come and written once nothing else is
         // ready, so one write carries every reply produced meanwhile.
         let mut unflushed = false;
         loop {
