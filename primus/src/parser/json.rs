@@ -25,12 +25,19 @@ pub struct Json;
 impl Json {
     /// [`Parser::encode`] without type erasure (what `encode_value` calls).
     pub(crate) fn encode_typed<T: Serialize + ?Sized>(value: &T) -> Result<Frame, ParserError> {
-        let mut text = serde_json::to_string(value).map_err(ParserError::encode)?;
-        // Both characters start with the byte 0xE2: a byte search first.
-        if text.as_bytes().contains(&0xE2) && text.contains(['\u{2028}', '\u{2029}']) {
-            text = text.replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029");
-        }
-        Ok(Frame::text(text))
+        let json = match super::json_write::to_vec(value) {
+            Some(json) => json,
+            // A shape the fast writer leaves to serde_json, or an error
+            // (which serde_json then reports in its own words).
+            None => serde_json::to_vec(value).map_err(ParserError::encode)?,
+        };
+        // Both characters are E2 80 A8/A9 in UTF-8: a byte search first.
+        let json = match json.contains(&0xE2) {
+            true => escape_line_separators(json),
+            false => json,
+        };
+        // JSON text written from `&str`s and ASCII is UTF-8.
+        Ok(Frame::text_trusted(bytes::Bytes::from(json)))
     }
 
     /// [`Parser::decode`] without type erasure (what `decode_value` calls).
@@ -40,6 +47,31 @@ impl Json {
         }
         serde_json::from_slice(frame.as_bytes()).map_err(ParserError::decode)
     }
+}
+
+/// Writes U+2028 and U+2029 as `\u2028` / `\u2029` (Primus does the same
+/// after `JSON.stringify`, so frames can be embedded in JavaScript source).
+/// Both can only appear inside strings, where the escape means the same.
+fn escape_line_separators(json: Vec<u8>) -> Vec<u8> {
+    if !json.windows(3).any(|w| matches!(w, [0xE2, 0x80, 0xA8 | 0xA9])) {
+        return json;
+    }
+    let mut out = Vec::with_capacity(json.len() + 16);
+    let mut rest = &json[..];
+    while let Some(at) = rest
+        .windows(3)
+        .position(|w| matches!(w, [0xE2, 0x80, 0xA8 | 0xA9]))
+    {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(if rest[at + 2] == 0xA8 {
+            b"\\u2028"
+        } else {
+            b"\\u2029"
+        });
+        rest = &rest[at + 3..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 fn binary_frame() -> ParserError {

@@ -240,7 +240,8 @@ impl Scanner<'_> {
 
 /// The first position at or after `from` holding `"`, `\` or a control
 /// character (or the length of `bytes`).
-fn find_special(bytes: &[u8], mut from: usize) -> usize {
+#[inline]
+pub(crate) fn find_special(bytes: &[u8], mut from: usize) -> usize {
     const CHUNK: usize = 64;
     // `|`, not `||`: no branches, so the chunk loop vectorizes.
     let special = |b: u8| (b == b'"') | (b == b'\\') | (b < 0x20);
