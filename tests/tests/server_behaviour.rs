@@ -519,3 +519,45 @@ async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
         ["slow consumer: the outbound queue of 8 frames is full"]
     );
 }
+
+/// A client that stops reading fills the socket and the spark's queue; the
+/// slow-consumer close must still end the connection (bounded by the 2 s
+/// close grace), not wait on a write the client will never take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_still_disconnected() {
+    let errors: Log = Arc::default();
+    let e = errors.clone();
+    let server = Server::builder()
+        .send_queue_capacity(16)
+        .on_data(|spark, message| async move {
+            if message.decode::<String>().as_deref() == Ok("flood") {
+                // From another task, as a broadcast would: the connection
+                // task is the one stuck on the socket.
+                tokio::spawn(async move {
+                    let chunk = "x".repeat(64 * 1024);
+                    // Bounded: 4,096 × 64 KiB is far more than the socket
+                    // buffers and the queue hold.
+                    for _ in 0..4096 {
+                        if spark.write(&chunk).is_err() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                });
+            }
+        })
+        .on_error(move |_spark, error| push(&e, error.to_string()))
+        .build()
+        .expect("build");
+    let running = start(server.clone()).await;
+    let mut socket = raw::connect(&running.ws_url(), &[]).await;
+    raw::send_text(&mut socket, "\"flood\"").await;
+    until("the slow consumer error", || !entries(&errors).is_empty()).await;
+    assert_eq!(
+        entries(&errors),
+        ["slow consumer: the outbound queue of 16 frames is full"]
+    );
+    // The client still holds its socket and reads nothing.
+    until("the spark to be gone", || server.connected() == 0).await;
+    drop(socket);
+}

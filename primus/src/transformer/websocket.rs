@@ -25,6 +25,7 @@ use futures_util::{SinkExt, StreamExt};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -216,15 +217,18 @@ impl Connection {
                 if request.announce {
                     self.writer.push(shared.server_close.clone());
                 }
-                if self.write_out().await.is_err() {
-                    return self.dispatcher;
-                }
                 let close = request.code.map(|code| CloseFrame {
                     code: CloseCode::from(code),
                     reason: Utf8Bytes::default(),
                 });
-                let _ = self.socket.send(WsMessage::Close(close)).await;
-                self.await_client_close().await;
+                // Bounded: a client that stopped reading would hold these
+                // writes (and the connection) for as long as TCP lets it.
+                let farewell = async {
+                    self.write_out().await.is_ok() && self.socket.send(WsMessage::Close(close)).await.is_ok()
+                };
+                if tokio::time::timeout(CLOSE_GRACE, farewell).await == Ok(true) {
+                    self.await_client_close().await;
+                }
             }
             Exit::Gone => {
                 self.spark.mark_closed();
@@ -239,9 +243,13 @@ impl Connection {
                     code: CloseCode::Size,
                     reason: Utf8Bytes::default(),
                 };
-                // What was queued before the oversize message still goes out.
-                let _ = self.write_out().await;
-                let _ = self.socket.send(WsMessage::Close(Some(close))).await;
+                // What was queued before the oversize message still goes out
+                // (bounded, as above).
+                let farewell = async {
+                    let _ = self.write_out().await;
+                    let _ = self.socket.send(WsMessage::Close(Some(close))).await;
+                };
+                let _ = tokio::time::timeout(CLOSE_GRACE, farewell).await;
                 // The rest of the oversize message is still in the socket:
                 // discard it instead of parsing it, so the close frame is not
                 // lost to a connection reset.
@@ -266,10 +274,13 @@ impl Connection {
                 biased;
                 request = &mut close => return Exit::Requested(request),
                 item = self.receiver.outbound.recv() => {
-                    if self.write_batch(item).await.is_err() {
-                        return Exit::Gone;
-                    }
+                    self.queue_batch(item).await;
                     unflushed = true;
+                    if self.writer.buffered() >= self.write_threshold {
+                        if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                            return exit;
+                        }
+                    }
                 }
                 () = self.dispatcher.progress(), if self.dispatcher.is_busy() => {}
                 incoming = self.socket.next(), if self.dispatcher.can_accept() => {
@@ -285,9 +296,7 @@ impl Connection {
                             if self.dispatcher.is_busy() {
                                 self.dispatcher.poll_once().await;
                                 if let Some(item) = self.receiver.outbound.try_recv() {
-                                    if self.write_batch(item).await.is_err() {
-                                        return Exit::Gone;
-                                    }
+                                    self.queue_batch(item).await;
                                     unflushed = true;
                                 }
                             }
@@ -302,8 +311,8 @@ impl Connection {
                     }
                 }
                 () = std::future::ready(()), if unflushed => {
-                    if self.write_out().await.is_err() {
-                        return Exit::Gone;
+                    if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                        return exit;
                     }
                     unflushed = false;
                 }
@@ -329,9 +338,9 @@ impl Connection {
     }
 
     /// Queues `first` and whatever else is waiting (up to a batch) for the
-    /// next write, which happens once nothing else is ready, or now if
-    /// enough has gathered.
-    async fn write_batch(&mut self, first: Outbound) -> std::io::Result<()> {
+    /// next write, which happens once nothing else is ready, or at once if
+    /// `write_threshold` bytes have gathered.
+    async fn queue_batch(&mut self, first: Outbound) {
         self.write(first).await;
         for _ in 1..WRITE_BATCH {
             match self.receiver.outbound.try_recv() {
@@ -339,10 +348,20 @@ impl Connection {
                 None => break,
             }
         }
-        if self.writer.buffered() >= self.write_threshold {
-            self.write_out().await?;
+    }
+
+    /// Writes what is queued, unless the server asks to close first (a
+    /// client that stopped reading blocks the write; the close must still
+    /// be seen). `Some` when the loop should stop.
+    async fn write_out_unless_closed<F: Future<Output = CloseRequest>>(
+        &mut self,
+        close: std::pin::Pin<&mut F>,
+    ) -> Option<Exit> {
+        tokio::select! {
+            biased;
+            request = close => Some(Exit::Requested(request)),
+            written = self.write_out() => written.err().map(|_| Exit::Gone),
         }
-        Ok(())
     }
 
     /// Writes every queued frame to the socket (one vectored write per
