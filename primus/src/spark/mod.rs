@@ -11,15 +11,17 @@
 //! queue (capacity [`ServerBuilder::send_queue_capacity`], default 1024
 //! frames). [`Spark::write`] never waits; [`Spark::send`] waits for room.
 //! The connection task takes everything queued at once and writes it with
-//! one vectored write per batch. When a client reads
-//! so slowly that its queue is full, the server does not buffer without
-//! bound and does not silently drop that one frame: the spark gets an
+//! one vectored write per batch. When a client reads so slowly that its
+//! queue is full, the server does not buffer without bound and does not
+//! silently drop that one frame: the spark gets an
 //! [`SparkError::SlowConsumer`] error and is ended *with reconnect*
 //! (no `primus::server::close`), so a Primus client reconnects and starts
 //! fresh. Memory per connection is therefore bounded by the queue capacity
-//! times the frame size. Code that writes many messages in a burst (more
-//! than the capacity without yielding) should use `send(..).await`, which
-//! waits for the connection to drain instead.
+//! times the frame size. A client that stops reading altogether does not
+//! hold its connection either: a write it blocks gives way to the close, and
+//! the closing writes get 2 seconds. Code that writes many messages in a
+//! burst (more than the capacity without yielding) should use
+//! `send(..).await`, which waits for the connection to drain instead.
 //!
 //! [`ServerBuilder::send_queue_capacity`]: crate::ServerBuilder::send_queue_capacity
 
