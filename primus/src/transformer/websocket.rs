@@ -261,8 +261,7 @@ impl Connection {
 
     /// Reads, writes and runs handlers until the connection should end.
     async fn pump(&mut self) -> Exit {
-        // Made once: a `Notified` per iteration would register and drop a
-        // waiter every time.
+        // Made once: it registers its waker on the first poll only.
         let spark = self.spark.clone();
         let close = spark.close_requested();
         tokio::pin!(close);
@@ -298,6 +297,13 @@ impl Connection {
                                 if let Some(item) = self.receiver.outbound.try_recv() {
                                     self.queue_batch(item).await;
                                     unflushed = true;
+                                }
+                            }
+                            // A client that keeps sending keeps this branch
+                            // ready: write before too much gathers.
+                            if self.writer.buffered() >= self.write_threshold {
+                                if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                                    return exit;
                                 }
                             }
                         }
