@@ -53,15 +53,17 @@ impl Json {
 /// after `JSON.stringify`, so frames can be embedded in JavaScript source).
 /// Both can only appear inside strings, where the escape means the same.
 fn escape_line_separators(json: Vec<u8>) -> Vec<u8> {
-    if !json.windows(3).any(|w| matches!(w, [0xE2, 0x80, 0xA8 | 0xA9])) {
+    let next = |bytes: &[u8]| {
+        bytes
+            .windows(3)
+            .position(|w| matches!(w, [0xE2, 0x80, 0xA8 | 0xA9]))
+    };
+    let Some(mut at) = next(&json) else {
         return json;
-    }
+    };
     let mut out = Vec::with_capacity(json.len() + 16);
     let mut rest = &json[..];
-    while let Some(at) = rest
-        .windows(3)
-        .position(|w| matches!(w, [0xE2, 0x80, 0xA8 | 0xA9]))
-    {
+    loop {
         out.extend_from_slice(&rest[..at]);
         out.extend_from_slice(if rest[at + 2] == 0xA8 {
             b"\\u2028"
@@ -69,6 +71,10 @@ fn escape_line_separators(json: Vec<u8>) -> Vec<u8> {
             b"\\u2029"
         });
         rest = &rest[at + 3..];
+        match next(rest) {
+            Some(found) => at = found,
+            None => break,
+        }
     }
     out.extend_from_slice(rest);
     out
@@ -142,6 +148,14 @@ impl Parser for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_every_line_separator() {
+        let frame = Json::encode_typed("\u{2028}a\u{2029}b\u{2028}\u{2028}").unwrap();
+        assert_eq!(frame.as_str(), Some(r#""\u2028a\u2029b\u2028\u2028""#));
+        let plain = Json::encode_typed("é → ü").unwrap();
+        assert_eq!(plain.as_str(), Some("\"é → ü\""));
+    }
 
     #[test]
     fn inspects_like_primus() {

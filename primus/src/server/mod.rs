@@ -314,7 +314,13 @@ impl Server {
 
     /// The names of the active plugins, in the order they were added.
     pub fn plugins(&self) -> Vec<&'static str> {
-        self.shared.plugin_set().plugins.iter().map(|p| p.name).collect()
+        self.shared
+            .plugins
+            .current()
+            .plugins
+            .iter()
+            .map(|p| p.name)
+            .collect()
     }
 
     /// The pathname Primus answers under.
@@ -497,14 +503,9 @@ impl Shared {
             .unwrap_or_default()
     }
 
-    /// The current plugins and transforms.
-    pub(crate) fn plugin_set(&self) -> Arc<PluginSet> {
-        self.plugins.current()
-    }
-
     /// The browser parts of the active plugins (see [`Server::plugin_scripts`]).
     pub(crate) fn plugin_scripts(&self) -> String {
-        let set = self.plugin_set();
+        let set = self.plugins.current();
         let mut scripts = String::new();
         for plugin in &set.plugins {
             if let Some(source) = plugin.browser {

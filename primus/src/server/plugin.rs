@@ -291,6 +291,11 @@ impl PluginCache {
         }
     }
 
+    /// The set as of the last refresh.
+    pub(crate) fn current(&self) -> &Arc<PluginSet> {
+        &self.set
+    }
+
     /// The current set.
     pub(crate) fn get(&mut self, active: &ActivePlugins) -> &Arc<PluginSet> {
         let generation = active.generation.load(Ordering::Acquire);

@@ -31,6 +31,9 @@ pub(crate) struct Dispatcher {
     spark: Spark,
     shared: Arc<Shared>,
     plugins: PluginCache,
+    /// Typed handlers and the built-in JSON parser (both fixed for the
+    /// server's life): envelopes can be read while frames are checked.
+    reads_envelopes: bool,
     pending: VecDeque<(Message, Option<Envelope>)>,
     connecting: Option<BoxFuture<Result<(), BoxError>>>,
     handling: Option<BoxFuture<()>>,
@@ -40,8 +43,10 @@ impl Dispatcher {
     /// Starts the connection handlers of a new spark: the plugins', then
     /// the application's.
     pub(crate) fn new(spark: Spark, shared: Arc<Shared>) -> Dispatcher {
+        let reads_envelopes = shared.handlers.wants_envelope() && shared.parser.is_builtin_json();
         let cache = PluginCache::new(&shared.plugins);
-        let plugins = shared.plugin_set();
+        // The set the cache just read (one lock per spark, not two).
+        let plugins = cache.current().clone();
         let own = shared.handlers.connection(spark.clone());
         let connecting: Option<BoxFuture<Result<(), BoxError>>> =
             match plugins.plugins.iter().any(|p| !p.connection.is_empty()) {
@@ -63,6 +68,7 @@ impl Dispatcher {
             spark,
             shared,
             plugins: cache,
+            reads_envelopes,
             pending: VecDeque::new(),
             connecting,
             handling: None,
@@ -110,11 +116,7 @@ impl Dispatcher {
     /// `None` when that does not apply or the frame is not such an object;
     /// the caller then inspects the frame as usual.
     fn envelope_of(&mut self, frame: &Frame) -> Option<Envelope> {
-        if !self.shared.handlers.wants_envelope()
-            || !self.shared.parser.is_builtin_json()
-            || frame.is_binary()
-            || !self.plugins().transforms.incoming.is_empty()
-        {
+        if !self.reads_envelopes || frame.is_binary() || !self.plugins().transforms.incoming.is_empty() {
             return None;
         }
         let bytes = frame.as_bytes();

@@ -275,10 +275,8 @@ impl Connection {
                 item = self.receiver.outbound.recv() => {
                     self.queue_batch(item).await;
                     unflushed = true;
-                    if self.writer.buffered() >= self.write_threshold {
-                        if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
-                            return exit;
-                        }
+                    if let Some(exit) = self.write_out_if_gathered(close.as_mut()).await {
+                        return exit;
                     }
                 }
                 () = self.dispatcher.progress(), if self.dispatcher.is_busy() => {}
@@ -301,10 +299,8 @@ impl Connection {
                             }
                             // A client that keeps sending keeps this branch
                             // ready: write before too much gathers.
-                            if self.writer.buffered() >= self.write_threshold {
-                                if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
-                                    return exit;
-                                }
+                            if let Some(exit) = self.write_out_if_gathered(close.as_mut()).await {
+                                return exit;
                             }
                         }
                         Some(Err(tungstenite::Error::Capacity(_))) => return Exit::TooLarge,
@@ -354,6 +350,18 @@ impl Connection {
                 None => break,
             }
         }
+    }
+
+    /// [`write_out_unless_closed`](Self::write_out_unless_closed) once
+    /// `write_threshold` bytes wait, instead of when the loop is idle.
+    async fn write_out_if_gathered<F: Future<Output = CloseRequest>>(
+        &mut self,
+        close: std::pin::Pin<&mut F>,
+    ) -> Option<Exit> {
+        if self.writer.buffered() < self.write_threshold {
+            return None;
+        }
+        self.write_out_unless_closed(close).await
     }
 
     /// Writes what is queued, unless the server asks to close first (a
