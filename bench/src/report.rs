@@ -59,6 +59,44 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
     })
 }
 
+/// The columns every timed run has: latency percentiles and background load.
+pub trait Timed {
+    /// The run's latency percentiles, if any sample was taken.
+    fn latency(&self) -> Option<Summary>;
+    /// CPU used by other processes during the window, in cores.
+    fn background_cores(&self) -> f64;
+}
+
+macro_rules! timed {
+    ($($run:ty),*) => {$(
+        impl Timed for $run {
+            fn latency(&self) -> Option<Summary> {
+                self.latency
+            }
+            fn background_cores(&self) -> f64 {
+                self.usage.background_cores
+            }
+        }
+    )*};
+}
+
+timed!(EchoRun, BroadcastRun, SetupRun);
+
+impl<K, R: Timed> Cell<K, R> {
+    /// Median p50 and p99 latency, formatted.
+    fn latency_cells(&self) -> (String, String) {
+        let percentile = |pick: fn(&Summary) -> u32| {
+            micros(self.median(|r| latency(r.latency(), pick)).unwrap_or(f64::NAN))
+        };
+        (percentile(|l| l.p50_us), percentile(|l| l.p99_us))
+    }
+
+    /// Median background load, in cores.
+    fn background(&self) -> f64 {
+        self.median(Timed::background_cores).unwrap_or(f64::NAN)
+    }
+}
+
 impl<K, R> Cell<K, R> {
     fn ok(&self) -> impl Iterator<Item = &R> {
         self.runs.iter().filter_map(|r| r.as_ref().ok())
@@ -305,6 +343,7 @@ impl Report<'_> {
                     footnote_failures(&mut notes, &title, cell);
                     let rate = cell.median(EchoRun::throughput);
                     let cpu = cell.median(EchoRun::cpu_per_1k);
+                    let (p50, p99) = cell.latency_cells();
                     let skipped: u64 = cell.ok().map(|r| r.skipped).sum();
                     if skipped > 0 {
                         notes.push(format!(
@@ -318,21 +357,15 @@ impl Report<'_> {
                         server.label(),
                         thousands(rate.unwrap_or(f64::NAN)),
                         ratio(rate, tung_rate),
-                        micros(
-                            cell.median(|r| latency(r.latency, |l| l.p50_us))
-                                .unwrap_or(f64::NAN)
-                        ),
-                        micros(
-                            cell.median(|r| latency(r.latency, |l| l.p99_us))
-                                .unwrap_or(f64::NAN)
-                        ),
+                        p50,
+                        p99,
                         with_range(cpu, cell.range(EchoRun::cpu_per_1k), ms),
                         ratio(cpu, tung_cpu),
                         ratio(cpu, node_cpu),
                         ms(cell
                             .median(|r| per_1k(r.usage.generator_ms, r.messages))
                             .unwrap_or(f64::NAN)),
-                        cell.median(|r| r.usage.background_cores).unwrap_or(f64::NAN),
+                        cell.background(),
                     );
                 }
                 out.push('\n');
@@ -386,6 +419,7 @@ impl Report<'_> {
                         cell,
                     );
                     let cpu = cell.median(BroadcastRun::cpu_per_1k);
+                    let (p50, p99) = cell.latency_cells();
                     let encodes = cell
                         .median(|r| r.encodes_per_broadcast.unwrap_or(f64::NAN))
                         .map_or("n/a".to_owned(), |e| format!("{e:.3}"));
@@ -395,19 +429,13 @@ impl Report<'_> {
                         server.label(),
                         load_label(load),
                         thousands(cell.median(BroadcastRun::throughput).unwrap_or(f64::NAN)),
-                        micros(
-                            cell.median(|r| latency(r.latency, |l| l.p50_us))
-                                .unwrap_or(f64::NAN)
-                        ),
-                        micros(
-                            cell.median(|r| latency(r.latency, |l| l.p99_us))
-                                .unwrap_or(f64::NAN)
-                        ),
+                        p50,
+                        p99,
                         with_range(cpu, cell.range(BroadcastRun::cpu_per_1k), ms),
                         ratio(cpu, tung_cpu),
                         ratio(cpu, node_cpu),
                         encodes,
-                        cell.median(|r| r.usage.background_cores).unwrap_or(f64::NAN),
+                        cell.background(),
                     );
                 }
             }
@@ -491,23 +519,18 @@ impl Report<'_> {
             }
             footnote_failures(&mut notes, "setup", cell);
             let cpu = cell.median(SetupRun::cpu_per_1k);
+            let (p50, p99) = cell.latency_cells();
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {:.2} |",
                 server.label(),
                 thousands(cell.median(SetupRun::rate).unwrap_or(f64::NAN)),
-                micros(
-                    cell.median(|r| latency(r.latency, |l| l.p50_us))
-                        .unwrap_or(f64::NAN)
-                ),
-                micros(
-                    cell.median(|r| latency(r.latency, |l| l.p99_us))
-                        .unwrap_or(f64::NAN)
-                ),
+                p50,
+                p99,
                 with_range(cpu, cell.range(SetupRun::cpu_per_1k), ms),
                 ratio(cpu, tung),
                 ratio(cpu, node),
-                cell.median(|r| r.usage.background_cores).unwrap_or(f64::NAN),
+                cell.background(),
             );
         }
         write_notes(out, &notes);
