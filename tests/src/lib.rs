@@ -59,7 +59,7 @@ pub fn ensure_chromium() {
     assert!(
         std::path::Path::new(CHROMIUM).exists(),
         "the browser tests need Chromium at {CHROMIUM}: \
-         `apt-get update && apt-get install -y chromium` (.ci/run does it)"
+         run the suite with `tests/run.sh`, which installs it"
     );
 }
 
