@@ -72,7 +72,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> syn::Result<Token
 fn registration(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
     let options: Options = syn::parse2(args)?;
     let signature = &function.sig;
-    let shape = "a middleware is `async fn(request: primus::server::middleware::Request) -> Outcome`";
+    let shape = "a middleware is `async fn(request: primus::middleware::HttpRequest) -> Outcome`";
     if signature.asyncness.is_none() {
         return Err(syn::Error::new(
             signature.fn_token.span,
@@ -114,7 +114,7 @@ fn registration(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream
     let (http, upgrade, order) = (options.http, options.upgrade, options.order);
     // Spanned on the argument type: a wrong type is reported there.
     let check = quote_spanned! {argument.span()=>
-        fn __primus_request_type(request: ::primus::server::middleware::Request) -> #argument {
+        fn __primus_request_type(request: ::primus::__private::HttpRequest) -> #argument {
             <#argument as ::primus::__private::MiddlewareArgument>::from_request(request)
         }
     };

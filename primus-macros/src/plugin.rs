@@ -62,7 +62,7 @@ fn registration(args: TokenStream, item: &ItemImpl) -> syn::Result<TokenStream> 
     let self_ty = &item.self_ty;
     let type_name = self_ty.to_token_stream().to_string();
     let make = quote_spanned! {self_ty.span()=>
-        fn __primus_make_plugin() -> ::std::boxed::Box<dyn ::primus::Plugin> {
+        fn __primus_make_plugin() -> ::std::boxed::Box<dyn ::primus::__private::Plugin> {
             ::std::boxed::Box::new(<#self_ty as ::core::default::Default>::default())
         }
     };

@@ -2,7 +2,7 @@
 //! and run-time use / insert / remove / disable / enable.
 
 use http::{HeaderMap, HeaderValue, StatusCode};
-use primus::server::middleware::{Outcome, Request, Runs};
+use primus::middleware::{HttpRequest, Outcome, Runs};
 use primus::Server;
 use primus_tests::{init_logs, raw, serve, ErrorLog, Running};
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Upgrades from the same IP beyond three are refused (a tiny rate limit).
 #[primus::middleware(name = "rate-limit", http = false, upgrade = true)]
-async fn rate_limit(request: Request) -> Outcome {
+async fn rate_limit(request: HttpRequest) -> Outcome {
     static SEEN: OnceLock<Mutex<HashMap<Option<IpAddr>, u32>>> = OnceLock::new();
     let count = {
         let mut seen = SEEN.get_or_init(Default::default).lock().expect("lock");
@@ -29,7 +29,7 @@ async fn rate_limit(request: Request) -> Outcome {
 
 /// Marks plain HTTP responses, to show registered layers run in order.
 #[primus::middleware(name = "stamp", upgrade = false, order = -1)]
-async fn stamp(_request: Request) -> Outcome {
+async fn stamp(_request: HttpRequest) -> Outcome {
     let mut headers = HeaderMap::new();
     headers.insert("x-stamp", HeaderValue::from_static("1"));
     Outcome::ContinueWith(headers)
@@ -150,7 +150,7 @@ async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
                 http: true,
                 upgrade: false,
             },
-            |request: Request| async move {
+            |request: HttpRequest| async move {
                 match request.uri.path() {
                     "/primus/spec" => Outcome::respond(StatusCode::OK, "custom spec"),
                     _ => Outcome::Continue,
@@ -162,7 +162,7 @@ async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
     assert_eq!(http(&running, &get("/primus/spec")).await.2, "custom spec");
     assert!(
         stack
-            .use_layer("spec", Runs::default(), |_request: Request| async {
+            .use_layer("spec", Runs::default(), |_request: HttpRequest| async {
                 Outcome::Continue
             })
             .is_err(),
@@ -170,7 +170,7 @@ async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
     );
     // A layer appended at run time answers plain HTTP and upgrades alike.
     stack
-        .use_layer("closed", Runs::default(), |_request: Request| async {
+        .use_layer("closed", Runs::default(), |_request: HttpRequest| async {
             Err::<(), _>(Outcome::respond(StatusCode::SERVICE_UNAVAILABLE, "maintenance")).map_err(
                 |outcome| match outcome {
                     Outcome::Respond(response) => response,
@@ -194,7 +194,7 @@ async fn builder_middleware_sees_the_request_and_layers_run_in_order() {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let (first, second) = (seen.clone(), seen.clone());
     let server = Server::builder()
-        .middleware("first", Runs::default(), move |request: Request| {
+        .middleware("first", Runs::default(), move |request: HttpRequest| {
             let seen = first.clone();
             async move {
                 seen.lock()
@@ -209,7 +209,7 @@ async fn builder_middleware_sees_the_request_and_layers_run_in_order() {
                 http: true,
                 upgrade: false,
             },
-            move |request: Request| {
+            move |request: HttpRequest| {
                 let seen = second.clone();
                 async move {
                     seen.lock()

@@ -1,8 +1,8 @@
 //! Plugins, message transforms and the rooms plugin over real sockets.
 
 use primus::plugins::{Rooms, ServerRooms, SparkRooms};
-use primus::server::plugin::PluginSetup;
 use primus::transform::{Flow, Packet, TransformError};
+use primus::PluginSetup;
 use primus::{Plugin, Server, Spark};
 use primus_client::{Client, Events};
 use primus_tests::{init_logs, serve, ErrorLog, Running};

@@ -1,23 +1,9 @@
-//! The server's event handlers and the order they run in.
-//!
-//! Handlers are registered on the [`ServerBuilder`](crate::ServerBuilder)
-//! and run **in registration order**:
-//!
-//! * `connection` handlers run one after another, each awaited before the
-//!   next. Data that arrives meanwhile is queued and delivered, in order,
-//!   once the last one returns. If one returns an error the spark gets an
-//!   `error` and is ended (the client sees `primus::server::close`), and the
-//!   remaining handlers do not run.
-//! * `data` handlers run for each message, one after another. The next
-//!   message of the same spark is delivered when all handlers have finished
-//!   with the previous one, so per-spark order is preserved.
-//! * `disconnection` handlers run once the connection is gone, after any
-//!   message still being handled.
-//! * `error` handlers are synchronous and run where the error happens.
+//! The handlers of one server, and the order they run in (documented for
+//! users on [`Server`](crate::Server#handler-order)).
 
-use crate::event::Envelope;
+use super::typed::EventCall;
+use crate::message::envelope::Envelope;
 use crate::message::Message;
-use crate::server::typed::EventCall;
 use crate::spark::{Spark, SparkError};
 use crate::BoxError;
 use std::collections::HashMap;
