@@ -97,10 +97,7 @@ pub use registry::typescript;
 #[cfg(feature = "server")]
 pub use server::{AuthError, BuildError, Cors, Destroy, Server, ServerBuilder};
 #[cfg(feature = "server")]
-pub use spark::Spark;
-
-/// A boxed error, as returned by fallible handlers.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use spark::{BoxError, Spark};
 
 /// ts-rs, re-exported so payload types can derive `TS` without another
 /// dependency: `#[derive(primus::ts_rs::TS)] #[ts(crate = "primus::ts_rs")]`.

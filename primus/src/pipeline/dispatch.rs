@@ -18,7 +18,7 @@ use crate::parser::{Inspection, Parser};
 use crate::spark::{Spark, SparkError};
 use crate::wire::protocol::{self, Control};
 use crate::wire::Frame;
-use crate::BoxError;
+use crate::spark::BoxError;
 use futures_util::FutureExt;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;

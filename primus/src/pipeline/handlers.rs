@@ -1,11 +1,10 @@
 //! The handlers of one server, and the order they run in (documented for
 //! users on [`Server`](crate::Server#handler-order)).
 
-use super::typed::EventCall;
 use crate::message::envelope::Envelope;
 use crate::message::Message;
 use crate::spark::{Spark, SparkError};
-use crate::BoxError;
+use crate::spark::BoxError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +16,9 @@ pub(crate) type ConnectionHandler = Arc<dyn Fn(Spark) -> BoxFuture<Result<(), Bo
 pub(crate) type DisconnectionHandler = Arc<dyn Fn(Spark) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type DataHandler = Arc<dyn Fn(Spark, Message) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type ErrorHandler = Arc<dyn Fn(&Spark, &SparkError) + Send + Sync>;
+/// A typed event's handler, with the glue that decodes its payload (made
+/// by the glue in `typed`); the `Option<u64>` is the request number.
+pub(crate) type EventCall = Arc<dyn Fn(Spark, Message, Option<u64>) -> BoxFuture<()> + Send + Sync>;
 
 /// All handlers of one server, fixed when it is built.
 #[derive(Default, Clone)]

@@ -3,12 +3,12 @@
 //! `primus::__private`; users never call it directly.
 
 use super::extract::{HandlerContext, NoPayload, Rejection};
-use super::handlers::BoxFuture;
+use super::handlers::EventCall;
 use crate::message::envelope::OutgoingReply;
 use crate::message::event::{NoReply, Variant};
 use crate::message::Message;
 use crate::spark::{Spark, SparkError};
-use crate::BoxError;
+use crate::spark::BoxError;
 use serde::Serialize;
 use std::fmt::Display;
 use std::future::Future;
@@ -64,8 +64,6 @@ impl<R: Serialize + Send + 'static, E: Display + Send> HandlerReturn<R> for Resu
         }
     }
 }
-
-pub(crate) type EventCall = Arc<dyn Fn(Spark, Message, Option<u64>) -> BoxFuture<()> + Send + Sync>;
 
 /// A handler made by generated code, before it is placed in a server.
 pub enum ErasedHandler {

@@ -16,7 +16,7 @@ use crate::pipeline::{ActivePlugins, IdGenerator, Pipeline};
 use crate::registry::RegistryError;
 use crate::spark::{Spark, SparkError};
 use crate::transformer::{Transformer, WebSockets};
-use crate::BoxError;
+use crate::spark::BoxError;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,14 @@
 
 use crate::message::transform::TransformError;
 use crate::parser::ParserError;
-use crate::BoxError;
+
+/// A boxed error, as returned by fallible handlers.
+///
+/// ```
+/// let error: primus::BoxError = "the room is full".into();
+/// assert_eq!(error.to_string(), "the room is full");
+/// ```
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a write did not happen.
 ///

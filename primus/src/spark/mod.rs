@@ -36,7 +36,7 @@ pub(crate) mod queue;
 
 pub use address::Address;
 pub use close::CloseRequest;
-pub use error::{SparkError, WriteError};
+pub use error::{BoxError, SparkError, WriteError};
 pub use id::{generate_id, ID_LENGTH};
 pub use outbound::Outbound;
 pub use query::Query;
