@@ -5,6 +5,8 @@
 use primus::{Payload, Server, Spark, State};
 use primus_client::{Client, ClientError, Event as ClientEvent_};
 use primus_tests::events::next_value;
+// `Log` below is this file's own state type (its name is in an asserted message).
+use primus_tests::logs::Log as ErrorLog;
 use primus_tests::server::{serve_with_errors, Running};
 use primus_tests::wait::{until, WAIT};
 use serde_json::{json, Value};
@@ -147,7 +149,7 @@ async fn client_got_post(client: Client, Payload(chat): Payload<Chat>) {
 
 async fn start() -> (Running, Log) {
     let log = Log::default();
-    let errors = primus_tests::logs::Log::default();
+    let errors = ErrorLog::default();
     let recorded = errors.clone();
     let server = Server::builder()
         .state(log.clone())
