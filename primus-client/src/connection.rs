@@ -3,31 +3,19 @@
 //! Commands from the [`Client`](crate::Client) handle that arrive while no
 //! socket is open wait in a bounded queue and are sent, in order, on open.
 
+use crate::command::Command;
+use crate::context::SessionContext;
 use crate::handlers::ClientHandler;
 use crate::recovery::{Reconnect, Recovery, Strategy};
 use crate::session::{Session, SessionEnd};
-use crate::{ClientError, Event};
+use crate::{ClientError, ConnectionEvent};
 use primus::parser::Parser;
-use primus::{Frame, Message};
+use primus::Message;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
-
-/// What the handle asks of the task.
-pub(crate) enum Command {
-    Write(Frame),
-    /// A value for the outgoing transforms.
-    Packet(primus::transform::Packet),
-    Request {
-        frame: Frame,
-        id: u64,
-        reply: oneshot::Sender<Result<Message, ClientError>>,
-    },
-    Id(oneshot::Sender<String>),
-    End,
-}
 
 /// How the ping timeout is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,27 +34,10 @@ pub(crate) struct Setup {
     pub(crate) ping_timeout: PingTimeoutSetting,
     pub(crate) queue_size: usize,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
-    pub(crate) events: mpsc::UnboundedSender<Event>,
+    pub(crate) events: mpsc::UnboundedSender<ConnectionEvent>,
     pub(crate) handlers: HashMap<&'static str, ClientHandler>,
     pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
     pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
-}
-
-/// State that outlives one socket.
-pub(crate) struct Shared {
-    pub(crate) parser: Arc<dyn Parser>,
-    pub(crate) events: mpsc::UnboundedSender<Event>,
-    pub(crate) handlers: HashMap<&'static str, ClientHandler>,
-    pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
-    /// The highest request number sent: replies up to it are ours.
-    pub(crate) highest_request: u64,
-    pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
-}
-
-impl Shared {
-    pub(crate) fn emit(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
 }
 
 enum Connected {
@@ -88,7 +59,7 @@ struct Driver {
     queue_size: usize,
     commands: mpsc::UnboundedReceiver<Command>,
     queue: VecDeque<Command>,
-    shared: Shared,
+    shared: SessionContext,
 }
 
 pub(crate) async fn run(setup: Setup) {
@@ -105,7 +76,7 @@ pub(crate) async fn run(setup: Setup) {
         queue_size: setup.queue_size.max(1),
         commands: setup.commands,
         queue: VecDeque::new(),
-        shared: Shared {
+        shared: SessionContext {
             parser: setup.parser,
             events: setup.events,
             handlers: setup.handlers,
@@ -115,7 +86,7 @@ pub(crate) async fn run(setup: Setup) {
         },
     };
     driver.run().await;
-    driver.shared.emit(Event::End);
+    driver.shared.emit(ConnectionEvent::End);
 }
 
 impl Driver {
@@ -130,10 +101,10 @@ impl Driver {
             match self.connect(timeout).await {
                 Connected::Open(socket) => {
                     if let Some(done) = recovery.take() {
-                        self.shared.emit(Event::Reconnected(done.state()));
+                        self.shared.emit(ConnectionEvent::Reconnected(done.state()));
                     }
                     if std::mem::take(&mut offline) {
-                        self.shared.emit(Event::Online);
+                        self.shared.emit(ConnectionEvent::Online);
                     }
                     let queued: Vec<Command> = self.queue.drain(..).collect();
                     let session = Session::new(*socket, &mut self.shared, self.ping_timeout);
@@ -142,9 +113,9 @@ impl Driver {
                         SessionEnd::Lost { ping_timeout } => {
                             if ping_timeout {
                                 offline = true;
-                                self.shared.emit(Event::Offline);
+                                self.shared.emit(ConnectionEvent::Offline);
                             }
-                            self.shared.emit(Event::Close);
+                            self.shared.emit(ConnectionEvent::Close);
                             if !self.strategy.disconnect {
                                 return;
                             }
@@ -154,21 +125,22 @@ impl Driver {
                 }
                 Connected::Ended => return,
                 Connected::Fatal(error) => {
-                    self.shared.emit(Event::Error(error));
+                    self.shared.emit(ConnectionEvent::Error(error));
                     return;
                 }
                 Connected::Failed(error) => match &mut recovery {
                     Some(current) => {
                         if let ClientError::Timeout(_) = error {
-                            self.shared.emit(Event::ReconnectTimeout(current.state()));
+                            self.shared
+                                .emit(ConnectionEvent::ReconnectTimeout(current.state()));
                         }
                         tracing::debug!(%error, attempt = current.state().attempt, "reconnect attempt failed");
                     }
                     None => {
                         let timed_out = matches!(error, ClientError::Timeout(_));
-                        self.shared.emit(Event::Error(error));
+                        self.shared.emit(ConnectionEvent::Error(error));
                         if timed_out {
-                            self.shared.emit(Event::Timeout);
+                            self.shared.emit(ConnectionEvent::Timeout);
                         }
                         if !self.strategy.timeout {
                             return;
@@ -179,14 +151,16 @@ impl Driver {
             }
             let Some(current) = recovery.as_mut() else { return };
             let Some(delay) = current.next_attempt() else {
-                self.shared.emit(Event::ReconnectFailed(current.state()));
+                self.shared
+                    .emit(ConnectionEvent::ReconnectFailed(current.state()));
                 return;
             };
-            self.shared.emit(Event::ReconnectScheduled(current.state()));
+            self.shared
+                .emit(ConnectionEvent::ReconnectScheduled(current.state()));
             if !self.wait(delay).await {
                 return;
             }
-            self.shared.emit(Event::Reconnect(current.state()));
+            self.shared.emit(ConnectionEvent::Reconnect(current.state()));
         }
     }
 

@@ -9,19 +9,19 @@
 //! connection opens are queued and sent in order once it does, as Primus'
 //! client does. The client answers the server's heartbeat pings, honours
 //! `primus::server::close`, and reports a message it cannot decode as an
-//! [`Event::Error`] without dropping the connection.
+//! [`ConnectionEvent::Error`] without dropping the connection.
 //!
 //! ```no_run
-//! use primus_client::{Client, Event};
+//! use primus_client::{Client, ConnectionEvent};
 //!
 //! # async fn demo() -> Result<(), primus_client::ClientError> {
 //! let (client, mut events) = Client::builder("http://127.0.0.1:8080").connect()?;
 //! client.write("hello")?; // queued until the connection opens
 //! while let Some(event) = events.next().await {
 //!     match event {
-//!         Event::Open => println!("open, my id is {}", client.id().await?),
-//!         Event::Data(message) => println!("got {}", message.decode::<serde_json::Value>()?),
-//!         Event::End => break,
+//!         ConnectionEvent::Open => println!("open, my id is {}", client.id().await?),
+//!         ConnectionEvent::Data(message) => println!("got {}", message.decode::<serde_json::Value>()?),
+//!         ConnectionEvent::End => break,
 //!         _ => {}
 //!     }
 //! }
@@ -34,7 +34,9 @@
 
 #![warn(missing_docs)]
 
+mod command;
 mod connection;
+mod context;
 pub mod handlers;
 mod plugin;
 mod recovery;
@@ -327,7 +329,7 @@ impl ClientBuilder {
 /// A handle to a connection (cheap to clone).
 #[derive(Clone)]
 pub struct Client {
-    commands: mpsc::UnboundedSender<connection::Command>,
+    commands: mpsc::UnboundedSender<command::Command>,
     parser: Arc<dyn Parser>,
     next_request: Arc<AtomicU64>,
     request_timeout: Duration,
@@ -396,7 +398,7 @@ impl Client {
         let frame = primus::event::encode_request(self.parser.as_ref(), request.event(), id)?;
         let (reply, answer) = oneshot::channel();
         self.commands
-            .send(connection::Command::Request { frame, id, reply })
+            .send(command::Command::Request { frame, id, reply })
             .map_err(|_| ClientError::Closed)?;
         let message = tokio::time::timeout(timeout, answer)
             .await
@@ -414,7 +416,7 @@ impl Client {
             let data = serde_json::to_value(value).map_err(ParserError::encode)?;
             return self
                 .commands
-                .send(connection::Command::Packet(primus::transform::Packet { data }))
+                .send(command::Command::Packet(primus::transform::Packet { data }))
                 .map_err(|_| ClientError::Closed);
         }
         let frame = self.parser.encode_value(value)?;
@@ -424,7 +426,7 @@ impl Client {
     /// Sends an encoded frame (or queues it until the connection opens).
     pub fn write_frame(&self, frame: Frame) -> Result<(), ClientError> {
         self.commands
-            .send(connection::Command::Write(frame))
+            .send(command::Command::Write(frame))
             .map_err(|_| ClientError::Closed)
     }
 
@@ -432,7 +434,7 @@ impl Client {
     pub async fn id(&self) -> Result<String, ClientError> {
         let (reply, answer) = oneshot::channel();
         self.commands
-            .send(connection::Command::Id(reply))
+            .send(command::Command::Id(reply))
             .map_err(|_| ClientError::Closed)?;
         answer.await.map_err(|_| ClientError::Closed)
     }
@@ -440,7 +442,7 @@ impl Client {
     /// Closes the connection (no reconnection follows). Queued writes are
     /// sent first.
     pub fn end(&self) {
-        let _ = self.commands.send(connection::Command::End);
+        let _ = self.commands.send(command::Command::End);
     }
 
     /// The parser in use.
@@ -463,7 +465,7 @@ impl Client {
 /// last event.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Event {
+pub enum ConnectionEvent {
     /// The connection is open; queued writes were just sent.
     Open,
     /// A reconnection attempt is scheduled after `state.scheduled`.
@@ -496,14 +498,14 @@ pub enum Event {
     End,
 }
 
-/// The stream of [`Event`]s of one client.
+/// The stream of [`ConnectionEvent`]s of one client.
 pub struct Events {
-    receiver: mpsc::UnboundedReceiver<Event>,
+    receiver: mpsc::UnboundedReceiver<ConnectionEvent>,
 }
 
 impl Events {
-    /// The next event, or `None` after [`Event::End`].
-    pub async fn next(&mut self) -> Option<Event> {
+    /// The next event, or `None` after [`ConnectionEvent::End`].
+    pub async fn next(&mut self) -> Option<ConnectionEvent> {
         self.receiver.recv().await
     }
 
@@ -528,7 +530,7 @@ impl Events {
     /// the client has ended.
     pub async fn next_message(&mut self) -> Option<Message> {
         while let Some(event) = self.next().await {
-            if let Event::Data(message) = event {
+            if let ConnectionEvent::Data(message) = event {
                 return Some(message);
             }
         }
@@ -537,12 +539,12 @@ impl Events {
 }
 
 impl futures_util::Stream for Events {
-    type Item = Event;
+    type Item = ConnectionEvent;
 
     fn poll_next(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Event>> {
+    ) -> std::task::Poll<Option<ConnectionEvent>> {
         self.receiver.poll_recv(cx)
     }
 }

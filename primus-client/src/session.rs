@@ -1,8 +1,9 @@
 //! One open socket: writes, reads, the `primus::` protocol, requests and
 //! the ping timeout.
 
-use crate::connection::{Command, Shared};
-use crate::{ClientError, Event};
+use crate::command::Command;
+use crate::context::SessionContext;
+use crate::{ClientError, ConnectionEvent};
 use futures_util::{SinkExt, StreamExt};
 use primus::parser::Inspection;
 use primus::protocol::{self, Control};
@@ -37,7 +38,7 @@ enum Next {
 
 pub(crate) struct Session<'a> {
     socket: Socket,
-    shared: &'a mut Shared,
+    shared: &'a mut SessionContext,
     ping_timeout: Option<Duration>,
     id_waiters: VecDeque<oneshot::Sender<String>>,
     /// Requests waiting for their reply, by request number.
@@ -46,7 +47,11 @@ pub(crate) struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn new(socket: Socket, shared: &'a mut Shared, ping_timeout: Option<Duration>) -> Session<'a> {
+    pub(crate) fn new(
+        socket: Socket,
+        shared: &'a mut SessionContext,
+        ping_timeout: Option<Duration>,
+    ) -> Session<'a> {
         Session {
             socket,
             shared,
@@ -71,7 +76,7 @@ impl<'a> Session<'a> {
         if self.socket.flush().await.is_err() {
             return self.finish(SessionEnd::Lost { ping_timeout: false }).await;
         }
-        self.shared.emit(Event::Open);
+        self.shared.emit(ConnectionEvent::Open);
 
         let far_future = Duration::from_secs(60 * 60 * 24 * 365);
         let ping_deadline = tokio::time::sleep(self.ping_timeout.unwrap_or(far_future));
@@ -129,9 +134,9 @@ impl<'a> Session<'a> {
                     while let Some(Ok(_)) = self.socket.next().await {}
                 })
                 .await;
-                self.shared.emit(Event::Close);
+                self.shared.emit(ConnectionEvent::Close);
             }
-            SessionEnd::Ended => self.shared.emit(Event::Close),
+            SessionEnd::Ended => self.shared.emit(ConnectionEvent::Close),
             SessionEnd::Lost { .. } => {
                 // Requests in flight may or may not have been handled: say so.
                 for (_, waiter) in self.pending.drain() {
@@ -150,13 +155,13 @@ impl<'a> Session<'a> {
                 Ok(Some(packet)) => match self.shared.parser.encode_value(&packet.data) {
                     Ok(frame) => self.socket.feed(to_ws(frame)).await,
                     Err(error) => {
-                        self.shared.emit(Event::Error(error.into()));
+                        self.shared.emit(ConnectionEvent::Error(error.into()));
                         Ok(())
                     }
                 },
                 Ok(None) => Ok(()),
                 Err(error) => {
-                    self.shared.emit(Event::Error(error.into()));
+                    self.shared.emit(ConnectionEvent::Error(error.into()));
                     Ok(())
                 }
             },
@@ -171,7 +176,7 @@ impl<'a> Session<'a> {
                 match self.shared.parser.encode_value(protocol::ID_REQUEST) {
                     Ok(frame) => self.socket.feed(to_ws(frame)).await,
                     Err(error) => {
-                        self.shared.emit(Event::Error(error.into()));
+                        self.shared.emit(ConnectionEvent::Error(error.into()));
                         Ok(())
                     }
                 }
@@ -219,7 +224,7 @@ impl<'a> Session<'a> {
             }
         };
         match self.shared.parser.inspect(&frame) {
-            Err(error) => self.shared.emit(Event::Error(error.into())),
+            Err(error) => self.shared.emit(ConnectionEvent::Error(error.into())),
             Ok(Inspection::Control(text)) => match protocol::classify(&text) {
                 Some(Control::Ping(value)) => {
                     let pong = protocol::pong(&protocol::pong_value(value));
@@ -228,7 +233,7 @@ impl<'a> Session<'a> {
                             return (Next::Stop(SessionEnd::Lost { ping_timeout: false }), true);
                         }
                     }
-                    self.shared.emit(Event::Ping(value.to_owned()));
+                    self.shared.emit(ConnectionEvent::Ping(value.to_owned()));
                     return (Next::Continue, true);
                 }
                 Some(Control::Id(id)) => {
@@ -263,13 +268,13 @@ impl<'a> Session<'a> {
             Ok(Some(packet)) => match self.shared.parser.encode_value(&packet.data) {
                 Ok(frame) => Some(Message::new(frame, self.shared.parser.clone())),
                 Err(error) => {
-                    self.shared.emit(Event::Error(error.into()));
+                    self.shared.emit(ConnectionEvent::Error(error.into()));
                     None
                 }
             },
             Ok(None) => None,
             Err(error) => {
-                self.shared.emit(Event::Error(error.into()));
+                self.shared.emit(ConnectionEvent::Error(error.into()));
                 None
             }
         }
@@ -302,7 +307,7 @@ impl<'a> Session<'a> {
                 return;
             }
         }
-        self.shared.emit(Event::Data(message));
+        self.shared.emit(ConnectionEvent::Data(message));
     }
 }
 

@@ -233,7 +233,10 @@ fn layers_import_only_downward() {
     );
     // Every layer has files: a renamed folder cannot make the check vacuous.
     for layer in LAYERS {
-        assert!(per_layer.contains_key(*layer), "no source file in layer `{layer}`");
+        assert!(
+            per_layer.contains_key(*layer),
+            "no source file in layer `{layer}`"
+        );
     }
 }
 

@@ -74,7 +74,8 @@ async fn recv_json(client: &mut MemoryClient) -> Value {
 #[tokio::test]
 async fn handlers_run_in_order_and_early_data_waits_for_connection_handlers() {
     let log = Log::default();
-    let (first, second, data_a, data_b, bye) = (log.clone(), log.clone(), log.clone(), log.clone(), log.clone());
+    let (first, second, data_a, data_b, bye) =
+        (log.clone(), log.clone(), log.clone(), log.clone(), log.clone());
     let (_server, memory) = build(
         Server::builder()
             .on_connection(move |_spark| {
@@ -144,7 +145,9 @@ async fn add(Payload((a, b)): Payload<(i64, i64)>) -> i64 {
 }
 
 #[primus::on(Calculator::Divide)]
-async fn divide(Payload(CalculatorDivide { dividend, divisor }): Payload<CalculatorDivide>) -> Result<i64, String> {
+async fn divide(
+    Payload(CalculatorDivide { dividend, divisor }): Payload<CalculatorDivide>,
+) -> Result<i64, String> {
     dividend
         .checked_div(divisor)
         .ok_or_else(|| "division by zero".to_owned())
@@ -162,11 +165,17 @@ async fn typed_requests_are_answered_and_failures_become_error_replies() {
     let mut client = memory.connect().expect("connects");
     send_json(&client, json!({ "event": "add", "data": [2, 40], "request": 1 })).await;
     assert_eq!(recv_json(&mut client).await, json!({ "reply": 1, "data": 42 }));
-    send_json(&client, json!({ "event": "divide", "data": { "dividend": 1, "divisor": 0 }, "request": 2 })).await;
+    send_json(
+        &client,
+        json!({ "event": "divide", "data": { "dividend": 1, "divisor": 0 }, "request": 2 }),
+    )
+    .await;
     let failed = recv_json(&mut client).await;
     assert_eq!(failed["reply"], 2);
     assert!(
-        failed["error"].as_str().is_some_and(|e| e.contains("division by zero")),
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("division by zero")),
         "{failed}"
     );
     // A payload of the wrong shape is an error reply too, never silence.
@@ -263,7 +272,10 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
         tokio::task::yield_now().await;
     }
     assert!(
-        matches!(refused, Some(primus::spark::WriteError::QueueFull { capacity: 8 })),
+        matches!(
+            refused,
+            Some(primus::spark::WriteError::QueueFull { capacity: 8 })
+        ),
         "{refused:?}"
     );
     assert_eq!(
@@ -294,7 +306,10 @@ async fn send_waits_for_a_slow_reader_instead_of_dropping_it() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
-    let spark = tokio::time::timeout(WAIT, writer).await.expect("writer done").expect("no panic");
+    let spark = tokio::time::timeout(WAIT, writer)
+        .await
+        .expect("writer done")
+        .expect("no panic");
     assert!(spark.is_open());
 }
 
@@ -302,10 +317,7 @@ async fn send_waits_for_a_slow_reader_instead_of_dropping_it() {
 async fn control_messages_are_answered_and_end_announces_the_close() {
     let (server, memory) = build(Server::builder());
     let mut client = memory.connect().expect("connects");
-    client
-        .send(Frame::text("\"primus::id::\""))
-        .await
-        .expect("sent");
+    client.send(Frame::text("\"primus::id::\"")).await.expect("sent");
     assert_eq!(
         recv_json(&mut client).await,
         json!(format!("primus::id::{}", client.id()))
@@ -314,10 +326,16 @@ async fn control_messages_are_answered_and_end_announces_the_close() {
     spark.end_with(&"bye").expect("queued");
     assert_eq!(recv_json(&mut client).await, json!("bye"));
     assert_eq!(recv_json(&mut client).await, json!("primus::server::close"));
-    assert!(tokio::time::timeout(WAIT, client.recv()).await.expect("closes").is_none());
+    assert!(tokio::time::timeout(WAIT, client.recv())
+        .await
+        .expect("closes")
+        .is_none());
     let deadline = tokio::time::Instant::now() + WAIT;
     while server.connected() != 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the spark was not removed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the spark was not removed"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -334,7 +352,13 @@ async fn rooms_deliver_through_the_broadcast_seam() {
     spark(&c).join("games");
     assert_eq!(server.room_names(), ["games", "lobby"]);
     let sender = spark(&a);
-    assert_eq!(server.room("lobby").write_except(&"hi", Some(&sender)).expect("encodes"), 1);
+    assert_eq!(
+        server
+            .room("lobby")
+            .write_except(&"hi", Some(&sender))
+            .expect("encodes"),
+        1
+    );
     assert_eq!(recv_json(&mut b).await, json!("hi"));
     // Several rooms at once reach each spark once.
     let target = Target::room("lobby").and_room("games");
@@ -343,7 +367,12 @@ async fn rooms_deliver_through_the_broadcast_seam() {
         assert_eq!(recv_json(client).await, json!("all rooms"));
     }
     // One spark by id.
-    assert_eq!(server.write_to(&"just c", &Target::spark(c.id())).expect("encodes"), 1);
+    assert_eq!(
+        server
+            .write_to(&"just c", &Target::spark(c.id()))
+            .expect("encodes"),
+        1
+    );
     assert_eq!(recv_json(&mut c).await, json!("just c"));
     assert!(a.try_recv().is_none() && b.try_recv().is_none());
     // A spark that leaves is out of its rooms after its disconnection.

@@ -4,14 +4,14 @@
 //! a period. Each wait takes its bound and panics with what it waited for.
 
 use primus::Message;
-use primus_client::{Event, Events, ReconnectState};
+use primus_client::{ConnectionEvent, Events, ReconnectState};
 use serde_json::Value;
 use std::fmt::Debug;
 use std::time::Duration;
 
 /// The next event, pings included; panics when none comes within `wait` or
 /// the stream ended.
-pub async fn next_event(events: &mut Events, wait: Duration) -> Event {
+pub async fn next_event(events: &mut Events, wait: Duration) -> ConnectionEvent {
     tokio::time::timeout(wait, events.next())
         .await
         .expect("timed out waiting for an event")
@@ -20,10 +20,10 @@ pub async fn next_event(events: &mut Events, wait: Duration) -> Event {
 
 /// The next event that is not a heartbeat ping; each event must come within
 /// `wait`.
-pub async fn next_event_skipping_pings(events: &mut Events, wait: Duration) -> Event {
+pub async fn next_event_skipping_pings(events: &mut Events, wait: Duration) -> ConnectionEvent {
     loop {
         match next_event(events, wait).await {
-            Event::Ping(_) => continue,
+            ConnectionEvent::Ping(_) => continue,
             event => return event,
         }
     }
@@ -71,19 +71,19 @@ pub async fn wait_for<E: primus::Event + PartialEq + Debug>(
 }
 
 /// A short name for an event, to compare sequences.
-pub fn kind(event: &Event) -> &'static str {
+pub fn kind(event: &ConnectionEvent) -> &'static str {
     match event {
-        Event::Open => "open",
-        Event::Close => "close",
-        Event::End => "end",
-        Event::Offline => "offline",
-        Event::Online => "online",
-        Event::ReconnectScheduled(_) => "scheduled",
-        Event::Reconnect(_) => "reconnect",
-        Event::Reconnected(_) => "reconnected",
-        Event::ReconnectTimeout(_) => "reconnect timeout",
-        Event::ReconnectFailed(_) => "reconnect failed",
-        Event::Error(_) => "error",
+        ConnectionEvent::Open => "open",
+        ConnectionEvent::Close => "close",
+        ConnectionEvent::End => "end",
+        ConnectionEvent::Offline => "offline",
+        ConnectionEvent::Online => "online",
+        ConnectionEvent::ReconnectScheduled(_) => "scheduled",
+        ConnectionEvent::Reconnect(_) => "reconnect",
+        ConnectionEvent::Reconnected(_) => "reconnected",
+        ConnectionEvent::ReconnectTimeout(_) => "reconnect timeout",
+        ConnectionEvent::ReconnectFailed(_) => "reconnect failed",
+        ConnectionEvent::Error(_) => "error",
         _ => "other",
     }
 }
@@ -108,8 +108,8 @@ pub async fn until_end(events: &mut Events, wait: Duration) -> Vec<&'static str>
     let mut seen = Vec::new();
     loop {
         match next_event(events, wait).await {
-            Event::End => return seen,
-            event @ (Event::Open | Event::Close) => seen.push(kind(&event)),
+            ConnectionEvent::End => return seen,
+            event @ (ConnectionEvent::Open | ConnectionEvent::Close) => seen.push(kind(&event)),
             _ => {}
         }
     }
@@ -131,10 +131,10 @@ pub async fn until_reconnected(events: &mut Events, wait: Duration) -> Reconnect
     let mut seen = Reconnection::default();
     loop {
         match next_event_skipping_pings(events, wait).await {
-            Event::Reconnect(state) => seen.attempts.push(state),
-            Event::ReconnectTimeout(state) => seen.timeouts.push(state),
-            Event::Reconnected(_) => return seen,
-            Event::ReconnectScheduled(_) | Event::Close => {}
+            ConnectionEvent::Reconnect(state) => seen.attempts.push(state),
+            ConnectionEvent::ReconnectTimeout(state) => seen.timeouts.push(state),
+            ConnectionEvent::Reconnected(_) => return seen,
+            ConnectionEvent::ReconnectScheduled(_) | ConnectionEvent::Close => {}
             other => panic!("unexpected {other:?} while reconnecting"),
         }
     }
@@ -142,7 +142,7 @@ pub async fn until_reconnected(events: &mut Events, wait: Duration) -> Reconnect
 
 /// Every event (pings included) that comes within `period`; panics if the
 /// stream ends during it.
-pub async fn events_for(events: &mut Events, period: Duration) -> Vec<Event> {
+pub async fn events_for(events: &mut Events, period: Duration) -> Vec<ConnectionEvent> {
     let deadline = tokio::time::Instant::now() + period;
     let mut seen = Vec::new();
     while let Ok(event) = tokio::time::timeout_at(deadline, events.next()).await {

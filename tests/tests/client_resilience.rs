@@ -2,7 +2,7 @@
 //! process is killed (SIGKILL) and started again on the same port.
 
 use futures_util::StreamExt;
-use primus_client::{Client, ClientError, Event, Events, Reconnect, Strategy};
+use primus_client::{Client, ClientError, ConnectionEvent, Events, Reconnect, Strategy};
 use primus_tests::events::{
     events_for, expect_events, expect_open, next_event_skipping_pings as next, next_value, until_reconnected,
 };
@@ -58,7 +58,7 @@ async fn restart_on_the_same_port_reconnects_and_delivers_queued_writes_once_in_
     server.crash().await;
     expect_events(&mut events, &["close"], EVENT).await;
     let first_delay = match next(&mut events, EVENT).await {
-        Event::ReconnectScheduled(state) => state.scheduled,
+        ConnectionEvent::ReconnectScheduled(state) => state.scheduled,
         other => panic!("expected ReconnectScheduled, got {other:?}"),
     };
     assert!(
@@ -110,15 +110,15 @@ async fn a_server_that_never_comes_back_ends_the_client_after_the_retries() {
     loop {
         let event = next(&mut events, Duration::from_secs(10)).await;
         let name = match &event {
-            Event::Close => "close".to_owned(),
-            Event::ReconnectScheduled(s) => format!("scheduled:{}", s.attempt),
-            Event::Reconnect(s) => format!("reconnect:{}", s.attempt),
-            Event::ReconnectFailed(s) => format!("failed:{}", s.attempt),
-            Event::End => "end".to_owned(),
+            ConnectionEvent::Close => "close".to_owned(),
+            ConnectionEvent::ReconnectScheduled(s) => format!("scheduled:{}", s.attempt),
+            ConnectionEvent::Reconnect(s) => format!("reconnect:{}", s.attempt),
+            ConnectionEvent::ReconnectFailed(s) => format!("failed:{}", s.attempt),
+            ConnectionEvent::End => "end".to_owned(),
             other => panic!("unexpected {other:?}"),
         };
         seen.push(name);
-        if matches!(event, Event::End) {
+        if matches!(event, ConnectionEvent::End) {
             break;
         }
     }
@@ -209,7 +209,7 @@ async fn the_ping_timeout_derived_from_the_spec_detects_a_frozen_server() {
     expect_open(&mut events, ARRIVAL).await;
     let seen = events_for(&mut events, Duration::from_millis(900)).await;
     assert!(
-        seen.iter().all(|e| matches!(e, Event::Ping(_))),
+        seen.iter().all(|e| matches!(e, ConnectionEvent::Ping(_))),
         "unexpected events while heartbeats flow: {seen:?}"
     );
     let pings = seen.len();
@@ -388,14 +388,14 @@ async fn a_refused_authorization_is_final() {
         .connect()
         .expect("connect");
     match next(&mut events, EVENT).await {
-        Event::Error(ClientError::Refused { status, body }) => {
+        ConnectionEvent::Error(ClientError::Refused { status, body }) => {
             assert_eq!(status, 401);
             assert_eq!(body, r#"{"error":"Authentication required"}"#);
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(
-        matches!(next(&mut events, EVENT).await, Event::End),
+        matches!(next(&mut events, EVENT).await, ConnectionEvent::End),
         "no retries after a 401"
     );
 }

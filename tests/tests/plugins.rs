@@ -4,7 +4,7 @@ use primus::plugins::{Rooms, ServerRooms, SparkRooms};
 use primus::transform::{Flow, Packet, TransformError};
 use primus::PluginSetup;
 use primus::{Plugin, Server, Spark};
-use primus_client::{Client, Event};
+use primus_client::{Client, ConnectionEvent};
 use primus_tests::events::{next_event, next_value};
 use primus_tests::logs::Log;
 use primus_tests::server::{serve, serve_with_errors, Running};
@@ -329,14 +329,14 @@ async fn client_transforms_rewrite_drop_and_reject() {
     // refused on arrival: an error event, no data.
     loop {
         match next_event(&mut events, WAIT).await {
-            Event::Error(error) => {
+            ConnectionEvent::Error(error) => {
                 assert_eq!(
                     error.to_string(),
                     "transform refused the message: the client refuses this"
                 );
                 break;
             }
-            Event::Data(message) => panic!("unexpected data {message:?}"),
+            ConnectionEvent::Data(message) => panic!("unexpected data {message:?}"),
             _ => {}
         }
     }

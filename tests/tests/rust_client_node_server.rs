@@ -1,7 +1,7 @@
 //! Our Rust client (`primus-client`) against a real Node.js Primus 8 server
 //! (`tests/interop/server.js`, npm `primus@8.0.9`, websockets transformer).
 
-use primus_client::{Client, Event, Events};
+use primus_client::{Client, ConnectionEvent, Events};
 use primus_tests::events::{events_for, expect_open, next_value, until_end};
 use primus_tests::logs::init_logs;
 use primus_tests::node;
@@ -74,9 +74,14 @@ async fn answers_heartbeats_so_the_server_keeps_it() {
     let server = node::start_server(0, 200).await;
     let (client, mut events) = open(&server).await;
     let seen = events_for(&mut events, Duration::from_millis(1300)).await;
-    let pings = seen.iter().filter(|e| matches!(e, Event::Ping(_))).count();
+    let pings = seen
+        .iter()
+        .filter(|e| matches!(e, ConnectionEvent::Ping(_)))
+        .count();
     assert!(
-        !seen.iter().any(|e| matches!(e, Event::Close | Event::End)),
+        !seen
+            .iter()
+            .any(|e| matches!(e, ConnectionEvent::Close | ConnectionEvent::End)),
         "the server dropped the client: {seen:?}"
     );
     assert!(pings >= 4, "only {pings} pings in 1.3 s at a 200 ms interval");

@@ -5,7 +5,7 @@
 
 use futures_util::SinkExt;
 use primus::{Destroy, Frame, Server};
-use primus_client::{Client, Event};
+use primus_client::{Client, ConnectionEvent};
 use primus_tests::events::{next_event, next_message, next_value, until_end};
 use primus_tests::logs::Log;
 use primus_tests::raw;
@@ -118,7 +118,10 @@ async fn disconnection_handlers_run_when_the_client_ends() {
         .expect("build");
     let running = serve(server.clone()).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    assert!(matches!(next_event(&mut events, WAIT).await, Event::Open));
+    assert!(matches!(
+        next_event(&mut events, WAIT).await,
+        ConnectionEvent::Open
+    ));
     until("the spark to register", WAIT, || server.connected() == 1).await;
     client.end();
     assert_eq!(until_end(&mut events, WAIT).await, ["close"]);
@@ -276,7 +279,10 @@ async fn custom_id_generator_and_lookup() {
         std::ops::ControlFlow::Break(())
     });
     assert_eq!(visited, 1);
-    assert!(matches!(next_event(&mut b_events, WAIT).await, Event::Open));
+    assert!(matches!(
+        next_event(&mut b_events, WAIT).await,
+        ConnectionEvent::Open
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +319,7 @@ async fn destroy_ends_everyone_and_stops_listening() {
     let (_late, mut late_events) = Client::builder(&url).connect().expect("connect");
     assert!(matches!(
         next_event(&mut late_events, WAIT).await,
-        Event::Error(_)
+        ConnectionEvent::Error(_)
     ));
 }
 
@@ -392,9 +398,12 @@ async fn client_reports_undecodable_frames_and_stays_connected() {
         .expect("build");
     let running = serve(server).await;
     let (_client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    assert!(matches!(next_event(&mut events, WAIT).await, Event::Open));
+    assert!(matches!(
+        next_event(&mut events, WAIT).await,
+        ConnectionEvent::Open
+    ));
     match next_event(&mut events, WAIT).await {
-        Event::Error(error) => assert!(
+        ConnectionEvent::Error(error) => assert!(
             error.to_string().starts_with("Failed to decode incoming data: "),
             "{error}"
         ),

@@ -3,7 +3,7 @@
 //! and the plain-Primus `data` fallback.
 
 use primus::{Payload, Server, Spark, State};
-use primus_client::{Client, ClientError, Event as ClientEvent_};
+use primus_client::{Client, ClientError, ConnectionEvent};
 use primus_tests::events::next_value;
 // `Log` below is this file's own state type (its name is in an asserted message).
 use primus_tests::logs::Log as ErrorLog;
@@ -295,7 +295,7 @@ async fn lifecycle_handlers_with_state() {
     })
     .await;
     assert_eq!(*log.0.lock().expect("lock"), ["connection", "disconnection"]);
-    let _ = ClientEvent_::Open;
+    let _ = ConnectionEvent::Open;
 }
 
 #[test]

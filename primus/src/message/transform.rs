@@ -76,12 +76,16 @@ impl TransformError {
     }
 }
 
+#[doc(hidden)]
 /// The stored form of every transform: async, `None` drops the message.
+/// This and the chain types below are plumbing shared by the server and
+/// `primus-client`, not a public API.
 /// `C` is what the transform runs for: a `Spark` on the server, the client
 /// handle on the client.
 pub type TransformFn<C> =
     Arc<dyn Fn(C, Packet) -> BoxFuture<Result<Option<Packet>, TransformError>> + Send + Sync>;
 
+#[doc(hidden)]
 /// Wraps a synchronous transform.
 pub fn sync<C, F>(transform: F) -> TransformFn<C>
 where
@@ -97,6 +101,7 @@ where
     })
 }
 
+#[doc(hidden)]
 /// Wraps an asynchronous transform.
 pub fn asynchronous<C, F, Fut>(transform: F) -> TransformFn<C>
 where
@@ -107,6 +112,7 @@ where
     Arc::new(move |spark, packet| Box::pin(transform(spark, packet)))
 }
 
+#[doc(hidden)]
 /// The transforms of one direction, each with the plugin that added it
 /// (`None` for the application's own).
 pub struct Chain<C> {
@@ -163,6 +169,7 @@ impl<C: Clone> Chain<C> {
     }
 }
 
+#[doc(hidden)]
 /// Both directions.
 pub struct Transforms<C> {
     /// Messages coming in.

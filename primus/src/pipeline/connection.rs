@@ -111,6 +111,7 @@ impl Connector {
             return Err(OpenError::IdInUse(spark.id().to_owned()));
         }
         tracing::debug!(spark = spark.id(), address = ?spark.address(), "connected");
+        host.opened(&spark);
         let dispatcher = Dispatcher::new(spark.clone(), pipeline);
         Ok(Connection {
             spark,

@@ -3,8 +3,8 @@
 
 use crate::message::envelope::Envelope;
 use crate::message::Message;
-use crate::spark::{Spark, SparkError};
 use crate::spark::BoxError;
+use crate::spark::{Spark, SparkError};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;

@@ -113,4 +113,8 @@ impl Pipeline {
 pub(crate) trait PipelineHost: SparkHub {
     /// The pipeline of this host.
     fn pipeline(&self) -> &Pipeline;
+
+    /// Called once a new spark is registered, before its handlers run: the
+    /// host may end it at once (a server being destroyed does).
+    fn opened(&self, spark: &Spark);
 }

@@ -36,8 +36,10 @@ pub struct HandlerRegistration {
     /// The `order = N` argument (default 0).
     pub order: i32,
     /// Builds the runtime handler.
+    #[doc(hidden)]
     pub make: fn() -> ErasedHandler,
     /// Checks, when the server is built, that its arguments can be produced.
+    #[doc(hidden)]
     pub check: fn(&StateMapView<'_>) -> Result<(), String>,
 }
 
@@ -53,7 +55,8 @@ impl std::fmt::Debug for HandlerRegistration {
 
 inventory::collect!(HandlerRegistration);
 
-/// A plugin declared with `#[primus::plugin]`.
+/// A plugin declared with `#[primus::plugin]` (made by generated code).
+#[doc(hidden)]
 pub struct PluginRegistration {
     /// The plugin type's name, for messages.
     pub type_name: &'static str,
@@ -64,7 +67,7 @@ pub struct PluginRegistration {
 inventory::collect!(PluginRegistration);
 
 /// Every registered plugin, sorted by plugin name.
-pub fn plugins() -> Vec<Box<dyn Plugin>> {
+pub(crate) fn plugins() -> Vec<Box<dyn Plugin>> {
     let mut all: Vec<_> = inventory::iter::<PluginRegistration>
         .into_iter()
         .map(|r| (r.make)())
@@ -80,7 +83,8 @@ pub fn handlers() -> Vec<&'static HandlerRegistration> {
     all
 }
 
-/// A middleware declared with `#[primus::middleware]`.
+/// A middleware declared with `#[primus::middleware]` (made by generated code).
+#[doc(hidden)]
 pub struct MiddlewareRegistration {
     /// Its name.
     pub name: &'static str,
@@ -95,7 +99,7 @@ pub struct MiddlewareRegistration {
 inventory::collect!(MiddlewareRegistration);
 
 /// Every registered middleware, by `order` then name.
-pub fn middleware() -> Vec<&'static MiddlewareRegistration> {
+pub(crate) fn middleware() -> Vec<&'static MiddlewareRegistration> {
     let mut all: Vec<&MiddlewareRegistration> =
         inventory::iter::<MiddlewareRegistration>.into_iter().collect();
     all.sort_by_key(|r| (r.order, r.name));

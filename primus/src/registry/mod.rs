@@ -33,6 +33,7 @@ pub struct EventRegistration {
     /// Its events.
     pub events: &'static [EventInfo],
     /// The TypeScript of each event's payload and reply, in `events` order.
+    #[doc(hidden)]
     pub typescript: fn(&mut Collector) -> Vec<EventTypes>,
 }
 

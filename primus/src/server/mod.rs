@@ -58,14 +58,14 @@ use crate::pipeline::extract::StateMap;
 use crate::pipeline::plugin::{Plugin, PluginError};
 use crate::pipeline::{Connector, Pipeline, PipelineHost};
 use crate::spark::hub::SparkHub;
-use crate::spark::{Outbound, Spark, SparkError};
+use crate::spark::{CloseRequest, Outbound, Spark, SparkError};
 use crate::transformer::Transformer;
 use crate::wire::Frame;
 use serde::Serialize;
 use std::any::Any;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::watch;
@@ -141,6 +141,9 @@ pub(crate) struct ServerCore {
     /// The `/spec` document, encoded once.
     pub(crate) spec: bytes::Bytes,
     lifecycle: watch::Sender<Lifecycle>,
+    /// How `destroy` ends sparks: set once it does, so that a connection
+    /// upgraded just before (and registered just after) is ended too.
+    closing: OnceLock<CloseRequest>,
 }
 
 /// Everything a built server is made of (assembled by the builder).
@@ -214,6 +217,7 @@ impl Server {
                 connector: Connector::new(host, max_length),
                 spec,
                 lifecycle,
+                closing: OnceLock::new(),
             }
         });
         core.transformer.start(&core.connector);
@@ -412,12 +416,15 @@ impl Server {
         if !options.timeout.is_zero() {
             tokio::time::sleep(options.timeout).await;
         }
+        let request = CloseRequest {
+            announce: !options.reconnect,
+            code: None,
+        };
+        // Before the walk: a spark registered after it sees the request
+        // (see `PipelineHost::opened`).
+        let request = *self.core.closing.get_or_init(|| request);
         for spark in self.sparks() {
-            if options.reconnect {
-                spark.end_reconnect();
-            } else {
-                spark.end();
-            }
+            spark.close(request);
         }
         if options.close || options.reconnect {
             self.core.lifecycle.send_replace(Lifecycle::Closed);
@@ -511,6 +518,12 @@ impl SparkHub for ServerCore {
 impl PipelineHost for ServerCore {
     fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    fn opened(&self, spark: &Spark) {
+        if let Some(request) = self.closing.get() {
+            spark.close(*request);
+        }
     }
 }
 

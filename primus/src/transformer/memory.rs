@@ -30,7 +30,7 @@
 
 use super::Transformer;
 use crate::pipeline::{Connection, ConnectionRequest, Connector, OpenError, Work};
-use crate::spark::{Address, CloseRequest};
+use crate::spark::{Address, CloseRequest, SparkError};
 use crate::wire::Frame;
 use axum::body::Body;
 use axum::response::Response;
@@ -207,14 +207,10 @@ async fn drive(
     let watch = connection.close_watch();
     let close = watch.requested();
     tokio::pin!(close);
-    loop {
+    let request = loop {
         tokio::select! {
             biased;
-            request = &mut close => {
-                let grace = connection.close_grace();
-                let _ = tokio::time::timeout(grace, farewell(&mut connection, &to_client, request)).await;
-                return connection;
-            }
+            request = &mut close => break request,
             work = connection.work() => {
                 let Work::Outbound(item) = work else { continue };
                 let Some(frame) = connection.prepare(item).await else { continue };
@@ -222,11 +218,7 @@ async fn drive(
                 // request must still be seen.
                 tokio::select! {
                     biased;
-                    request = &mut close => {
-                        let grace = connection.close_grace();
-                        let _ = tokio::time::timeout(grace, farewell(&mut connection, &to_client, request)).await;
-                        return connection;
-                    }
+                    request = &mut close => break request,
                     sent = to_client.send(frame) => if sent.is_err() {
                         connection.mark_closed();
                         return connection;
@@ -234,21 +226,23 @@ async fn drive(
                 }
             }
             incoming = from_client.recv(), if connection.can_receive() => match incoming {
-                Some(frame) => {
-                    if frame.len() > connection.max_length() {
-                        connection.report(crate::spark::SparkError::PayloadTooLarge { limit: connection.max_length() });
-                        connection.mark_closed();
-                        return connection;
-                    }
-                    connection.receive(frame);
+                Some(frame) if frame.len() > connection.max_length() => {
+                    let limit = connection.max_length();
+                    connection.report(SparkError::PayloadTooLarge { limit });
+                    connection.mark_closed();
+                    return connection;
                 }
+                Some(frame) => connection.receive(frame),
                 None => {
                     connection.mark_closed();
                     return connection;
                 }
             },
         }
-    }
+    };
+    let grace = connection.close_grace();
+    let _ = tokio::time::timeout(grace, farewell(&mut connection, &to_client, request)).await;
+    connection
 }
 
 /// What is still queued, then `primus::server::close` if announced.

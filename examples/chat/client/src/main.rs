@@ -3,7 +3,7 @@
 //! Type a line to say it, `/who` to list the room, `/quit` to leave.
 
 use chat_events::{ChatClient, ChatServer, ChatServerJoined, ChatServerLeft, ChatServerMessage};
-use primus_client::{Client, Event, Payload};
+use primus_client::{Client, ConnectionEvent, Payload};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[primus_client::on(ChatServer::Message)]
@@ -51,8 +51,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Some(text) => client.send(&ChatClient::Say(text.to_owned()))?,
             },
             event = events.next() => match event {
-                Some(Event::Error(error)) => eprintln!("! {error}"),
-                Some(Event::End) | None => {
+                Some(ConnectionEvent::Error(error)) => eprintln!("! {error}"),
+                Some(ConnectionEvent::End) | None => {
                     println!("* disconnected");
                     return Ok(());
                 }
@@ -63,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client.end();
     // Let the close handshake finish before the process exits.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-        while !matches!(events.next().await, Some(Event::End) | None) {}
+        while !matches!(events.next().await, Some(ConnectionEvent::End) | None) {}
     })
     .await;
     Ok(())
