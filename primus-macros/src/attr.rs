@@ -89,26 +89,10 @@ pub(crate) fn take_crate_option(cx: &mut Ctxt, attrs: &mut Vec<Attribute>, kind:
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("primus")) {
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("crate") {
-                let literal: LitStr = match meta.value().and_then(|value| value.parse()) {
-                    Ok(literal) => literal,
-                    Err(error) => {
-                        cx.error(
-                            error.span(),
-                            "`crate` takes a path in a string, e.g. `#[primus(crate = \"realtime\")]`",
-                        );
-                        return skip_to_comma(meta.input);
-                    }
-                };
-                match literal.parse::<Path>() {
-                    Ok(path) if found.is_none() => found = Some(path),
-                    Ok(_) => cx.error_spanned_by(&meta.path, "`crate` is given twice; keep one"),
-                    Err(_) => cx.error(
-                        literal.span(),
-                        format!(
-                            "`{}` is not a path; write the name your `Cargo.toml` gives primus, e.g. `crate = \"realtime\"` or `crate = \"primus_client::primus\"`",
-                            literal.value()
-                        ),
-                    ),
+                match read_crate_path(cx, &meta)? {
+                    Some(path) if found.is_none() => found = Some(path),
+                    Some(_) => cx.error_spanned_by(&meta.path, "`crate` is given twice; keep one"),
+                    None => {}
                 }
                 return Ok(());
             }
@@ -119,12 +103,12 @@ pub(crate) fn take_crate_option(cx: &mut Ctxt, attrs: &mut Vec<Attribute>, kind:
                 ),
                 _ => {
                     let hint = did_you_mean(&key, &["crate"]);
-                    let place = match kind {
-                        ItemKind::Enum => "an event enum; variants take `rename` and `reply`",
-                        ItemKind::Function => "a function; the macro's own options go in its parentheses",
-                        ItemKind::Impl => "an `impl` block",
+                    let (place, others) = match kind {
+                        ItemKind::Enum => ("an event enum", "; variants take `rename` and `reply`"),
+                        ItemKind::Function => ("a function", "; the macro's own options go in its parentheses"),
+                        ItemKind::Impl => ("an `impl` block", ""),
                     };
-                    format!("unknown option `{key}`; {hint}`#[primus(..)]` on {place}, and `crate = \"path\"` is the only option here")
+                    format!("unknown option `{key}`; {hint}`#[primus(..)]` on {place} takes only `crate = \"path\"`{others}")
                 }
             };
             cx.error_spanned_by(&meta.path, message);
@@ -136,4 +120,46 @@ pub(crate) fn take_crate_option(cx: &mut Ctxt, attrs: &mut Vec<Attribute>, kind:
     }
     attrs.retain(|attr| !attr.path().is_ident("primus"));
     found
+}
+
+/// The value of `crate`: a path in a string, as serde's `crate = ".."`, or
+/// a bare path (what the compiler suggests when a string names no crate).
+/// `None` when a mistake was recorded.
+fn read_crate_path(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Path>> {
+    let value = match meta.value() {
+        Ok(value) => value,
+        Err(error) => {
+            cx.error(
+                error.span(),
+                "write `crate = \"path\"`, e.g. `#[primus(crate = \"realtime\")]`",
+            );
+            return skip_value(meta).map(|()| None);
+        }
+    };
+    if value.peek(LitStr) {
+        let literal: LitStr = value.parse()?;
+        return Ok(match literal.parse::<Path>() {
+            Ok(path) => Some(path),
+            Err(_) => {
+                cx.error(
+                    literal.span(),
+                    format!(
+                        "`{}` is not a path; write the name your `Cargo.toml` gives primus, e.g. `crate = \"realtime\"` or `crate = \"primus_client::primus\"`",
+                        literal.value()
+                    ),
+                );
+                None
+            }
+        });
+    }
+    match value.parse::<Path>() {
+        Ok(path) => Ok(Some(path)),
+        Err(error) => {
+            cx.error(
+                error.span(),
+                "`crate` takes a path in a string, e.g. `#[primus(crate = \"realtime\")]`",
+            );
+            skip_to_comma(value).map(|()| None)
+        }
+    }
 }

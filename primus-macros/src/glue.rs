@@ -7,7 +7,7 @@
 //! runtime needs `std`, and neither can be renamed).
 //!
 //! The crate path is, in this order:
-//! 1. the item's `#[primus(crate = "path")]`, as written;
+//! 1. the item's `#[primus(crate = "path")]` (or `crate = path`), as written;
 //! 2. the name the user's `Cargo.toml` gives the runtime, read with
 //!    `proc-macro-crate` (`realtime = { package = "primus", .. }` gives
 //!    `::realtime`). For primus, a crate that depends only on `primus-client`
@@ -253,5 +253,56 @@ mod tests {
             "realtime::__private"
         );
         assert_eq!(glue.serde_path().replace(' ', ""), "realtime::__private::serde");
+    }
+
+    /// The whole way, through `proc-macro-crate` and real manifests: how a
+    /// user's `Cargo.toml` names the runtime decides the path.
+    #[test]
+    fn resolve_reads_the_users_manifest() {
+        let root = std::env::temp_dir().join(format!("primus-macros-glue-{}", std::process::id()));
+        let cases = [
+            (
+                "renamed",
+                "realtime = { package = \"primus\", version = \"0.1\" }",
+                Runtime::Primus,
+                "::realtime",
+            ),
+            ("plain", "primus = \"0.1\"", Runtime::Primus, "::primus"),
+            (
+                "client-only",
+                "primus-client = \"0.1\"",
+                Runtime::Primus,
+                "::primus_client::primus",
+            ),
+            (
+                "client-renamed",
+                "rt = { package = \"primus-client\", version = \"0.1\" }",
+                Runtime::Client,
+                "::rt",
+            ),
+            ("neither", "", Runtime::Primus, "::primus"),
+        ];
+        let previous = std::env::var_os("CARGO_MANIFEST_DIR");
+        for (name, dependencies, runtime, expected) in cases {
+            let dir = root.join(name);
+            std::fs::create_dir_all(&dir).expect("temporary directory");
+            let manifest = format!(
+                "[package]\nname = \"user-app\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n{dependencies}\n"
+            );
+            std::fs::write(dir.join("Cargo.toml"), manifest).expect("write the manifest");
+            // Only this test reads the variable (the others give the path).
+            std::env::set_var("CARGO_MANIFEST_DIR", &dir);
+            let glue = Glue::resolve(runtime, None);
+            let path = glue
+                .at(proc_macro2::Span::call_site())
+                .to_string()
+                .replace(' ', "");
+            assert_eq!(path, format!("{expected}::__private"), "{name}");
+        }
+        match previous {
+            Some(value) => std::env::set_var("CARGO_MANIFEST_DIR", value),
+            None => std::env::remove_var("CARGO_MANIFEST_DIR"),
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -31,6 +31,8 @@ mod glue;
 mod middleware;
 mod on;
 mod plugin;
+#[cfg(test)]
+mod tests;
 
 use on::Side;
 

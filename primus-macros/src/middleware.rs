@@ -30,8 +30,6 @@ struct Options {
     http: bool,
     upgrade: bool,
     order: i32,
-    /// The `http = false` and `upgrade = false` tokens, when both are given.
-    runs_nowhere: Option<Span>,
 }
 
 const KEYS: [&str; 4] = ["name", "http", "upgrade", "order"];
@@ -74,15 +72,17 @@ impl Options {
             http: true,
             upgrade: true,
             order: 0,
-            runs_nowhere: None,
         };
         let mut off: Vec<Span> = Vec::new();
         let parser = syn::meta::parser(|meta| options.read(cx, &meta, &mut off));
         if let Err(error) = parser.parse2(args) {
             cx.push(error);
         }
-        if !options.http && !options.upgrade {
-            options.runs_nowhere = off.first().copied();
+        if let (false, false, Some(span)) = (options.http, options.upgrade, off.first()) {
+            cx.error(
+                *span,
+                "this middleware runs neither for HTTP (`http = false`) nor for upgrades (`upgrade = false`); remove one of the two",
+            );
         }
         options
     }
@@ -141,12 +141,6 @@ impl Middleware {
             cx.error(
                 signature.fn_token.span,
                 format!("middleware must be `async fn`: write `async fn` here ({SHAPE})"),
-            );
-        }
-        if let Some(span) = options.runs_nowhere {
-            cx.error(
-                span,
-                "this middleware runs neither for HTTP (`http = false`) nor for upgrades (`upgrade = false`); remove one of the two",
             );
         }
         let argument = match signature.inputs.iter().collect::<Vec<_>>().as_slice() {
