@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 use primus::server::middleware::{Outcome, Request};
 
 #[primus::middleware(name = "check")]

@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 use primus::server::middleware::Outcome;
 
 #[primus::middleware(name = "check")]
