@@ -2,7 +2,7 @@
 //! the `primus` crate: `#[primus::event]`, `#[primus::on(..)]`.
 //!
 //! Each macro first reads its input into a small model (`model.rs`),
-//! recording every misuse in an error context ([`ctxt`]) with a span on the
+//! recording every misuse in an error context (`ctxt.rs`) with a span on the
 //! offending token and a hint on how to fix it, so that all the mistakes of
 //! an item are reported together; only a clean model is handed to the
 //! generator (`expand.rs`).
@@ -11,7 +11,8 @@
 //! `<crate>::__private` (serde and inventory included), where `<crate>` is
 //! what the user's `Cargo.toml` calls primus (or `primus-client`), or the
 //! path given with `#[primus(crate = "...")]` under the macro's attribute
-//! (see [`glue`]):
+//! (under it: an attribute above the macro's is read by the compiler first,
+//! as a macro of its own). See `glue.rs`:
 //!
 //! ```ignore
 //! // Cargo.toml: realtime = { package = "primus", version = "0.1" }

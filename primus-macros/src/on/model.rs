@@ -233,7 +233,7 @@ fn parse_option(cx: &mut Ctxt, side: Side, input: ParseStream<'_>, order: &mut i
         }
     };
     if !side.options().iter().any(|known| key == known) {
-        let hint = did_you_mean(&key.to_string(), &["order"]);
+        let hint = did_you_mean(&key.to_string(), side.options());
         let message = if side == Side::Client && key == "order" {
             format!("`{}` {accepted}", side.attribute())
         } else {
