@@ -129,7 +129,7 @@ pub fn client_on(args: TokenStream, input: TokenStream) -> TokenStream {
 /// #[primus::plugin]
 /// impl primus::Plugin for Audit {
 ///     fn name(&self) -> &'static str { "audit" }
-///     fn server(&self, setup: &mut primus::server::plugin::PluginSetup<'_>) { /* transforms, handlers */ }
+///     fn server(&self, setup: &mut primus::PluginSetup<'_>) { /* transforms, handlers */ }
 /// }
 /// ```
 #[proc_macro_attribute]
@@ -138,7 +138,7 @@ pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 /// Registers an async function as a named middleware layer (see
-/// `primus::server::middleware`). Options: `name = "..."` (default: the
+/// `primus::middleware`). Options: `name = "..."` (default: the
 /// function name), `http = bool`, `upgrade = bool` (default both),
 /// `order = N`. Servers built with `handlers_from_registry` append every
 /// registered middleware after the built-ins, by `order` then name.

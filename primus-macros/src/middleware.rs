@@ -34,7 +34,7 @@ struct Options {
 
 const KEYS: [&str; 4] = ["name", "http", "upgrade", "order"];
 
-const SHAPE: &str = "a middleware is `async fn(request: primus::server::middleware::Request) -> Outcome`";
+const SHAPE: &str = "a middleware is `async fn(request: primus::middleware::HttpRequest) -> Outcome`";
 
 /// Reads the function into the model, then generates. On any mistake,
 /// reports all of them and keeps the function, so the only errors are ours.

@@ -9,12 +9,32 @@
 //! * A **spark** ([`Spark`]) is one client connection on the server.
 //! * A **message** is one value, encoded by the server's **parser**
 //!   ([`parser::Json`] by default) into one **frame** ([`Frame`]), carried
-//!   by the **transformer** (WebSockets).
+//!   by the **transformer** ([`transformer::WebSockets`] by default).
 //! * A few strings that start with `primus::` are the **protocol**
 //!   ([`protocol`]): heartbeat pings and pongs, the spark-id request and the
 //!   "closing on purpose" notice. Everything else is application data.
-//! * The **server** ([`Server`]) owns the sparks, the heartbeat, the HTTP
-//!   surface (`/spec`, `426`, CORS, authorization) and broadcast.
+//! * The **server** ([`Server`]) owns the heartbeat and the HTTP surface
+//!   (`/spec`, `426`, CORS, authorization, [`middleware`]); who is
+//!   connected and broadcast go through its [`cluster::Broadcast`].
+//!
+//! ## Layers
+//!
+//! The modules are layers; each imports only the layers above it in this
+//! list (`ARCHITECTURE.md` at the repository root walks through them, and a
+//! test checks the imports):
+//!
+//! 1. `lock`: the one policy for poisoned locks;
+//! 2. `wire`: frames and the `primus::` control messages ([`Frame`], [`protocol`]);
+//! 3. [`parser`]: values to frames and back;
+//! 4. `message`: [`Message`], typed [`event`]s, [`transform`]s, the TypeScript mapping;
+//! 5. [`spark`]: the handle to one connection;
+//! 6. [`cluster`]: the broadcast seam (sparks, rooms, delivery);
+//! 7. [`pipeline`]: the transport-neutral life of a connection (handlers, plugins, transforms, queue);
+//! 8. [`middleware`]: the HTTP requests under the pathname, and the layers they run through;
+//! 9. [`transformer`]: the transport seam (WebSockets, in-memory);
+//! 10. [`registry`]: what the macros registered, and the TypeScript typings made from it;
+//! 11. [`server`]: the builder, the HTTP surface, the heartbeat;
+//! 12. [`plugins`]: first-party plugins, on top of the server.
 //!
 //! ## Example
 //!
@@ -41,46 +61,49 @@
 //!   all a crate of shared message types (or the client) needs.
 
 #![warn(missing_docs)]
-
-mod frame;
-mod message;
-pub mod parser;
-pub mod protocol;
-pub mod transform;
+#![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
+mod lock;
+mod message;
+pub mod parser;
+mod wire;
+
+#[cfg(feature = "server")]
+pub mod cluster;
+#[cfg(feature = "server")]
+pub mod middleware;
+#[cfg(feature = "server")]
+pub mod pipeline;
+#[cfg(feature = "server")]
 pub mod plugins;
+pub mod registry;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "server")]
 pub mod spark;
 #[cfg(feature = "server")]
-mod transformer;
+pub mod transformer;
 
-pub use frame::{Frame, FrameKind};
-pub use message::Message;
+pub use message::{event, transform, Message};
+pub use wire::{protocol, Frame, FrameKind};
 
 #[cfg(feature = "server")]
-pub use server::plugin::Plugin;
+pub use pipeline::extract::State;
 #[cfg(feature = "server")]
-pub use server::{AuthError, AuthRequest, BuildError, Cors, Destroy, Server, ServerBuilder};
+pub use pipeline::plugin::{Plugin, PluginError, PluginSetup};
 #[cfg(feature = "server")]
-pub use spark::Spark;
-
-/// A boxed error, as returned by fallible handlers.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-pub mod event;
-pub mod registry;
-pub mod typescript;
+pub use registry::typescript;
+#[cfg(feature = "server")]
+pub use server::{AuthError, BuildError, Cors, Destroy, Server, ServerBuilder};
+#[cfg(feature = "server")]
+pub use spark::{BoxError, Spark};
 
 /// ts-rs, re-exported so payload types can derive `TS` without another
 /// dependency: `#[derive(primus::ts_rs::TS)] #[ts(crate = "primus::ts_rs")]`.
 pub use ts_rs;
 
 pub use event::{Event, Payload, Request};
-#[cfg(feature = "server")]
-pub use server::extract::State;
 
 /// Re-exported attribute macros.
 pub use primus_macros::{event, middleware, on, plugin};
@@ -88,27 +111,29 @@ pub use primus_macros::{event, middleware, on, plugin};
 /// What generated code refers to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::event::{variant_id, Event, EventInfo, NoReply, Request, Variant};
-    pub use crate::registry::EventRegistration;
-    pub use crate::typescript::{
+    pub use crate::message::event::{variant_id, Event, EventInfo, NoReply, Request, Variant};
+    pub use crate::message::ts_mapping::{
         Collector as TsCollector, EventTypes, Probe as TsProbe, ProbeTyped as TsProbeTyped,
         ProbeUntyped as TsProbeUntyped,
     };
+    pub use crate::registry::EventRegistration;
     pub use inventory;
     pub use serde;
 
     #[cfg(feature = "server")]
-    pub use crate::registry::{HandlerKind, HandlerRegistration, PluginRegistration};
+    pub use crate::middleware::{HttpRequest, MiddlewareArgument, MiddlewareFnBox, Runs};
     #[cfg(feature = "server")]
-    pub use crate::server::extract::{
+    pub use crate::pipeline::extract::{
         FromHandlerContext, HandlerContext, NoPayload, Rejection, StateMapView,
     };
     #[cfg(feature = "server")]
-    pub use crate::server::middleware::{MiddlewareArgument, MiddlewareFnBox, MiddlewareRegistration, Runs};
+    pub use crate::pipeline::plugin::Plugin;
     #[cfg(feature = "server")]
-    pub use crate::server::typed::{
+    pub use crate::pipeline::typed::{
         connection_handler, data_handler, disconnection_handler, event_handler, ErasedHandler, HandlerReturn,
     };
+    #[cfg(feature = "server")]
+    pub use crate::registry::{HandlerKind, HandlerRegistration, MiddlewareRegistration, PluginRegistration};
 
     /// Checks at compile time that a handler future is `Send`.
     pub fn assert_send<T: Send>(value: T) -> T {

@@ -3,24 +3,21 @@
 //! §5.2-5.4, Appendix A.2/A.3) and that the server keeps serving afterwards.
 
 use futures_util::SinkExt;
-use primus_tests::{contract_builder, contract_server, init_logs, raw, serve, ErrorLog, Running};
-use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use primus_tests::contract;
+use primus_tests::logs::Log;
+use primus_tests::raw;
+use primus_tests::server::Running;
+use primus_tests::wait::WAIT;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-/// Upper bound for every single wait in this file.
-const WAIT: Duration = Duration::from_secs(5);
 /// What the JSON parser's decode errors start with (Primus' wording).
 const DECODE_ERROR: &str = "Failed to decode incoming data: ";
 
 /// The contract server without heartbeats, so no ping frames interleave.
 async fn quiet_server() -> Running {
-    init_logs();
-    contract_server(None).await
+    contract::server(None).await
 }
 
 /// The very next frame, which must be text. Unlike `raw::next_text` this
@@ -46,41 +43,12 @@ async fn assert_still_serving(running: &Running) {
 }
 
 /// Error-log entries produced by the JSON parser.
-fn decode_errors(errors: &ErrorLog) -> Vec<String> {
+fn decode_errors(errors: &Log) -> Vec<String> {
     errors
         .entries()
         .into_iter()
         .filter(|e| e.starts_with(DECODE_ERROR))
         .collect()
-}
-
-/// Writes a hand-made HTTP request and returns (status, raw head, body).
-/// The request must carry `Connection: close`; the response is read to EOF.
-async fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
-        stream.write_all(request.as_bytes()).await.expect("write request");
-        let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes).await.expect("read response");
-        bytes
-    };
-    let bytes = tokio::time::timeout(WAIT, exchange)
-        .await
-        .expect("HTTP response within 5 s");
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in {text:?}"));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {head:?}"));
-    (status, head.to_ascii_lowercase(), body.to_owned())
-}
-
-fn get(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,14 +99,7 @@ async fn binary_frame_is_data_and_echoed_as_binary() {
 
 /// The contract server with `max_length(1024)` and no heartbeats.
 async fn limited_server() -> Running {
-    init_logs();
-    let errors = ErrorLog::default();
-    let server = contract_builder(&errors)
-        .ping_interval(None)
-        .max_length(1024)
-        .build()
-        .expect("build");
-    serve(server, errors).await
+    contract::server_with(|builder| builder.ping_interval(None).max_length(1024)).await
 }
 
 /// The next frame is a close with 1009 and the error was reported (§5.4).
@@ -244,19 +205,19 @@ async fn spoofed_primus_messages_are_data_except_pong_and_id() {
 async fn unknown_paths_are_not_primus_but_prefixes_are() {
     let running = quiet_server().await;
 
-    let (status, _, _) = http(running.addr, &get("/other")).await;
-    assert_eq!(status, 404, "GET /other");
+    let reply = raw::get(running.addr, "/other", &[]).await;
+    assert_eq!(reply.status, 404, "GET /other");
 
-    match tokio_tungstenite::connect_async(format!("ws://{}/other", running.addr)).await {
+    match raw::try_connect(&format!("ws://{}/other", running.addr), &[]).await {
         Err(WsError::Http(response)) => assert_eq!(response.status(), 404, "upgrade to /other"),
         Err(other) => panic!("expected an HTTP error for /other, got {other}"),
         Ok((_, response)) => panic!("upgrade to /other succeeded: {}", response.status()),
     }
 
     // Primus matches by prefix, so /primusXYZ is Primus' (§5.2).
-    let (status, _, body) = http(running.addr, &get("/primusXYZ")).await;
+    let reply = raw::get(running.addr, "/primusXYZ", &[]).await;
     assert_eq!(
-        (status, body.as_str()),
+        (reply.status, reply.body.as_str()),
         (426, "Upgrade Required"),
         "GET /primusXYZ"
     );
@@ -273,9 +234,10 @@ async fn upgrade_without_key_is_a_bad_request() {
     let request = "GET /primus HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n\
                    Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
-    let (status, head, body) = http(running.addr, request).await;
-    assert_eq!(status, 400, "response head: {head}");
-    assert_eq!(body, "Missing or invalid Sec-WebSocket-Key header");
+    let reply = raw::http(running.addr, request).await;
+    let head = reply.head.to_ascii_lowercase();
+    assert_eq!(reply.status, 400, "response head: {head}");
+    assert_eq!(reply.body, "Missing or invalid Sec-WebSocket-Key header");
     assert!(head.contains("\r\nconnection: close"), "response head: {head}");
     assert!(
         head.contains("\r\ncontent-type: text/html"),

@@ -11,21 +11,21 @@
 
 use chat_events::{ChatClient, ChatServer};
 use primus::{Destroy, Server};
-use primus_client::{Client, Events};
-use primus_tests::{browser_dir, ensure_browser_modules, ensure_chromium, init_logs};
-use serde_json::Value;
+use primus_client::Client;
+use primus_tests::browser::Stepped;
+use primus_tests::events::wait_for;
+use primus_tests::logs::init_logs;
+use primus_tests::server::free_port;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpListener;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Upper bound of one step of the script.
-const STEP: Duration = Duration::from_secs(30);
+/// How long the Rust client may wait for one chat message.
+const MESSAGE: Duration = Duration::from_secs(10);
 
 /// One running chat server (`chat_server::server()` served with
 /// `chat_server::app`).
@@ -88,130 +88,20 @@ async fn bind(addr: SocketAddr) -> TcpListener {
     }
 }
 
-/// A free port of 127.0.0.1 (bound once, then released for reuse).
-async fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
-
 fn epoch_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `tests/browser/chat.js`, stepped through its stdin and stdout.
-struct Script {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
-    stderr: JoinHandle<String>,
-}
-
-impl Script {
-    fn start(url: &str, screenshot: Option<&PathBuf>) -> Script {
-        let mut command = Command::new("node");
-        command
-            .arg(browser_dir().join("chat.js"))
-            .arg(url)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some(path) = screenshot {
-            command.arg("--screenshot").arg(path);
-        }
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run node (Node.js 20+ is required for browser tests): {e}"));
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let stderr = tokio::spawn(async move {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text).await;
-            text
-        });
-        Script {
-            child,
-            stdin,
-            stdout,
-            stderr,
-        }
+/// `tests/browser/chat.js` for the chat at `url`, stepped.
+async fn chat_script(url: &str, screenshot: Option<&PathBuf>) -> Stepped {
+    let mut args = vec![OsString::from(url)];
+    if let Some(path) = screenshot {
+        args.push("--screenshot".into());
+        args.push(path.into());
     }
-
-    /// Panics with the script's stderr (after it exited or was killed).
-    async fn fail<T>(mut self, why: String) -> T {
-        let _ = self.child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
-        let stderr = tokio::time::timeout(Duration::from_secs(5), self.stderr)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        panic!("{why}\nchat.js stderr:\n{stderr}");
-    }
-
-    /// Waits for the line `expected` from the script.
-    async fn expect(mut self, expected: &str) -> Script {
-        match tokio::time::timeout(STEP, self.stdout.next_line()).await {
-            Ok(Ok(Some(line))) if line.trim() == expected => self,
-            Ok(Ok(Some(line))) => {
-                self.fail(format!("expected {expected} from chat.js, got {line:?}"))
-                    .await
-            }
-            Ok(Ok(None)) => self.fail(format!("chat.js exited before {expected}")).await,
-            Ok(Err(error)) => self.fail(format!("reading chat.js output: {error}")).await,
-            Err(_) => {
-                self.fail(format!("no {expected} from chat.js within {STEP:?}"))
-                    .await
-            }
-        }
-    }
-
-    /// Sends the line `line` to the script.
-    async fn tell(mut self, line: &str) -> Script {
-        match self.stdin.write_all(format!("{line}\n").as_bytes()).await {
-            Ok(()) => self,
-            Err(error) => self.fail(format!("cannot tell chat.js {line}: {error}")).await,
-        }
-    }
-
-    /// Waits for the script to succeed; returns its JSON summary.
-    async fn finish(mut self) -> Value {
-        let _ = self.stdin.shutdown().await;
-        let mut last = String::new();
-        loop {
-            match tokio::time::timeout(STEP, self.stdout.next_line()).await {
-                Ok(Ok(Some(line))) => last = line,
-                Ok(Ok(None)) => break,
-                Ok(Err(error)) => return self.fail(format!("reading chat.js output: {error}")).await,
-                Err(_) => return self.fail(format!("chat.js did not finish within {STEP:?}")).await,
-            }
-        }
-        let status = match tokio::time::timeout(STEP, self.child.wait()).await {
-            Ok(Ok(status)) => status,
-            _ => return self.fail("chat.js did not exit".to_owned()).await,
-        };
-        if !status.success() {
-            return self.fail(format!("chat.js failed ({status})")).await;
-        }
-        serde_json::from_str(&last).unwrap_or_else(|_| panic!("chat.js summary is not JSON: {last:?}"))
-    }
-}
-
-/// The next typed event equal to `expected`, skipping others; bounded.
-async fn wait_for(events: &mut Events, expected: &ChatServer) {
-    let found = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(event) = events.next_as::<ChatServer>().await {
-            if &event == expected {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(found, Ok(true), "the Rust client never got {expected:?}");
+    Stepped::start("chat.js", args).await
 }
 
 fn message(from: &str, text: &str) -> ChatServer {
@@ -224,15 +114,16 @@ fn message(from: &str, text: &str) -> ChatServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_pages_and_a_rust_client_chat_across_a_restart() {
     init_logs();
-    ensure_chromium();
-    ensure_browser_modules();
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port().await));
     let url = format!("http://{addr}");
     let screenshot = std::env::var_os("CHAT_SCREENSHOT")
         .map(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/chat/screenshot.png"));
 
     let first = Chat::start(addr).await;
-    let script = Script::start(&url, screenshot.as_ref()).expect("JOINED").await;
+    let script = chat_script(&url, screenshot.as_ref())
+        .await
+        .expect("JOINED")
+        .await;
 
     // A typed Rust client joins the pages' room.
     let (rusty, mut events) = Client::builder(url.as_str()).connect().expect("connect");
@@ -244,9 +135,9 @@ async fn two_pages_and_a_rust_client_chat_across_a_restart() {
     rusty
         .send(&ChatClient::Say("hello from rust".into()))
         .expect("say");
-    wait_for(&mut events, &message("rusty", "hello from rust")).await;
+    wait_for(&mut events, &message("rusty", "hello from rust"), MESSAGE).await;
     let script = script.tell("RUST-SAID").await.expect("PAGE-SAID").await;
-    wait_for(&mut events, &message("ada", "hi rusty")).await;
+    wait_for(&mut events, &message("ada", "hi rusty"), MESSAGE).await;
     let script = script.expect("READY").await;
 
     // Restart on the same port.
@@ -264,7 +155,7 @@ async fn two_pages_and_a_rust_client_chat_across_a_restart() {
     assert!(names.contains(&"rusty".to_owned()), "{names:?}");
     let script = script.tell("RESTARTED").await;
 
-    wait_for(&mut events, &message("bob", "back again")).await;
+    wait_for(&mut events, &message("bob", "back again"), MESSAGE).await;
     let summary = script.finish().await;
     let members = summary["members"].as_array().expect("members");
     assert!(members.iter().any(|m| m == "ada (you)") && members.iter().any(|m| m == "bob"));

@@ -14,12 +14,12 @@ use axum::response::Html;
 use axum::routing::get;
 use primus::parser::Bincode;
 use primus::{Frame, Message, Server, ServerBuilder, Spark};
-use primus_tests::{browser_script, init_logs};
+use primus_tests::logs::Log;
+use primus_tests::server::{free_port, serve_app};
+use primus_tests::{browser, contract};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// The test page: loads the client as a classic script.
 const PAGE: &str = r#"<!doctype html>
@@ -37,19 +37,18 @@ const EMPTY: &str = r#"<!doctype html>
 struct TestServer {
     _server: Server,
     addr: SocketAddr,
-    sparks: Arc<Mutex<Vec<String>>>,
+    sparks: Log,
 }
 
 impl TestServer {
     async fn start(builder: ServerBuilder) -> TestServer {
-        init_logs();
-        let sparks = Arc::new(Mutex::new(Vec::new()));
+        let sparks = Log::default();
         let seen = sparks.clone();
         let server = builder
             .on_connection(move |spark: Spark| {
                 let seen = seen.clone();
                 async move {
-                    seen.lock().expect("spark list").push(spark.id().to_owned());
+                    seen.push(spark.id());
                 }
             })
             .on_data(|spark, message| async move { reply(&spark, message) })
@@ -59,11 +58,7 @@ impl TestServer {
             .route("/", get(|| async { Html(PAGE) }))
             .route("/empty", get(|| async { Html(EMPTY) }))
             .layer(server.layer());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local address");
-        tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
-        });
+        let addr = serve_app(app).await;
         TestServer {
             _server: server,
             addr,
@@ -76,21 +71,21 @@ impl TestServer {
     }
 
     fn sparks(&self) -> Vec<String> {
-        self.sparks.lock().expect("spark list").clone()
+        self.sparks.entries()
     }
 
     async fn run(&self, scenario: &str) -> Value {
-        let summary = browser_script("client.js", &[&self.url(), scenario]).await;
+        let summary = browser::script("client.js", &[&self.url(), scenario]).await;
         assert_eq!(summary["scenario"], scenario, "summary: {summary}");
         summary
     }
 }
 
-/// Echo, plus the commands and requests described in `client.js`.
+/// The echo contract ([`contract::reply`]), plus the requests and commands
+/// described in `client.js`.
 fn reply(spark: &Spark, message: Message) {
     let Ok(value) = message.decode::<Value>() else {
-        let _ = spark.write_frame(message.into_frame());
-        return;
+        return contract::reply(spark, message);
     };
     if let Some(id) = value.get("request").and_then(Value::as_u64) {
         let answer = match value["event"].as_str() {
@@ -102,9 +97,6 @@ fn reply(spark: &Spark, message: Message) {
         return;
     }
     match value.get("cmd").and_then(Value::as_str) {
-        Some("id") => drop(spark.write(&json!({ "id": spark.id() }))),
-        Some("end") => drop(spark.end()),
-        Some("end-reconnect") => drop(spark.end_reconnect()),
         Some("junk") => {
             for frame in [
                 Frame::text(r#""primus::foo::bar""#),
@@ -127,7 +119,7 @@ fn reply(spark: &Spark, message: Message) {
                 let _ = spark.write(&value);
             }
         }
-        _ => drop(spark.write(&value)),
+        _ => contract::reply(spark, message),
     }
 }
 
@@ -203,11 +195,8 @@ async fn typed_layer_over_untyped_handlers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backoff_against_a_closed_port() {
     let server = TestServer::start(Server::builder()).await;
-    let closed = {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        listener.local_addr().expect("address").port()
-    };
-    let summary = browser_script("client.js", &[&server.url(), "unreachable", &closed.to_string()]).await;
+    let closed = free_port().await;
+    let summary = browser::script("client.js", &[&server.url(), "unreachable", &closed.to_string()]).await;
     eprintln!("backoff delays: {}", summary["scheduled"]);
 }
 

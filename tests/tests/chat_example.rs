@@ -3,21 +3,25 @@
 
 use chat_events::{ChatClient, ChatServer};
 use primus_client::{Client, ClientError, Events};
-use primus_tests::{init_logs, serve, ErrorLog};
+use primus_tests::events::next_as;
+use primus_tests::raw;
+use primus_tests::server::{serve, Running};
+use primus_tests::wait::WAIT;
 use serde_json::json;
-use std::time::Duration;
 
+/// The next chat event.
 async fn next(events: &mut Events) -> ChatServer {
-    tokio::time::timeout(Duration::from_secs(5), events.next_as::<ChatServer>())
-        .await
-        .expect("timed out")
-        .expect("ended")
+    next_as(events, WAIT).await
+}
+
+/// The chat example's server, served.
+async fn chat() -> Running {
+    serve(chat_server::server().expect("chat server")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_chat() {
-    init_logs();
-    let running = serve(chat_server::server().expect("chat server"), ErrorLog::default()).await;
+    let running = chat().await;
     let (ada, mut ada_events) = Client::builder(running.url()).connect().expect("connect");
     let (bob, mut bob_events) = Client::builder(running.url()).connect().expect("connect");
     assert!(matches!(next(&mut ada_events).await, ChatServer::System(_)));
@@ -71,8 +75,7 @@ async fn two_people_chat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_primus_peer_gets_a_hint() {
-    init_logs();
-    let running = serve(chat_server::server().expect("chat server"), ErrorLog::default()).await;
+    let running = chat().await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
     assert!(matches!(next(&mut events).await, ChatServer::System(_)));
     client.write(&json!("hello?")).expect("write");
@@ -84,25 +87,14 @@ async fn a_plain_primus_peer_gets_a_hint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrades_from_other_origins_are_refused() {
-    init_logs();
-    let running = serve(chat_server::server().expect("chat server"), ErrorLog::default()).await;
-    let host = running.addr.to_string();
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(running.ws_url())
-            .expect("request");
-    request
-        .headers_mut()
-        .insert("origin", "http://evil.example".parse().expect("header"));
-    match tokio_tungstenite::connect_async(request).await {
+    let running = chat().await;
+    match raw::try_connect(&running.ws_url(), &[("origin", "http://evil.example")]).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
         other => panic!("expected a 403, got {other:?}"),
     }
     // The chat's own page (same host) may connect.
-    let mut request =
-        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(running.ws_url())
-            .expect("request");
-    request
-        .headers_mut()
-        .insert("origin", format!("http://{host}").parse().expect("header"));
-    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+    let own = format!("http://{}", running.addr);
+    assert!(raw::try_connect(&running.ws_url(), &[("origin", &own)])
+        .await
+        .is_ok());
 }

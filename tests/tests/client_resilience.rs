@@ -3,13 +3,24 @@
 
 use futures_util::StreamExt;
 use primus_client::{Client, ClientError, Event, Events, Reconnect, Strategy};
-use primus_tests::{init_logs, ServerProcess};
-use serde_json::{json, Value};
+use primus_tests::events::{
+    events_for, expect_events, expect_open, next_event_skipping_pings as next, next_value, until_reconnected,
+};
+use primus_tests::logs::init_logs;
+use primus_tests::process::ServerProcess;
+use primus_tests::server::serve;
+use primus_tests::wait::until;
+use primus_tests::{contract, node};
+use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_contract-server");
+/// The bound of one wait for an event.
+const EVENT: Duration = Duration::from_secs(5);
+/// The bound of one wait for `Open` or data, which may follow a reconnect.
+const ARRIVAL: Duration = Duration::from_secs(10);
 
 fn fast(min_ms: u64, retries: u32) -> Reconnect {
     Reconnect {
@@ -20,94 +31,33 @@ fn fast(min_ms: u64, retries: u32) -> Reconnect {
     }
 }
 
-/// The next event that is not a heartbeat ping.
-async fn next(events: &mut Events, wait: Duration) -> Event {
-    loop {
-        match tokio::time::timeout(wait, events.next())
-            .await
-            .expect("timed out waiting for an event")
-        {
-            Some(Event::Ping(_)) => continue,
-            Some(event) => return event,
-            None => panic!("the event stream ended"),
-        }
-    }
+/// A client of `url` with `reconnect` and no ping timeout (the server
+/// sends no heartbeats), once it is open.
+async fn open_client(url: String, reconnect: Reconnect) -> (Client, Events) {
+    let (client, mut events) = Client::builder(url)
+        .reconnect(reconnect)
+        .ping_timeout(None)
+        .connect()
+        .expect("connect");
+    expect_open(&mut events, ARRIVAL).await;
+    (client, events)
 }
 
-/// A short name for an event, to compare sequences.
-fn kind(event: &Event) -> &'static str {
-    match event {
-        Event::Open => "open",
-        Event::Close => "close",
-        Event::End => "end",
-        Event::Offline => "offline",
-        Event::Online => "online",
-        Event::ReconnectScheduled(_) => "scheduled",
-        Event::Reconnect(_) => "reconnect",
-        Event::Reconnected(_) => "reconnected",
-        Event::ReconnectTimeout(_) => "reconnect timeout",
-        Event::ReconnectFailed(_) => "reconnect failed",
-        Event::Error(_) => "error",
-        _ => "other",
-    }
-}
-
-/// The next events (pings skipped) must be exactly `expected`, in order.
-async fn expect_events(events: &mut Events, expected: &[&str]) {
-    for want in expected {
-        let event = next(events, Duration::from_secs(5)).await;
-        assert_eq!(kind(&event), *want, "expected {expected:?}, got {event:?}");
-    }
-}
-
-/// Waits through the reconnect events until `Reconnected`; returns the last
-/// attempt number seen. Any other event fails the test.
-async fn until_reconnected(events: &mut Events, wait: Duration) -> u32 {
-    let mut attempt = 0;
-    loop {
-        match next(events, wait).await {
-            Event::Reconnect(state) => attempt = state.attempt,
-            Event::Reconnected(_) => return attempt,
-            Event::ReconnectScheduled(_) | Event::ReconnectTimeout(_) | Event::Close => {}
-            other => panic!("unexpected {other:?} while reconnecting"),
-        }
-    }
-}
-
-async fn expect_open(events: &mut Events) {
-    match next(events, Duration::from_secs(10)).await {
-        Event::Open => {}
-        other => panic!("expected Open, got {other:?}"),
-    }
-}
-
-async fn next_value(events: &mut Events) -> Value {
-    tokio::time::timeout(Duration::from_secs(10), events.next_message())
-        .await
-        .expect("timed out waiting for data")
-        .expect("ended")
-        .decode()
-        .expect("json")
+/// The contract-server binary on `port` (0: a free one), without heartbeats.
+async fn contract_process(port: u16) -> ServerProcess {
+    contract::start_process(SERVER, port, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_on_the_same_port_reconnects_and_delivers_queued_writes_once_in_order() {
     init_logs();
-    let server = ServerProcess::contract(SERVER, 0, None).await;
+    let server = contract_process(0).await;
     let port = server.port;
-    let (client, mut events) = Client::builder(server.url())
-        .reconnect(fast(200, 30))
-        .ping_timeout(None)
-        .connect()
-        .expect("connect");
-    expect_open(&mut events).await;
+    let (client, mut events) = open_client(server.url(), fast(200, 30)).await;
 
     server.crash().await;
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
-    let first_delay = match next(&mut events, Duration::from_secs(5)).await {
+    expect_events(&mut events, &["close"], EVENT).await;
+    let first_delay = match next(&mut events, EVENT).await {
         Event::ReconnectScheduled(state) => state.scheduled,
         other => panic!("expected ReconnectScheduled, got {other:?}"),
     };
@@ -120,10 +70,14 @@ async fn restart_on_the_same_port_reconnects_and_delivers_queued_writes_once_in_
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
     let restarted_at = Instant::now();
-    let _server = ServerProcess::contract(SERVER, port, None).await;
+    let _server = contract_process(port).await;
 
-    let attempts = until_reconnected(&mut events, Duration::from_secs(15)).await;
-    expect_open(&mut events).await;
+    let attempts = until_reconnected(&mut events, Duration::from_secs(15))
+        .await
+        .attempts
+        .last()
+        .map_or(0, |state| state.attempt);
+    expect_open(&mut events, ARRIVAL).await;
     // The backoff doubles from 200 ms: after a restart the next attempt
     // comes within the current delay (< 2·min·factor^attempt).
     assert!(
@@ -136,7 +90,7 @@ async fn restart_on_the_same_port_reconnects_and_delivers_queued_writes_once_in_
         "the server was down for at least 700 ms: {attempts} attempts"
     );
     for seq in 0..50 {
-        assert_eq!(next_value(&mut events).await, json!({ "seq": seq }));
+        assert_eq!(next_value(&mut events, ARRIVAL).await, json!({ "seq": seq }));
     }
     // Exactly once: nothing else follows.
     match tokio::time::timeout(Duration::from_millis(500), events.next_message()).await {
@@ -148,13 +102,8 @@ async fn restart_on_the_same_port_reconnects_and_delivers_queued_writes_once_in_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_comes_back_ends_the_client_after_the_retries() {
     init_logs();
-    let server = ServerProcess::contract(SERVER, 0, None).await;
-    let (client, mut events) = Client::builder(server.url())
-        .reconnect(fast(50, 3))
-        .ping_timeout(None)
-        .connect()
-        .expect("connect");
-    expect_open(&mut events).await;
+    let server = contract_process(0).await;
+    let (client, mut events) = open_client(server.url(), fast(50, 3)).await;
     let id = client.id();
     server.crash().await;
     let mut seen = Vec::new();
@@ -220,12 +169,9 @@ async fn a_server_that_stops_pinging_is_detected_and_the_client_reconnects() {
         .ping_timeout(Some(Duration::from_millis(300)))
         .connect()
         .expect("connect");
-    expect_open(&mut events).await;
+    expect_open(&mut events, ARRIVAL).await;
     let opened = Instant::now();
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Offline
-    ));
+    expect_events(&mut events, &["offline"], EVENT).await;
     let detected = opened.elapsed();
     assert!(
         detected >= Duration::from_millis(280) && detected < Duration::from_millis(1000),
@@ -234,14 +180,15 @@ async fn a_server_that_stops_pinging_is_detected_and_the_client_reconnects() {
     expect_events(
         &mut events,
         &["close", "scheduled", "reconnect", "reconnected", "online"],
+        EVENT,
     )
     .await;
-    expect_open(&mut events).await;
+    expect_open(&mut events, ARRIVAL).await;
     // The server task counts after its side of the handshake; allow it a moment.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while accepted.load(Ordering::SeqCst) < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until("the second handshake", Duration::from_secs(2), || {
+        accepted.load(Ordering::SeqCst) >= 2
+    })
+    .await;
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
 
@@ -251,7 +198,7 @@ async fn the_ping_timeout_derived_from_the_spec_detects_a_frozen_server() {
     // Heartbeat every 200 ms: the client reads /spec and derives a 300 ms
     // ping timeout. Freezing the server process (SIGSTOP) keeps its sockets
     // open but stops the pings.
-    let server = ServerProcess::contract(SERVER, 0, Some(200)).await;
+    let server = contract::start_process(SERVER, 0, Some(200)).await;
     let (client, mut events) = Client::builder(server.url())
         .reconnect(Reconnect {
             attempt_timeout: Duration::from_millis(500),
@@ -259,120 +206,103 @@ async fn the_ping_timeout_derived_from_the_spec_detects_a_frozen_server() {
         })
         .connect()
         .expect("connect");
-    expect_open(&mut events).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(900);
-    let mut pings = 0;
-    while let Ok(event) = tokio::time::timeout_at(deadline, events.next()).await {
-        match event.expect("stream") {
-            Event::Ping(_) => pings += 1,
-            other => panic!("unexpected {other:?} while heartbeats flow"),
-        }
-    }
+    expect_open(&mut events, ARRIVAL).await;
+    let seen = events_for(&mut events, Duration::from_millis(900)).await;
+    assert!(
+        seen.iter().all(|e| matches!(e, Event::Ping(_))),
+        "unexpected events while heartbeats flow: {seen:?}"
+    );
+    let pings = seen.len();
     assert!(pings >= 3, "{pings} pings");
 
     server.signal("STOP");
     let frozen_at = Instant::now();
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Offline
-    ));
+    expect_events(&mut events, &["offline"], EVENT).await;
     let detected = frozen_at.elapsed();
     assert!(
         detected < Duration::from_millis(800),
         "offline detected after {detected:?}"
     );
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
+    expect_events(&mut events, &["close"], EVENT).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     server.signal("CONT");
     until_reconnected(&mut events, Duration::from_secs(15)).await;
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Online
-    ));
-    expect_open(&mut events).await;
+    expect_events(&mut events, &["online"], EVENT).await;
+    expect_open(&mut events, ARRIVAL).await;
     client.write("back").expect("write");
-    assert_eq!(next_value(&mut events).await, json!("back"));
+    assert_eq!(next_value(&mut events, ARRIVAL).await, json!("back"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_strategy_a_lost_connection_ends_the_client() {
     init_logs();
-    let server = ServerProcess::contract(SERVER, 0, None).await;
+    let server = contract_process(0).await;
     let (_client, mut events) = Client::builder(server.url())
         .strategy(Strategy::none())
         .ping_timeout(None)
         .connect()
         .expect("connect");
-    expect_open(&mut events).await;
+    expect_open(&mut events, ARRIVAL).await;
     server.crash().await;
-    expect_events(&mut events, &["close", "end"]).await;
+    expect_events(&mut events, &["close", "end"], EVENT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_destroy_with_reconnect_brings_clients_back() {
     init_logs();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = primus::Server::builder().build().expect("build");
-    let serving = server.clone();
-    let task = tokio::spawn(async move { serving.serve(listener).await });
-    let (_client, mut events) = Client::builder(format!("http://{addr}"))
-        .reconnect(fast(100, 20))
-        .ping_timeout(None)
-        .connect()
-        .expect("connect");
-    expect_open(&mut events).await;
+    let running = serve(primus::Server::builder().build().expect("build")).await;
+    let (server, addr) = (running.server.clone(), running.addr);
+    let (_client, mut events) = open_client(running.url(), fast(100, 20)).await;
     server
         .destroy(primus::Destroy {
             reconnect: true,
             ..primus::Destroy::default()
         })
         .await;
-    task.await.expect("join").expect("serve");
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
+    running.serving.await.expect("join").expect("serve");
+    expect_events(&mut events, &["close"], EVENT).await;
     let again = primus::Server::builder().build().expect("build");
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .expect("bind the same port");
     tokio::spawn(async move { again.serve(listener).await });
     until_reconnected(&mut events, Duration::from_secs(10)).await;
-    expect_open(&mut events).await;
+    expect_open(&mut events, ARRIVAL).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_to_a_restarted_node_primus_server() {
     init_logs();
-    let server = ServerProcess::node(0, 30_000).await;
+    let server = node::start_server(0, 30_000).await;
     let port = server.port;
     let (client, mut events) = Client::builder(server.url())
         .reconnect(fast(100, 30))
         .connect()
         .expect("connect");
-    expect_open(&mut events).await;
+    expect_open(&mut events, ARRIVAL).await;
     // A Node spark.end(undefined, {reconnect: true}) makes us come back.
     client.write(&json!({ "cmd": "end-reconnect" })).expect("write");
-    expect_events(&mut events, &["close", "scheduled", "reconnect", "reconnected"]).await;
-    expect_open(&mut events).await;
+    expect_events(
+        &mut events,
+        &["close", "scheduled", "reconnect", "reconnected"],
+        EVENT,
+    )
+    .await;
+    expect_open(&mut events, ARRIVAL).await;
     // A crash and a restart on the same port.
     server.crash().await;
-    assert!(matches!(
-        next(&mut events, Duration::from_secs(5)).await,
-        Event::Close
-    ));
+    expect_events(&mut events, &["close"], EVENT).await;
     client.write("queued during the outage").expect("write");
-    let _restarted = ServerProcess::node(port, 30_000).await;
+    let _restarted = node::start_server(port, 30_000).await;
     until_reconnected(&mut events, Duration::from_secs(15)).await;
-    expect_open(&mut events).await;
-    assert_eq!(next_value(&mut events).await, json!("queued during the outage"));
+    expect_open(&mut events, ARRIVAL).await;
+    assert_eq!(
+        next_value(&mut events, ARRIVAL).await,
+        json!("queued during the outage")
+    );
     // The Node server with `primus::server::close` ends us for good.
     client.write(&json!({ "cmd": "end" })).expect("write");
-    expect_events(&mut events, &["close", "end"]).await;
+    expect_events(&mut events, &["close", "end"], EVENT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -380,7 +310,7 @@ async fn a_thousand_clients_spread_out_and_all_come_back() {
     init_logs();
     const CLIENTS: usize = 1000;
     let min = Duration::from_millis(300);
-    let server = ServerProcess::contract(SERVER, 0, None).await;
+    let server = contract_process(0).await;
     let port = server.port;
     let mut all = Vec::with_capacity(CLIENTS);
     for _ in 0..CLIENTS {
@@ -396,30 +326,30 @@ async fn a_thousand_clients_spread_out_and_all_come_back() {
         all.push((client, events));
     }
     for (_, events) in &mut all {
-        expect_open(events).await;
+        expect_open(events, ARRIVAL).await;
     }
     server.crash().await;
-    let _restarted = ServerProcess::contract(SERVER, port, None).await;
+    let _restarted = contract_process(port).await;
 
     // Collect, per client, when its first attempt started (after losing the
     // connection) and whether it got back.
     let results = futures_util::stream::iter(all.into_iter().map(|(client, mut events)| async move {
-        let mut first_attempt = None;
-        loop {
-            match next(&mut events, Duration::from_secs(30)).await {
-                // `elapsed` is taken by the client when the attempt starts
-                // (time since it lost the connection), so a test that reads
-                // its events late under load still sees when it happened.
-                Event::Reconnect(state) => {
-                    first_attempt.get_or_insert(state.elapsed);
-                }
-                Event::Reconnected(_) => break,
-                Event::Close | Event::ReconnectScheduled(_) => {}
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-        expect_open(&mut events).await;
-        (client, first_attempt.expect("an attempt before reconnecting"))
+        let reconnection = until_reconnected(&mut events, Duration::from_secs(30)).await;
+        assert!(
+            reconnection.timeouts.is_empty(),
+            "unexpected reconnect timeouts {:?}",
+            reconnection.timeouts
+        );
+        // `elapsed` is taken by the client when the attempt starts (time
+        // since it lost the connection), so a test that reads its events
+        // late under load still sees when it happened.
+        let first_attempt = reconnection
+            .attempts
+            .first()
+            .expect("an attempt before reconnecting")
+            .elapsed;
+        expect_open(&mut events, ARRIVAL).await;
+        (client, first_attempt)
     }))
     .buffer_unordered(CLIENTS)
     .collect::<Vec<_>>()
@@ -452,12 +382,12 @@ async fn a_thousand_clients_spread_out_and_all_come_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_authorization_is_final() {
     init_logs();
-    let server = ServerProcess::contract(SERVER, 0, None).await;
+    let server = contract_process(0).await;
     let (_client, mut events) = Client::builder(format!("{}/?auth=fail", server.url()))
         .reconnect(fast(50, 5))
         .connect()
         .expect("connect");
-    match next(&mut events, Duration::from_secs(5)).await {
+    match next(&mut events, EVENT).await {
         Event::Error(ClientError::Refused { status, body }) => {
             assert_eq!(status, 401);
             assert_eq!(body, r#"{"error":"Authentication required"}"#);
@@ -465,7 +395,7 @@ async fn a_refused_authorization_is_final() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(
-        matches!(next(&mut events, Duration::from_secs(5)).await, Event::End),
+        matches!(next(&mut events, EVENT).await, Event::End),
         "no retries after a 401"
     );
 }

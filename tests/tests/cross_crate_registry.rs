@@ -3,16 +3,16 @@
 
 use primus::Server;
 use primus_client::Client;
-use primus_tests::{init_logs, serve, ErrorLog};
+use primus_tests::events::next_message;
+use primus_tests::server::serve;
+use primus_tests::wait::WAIT;
 use serde_json::json;
-use std::time::Duration;
 
 // The only reference to the crate: without it the compiler would not link it.
 use remote_handlers as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handlers_from_another_crate_are_registered_and_run() {
-    init_logs();
     let functions: Vec<_> = primus::registry::handlers()
         .iter()
         .map(|h| (h.module, h.function))
@@ -25,21 +25,14 @@ async fn handlers_from_another_crate_are_registered_and_run() {
     assert_eq!(enums, ["Remote"]);
 
     let server = Server::from_registry().expect("from_registry");
-    let running = serve(server, ErrorLog::default()).await;
+    let running = serve(server).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    let wait = Duration::from_secs(5);
-    let first = tokio::time::timeout(wait, events.next_message())
-        .await
-        .expect("in time")
-        .expect("data");
+    let first = next_message(&mut events, WAIT).await;
     assert_eq!(first.decode::<String>().expect("json"), "remote hello");
     client
         .write(&json!({ "event": "shout", "data": "hey" }))
         .expect("write");
-    let echoed = tokio::time::timeout(wait, events.next_message())
-        .await
-        .expect("in time")
-        .expect("data");
+    let echoed = next_message(&mut events, WAIT).await;
     assert_eq!(
         echoed.decode::<serde_json::Value>().expect("json"),
         json!({ "event": "shout", "data": "HEY" })

@@ -4,188 +4,19 @@
 
 use http::StatusCode;
 use primus::{AuthError, Cors, Server};
-use primus_tests::{contract_builder, contract_server, init_logs, raw, serve, ErrorLog, Running};
-use std::net::SocketAddr;
+use primus_tests::contract;
+use primus_tests::logs::Log;
+use primus_tests::raw::{self, get, http, request, upgrade_request, Reply, WS_ACCEPT};
+use primus_tests::server::{serve, serve_app, Running};
+use primus_tests::wait::WAIT;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
-/// Upper bound for every single wait in this file.
-const WAIT: Duration = Duration::from_secs(5);
 const SPEC_1000: &str = r#"{"pingInterval":1000,"pathname":"/primus","version":"8.0.9","parser":"json","transformer":"websockets"}"#;
 const NO_CACHE: &str = "no-store, no-cache, must-revalidate, max-age=0";
 const ORIGIN: &str = "http://example.com";
-/// The RFC 6455 sample key and its accept value.
-const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-const WS_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 const TRIDENT: &str = "Mozilla/5.0 (Windows NT 10.0; Trident/7.0; rv:11.0)";
 const AUTH_REQUIRED: &str = r#"{"error":"Authentication required"}"#;
 const CHALLENGE: &str = r#"Basic realm="primus-rs-test""#;
-
-/// A parsed HTTP response; header names are lower-cased.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    /// The only value of header `name`; `None` when absent, panics when repeated.
-    fn header(&self, name: &str) -> Option<&str> {
-        let mut values = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str());
-        let first = values.next();
-        assert!(values.next().is_none(), "header {name} repeated in {self:#?}");
-        first
-    }
-
-    fn assert_header(&self, name: &str, expected: &str) {
-        assert_eq!(self.header(name), Some(expected), "header {name} in {self:#?}");
-    }
-
-    fn assert_no_header(&self, name: &str) {
-        assert_eq!(self.header(name), None, "unexpected header {name} in {self:#?}");
-    }
-
-    fn assert_status(&self, expected: u16) {
-        assert_eq!(self.status, expected, "status of {self:#?}");
-    }
-}
-
-/// Builds a request with `Host` and `Connection: close` plus `headers`.
-fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
-    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text + "\r\n"
-}
-
-/// A WebSocket handshake request for `path` plus `headers` (it cannot carry
-/// `Connection: close`).
-fn upgrade_request(path: &str, headers: &[(&str, &str)]) -> String {
-    let mut text = format!(
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {WS_KEY}\r\n"
-    );
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text + "\r\n"
-}
-
-/// Sends `raw_request` on a fresh connection and reads the response: the
-/// head only for `101`, otherwise the body up to EOF (or `Content-Length`).
-async fn http(addr: SocketAddr, raw_request: &str) -> Reply {
-    tokio::time::timeout(WAIT, exchange(addr, raw_request))
-        .await
-        .unwrap_or_else(|_| panic!("no complete response within 5 s to {raw_request:?}"))
-}
-
-async fn exchange(addr: SocketAddr, raw_request: &str) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
-    stream
-        .write_all(raw_request.as_bytes())
-        .await
-        .expect("write request");
-    let mut bytes = Vec::new();
-    let head_end = loop {
-        if let Some(at) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let mut chunk = [0u8; 4096];
-        let read = stream.read(&mut chunk).await.expect("read head");
-        assert!(
-            read > 0,
-            "connection closed before the end of the head: {bytes:?}"
-        );
-        bytes.extend_from_slice(&chunk[..read]);
-    };
-    let head = String::from_utf8(bytes[..head_end].to_vec()).expect("UTF-8 head");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let mut reply = Reply {
-        status,
-        headers,
-        body: String::new(),
-    };
-    if status == 101 {
-        return reply;
-    }
-    let mut body = bytes[head_end + 4..].to_vec();
-    let length = reply
-        .header("content-length")
-        .map(|l| l.parse::<usize>().expect("numeric content-length"));
-    match length {
-        Some(length) => {
-            while body.len() < length {
-                let mut chunk = [0u8; 4096];
-                let read = stream.read(&mut chunk).await.expect("read body");
-                assert!(read > 0, "body shorter than content-length {length}: {body:?}");
-                body.extend_from_slice(&chunk[..read]);
-            }
-            assert_eq!(body.len(), length, "body longer than content-length");
-            // Both `Connection: close` requests and refused upgrades end the
-            // connection after the response.
-            let mut rest = Vec::new();
-            stream.read_to_end(&mut rest).await.expect("read to EOF");
-            assert!(rest.is_empty(), "bytes after the response: {rest:?}");
-        }
-        None => {
-            stream.read_to_end(&mut body).await.expect("read body to EOF");
-            if reply.header("transfer-encoding") == Some("chunked") {
-                body = dechunk(&body);
-            }
-        }
-    }
-    reply.body = String::from_utf8(body).expect("UTF-8 body");
-    reply
-}
-
-/// Decodes a chunked body (no trailers expected).
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size line");
-        let size_text = std::str::from_utf8(&data[..line_end]).expect("chunk size");
-        let size =
-            usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).expect("hex size");
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
-    http(addr, &request("GET", path, headers)).await
-}
-
-/// Serves the contract builder after `configure`.
-async fn server_with(configure: impl FnOnce(primus::ServerBuilder) -> primus::ServerBuilder) -> Running {
-    init_logs();
-    let errors = ErrorLog::default();
-    let server = configure(contract_builder(&errors)).build().expect("build");
-    serve(server, errors).await
-}
 
 /// The 426 every non-upgrade request under the pathname gets (§5.3).
 fn assert_upgrade_required(reply: &Reply) {
@@ -198,8 +29,6 @@ fn assert_upgrade_required(reply: &Reply) {
 
 /// A server whose authorization hook always answers 403 "Go away!".
 async fn forbidding_server() -> Running {
-    init_logs();
-    let errors = ErrorLog::default();
     let server = Server::builder()
         .authorize(|_request| async {
             Err(AuthError::new("Go away!")
@@ -208,12 +37,12 @@ async fn forbidding_server() -> Running {
         })
         .build()
         .expect("build");
-    serve(server, errors).await
+    serve(server).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spec_reports_the_configuration() {
-    let running = contract_server(Some(Duration::from_millis(1000))).await;
+    let running = contract::server(Some(Duration::from_millis(1000))).await;
     let reply = get(running.addr, "/primus/spec", &[]).await;
     reply.assert_status(200);
     reply.assert_header("content-type", "application/json");
@@ -239,7 +68,7 @@ async fn spec_reports_the_configuration() {
     // The path must match exactly.
     assert_upgrade_required(&get(running.addr, "/primus/spec/", &[]).await);
 
-    let no_heartbeat = contract_server(None).await;
+    let no_heartbeat = contract::server(None).await;
     let reply = get(no_heartbeat.addr, "/primus/spec", &[]).await;
     assert_eq!(
         reply.body,
@@ -249,7 +78,8 @@ async fn spec_reports_the_configuration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spec_follows_pathname_and_parser() {
-    let realtime = server_with(|b| b.ping_interval(Duration::from_millis(1000)).pathname("/realtime")).await;
+    let realtime =
+        contract::server_with(|b| b.ping_interval(Duration::from_millis(1000)).pathname("/realtime")).await;
     let reply = get(realtime.addr, "/realtime/spec", &[]).await;
     reply.assert_status(200);
     assert_eq!(
@@ -259,7 +89,7 @@ async fn spec_follows_pathname_and_parser() {
     // The old pathname is not Primus' any more.
     get(realtime.addr, "/primus/spec", &[]).await.assert_status(404);
 
-    let bincode = server_with(|b| {
+    let bincode = contract::server_with(|b| {
         b.ping_interval(Duration::from_millis(1000))
             .parser(primus::parser::Bincode)
     })
@@ -274,7 +104,7 @@ async fn spec_follows_pathname_and_parser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_get_under_the_pathname_is_426() {
-    let running = contract_server(None).await;
+    let running = contract::server(None).await;
     for path in ["/primus", "/primus/anything", "/primus?foo=bar"] {
         let reply = get(running.addr, path, &[]).await;
         assert_upgrade_required(&reply);
@@ -285,7 +115,7 @@ async fn plain_get_under_the_pathname_is_426() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_with_default_settings() {
-    let running = contract_server(None).await;
+    let running = contract::server(None).await;
 
     let reply = get(running.addr, "/primus", &[("Origin", ORIGIN)]).await;
     assert_upgrade_required(&reply);
@@ -348,7 +178,7 @@ async fn cors_with_default_settings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_with_an_origin_list() {
-    let running = server_with(|b| {
+    let running = contract::server_with(|b| {
         b.ping_interval(None)
             .cors(Cors::default().origins(["https://ok.example"]))
     })
@@ -377,7 +207,7 @@ async fn cors_with_an_origin_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_on_plain_http() {
-    let running = contract_server(None).await;
+    let running = contract::server(None).await;
     let reply = get(running.addr, "/primus?auth=fail", &[]).await;
     reply.assert_status(401);
     reply.assert_header("content-type", "application/json");
@@ -398,7 +228,7 @@ async fn authorization_on_plain_http() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_on_upgrade() {
-    let running = contract_server(None).await;
+    let running = contract::server(None).await;
 
     let reply = http(running.addr, &upgrade_request("/primus?auth=fail", &[])).await;
     reply.assert_status(401);
@@ -445,7 +275,7 @@ async fn authorization_on_upgrade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primus_js_serves_the_browser_client() {
-    let running = contract_server(Some(Duration::from_millis(1000))).await;
+    let running = contract::server(Some(Duration::from_millis(1000))).await;
     // Like /spec it is answered before authorization and without no-cache.
     for path in ["/primus/primus.js", "/primus/primus.js?auth=fail"] {
         let reply = get(running.addr, path, &[]).await;
@@ -497,7 +327,7 @@ async fn primus_js_serves_the_browser_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primus_js_follows_pathname_and_heartbeat() {
-    let realtime = server_with(|b| b.ping_interval(None).pathname("/realtime")).await;
+    let realtime = contract::server_with(|b| b.ping_interval(None).pathname("/realtime")).await;
     let reply = get(realtime.addr, "/realtime/primus.js", &[]).await;
     reply.assert_status(200);
     assert!(
@@ -513,12 +343,12 @@ async fn primus_js_follows_pathname_and_heartbeat() {
         .assert_status(404);
 
     // 30 s → 45000, as Primus computes it.
-    let default = server_with(|b| b).await;
+    let default = contract::server_with(|b| b).await;
     let reply = get(default.addr, "/primus/primus.js", &[]).await;
     assert!(reply.body.contains("pingTimeout: 45000,"));
 
     // Another parser: the script is served but throws when loaded.
-    let bincode = server_with(|b| b.parser(primus::parser::Bincode)).await;
+    let bincode = contract::server_with(|b| b.parser(primus::parser::Bincode)).await;
     let reply = get(bincode.addr, "/primus/primus.js", &[]).await;
     reply.assert_status(200);
     assert!(reply.body.contains(r#"parser: "bincode","#));
@@ -527,7 +357,7 @@ async fn primus_js_follows_pathname_and_heartbeat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_xss_protection_only_for_internet_explorer() {
-    let running = contract_server(None).await;
+    let running = contract::server(None).await;
 
     let reply = get(running.addr, "/primus", &[("User-Agent", TRIDENT)]).await;
     assert_upgrade_required(&reply);
@@ -546,20 +376,14 @@ async fn x_xss_protection_only_for_internet_explorer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mounted_in_an_axum_router() {
-    init_logs();
-    let errors = ErrorLog::default();
-    let server = contract_builder(&errors)
+    let server = contract::builder(&Log::default())
         .ping_interval(Duration::from_millis(1000))
         .build()
         .expect("build");
     let app = axum::Router::new()
         .route("/", axum::routing::get(|| async { "app" }))
         .layer(server.layer());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
-    });
+    let addr = serve_app(app).await;
 
     let reply = get(addr, "/", &[]).await;
     reply.assert_status(200);

@@ -2,18 +2,19 @@
 //! and run-time use / insert / remove / disable / enable.
 
 use http::{HeaderMap, HeaderValue, StatusCode};
-use primus::server::middleware::{Outcome, Request, Runs};
+use primus::middleware::{HttpRequest, Outcome, Runs};
 use primus::Server;
-use primus_tests::{init_logs, raw, serve, ErrorLog, Running};
+use primus_tests::logs::Log;
+use primus_tests::raw::{self, get, http, upgrade_request};
+use primus_tests::server::serve;
+use primus_tests::wait::WAIT;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::{Mutex, OnceLock};
 
 /// Upgrades from the same IP beyond three are refused (a tiny rate limit).
 #[primus::middleware(name = "rate-limit", http = false, upgrade = true)]
-async fn rate_limit(request: Request) -> Outcome {
+async fn rate_limit(request: HttpRequest) -> Outcome {
     static SEEN: OnceLock<Mutex<HashMap<Option<IpAddr>, u32>>> = OnceLock::new();
     let count = {
         let mut seen = SEEN.get_or_init(Default::default).lock().expect("lock");
@@ -29,64 +30,15 @@ async fn rate_limit(request: Request) -> Outcome {
 
 /// Marks plain HTTP responses, to show registered layers run in order.
 #[primus::middleware(name = "stamp", upgrade = false, order = -1)]
-async fn stamp(_request: Request) -> Outcome {
+async fn stamp(_request: HttpRequest) -> Outcome {
     let mut headers = HeaderMap::new();
     headers.insert("x-stamp", HeaderValue::from_static("1"));
     Outcome::ContinueWith(headers)
 }
 
-/// `(status, lower-cased headers, body)` of a raw HTTP/1.1 request.
-async fn http(running: &Running, request: &str) -> (u16, HashMap<String, String>, String) {
-    let mut stream = tokio::net::TcpStream::connect(running.addr)
-        .await
-        .expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    // Read the head; a 101 keeps the connection open, anything else ends it.
-    let mut response = Vec::new();
-    let mut chunk = [0u8; 4096];
-    tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let read = stream.read(&mut chunk).await.expect("read");
-            response.extend_from_slice(&chunk[..read]);
-            let head_done = response.windows(4).any(|w| w == b"\r\n\r\n");
-            if read == 0 || (head_done && response.starts_with(b"HTTP/1.1 101")) {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("response in time");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, body.to_owned())
-}
-
-fn get(path: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-}
-
-const UPGRADE: &str =
-    "GET /primus HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
-
-async fn start(server: Server) -> Running {
-    init_logs();
-    serve(server, ErrorLog::default()).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registered_middleware_runs_for_its_kind_of_request() {
-    let running = start(Server::builder().handlers_from_registry().build().expect("build")).await;
+    let running = serve(Server::builder().handlers_from_registry().build().expect("build")).await;
     assert_eq!(
         running.server.middleware().names(),
         [
@@ -102,40 +54,44 @@ async fn registered_middleware_runs_for_its_kind_of_request() {
     );
     // HTTP: stamped, never rate limited.
     for _ in 0..5 {
-        let (status, headers, _) = http(&running, &get("/primus")).await;
-        assert_eq!(status, 426);
-        assert_eq!(headers.get("x-stamp").map(String::as_str), Some("1"));
+        let reply = get(running.addr, "/primus", &[]).await;
+        assert_eq!(reply.status, 426);
+        assert_eq!(reply.header("x-stamp"), Some("1"));
     }
     // Upgrades: three go through, the fourth is refused before the handshake.
     for _ in 0..3 {
-        let (status, headers, _) = http(&running, UPGRADE).await;
-        assert_eq!(status, 101);
-        assert!(!headers.contains_key("x-stamp"), "stamp is HTTP only");
+        let reply = http(running.addr, &upgrade_request("/primus", &[])).await;
+        assert_eq!(reply.status, 101);
+        assert!(reply.header("x-stamp").is_none(), "stamp is HTTP only");
     }
-    let (status, headers, body) = http(&running, UPGRADE).await;
-    assert_eq!((status, body.as_str()), (429, "slow down"));
-    assert_eq!(headers.get("connection").map(String::as_str), Some("close"));
+    let reply = http(running.addr, &upgrade_request("/primus", &[])).await;
+    assert_eq!((reply.status, reply.body.as_str()), (429, "slow down"));
+    assert_eq!(reply.header("connection"), Some("close"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
-    let running = start(Server::builder().build().expect("build")).await;
+    let running = serve(Server::builder().build().expect("build")).await;
     let stack = running.server.middleware();
 
-    let (_, headers, _) = http(&running, &get("/primus")).await;
-    assert!(headers.contains_key("cache-control"));
+    assert!(get(running.addr, "/primus", &[])
+        .await
+        .header("cache-control")
+        .is_some());
     stack.disable("no-cache").expect("disable");
     assert!(!stack.is_enabled("no-cache"));
-    let (status, headers, _) = http(&running, &get("/primus")).await;
-    assert_eq!(status, 426);
-    assert!(!headers.contains_key("cache-control"), "no-cache is disabled");
+    let reply = get(running.addr, "/primus", &[]).await;
+    assert_eq!(reply.status, 426);
+    assert!(reply.header("cache-control").is_none(), "no-cache is disabled");
     stack.enable("no-cache").expect("enable");
-    let (_, headers, _) = http(&running, &get("/primus")).await;
-    assert!(headers.contains_key("cache-control"));
+    assert!(get(running.addr, "/primus", &[])
+        .await
+        .header("cache-control")
+        .is_some());
 
     stack.remove("spec").expect("remove");
     assert_eq!(
-        http(&running, &get("/primus/spec")).await.0,
+        get(running.addr, "/primus/spec", &[]).await.status,
         426,
         "no spec layer, no spec"
     );
@@ -150,7 +106,7 @@ async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
                 http: true,
                 upgrade: false,
             },
-            |request: Request| async move {
+            |request: HttpRequest| async move {
                 match request.uri.path() {
                     "/primus/spec" => Outcome::respond(StatusCode::OK, "custom spec"),
                     _ => Outcome::Continue,
@@ -159,10 +115,10 @@ async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
         )
         .expect("insert");
     assert_eq!(stack.names()[0], "spec");
-    assert_eq!(http(&running, &get("/primus/spec")).await.2, "custom spec");
+    assert_eq!(get(running.addr, "/primus/spec", &[]).await.body, "custom spec");
     assert!(
         stack
-            .use_layer("spec", Runs::default(), |_request: Request| async {
+            .use_layer("spec", Runs::default(), |_request: HttpRequest| async {
                 Outcome::Continue
             })
             .is_err(),
@@ -170,7 +126,7 @@ async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
     );
     // A layer appended at run time answers plain HTTP and upgrades alike.
     stack
-        .use_layer("closed", Runs::default(), |_request: Request| async {
+        .use_layer("closed", Runs::default(), |_request: HttpRequest| async {
             Err::<(), _>(Outcome::respond(StatusCode::SERVICE_UNAVAILABLE, "maintenance")).map_err(
                 |outcome| match outcome {
                     Outcome::Respond(response) => response,
@@ -179,27 +135,28 @@ async fn built_ins_can_be_disabled_removed_and_replaced_at_run_time() {
             )
         })
         .expect("use");
-    assert_eq!(http(&running, &get("/primus")).await.0, 503);
-    assert_eq!(http(&running, UPGRADE).await.0, 503);
+    assert_eq!(get(running.addr, "/primus", &[]).await.status, 503);
+    assert_eq!(
+        http(running.addr, &upgrade_request("/primus", &[])).await.status,
+        503
+    );
     stack.remove("closed").expect("remove");
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
     raw::send_text(&mut socket, "\"primus::id::\"").await;
-    assert!(raw::next_text(&mut socket, Duration::from_secs(5))
+    assert!(raw::next_text(&mut socket, WAIT)
         .await
         .starts_with("\"primus::id::"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builder_middleware_sees_the_request_and_layers_run_in_order() {
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Log::default();
     let (first, second) = (seen.clone(), seen.clone());
     let server = Server::builder()
-        .middleware("first", Runs::default(), move |request: Request| {
+        .middleware("first", Runs::default(), move |request: HttpRequest| {
             let seen = first.clone();
             async move {
-                seen.lock()
-                    .expect("lock")
-                    .push(format!("first {} upgrade={}", request.uri, request.upgrade));
+                seen.push(format!("first {} upgrade={}", request.uri, request.upgrade));
                 Outcome::Continue
             }
         })
@@ -209,23 +166,21 @@ async fn builder_middleware_sees_the_request_and_layers_run_in_order() {
                 http: true,
                 upgrade: false,
             },
-            move |request: Request| {
+            move |request: HttpRequest| {
                 let seen = second.clone();
                 async move {
-                    seen.lock()
-                        .expect("lock")
-                        .push(format!("second {}", request.query.get("q").unwrap_or("")));
+                    seen.push(format!("second {}", request.query.get("q").unwrap_or("")));
                     Outcome::Continue
                 }
             },
         )
         .build()
         .expect("build");
-    let running = start(server).await;
-    http(&running, &get("/primus?q=hello")).await;
-    http(&running, UPGRADE).await;
+    let running = serve(server).await;
+    get(running.addr, "/primus?q=hello", &[]).await;
+    http(running.addr, &upgrade_request("/primus", &[])).await;
     assert_eq!(
-        *seen.lock().expect("lock"),
+        seen.entries(),
         [
             "first /primus?q=hello upgrade=false",
             "second hello",
@@ -233,6 +188,6 @@ async fn builder_middleware_sees_the_request_and_layers_run_in_order() {
         ]
     );
     // Requests outside the pathname never reach the stack.
-    http(&running, &get("/elsewhere")).await;
-    assert_eq!(seen.lock().expect("lock").len(), 3);
+    get(running.addr, "/elsewhere", &[]).await;
+    assert_eq!(seen.entries().len(), 3);
 }

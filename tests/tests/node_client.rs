@@ -7,15 +7,14 @@
 //! exits non-zero on any difference. The same scenarios pass against the
 //! real Node Primus server (`tests/interop/run-all.js`).
 
-use primus_tests::{contract_server, init_logs, node_scenario};
+use primus_tests::{contract, node};
 use std::time::Duration;
 
 const PING_MS: u64 = 300;
 
 async fn run(scenario: &str) -> serde_json::Value {
-    init_logs();
-    let running = contract_server(Some(Duration::from_millis(PING_MS))).await;
-    node_scenario(&running.url(), scenario, Some(PING_MS)).await
+    let running = contract::server(Some(Duration::from_millis(PING_MS))).await;
+    node::scenario(&running.url(), scenario, Some(PING_MS)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,16 +1,16 @@
 //! Plugins, message transforms and the rooms plugin over real sockets.
 
 use primus::plugins::{Rooms, ServerRooms, SparkRooms};
-use primus::server::plugin::PluginSetup;
 use primus::transform::{Flow, Packet, TransformError};
+use primus::PluginSetup;
 use primus::{Plugin, Server, Spark};
-use primus_client::{Client, Events};
-use primus_tests::{init_logs, serve, ErrorLog, Running};
+use primus_client::{Client, Event};
+use primus_tests::events::{next_event, next_value};
+use primus_tests::logs::Log;
+use primus_tests::server::{serve, serve_with_errors, Running};
+use primus_tests::wait::{until, WAIT};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(5);
 
 fn push(packet: &mut Packet, mark: &str) {
     if let Some(trail) = packet.data.get_mut("trail").and_then(Value::as_array_mut) {
@@ -68,9 +68,8 @@ async fn registry_echo(spark: Spark, message: primus::Message) {
     }
 }
 
-async fn echo_server(log: Arc<Mutex<Vec<String>>>) -> Running {
-    init_logs();
-    let errors = ErrorLog::default();
+async fn echo_server(log: Log) -> Running {
+    let errors = Log::default();
     let recorded = errors.clone();
     let (added, removed) = (log.clone(), log.clone());
     let server = Server::builder()
@@ -109,38 +108,29 @@ async fn echo_server(log: Arc<Mutex<Vec<String>>>) -> Running {
                 let _ = spark.write(&value);
             }
         })
-        .on_plugin(move |name| added.lock().expect("lock").push(format!("plugin:{name}")))
-        .on_plugout(move |name| removed.lock().expect("lock").push(format!("plugout:{name}")))
-        .on_error(move |_spark, error| recorded.record(error))
+        .on_plugin(move |name| added.push(format!("plugin:{name}")))
+        .on_plugout(move |name| removed.push(format!("plugout:{name}")))
+        .on_error(move |_spark, error| recorded.push(error.to_string()))
         .build()
         .expect("build");
-    serve(server, errors).await
-}
-
-async fn next_json(events: &mut Events) -> Value {
-    tokio::time::timeout(WAIT, events.next_message())
-        .await
-        .expect("timed out")
-        .expect("ended")
-        .decode()
-        .expect("json")
+    serve_with_errors(server, errors).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transforms_rewrite_in_a_documented_order() {
-    let log = Arc::default();
+    let log = Log::default();
     let running = echo_server(log).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
     client.write(&json!({ "trail": [] })).expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "trail": ["tagger-in", "in-sync", "in-async", "tagger-out", "out-sync", "out-async"] })
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transforms_drop_and_reject_both_ways() {
-    let log = Arc::default();
+    let log = Log::default();
     let running = echo_server(log).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
     for value in [
@@ -153,7 +143,7 @@ async fn transforms_drop_and_reject_both_ways() {
         client.write(&value).expect("write");
     }
     // Only the last message comes back.
-    let last = next_json(&mut events).await;
+    let last = next_value(&mut events, WAIT).await;
     assert_eq!(last["last"], true, "{last}");
     let errors = running.errors.entries();
     assert_eq!(
@@ -167,7 +157,7 @@ async fn transforms_drop_and_reject_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugout_removes_what_the_plugin_added_and_plugin_adds_it_back() {
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Log::default();
     let running = echo_server(log.clone()).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
     assert_eq!(running.server.plugins(), ["tagger"]);
@@ -181,25 +171,24 @@ async fn plugout_removes_what_the_plugin_added_and_plugin_adds_it_back() {
     assert!(running.server.plugin_scripts().is_empty());
     client.write(&json!({ "trail": [] })).expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "trail": ["in-sync", "in-async", "out-sync", "out-async"] })
     );
     running.server.plugin(Tagger).expect("add again");
     assert!(running.server.plugin(Tagger).is_err(), "names are unique");
     client.write(&json!({ "trail": [] })).expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "trail": ["tagger-in", "in-sync", "in-async", "tagger-out", "out-sync", "out-async"] })
     );
     assert_eq!(
-        *log.lock().expect("lock"),
+        log.entries(),
         ["plugin:tagger", "plugout:tagger", "plugin:tagger"]
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_with_several_clients() {
-    init_logs();
     let server = Server::builder()
         .plugin(Rooms)
         .on_data(|spark, message| async move {
@@ -223,14 +212,14 @@ async fn rooms_with_several_clients() {
         })
         .build()
         .expect("build");
-    let running = serve(server.clone(), ErrorLog::default()).await;
+    let running = serve(server.clone()).await;
     let mut clients = Vec::new();
     for rooms in [vec!["red"], vec!["red", "blue"], vec!["blue"]] {
         let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
         let mut joined = Value::Null;
         for room in rooms {
             client.write(&json!({ "join": room })).expect("write");
-            joined = next_json(&mut events).await;
+            joined = next_value(&mut events, WAIT).await;
         }
         clients.push((client, events, joined));
     }
@@ -243,43 +232,41 @@ async fn rooms_with_several_clients() {
         .0
         .write(&json!({ "to": "red", "say": "hi red" }))
         .expect("write");
-    assert_eq!(next_json(&mut clients[1].1).await, json!("hi red"));
+    assert_eq!(next_value(&mut clients[1].1, WAIT).await, json!("hi red"));
     // c → blue: b hears it.
     clients[2]
         .0
         .write(&json!({ "to": "blue", "say": "hi blue" }))
         .expect("write");
-    assert_eq!(next_json(&mut clients[1].1).await, json!("hi blue"));
+    assert_eq!(next_value(&mut clients[1].1, WAIT).await, json!("hi blue"));
     assert_eq!(server.room("blue").write(&"to all of blue").expect("write"), 2);
-    assert_eq!(next_json(&mut clients[1].1).await, json!("to all of blue"));
-    assert_eq!(next_json(&mut clients[2].1).await, json!("to all of blue"));
+    assert_eq!(next_value(&mut clients[1].1, WAIT).await, json!("to all of blue"));
+    assert_eq!(next_value(&mut clients[2].1, WAIT).await, json!("to all of blue"));
     // Nobody else got anything: a's next message is a fresh echo.
     clients[0].0.write(&json!({ "leave": "red" })).expect("write");
-    assert_eq!(next_json(&mut clients[0].1).await, json!({ "rooms": [] }));
+    assert_eq!(next_value(&mut clients[0].1, WAIT).await, json!({ "rooms": [] }));
 
     // b disconnects: it leaves every room; red is now empty and gone.
     clients[1].0.end();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while server.room("blue").len() != 1 || !server.room("red").is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "rooms not cleaned up");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until("the rooms to be cleaned up", WAIT, || {
+        server.room("blue").len() == 1 && server.room("red").is_empty()
+    })
+    .await;
     assert_eq!(server.room_names(), ["blue"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_registered_with_the_macro_come_with_the_registry() {
-    init_logs();
     let server = Server::builder().handlers_from_registry().build().expect("build");
     assert_eq!(server.plugins(), ["greeter"]);
-    let running = serve(server, ErrorLog::default()).await;
+    let running = serve(server).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "greeting": "hello from a plugin" })
     );
     client.write("echo").expect("write");
-    assert_eq!(next_json(&mut events).await, json!("echo"));
+    assert_eq!(next_value(&mut events, WAIT).await, json!("echo"));
 }
 
 /// The client part of a plugin: marks messages on the client side.
@@ -305,7 +292,7 @@ impl primus_client::ClientPlugin for ClientMarks {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_transforms_rewrite_drop_and_reject() {
-    let log = Arc::default();
+    let log = Log::default();
     let running = echo_server(log).await;
     let (client, mut events) = Client::builder(running.url())
         .plugin(ClientMarks)
@@ -327,7 +314,7 @@ async fn client_transforms_rewrite_drop_and_reject() {
         .expect("connect");
     client.write(&json!({ "trail": [] })).expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "trail": [
             "client-plugin-out", "client-out",
             "tagger-in", "in-sync", "in-async", "tagger-out", "out-sync", "out-async",
@@ -341,19 +328,15 @@ async fn client_transforms_rewrite_drop_and_reject() {
     // The dropped message never left; the rejected one came back and was
     // refused on arrival: an error event, no data.
     loop {
-        match tokio::time::timeout(WAIT, events.next())
-            .await
-            .expect("in time")
-            .expect("event")
-        {
-            primus_client::Event::Error(error) => {
+        match next_event(&mut events, WAIT).await {
+            Event::Error(error) => {
                 assert_eq!(
                     error.to_string(),
                     "transform refused the message: the client refuses this"
                 );
                 break;
             }
-            primus_client::Event::Data(message) => panic!("unexpected data {message:?}"),
+            Event::Data(message) => panic!("unexpected data {message:?}"),
             _ => {}
         }
     }

@@ -2,40 +2,24 @@
 //! (`tests/interop/server.js`, npm `primus@8.0.9`, websockets transformer).
 
 use primus_client::{Client, Event, Events};
-use primus_tests::{init_logs, NodeServer};
-use serde_json::{json, Value};
+use primus_tests::events::{events_for, expect_open, next_value, until_end};
+use primus_tests::logs::init_logs;
+use primus_tests::node;
+use primus_tests::process::ServerProcess;
+use primus_tests::wait::WAIT;
+use serde_json::json;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(5);
-
-async fn next_event(events: &mut Events) -> Event {
-    tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("timed out waiting for an event")
-        .expect("event stream ended")
-}
-
-async fn next_value(events: &mut Events) -> Value {
-    let message = tokio::time::timeout(WAIT, events.next_message())
-        .await
-        .expect("timed out waiting for data")
-        .expect("client ended before data arrived");
-    message.decode().expect("decode JSON")
-}
-
-async fn open(server: &NodeServer) -> (Client, Events) {
+async fn open(server: &ServerProcess) -> (Client, Events) {
     let (client, mut events) = Client::builder(server.url()).connect().expect("connect");
-    match next_event(&mut events).await {
-        Event::Open => {}
-        other => panic!("expected Open, got {other:?}"),
-    }
+    expect_open(&mut events, WAIT).await;
     (client, events)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opens_and_echoes_both_ways() {
     init_logs();
-    let server = NodeServer::start(30_000).await;
+    let server = node::start_server(0, 30_000).await;
     let (client, mut events) = open(&server).await;
     let values = [
         json!("hello"),
@@ -49,37 +33,37 @@ async fn opens_and_echoes_both_ways() {
         client.write(value).expect("write");
     }
     for value in &values {
-        assert_eq!(&next_value(&mut events).await, value);
+        assert_eq!(&next_value(&mut events, WAIT).await, value);
     }
     let big = "x".repeat(1024 * 1024);
     client.write(&big).expect("write 1 MiB");
-    assert_eq!(next_value(&mut events).await, json!(big));
+    assert_eq!(next_value(&mut events, WAIT).await, json!(big));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_before_open_arrive_first_and_in_order() {
     init_logs();
-    let server = NodeServer::start(30_000).await;
+    let server = node::start_server(0, 30_000).await;
     let (client, mut events) = Client::builder(server.url()).connect().expect("connect");
     for n in 0..100 {
         client.write(&json!({ "seq": n })).expect("write");
     }
     for n in 0..100 {
-        assert_eq!(next_value(&mut events).await, json!({ "seq": n }));
+        assert_eq!(next_value(&mut events, WAIT).await, json!({ "seq": n }));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn id_matches_the_node_spark_id() {
     init_logs();
-    let server = NodeServer::start(30_000).await;
+    let server = node::start_server(0, 30_000).await;
     let (client, mut events) = open(&server).await;
     let id = tokio::time::timeout(WAIT, client.id())
         .await
         .expect("id in time")
         .expect("id");
     client.write(&json!({ "cmd": "id" })).expect("write");
-    assert_eq!(next_value(&mut events).await, json!({ "id": id }));
+    assert_eq!(next_value(&mut events, WAIT).await, json!({ "id": id }));
     assert_eq!(id.len(), 21);
 }
 
@@ -87,38 +71,27 @@ async fn id_matches_the_node_spark_id() {
 async fn answers_heartbeats_so_the_server_keeps_it() {
     init_logs();
     // A Primus server closes a spark that missed one ping, at the next tick.
-    let server = NodeServer::start(200).await;
+    let server = node::start_server(0, 200).await;
     let (client, mut events) = open(&server).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(1300);
-    let mut pings = 0;
-    while let Ok(event) = tokio::time::timeout_at(deadline, events.next()).await {
-        match event.expect("client ended during heartbeats") {
-            Event::Ping(_) => pings += 1,
-            Event::Close | Event::End => panic!("the server dropped the client after {pings} pings"),
-            _ => {}
-        }
-    }
+    let seen = events_for(&mut events, Duration::from_millis(1300)).await;
+    let pings = seen.iter().filter(|e| matches!(e, Event::Ping(_))).count();
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::Close | Event::End)),
+        "the server dropped the client: {seen:?}"
+    );
     assert!(pings >= 4, "only {pings} pings in 1.3 s at a 200 ms interval");
     client.write("still here").expect("write");
-    assert_eq!(next_value(&mut events).await, json!("still here"));
+    assert_eq!(next_value(&mut events, WAIT).await, json!("still here"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honours_server_close() {
     init_logs();
-    let server = NodeServer::start(30_000).await;
+    let server = node::start_server(0, 30_000).await;
     let (client, mut events) = open(&server).await;
     client.write(&json!({ "cmd": "end" })).expect("write");
-    let mut seen = Vec::new();
-    loop {
-        match next_event(&mut events).await {
-            Event::End => break,
-            Event::Close => seen.push("close"),
-            Event::Open => panic!("reconnected after primus::server::close"),
-            _ => {}
-        }
-    }
-    assert_eq!(seen, ["close"]);
+    // No `open`: the client does not reconnect after primus::server::close.
+    assert_eq!(until_end(&mut events, WAIT).await, ["close"]);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!client.is_running(), "the client task should be gone after End");
     assert!(client.write("late").is_err());
@@ -129,15 +102,15 @@ async fn binary_frames_reach_node_as_buffers() {
     init_logs();
     // Primus' JSON parser hands a binary frame to `data` as a Buffer; the
     // Node server echoes it with `spark.write(buffer)`, which JSON-encodes it.
-    let server = NodeServer::start(30_000).await;
+    let server = node::start_server(0, 30_000).await;
     let (client, mut events) = open(&server).await;
     client
         .write_frame(primus::Frame::binary(vec![1u8, 2, 3]))
         .expect("write binary");
     assert_eq!(
-        next_value(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "type": "Buffer", "data": [1, 2, 3] })
     );
     client.write("after binary").expect("write");
-    assert_eq!(next_value(&mut events).await, json!("after binary"));
+    assert_eq!(next_value(&mut events, WAIT).await, json!("after binary"));
 }

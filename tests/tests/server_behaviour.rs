@@ -5,113 +5,61 @@
 
 use futures_util::SinkExt;
 use primus::{Destroy, Frame, Server};
-use primus_client::{Client, Event, Events};
-use primus_tests::{init_logs, raw, serve, ErrorLog, Running};
+use primus_client::{Client, Event};
+use primus_tests::events::{next_event, next_message, next_value, until_end};
+use primus_tests::logs::Log;
+use primus_tests::raw;
+use primus_tests::server::serve;
+use primus_tests::wait::{until, WAIT};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-const WAIT: Duration = Duration::from_secs(5);
-
-type Log = Arc<Mutex<Vec<String>>>;
-
-fn push(log: &Log, entry: impl Into<String>) {
-    log.lock().expect("log lock").push(entry.into());
-}
-
-fn entries(log: &Log) -> Vec<String> {
-    log.lock().expect("log lock").clone()
-}
-
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn next_event(events: &mut Events) -> Event {
-    tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("timed out waiting for an event")
-        .expect("event stream ended")
-}
-
-async fn next_value(events: &mut Events) -> Value {
-    tokio::time::timeout(WAIT, events.next_message())
-        .await
-        .expect("timed out waiting for data")
-        .expect("client ended")
-        .decode()
-        .expect("decode")
-}
-
-async fn wait_end(events: &mut Events) -> Vec<&'static str> {
-    let mut seen = Vec::new();
-    loop {
-        match next_event(events).await {
-            Event::Close => seen.push("close"),
-            Event::End => return seen,
-            Event::Open => seen.push("open"),
-            _ => {}
-        }
-    }
-}
-
-async fn start(server: Server) -> Running {
-    init_logs();
-    serve(server, ErrorLog::default()).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_handlers_run_in_order_and_queue_early_data() {
-    let log: Log = Arc::default();
+    let log = Log::default();
     let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
     let server = Server::builder()
         .on_connection(move |_spark| {
             let log = l1.clone();
             async move {
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                push(&log, "connection-1");
+                log.push("connection-1");
             }
         })
         .on_connection(move |_spark| {
             let log = l2.clone();
-            async move { push(&log, "connection-2") }
+            async move { log.push("connection-2") }
         })
         .on_data(move |_spark, message| {
             let log = l3.clone();
             async move {
-                push(
-                    &log,
-                    format!("data-a:{}", message.decode::<String>().unwrap_or_default()),
-                )
+                log.push(format!(
+                    "data-a:{}",
+                    message.decode::<String>().unwrap_or_default()
+                ))
             }
         })
         .on_data(move |spark, message| {
             let log = l4.clone();
             async move {
                 let text = message.decode::<String>().unwrap_or_default();
-                push(&log, format!("data-b:{text}"));
+                log.push(format!("data-b:{text}"));
                 let _ = spark.write(&text);
             }
         })
         .build()
         .expect("build");
-    let running = start(server).await;
+    let running = serve(server).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
     client.write("early-1").expect("write");
     client.write("early-2").expect("write");
-    assert_eq!(next_value(&mut events).await, json!("early-1"));
-    assert_eq!(next_value(&mut events).await, json!("early-2"));
+    assert_eq!(next_value(&mut events, WAIT).await, json!("early-1"));
+    assert_eq!(next_value(&mut events, WAIT).await, json!("early-2"));
     assert_eq!(
-        entries(&log),
+        log.entries(),
         [
             "connection-1",
             "connection-2",
@@ -125,7 +73,7 @@ async fn connection_handlers_run_in_order_and_queue_early_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_connection_handler_ends_the_spark_with_server_close() {
-    let errors: Log = Arc::default();
+    let errors = Log::default();
     let ran_second: Arc<AtomicUsize> = Arc::default();
     let (e, r) = (errors.clone(), ran_second.clone());
     let server = Server::builder()
@@ -136,10 +84,10 @@ async fn failing_connection_handler_ends_the_spark_with_server_close() {
                 ran.fetch_add(1, Ordering::SeqCst);
             }
         })
-        .on_error(move |_spark, error| push(&e, error.to_string()))
+        .on_error(move |_spark, error| e.push(error.to_string()))
         .build()
         .expect("build");
-    let running = start(server).await;
+    let running = serve(server).await;
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
     assert_eq!(
         raw::next_text(&mut socket, WAIT).await,
@@ -154,27 +102,27 @@ async fn failing_connection_handler_ends_the_spark_with_server_close() {
         0,
         "later connection handlers must not run"
     );
-    assert_eq!(entries(&errors), ["connection handler failed: nope"]);
+    assert_eq!(errors.entries(), ["connection handler failed: nope"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnection_handlers_run_when_the_client_ends() {
-    let log: Log = Arc::default();
+    let log = Log::default();
     let l = log.clone();
     let server = Server::builder()
         .on_disconnection(move |spark| {
             let log = l.clone();
-            async move { push(&log, format!("gone:{}", spark.id().len())) }
+            async move { log.push(format!("gone:{}", spark.id().len())) }
         })
         .build()
         .expect("build");
-    let running = start(server.clone()).await;
+    let running = serve(server.clone()).await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    assert!(matches!(next_event(&mut events).await, Event::Open));
-    until("the spark to register", || server.connected() == 1).await;
+    assert!(matches!(next_event(&mut events, WAIT).await, Event::Open));
+    until("the spark to register", WAIT, || server.connected() == 1).await;
     client.end();
-    assert_eq!(wait_end(&mut events).await, ["close"]);
-    until("the disconnection handler", || entries(&log) == ["gone:21"]).await;
+    assert_eq!(until_end(&mut events, WAIT).await, ["close"]);
+    until("the disconnection handler", WAIT, || log.entries() == ["gone:21"]).await;
     assert_eq!(server.connected(), 0);
 }
 
@@ -184,7 +132,7 @@ async fn heartbeat_closes_a_silent_client_and_keeps_one_sending_websocket_pings(
         .ping_interval(Duration::from_millis(200))
         .build()
         .expect("build");
-    let running = start(server).await;
+    let running = serve(server).await;
     let mut silent = raw::connect(&running.ws_url(), &[]).await;
     let mut pinging = raw::connect(&running.ws_url(), &[]).await;
     let started = tokio::time::Instant::now();
@@ -238,7 +186,7 @@ async fn pong_answers_keep_a_raw_client_alive() {
         .ping_interval(Duration::from_millis(100))
         .build()
         .expect("build");
-    let running = start(server.clone()).await;
+    let running = serve(server.clone()).await;
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
     let mut pings = 0;
     while pings < 5 {
@@ -279,7 +227,7 @@ async fn spark_knows_its_request() {
         })
         .build()
         .expect("build");
-    let running = start(server).await;
+    let running = serve(server).await;
     let url = format!("{}?a=1&a=2&b=%20x&c", running.ws_url());
     let headers = [
         ("x-test", "yes"),
@@ -288,7 +236,10 @@ async fn spark_knows_its_request() {
         ("x-forwarded-proto", "https"),
     ];
     let _socket = raw::connect(&url, &headers).await;
-    until("the connection handler", || seen.lock().expect("lock").is_some()).await;
+    until("the connection handler", WAIT, || {
+        seen.lock().expect("lock").is_some()
+    })
+    .await;
     let seen = seen.lock().expect("lock").clone().expect("seen");
     assert_eq!(seen["id"].as_str().map(str::len), Some(21));
     assert_eq!(seen["query"], json!({ "a": ["1", "2"], "b": " x", "c": "" }));
@@ -306,14 +257,14 @@ async fn custom_id_generator_and_lookup() {
         .id_generator(move || format!("user-{}", counter.fetch_add(1, Ordering::SeqCst)))
         .build()
         .expect("build");
-    let running = start(server.clone()).await;
+    let running = serve(server.clone()).await;
     let (a, mut a_events) = Client::builder(running.url()).connect().expect("connect");
     assert_eq!(a.id().await.expect("id"), "user-0");
     let (_b, mut b_events) = Client::builder(running.url()).connect().expect("connect");
-    until("two sparks", || server.connected() == 2).await;
+    until("two sparks", WAIT, || server.connected() == 2).await;
     let spark = server.spark("user-0").expect("lookup");
     spark.write("direct").expect("write");
-    assert_eq!(next_value(&mut a_events).await, json!("direct"));
+    assert_eq!(next_value(&mut a_events, WAIT).await, json!("direct"));
     assert!(server.spark("nobody").is_none());
     let mut ids: Vec<String> = server.sparks().iter().map(|s| s.id().to_owned()).collect();
     ids.sort();
@@ -325,53 +276,53 @@ async fn custom_id_generator_and_lookup() {
         std::ops::ControlFlow::Break(())
     });
     assert_eq!(visited, 1);
-    assert!(matches!(next_event(&mut b_events).await, Event::Open));
+    assert!(matches!(next_event(&mut b_events, WAIT).await, Event::Open));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcast_reaches_every_spark() {
     let server = Server::builder().build().expect("build");
-    let running = start(server.clone()).await;
+    let running = serve(server.clone()).await;
     let mut clients = Vec::new();
     for _ in 0..20 {
         clients.push(Client::builder(running.url()).connect().expect("connect"));
     }
-    until("twenty sparks", || server.connected() == 20).await;
+    until("twenty sparks", WAIT, || server.connected() == 20).await;
     assert_eq!(server.write(&json!({ "news": 1 })).expect("broadcast"), 20);
     for (_client, events) in &mut clients {
-        assert_eq!(next_value(events).await, json!({ "news": 1 }));
+        assert_eq!(next_value(events, WAIT).await, json!({ "news": 1 }));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_ends_everyone_and_stops_listening() {
     let server = Server::builder().build().expect("build");
-    init_logs();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let serving = server.clone();
-    let listening = tokio::spawn(async move { serving.serve(listener).await });
+    let running = serve(server.clone()).await;
+    let url = running.url();
     let (_client, mut events) = Client::builder(&url).connect().expect("connect");
-    until("the spark", || server.connected() == 1).await;
+    until("the spark", WAIT, || server.connected() == 1).await;
     server.destroy(Destroy::default()).await;
     // primus::server::close was sent: the client ends without reconnecting.
-    assert_eq!(wait_end(&mut events).await, ["open", "close"]);
-    tokio::time::timeout(WAIT, listening)
+    assert_eq!(until_end(&mut events, WAIT).await, ["open", "close"]);
+    tokio::time::timeout(WAIT, running.serving)
         .await
         .expect("serve returns after destroy")
         .expect("join")
         .expect("serve ok");
     assert!(server.is_destroyed());
     let (_late, mut late_events) = Client::builder(&url).connect().expect("connect");
-    assert!(matches!(next_event(&mut late_events).await, Event::Error(_)));
+    assert!(matches!(
+        next_event(&mut late_events, WAIT).await,
+        Event::Error(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_with_reconnect_sends_no_server_close() {
     let server = Server::builder().build().expect("build");
-    let running = start(server.clone()).await;
+    let running = serve(server.clone()).await;
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
-    until("the spark", || server.connected() == 1).await;
+    until("the spark", WAIT, || server.connected() == 1).await;
     server
         .destroy(Destroy {
             reconnect: true,
@@ -401,7 +352,7 @@ async fn bincode_parser_end_to_end() {
         })
         .build()
         .expect("build");
-    let running = start(server).await;
+    let running = serve(server).await;
     let (client, mut events) = Client::builder(running.url())
         .parser(primus::parser::Bincode)
         .connect()
@@ -413,10 +364,7 @@ async fn bincode_parser_end_to_end() {
             tags: vec![1, 2],
         })
         .expect("write");
-    let message = tokio::time::timeout(WAIT, events.next_message())
-        .await
-        .expect("in time")
-        .expect("data");
+    let message = next_message(&mut events, WAIT).await;
     assert!(message.is_binary());
     assert_eq!(
         message.decode::<Point>().expect("decode"),
@@ -442,22 +390,22 @@ async fn client_reports_undecodable_frames_and_stays_connected() {
         })
         .build()
         .expect("build");
-    let running = start(server).await;
+    let running = serve(server).await;
     let (_client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    assert!(matches!(next_event(&mut events).await, Event::Open));
-    match next_event(&mut events).await {
+    assert!(matches!(next_event(&mut events, WAIT).await, Event::Open));
+    match next_event(&mut events, WAIT).await {
         Event::Error(error) => assert!(
             error.to_string().starts_with("Failed to decode incoming data: "),
             "{error}"
         ),
         other => panic!("expected a decode error, got {other:?}"),
     }
-    assert_eq!(next_value(&mut events).await, json!("after"));
+    assert_eq!(next_value(&mut events, WAIT).await, json!("after"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
-    let errors: Log = Arc::default();
+    let errors = Log::default();
     let e = errors.clone();
     let server = Server::builder()
         .send_queue_capacity(8)
@@ -480,17 +428,17 @@ async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
                 _ => {}
             }
         })
-        .on_error(move |_spark, error| push(&e, error.to_string()))
+        .on_error(move |_spark, error| e.push(error.to_string()))
         .build()
         .expect("build");
-    let running = start(server).await;
+    let running = serve(server).await;
 
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
     client.write("burst-send").expect("write");
     for n in 0..200 {
-        assert_eq!(next_value(&mut events).await, json!(n));
+        assert_eq!(next_value(&mut events, WAIT).await, json!(n));
     }
-    assert!(entries(&errors).is_empty(), "{:?}", entries(&errors));
+    assert!(errors.entries().is_empty(), "{:?}", errors.entries());
 
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
     raw::send_text(&mut socket, "\"burst-write\"").await;
@@ -513,9 +461,9 @@ async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
         received, 8,
         "the queued frames are still delivered before the close"
     );
-    until("the slow consumer error", || !entries(&errors).is_empty()).await;
+    until("the slow consumer error", WAIT, || !errors.entries().is_empty()).await;
     assert_eq!(
-        entries(&errors),
+        errors.entries(),
         ["slow consumer: the outbound queue of 8 frames is full"]
     );
 }
@@ -525,7 +473,7 @@ async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
 /// close grace), not wait on a write the client will never take.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_still_disconnected() {
-    let errors: Log = Arc::default();
+    let errors = Log::default();
     let e = errors.clone();
     let server = Server::builder()
         .send_queue_capacity(16)
@@ -546,18 +494,18 @@ async fn a_client_that_stops_reading_is_still_disconnected() {
                 });
             }
         })
-        .on_error(move |_spark, error| push(&e, error.to_string()))
+        .on_error(move |_spark, error| e.push(error.to_string()))
         .build()
         .expect("build");
-    let running = start(server.clone()).await;
+    let running = serve(server.clone()).await;
     let mut socket = raw::connect(&running.ws_url(), &[]).await;
     raw::send_text(&mut socket, "\"flood\"").await;
-    until("the slow consumer error", || !entries(&errors).is_empty()).await;
+    until("the slow consumer error", WAIT, || !errors.entries().is_empty()).await;
     assert_eq!(
-        entries(&errors),
+        errors.entries(),
         ["slow consumer: the outbound queue of 16 frames is full"]
     );
     // The client still holds its socket and reads nothing.
-    until("the spark to be gone", || server.connected() == 0).await;
+    until("the spark to be gone", WAIT, || server.connected() == 0).await;
     drop(socket);
 }

@@ -3,13 +3,15 @@
 //! and the plain-Primus `data` fallback.
 
 use primus::{Payload, Server, Spark, State};
-use primus_client::{Client, ClientError, Event as ClientEvent_, Events};
-use primus_tests::{init_logs, serve, ErrorLog, Running};
+use primus_client::{Client, ClientError, Event as ClientEvent_};
+use primus_tests::events::next_value;
+// `Log` below is this file's own state type (its name is in an asserted message).
+use primus_tests::logs::Log as ErrorLog;
+use primus_tests::server::{serve_with_errors, Running};
+use primus_tests::wait::{until, WAIT};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, primus::ts_rs::TS)]
 #[ts(crate = "primus::ts_rs")]
@@ -146,67 +148,57 @@ async fn client_got_post(client: Client, Payload(chat): Payload<Chat>) {
 }
 
 async fn start() -> (Running, Log) {
-    init_logs();
     let log = Log::default();
     let errors = ErrorLog::default();
     let recorded = errors.clone();
     let server = Server::builder()
         .state(log.clone())
         .handlers_from_registry()
-        .on_error(move |_spark, error| recorded.record(error))
+        .on_error(move |_spark, error| recorded.push(error.to_string()))
         .build()
         .expect("build from registry");
-    (serve(server, errors).await, log)
-}
-
-async fn next_json(events: &mut Events) -> Value {
-    tokio::time::timeout(WAIT, events.next_message())
-        .await
-        .expect("timed out")
-        .expect("ended")
-        .decode()
-        .expect("json")
+    (serve_with_errors(server, errors).await, log)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wire_shape_of_every_variant_kind() {
     let (running, _log) = start().await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    assert_eq!(next_json(&mut events).await, json!({ "event": "welcome" }));
+    assert_eq!(next_value(&mut events, WAIT).await, json!({ "event": "welcome" }));
     client
         .write(&json!({ "event": "move", "data": [1, 2] }))
         .expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "event": "moved", "data": [10, 20] })
     );
     client
         .write(&json!({ "event": "join", "data": { "room": "a" } }))
         .expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "event": "joined", "data": "a" })
     );
     client.write(&json!({ "event": "leave" })).expect("write");
-    assert_eq!(next_json(&mut events).await, json!({ "event": "left" }));
+    assert_eq!(next_value(&mut events, WAIT).await, json!({ "event": "left" }));
     client
         .write(&json!({ "event": "post", "data": { "room": "r", "text": "t" } }))
         .expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "event": "posted", "data": { "room": "r", "text": "t" } })
     );
     client.write(&json!({ "event": "whoami" })).expect("write");
     let id = client.id().await.expect("id");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "event": "you", "data": id })
     );
     client
         .write(&json!({ "event": "say", "data": "hi" }))
         .expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "event": "said", "data": { "who": id, "text": "hi" } })
     );
 }
@@ -215,7 +207,7 @@ async fn wire_shape_of_every_variant_kind() {
 async fn values_that_are_not_typed_events_reach_data_handlers() {
     let (running, _log) = start().await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    next_json(&mut events).await; // welcome
+    next_value(&mut events, WAIT).await; // welcome
     for value in [
         json!("plain"),
         json!(42),
@@ -224,7 +216,7 @@ async fn values_that_are_not_typed_events_reach_data_handlers() {
     ] {
         client.write(&value).expect("write");
         assert_eq!(
-            next_json(&mut events).await,
+            next_value(&mut events, WAIT).await,
             json!({ "event": "raw", "data": value })
         );
     }
@@ -234,23 +226,26 @@ async fn values_that_are_not_typed_events_reach_data_handlers() {
 async fn requests_get_replies_and_failures() {
     let (running, _log) = start().await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    next_json(&mut events).await; // welcome
+    next_value(&mut events, WAIT).await; // welcome
     client
         .write(&json!({ "event": "list_rooms", "request": 1 }))
         .expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "reply": 1, "data": ["lobby", "rust"] })
     );
     client
         .write(&json!({ "event": "add", "data": [2, 3], "request": 9 }))
         .expect("write");
-    assert_eq!(next_json(&mut events).await, json!({ "reply": 9, "data": 5 }));
+    assert_eq!(
+        next_value(&mut events, WAIT).await,
+        json!({ "reply": 9, "data": 5 })
+    );
     client
         .write(&json!({ "event": "fail", "request": 4 }))
         .expect("write");
     assert_eq!(
-        next_json(&mut events).await,
+        next_value(&mut events, WAIT).await,
         json!({ "reply": 4, "error": "`fail` failed: this request always fails" })
     );
 }
@@ -259,14 +254,14 @@ async fn requests_get_replies_and_failures() {
 async fn payload_that_does_not_match_is_an_error_not_silence() {
     let (running, _log) = start().await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    next_json(&mut events).await; // welcome
+    next_value(&mut events, WAIT).await; // welcome
     client
         .write(&json!({ "event": "move", "data": "not a pair" }))
         .expect("write");
     client
         .write(&json!({ "event": "add", "data": ["x"], "request": 3 }))
         .expect("write");
-    let reply = next_json(&mut events).await;
+    let reply = next_value(&mut events, WAIT).await;
     assert_eq!(reply["reply"], 3);
     let error = reply["error"].as_str().expect("error text");
     assert!(
@@ -281,28 +276,24 @@ async fn payload_that_does_not_match_is_an_error_not_silence() {
     );
     // Still connected.
     client.write(&json!({ "event": "leave" })).expect("write");
-    assert_eq!(next_json(&mut events).await, json!({ "event": "left" }));
+    assert_eq!(next_value(&mut events, WAIT).await, json!({ "event": "left" }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_handlers_with_state() {
     let (running, log) = start().await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
-    assert_eq!(next_json(&mut events).await, json!({ "event": "welcome" }));
+    assert_eq!(next_value(&mut events, WAIT).await, json!({ "event": "welcome" }));
     client.end();
     while tokio::time::timeout(WAIT, events.next())
         .await
         .expect("in time")
         .is_some()
     {}
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while log.0.lock().expect("lock").len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "disconnection handler did not run"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until("the disconnection handler", WAIT, || {
+        log.0.lock().expect("lock").len() >= 2
+    })
+    .await;
     assert_eq!(*log.0.lock().expect("lock"), ["connection", "disconnection"]);
     let _ = ClientEvent_::Open;
 }
@@ -394,7 +385,7 @@ async fn typed_client_sends_requests_and_reads_typed_events() {
     assert_eq!((a.expect("a"), b.expect("b")), (2, 42));
     // The late reply to the timed-out request is not delivered as data.
     client.send(&ToServer::Leave).expect("send");
-    assert_eq!(next_json(&mut events).await, json!({ "event": "left" }));
+    assert_eq!(next_value(&mut events, WAIT).await, json!({ "event": "left" }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,17 +4,17 @@
 //! using the typed chat events must compile, and sending a number as the
 //! chat's `say` payload must not.
 
-use primus_tests::{browser_dir, ensure_browser_modules};
+use primus_tests::browser;
 // The chat's events and handlers: the generated typings come from them.
 use chat_server as _;
 use std::process::{Command, Output};
 
 /// `npx tsc --noEmit --strict <file>` in `tests/browser`.
 fn tsc(file: &str) -> Output {
-    ensure_browser_modules();
+    browser::ensure_modules();
     Command::new("npx")
         .args(["--no", "tsc", "--noEmit", "--strict", file])
-        .current_dir(browser_dir())
+        .current_dir(browser::dir())
         .output()
         .unwrap_or_else(|e| panic!("cannot run npx (Node.js 20+ is required): {e}"))
 }
@@ -41,7 +41,7 @@ fn the_sample_type_checks() {
 #[test]
 fn a_wrong_payload_type_is_rejected() {
     let source =
-        std::fs::read_to_string(browser_dir().join("typecheck/negative.ts")).expect("read negative.ts");
+        std::fs::read_to_string(browser::dir().join("typecheck/negative.ts")).expect("read negative.ts");
     let line = source
         .lines()
         .position(|l| l.contains("primus.send('say', 42)"))
@@ -70,7 +70,7 @@ fn a_wrong_payload_type_is_rejected() {
 /// `generated-*.ts` samples import them.
 fn write_generated_typings() {
     let typings = primus::typescript::typings().expect("typings of the chat events");
-    let dir = browser_dir().join("typecheck/generated");
+    let dir = browser::dir().join("typecheck/generated");
     std::fs::create_dir_all(&dir).expect("create typecheck/generated");
     std::fs::write(dir.join("chat-events.d.ts"), typings).expect("write the typings");
 }

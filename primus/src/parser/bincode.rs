@@ -1,8 +1,8 @@
 //! The bincode parser: binary frames for Rust-to-Rust traffic.
 
 use super::{Inspection, Parser, ParserError};
-use crate::frame::Frame;
-use crate::protocol;
+use crate::wire::protocol;
+use crate::wire::Frame;
 
 /// bincode 2 (standard configuration: little endian, variable-length
 /// integers) in binary frames.

@@ -1,8 +1,8 @@
 //! The JSON parser, byte-compatible with Primus' default `json` parser.
 
 use super::{Inspection, Parser, ParserError};
-use crate::frame::Frame;
-use crate::protocol;
+use crate::wire::protocol;
+use crate::wire::Frame;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 

@@ -37,7 +37,7 @@ mod json_write;
 pub use self::bincode::Bincode;
 pub use self::json::Json;
 
-use crate::frame::Frame;
+use crate::wire::Frame;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

@@ -1,9 +1,12 @@
 //! Rooms: named groups of sparks, as Socket.IO users expect.
 //!
 //! Add the [`Rooms`] plugin, then use the [`SparkRooms`] and [`ServerRooms`]
-//! extension traits. A spark leaves all its rooms when it disconnects; a
-//! room with no spark left disappears. Broadcasting to a room encodes the
-//! message once.
+//! extension traits. Membership and delivery go through the server's
+//! [broadcast seam](crate::cluster), so rooms reach as far as the server's
+//! [`Broadcast`](crate::cluster::Broadcast) does. A spark leaves all its
+//! rooms when it disconnects (after the `disconnection` handlers, which
+//! still see them); a room with no spark left disappears. Broadcasting to
+//! a room encodes the message once.
 //!
 //! ```no_run
 //! use primus::plugins::{Rooms, ServerRooms, SparkRooms};
@@ -21,28 +24,19 @@
 //! # Ok(()) }
 //! ```
 
+use crate::cluster::Target;
 use crate::parser::ParserError;
-use crate::server::plugin::{Plugin, PluginSetup};
+use crate::pipeline::plugin::{Plugin, PluginSetup};
 use crate::{Server, Spark};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, RwLock};
 
-/// The rooms plugin (name `"rooms"`).
+/// The rooms plugin (name `"rooms"`): turns on the room operations.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rooms;
 
-/// Room membership, shared through the server's state.
-#[derive(Clone, Default)]
-struct Registry(Arc<RwLock<Membership>>);
-
-#[derive(Default)]
-struct Membership {
-    /// room → spark ids
-    rooms: BTreeMap<String, BTreeSet<Arc<str>>>,
-    /// spark id → rooms
-    sparks: BTreeMap<Arc<str>, BTreeSet<String>>,
-}
+/// Marks, in the server's state, that the plugin was added.
+#[derive(Debug, Clone, Copy)]
+struct RoomsAdded;
 
 impl Plugin for Rooms {
     fn name(&self) -> &'static str {
@@ -50,95 +44,19 @@ impl Plugin for Rooms {
     }
 
     fn server(&self, setup: &mut PluginSetup<'_>) {
-        let registry = Registry::default();
-        setup.state(registry.clone());
-        setup.on_disconnection(move |spark| {
-            let registry = registry.clone();
-            async move { registry.leave_all(&spark) }
-        });
+        setup.state(RoomsAdded);
     }
 }
 
-impl Registry {
-    fn of(server: &Server) -> Option<Registry> {
-        server.state::<Registry>()
+/// True when the plugin was added; warns otherwise.
+fn rooms_added(server: &Server) -> bool {
+    let added = server.state::<RoomsAdded>().is_some();
+    if !added {
+        tracing::warn!(
+            "rooms are used but the `Rooms` plugin was not added; add it with `.plugin(primus::plugins::Rooms)`"
+        );
     }
-
-    fn join(&self, spark: &Spark, room: &str) {
-        if let Ok(mut membership) = self.0.write() {
-            membership
-                .rooms
-                .entry(room.to_owned())
-                .or_default()
-                .insert(spark.id_arc());
-            membership
-                .sparks
-                .entry(spark.id_arc())
-                .or_default()
-                .insert(room.to_owned());
-        }
-    }
-
-    fn leave(&self, spark: &Spark, room: &str) {
-        if let Ok(mut membership) = self.0.write() {
-            membership.remove(spark.id(), room);
-        }
-    }
-
-    fn leave_all(&self, spark: &Spark) {
-        if let Ok(mut membership) = self.0.write() {
-            let rooms = membership.sparks.remove(spark.id()).unwrap_or_default();
-            for room in rooms {
-                membership.remove(spark.id(), &room);
-            }
-        }
-    }
-
-    fn rooms_of(&self, spark: &Spark) -> Vec<String> {
-        self.0
-            .read()
-            .ok()
-            .and_then(|m| m.sparks.get(spark.id()).map(|r| r.iter().cloned().collect()))
-            .unwrap_or_default()
-    }
-
-    fn members(&self, room: &str) -> Vec<Arc<str>> {
-        self.0
-            .read()
-            .ok()
-            .and_then(|m| m.rooms.get(room).map(|s| s.iter().cloned().collect()))
-            .unwrap_or_default()
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.0
-            .read()
-            .map(|m| m.rooms.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-}
-
-impl Membership {
-    fn remove(&mut self, spark: &str, room: &str) {
-        if let Some(members) = self.rooms.get_mut(room) {
-            members.remove(spark);
-            if members.is_empty() {
-                self.rooms.remove(room);
-            }
-        }
-        if let Some(rooms) = self.sparks.get_mut(spark) {
-            rooms.remove(room);
-            if rooms.is_empty() {
-                self.sparks.remove(spark);
-            }
-        }
-    }
-}
-
-fn missing_plugin() {
-    tracing::warn!(
-        "rooms are used but the `Rooms` plugin was not added; add it with `.plugin(primus::plugins::Rooms)`"
-    );
+    added
 }
 
 /// Room operations on a spark (needs the [`Rooms`] plugin).
@@ -153,22 +71,18 @@ pub trait SparkRooms {
 
 impl SparkRooms for Spark {
     fn join(&self, room: &str) {
-        match Registry::of(&self.server()) {
-            Some(registry) => registry.join(self, room),
-            None => missing_plugin(),
+        let server = self.server();
+        if rooms_added(&server) {
+            server.broadcast().join(self.id(), room);
         }
     }
 
     fn leave(&self, room: &str) {
-        if let Some(registry) = Registry::of(&self.server()) {
-            registry.leave(self, room);
-        }
+        self.server().broadcast().leave(self.id(), room);
     }
 
     fn rooms(&self) -> Vec<String> {
-        Registry::of(&self.server())
-            .map(|r| r.rooms_of(self))
-            .unwrap_or_default()
+        self.server().broadcast().rooms_of(self.id())
     }
 }
 
@@ -189,7 +103,7 @@ impl ServerRooms for Server {
     }
 
     fn room_names(&self) -> Vec<String> {
-        Registry::of(self).map(|r| r.names()).unwrap_or_default()
+        self.broadcast().room_names()
     }
 }
 
@@ -208,10 +122,8 @@ impl Room {
 
     /// The sparks in the room (connected ones), sorted by id.
     pub fn sparks(&self) -> Vec<Spark> {
-        let Some(registry) = Registry::of(&self.server) else {
-            return Vec::new();
-        };
-        registry
+        self.server
+            .broadcast()
             .members(&self.name)
             .iter()
             .filter_map(|id| self.server.spark(id))
@@ -220,7 +132,7 @@ impl Room {
 
     /// Number of sparks in the room.
     pub fn len(&self) -> usize {
-        Registry::of(&self.server).map_or(0, |r| r.members(&self.name).len())
+        self.server.broadcast().members(&self.name).len()
     }
 
     /// True when no spark is in the room.
@@ -240,20 +152,10 @@ impl Room {
         value: &T,
         except: Option<&Spark>,
     ) -> Result<usize, ParserError> {
-        let targets: Vec<Spark> = self.sparks().into_iter().filter(|s| Some(s) != except).collect();
-        if self.server.shared().outgoing_transforms() {
-            let mut reached = 0;
-            for spark in &targets {
-                if spark.write(value).is_ok() {
-                    reached += 1;
-                }
-            }
-            return Ok(reached);
+        let mut target = Target::room(self.name.as_str());
+        if let Some(spark) = except {
+            target = target.except(spark.id());
         }
-        let frame = self.server.parser().encode_value(value)?;
-        Ok(targets
-            .iter()
-            .filter(|spark| spark.write_frame(frame.clone()).is_ok())
-            .count())
+        self.server.write_to(value, &target)
     }
 }

@@ -1,7 +1,9 @@
 //! The authorization hook, with Primus' HTTP semantics.
 //!
-//! One async function decides, for every upgrade and every plain HTTP
-//! request under the pathname (except `/spec`, `/primus.js` and CORS
+//! One async function decides, given the request as an
+//! [`HttpRequest`](crate::middleware::HttpRequest) (the same type middleware
+//! layers see), for every upgrade and every plain HTTP request under the
+//! pathname (except `/spec`, `/primus.js` and CORS
 //! preflights, which are answered earlier), whether the request may go on.
 //! A rejection becomes the response Primus writes:
 //!
@@ -10,29 +12,11 @@
 //! * `WWW-Authenticate: <authenticate>` only for a 401 that sets it,
 //! * on an upgrade also `Connection: close`; the socket is not upgraded.
 
-use crate::spark::{Address, Query};
-use http::{HeaderMap, Method, StatusCode, Uri};
+use crate::middleware::HttpRequest;
+use futures_util::future::BoxFuture;
+use http::StatusCode;
 use std::future::Future;
 use std::sync::Arc;
-
-use super::handlers::BoxFuture;
-
-/// The request being authorized.
-#[derive(Debug, Clone)]
-pub struct AuthRequest {
-    /// Request method.
-    pub method: Method,
-    /// Request URI (path and query).
-    pub uri: Uri,
-    /// Request headers.
-    pub headers: HeaderMap,
-    /// Parsed query string.
-    pub query: Query,
-    /// Client address (proxy headers honoured like [`Spark::address`](crate::Spark::address)).
-    pub address: Address,
-    /// True for a WebSocket upgrade, false for a plain HTTP request.
-    pub upgrade: bool,
-}
 
 /// A rejection from the authorization hook.
 ///
@@ -94,11 +78,12 @@ impl AuthError {
     }
 }
 
-pub(crate) type Authorizer = Arc<dyn Fn(AuthRequest) -> BoxFuture<Result<(), AuthError>> + Send + Sync>;
+pub(crate) type Authorizer =
+    Arc<dyn Fn(HttpRequest) -> BoxFuture<'static, Result<(), AuthError>> + Send + Sync>;
 
 pub(crate) fn authorizer<F, Fut>(hook: F) -> Authorizer
 where
-    F: Fn(AuthRequest) -> Fut + Send + Sync + 'static,
+    F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), AuthError>> + Send + 'static,
 {
     Arc::new(move |request| Box::pin(hook(request)))

@@ -1,19 +1,22 @@
 //! Building a server: options, handlers, and the checks made on `build`.
 
-use super::authorization::{authorizer, AuthError, AuthRequest, Authorizer};
+use super::authorization::{authorizer, AuthError, Authorizer};
 use super::cors::Cors;
-use super::extract::{StateMap, StateMapView};
-use super::handlers::Handlers;
-use super::middleware::{self, IntoOutcome, Layer, MiddlewareError, Request, Runs};
-use super::plugin::{Plugin, PluginError, PluginSet};
-use super::typed::ErasedHandler;
-use super::{Server, WebSocketSettings};
+use super::{Config, Parts, Server};
+use crate::cluster::{Broadcast, LocalBroadcast};
+use crate::message::transform::{self, Flow, Packet, TransformError, Transforms};
 use crate::message::Message;
+use crate::middleware::{builtins, HttpRequest, IntoOutcome, Layer, MiddlewareError, Runs, Stack};
 use crate::parser::{Json, Parser};
+use crate::pipeline::extract::{StateMap, StateMapView};
+use crate::pipeline::handlers::Handlers;
+use crate::pipeline::plugin::{Plugin, PluginError, PluginSet};
+use crate::pipeline::typed::ErasedHandler;
+use crate::pipeline::{ActivePlugins, IdGenerator, Pipeline};
 use crate::registry::RegistryError;
 use crate::spark::{Spark, SparkError};
-use crate::transform::{self, Flow, Packet, TransformError, Transforms};
-use crate::BoxError;
+use crate::transformer::{Transformer, WebSockets};
+use crate::spark::BoxError;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +27,6 @@ pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_LENGTH: usize = 10 * 1024 * 1024;
 /// The default capacity of each spark's outbound queue, in frames.
 pub const DEFAULT_SEND_QUEUE_CAPACITY: usize = 1024;
-
-pub(crate) type IdGenerator = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Configures and builds a [`Server`].
 ///
@@ -65,7 +66,9 @@ pub struct ServerBuilder {
     id_generator: Option<IdGenerator>,
     authorizer: Option<Authorizer>,
     handlers: Handlers,
-    websocket: WebSocketSettings,
+    transformer: Option<Arc<dyn Transformer>>,
+    read_buffer_size: Option<usize>,
+    broadcast: Option<Arc<dyn Broadcast>>,
     state: StateMap,
     plugins: Vec<Box<dyn Plugin>>,
     transforms: Transforms<Spark>,
@@ -86,7 +89,9 @@ impl Default for ServerBuilder {
             id_generator: None,
             authorizer: None,
             handlers: Handlers::default(),
-            websocket: WebSocketSettings::default(),
+            transformer: None,
+            read_buffer_size: None,
+            broadcast: None,
             state: StateMap::default(),
             plugins: Vec::new(),
             transforms: Transforms::default(),
@@ -208,19 +213,56 @@ impl ServerBuilder {
         self
     }
 
-    /// The WebSocket read buffer size in bytes (default 4 KiB). Larger
-    /// buffers cost memory on every idle connection.
+    /// The read buffer size in bytes of the default `websockets`
+    /// transformer (default 4 KiB; see [`WebSockets::read_buffer_size`]).
+    /// Larger buffers cost memory on every idle connection. Ignored when
+    /// another transformer is chosen.
     pub fn read_buffer_size(mut self, bytes: usize) -> ServerBuilder {
-        self.websocket.read_buffer_size = bytes;
+        self.read_buffer_size = Some(bytes);
+        self
+    }
+
+    /// The transformer (default [`WebSockets`]); its name is published in
+    /// `/spec` and clients must use the same one. See
+    /// [transformers](crate::transformer).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// use primus::transformer::Memory;
+    ///
+    /// let memory = Memory::new();
+    /// let server = primus::Server::builder().transformer(memory.clone()).build()?;
+    /// assert_eq!(server.transformer(), "memory");
+    /// # Ok(()) }
+    /// ```
+    pub fn transformer(mut self, transformer: impl Transformer) -> ServerBuilder {
+        self.transformer = Some(Arc::new(transformer));
+        self
+    }
+
+    /// Where sparks are known and messages are delivered (default
+    /// [`LocalBroadcast`], this process only); see [the broadcast
+    /// seam](crate::cluster).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder()
+    ///     .broadcast(primus::cluster::LocalBroadcast::default())
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn broadcast(mut self, broadcast: impl Broadcast) -> ServerBuilder {
+        self.broadcast = Some(Arc::new(broadcast));
         self
     }
 
     /// Authorizes every upgrade and HTTP request under the pathname (see
     /// [the authorization module](crate::server::authorization) for the
-    /// responses sent on rejection).
+    /// responses sent on rejection). The hook sees the request as an
+    /// [`HttpRequest`], like middleware layers.
     pub fn authorize<F, Fut>(mut self, hook: F) -> ServerBuilder
     where
-        F: Fn(AuthRequest) -> Fut + Send + Sync + 'static,
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), AuthError>> + Send + 'static,
     {
         self.authorizer = Some(authorizer(hook));
@@ -229,7 +271,7 @@ impl ServerBuilder {
 
     /// Adds a `connection` handler. Handlers run in registration order, each
     /// awaited; data arriving meanwhile is queued. Returning an error ends
-    /// the spark (see [handler order](crate::server::handlers)).
+    /// the spark (see [handler order](crate::Server#handler-order)).
     pub fn on_connection<F, Fut>(mut self, handler: F) -> ServerBuilder
     where
         F: Fn(Spark) -> Fut + Send + Sync + 'static,
@@ -297,10 +339,10 @@ impl ServerBuilder {
     }
 
     /// Appends a middleware layer after the built-ins (see
-    /// [middleware](crate::server::middleware)); names are unique.
+    /// [middleware](crate::middleware)); names are unique.
     pub fn middleware<F, Fut, O>(mut self, name: &str, runs: Runs, function: F) -> ServerBuilder
     where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
         O: IntoOutcome,
     {
@@ -309,7 +351,7 @@ impl ServerBuilder {
     }
 
     /// Adds a plugin; its server part runs when the server is built (see
-    /// [plugins](crate::server::plugin)).
+    /// [`Plugin`]).
     pub fn plugin(mut self, plugin: impl Plugin) -> ServerBuilder {
         self.plugins.push(Box::new(plugin));
         self
@@ -411,10 +453,14 @@ impl ServerBuilder {
         for plugin in &plugins.plugins {
             self.handlers.plugin_event(plugin.name, true);
         }
-        let stack = middleware::Stack::new(middleware::builtins());
+        let stack = Stack::new(builtins());
         let mut layers = std::mem::take(&mut self.middleware);
         if self.from_registry {
-            layers.extend(middleware::registered());
+            layers.extend(
+                crate::registry::middleware()
+                    .into_iter()
+                    .map(|r| Layer::boxed(r.name, r.runs, (r.make)())),
+            );
         }
         for layer in layers {
             stack.insert_layer(usize::MAX, layer)?;
@@ -426,33 +472,47 @@ impl ServerBuilder {
             });
         }
         for (option, value) in [
-            ("max_length", self.max_length),
-            ("send_queue_capacity", self.send_queue_capacity),
-            ("read_buffer_size", self.websocket.read_buffer_size),
+            ("max_length", Some(self.max_length)),
+            ("send_queue_capacity", Some(self.send_queue_capacity)),
+            ("read_buffer_size", self.read_buffer_size),
         ] {
-            if value == 0 {
+            if value == Some(0) {
                 return Err(BuildError::Zero { option });
             }
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
+        let transformer = self.transformer.unwrap_or_else(|| {
+            let websockets = WebSockets::default();
+            Arc::new(match self.read_buffer_size {
+                Some(bytes) => websockets.read_buffer_size(bytes),
+                None => websockets,
+            })
+        });
+        let broadcast = self
+            .broadcast
+            .unwrap_or_else(|| Arc::new(LocalBroadcast::default()));
+        let pipeline = Pipeline::new(
+            self.parser,
+            self.handlers,
+            ActivePlugins::new(plugins),
+            broadcast,
+            self.id_generator,
+            self.max_length,
+            self.send_queue_capacity,
+        );
         Ok(Server::start(
-            super::Parts {
-                config: super::Config {
+            Parts {
+                config: Config {
                     pathname: self.pathname,
                     ping_interval: self.ping_interval,
-                    max_length: self.max_length,
-                    send_queue_capacity: self.send_queue_capacity,
                     cors: self.cors,
                     trust_proxy: self.trust_proxy,
-                    websocket: self.websocket,
                 },
-                parser: self.parser,
-                handlers: self.handlers,
+                pipeline,
                 state: self.state,
-                plugins,
                 middleware: stack,
                 authorizer: self.authorizer,
-                id_generator: self.id_generator,
+                transformer,
             },
             runtime,
         ))

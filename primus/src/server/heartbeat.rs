@@ -8,14 +8,18 @@
 //! its first ping 0 to `ping_interval` after it connects, and a dead client
 //! is closed 1 to 2 intervals after its last answer.
 
-use super::{Lifecycle, Shared};
-use crate::protocol;
+use super::{Lifecycle, ServerCore};
+use crate::wire::protocol;
 use std::sync::Weak;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
-pub(crate) async fn run(server: Weak<Shared>, interval: Duration, mut lifecycle: watch::Receiver<Lifecycle>) {
+pub(super) async fn run(
+    server: Weak<ServerCore>,
+    interval: Duration,
+    mut lifecycle: watch::Receiver<Lifecycle>,
+) {
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -29,6 +33,7 @@ pub(crate) async fn run(server: Weak<Shared>, interval: Duration, mut lifecycle:
         let Some(server) = server.upgrade() else { return };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let ping = match server
+            .pipeline
             .parser
             .encode_value(&protocol::ping(now.as_millis() as u64))
         {
@@ -38,7 +43,7 @@ pub(crate) async fn run(server: Weak<Shared>, interval: Duration, mut lifecycle:
                 return;
             }
         };
-        for spark in server.snapshot() {
+        for spark in server.pipeline.broadcast.sparks() {
             if spark.take_alive() {
                 let _ = spark.write_frame(ping.clone());
             } else {

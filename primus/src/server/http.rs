@@ -4,17 +4,16 @@
 //! With the default stack, plain HTTP requests go through `cors` →
 //! `primus.js` (also `primus.mjs`, `primus.client.d.ts`, `primus.d.ts`) →
 //! `spec` → `x-xss` → `no-cache` → `authorization` → user layers →
-//! `426 Upgrade Required`; upgrades go through `authorization` → user
-//! layers → the WebSocket handshake. (Proxy headers are read for the
-//! address first, like Primus' `forwarded`.) See [`super::middleware`].
+//! `426 Upgrade Required`; requests the transformer claims (WebSocket
+//! upgrades) go through `authorization` → user layers → the transformer.
+//! (Proxy headers are read for the address first, like Primus'
+//! `forwarded`.) See [`crate::middleware`].
 
-use super::authorization::AuthRequest;
 use super::client_js;
 use super::cors::CorsOutcome;
-use super::middleware::{self, Builtin, Kind, Layer, Outcome};
-use super::{Server, Shared};
-use crate::spark::{Address, Query};
-use crate::transformer::websocket;
+use super::{Server, ServerCore};
+use crate::middleware::{Builtin, HttpRequest, Kind, Layer, Outcome};
+use crate::spark::Address;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
@@ -74,27 +73,28 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let shared = self.server.shared().clone();
-        if !shared.is_running() || !request.uri().path().starts_with(shared.config.pathname.as_str()) {
+        let core = self.server.core().clone();
+        if !core.is_running() || !request.uri().path().starts_with(core.config.pathname.as_str()) {
             return Box::pin(self.inner.call(request));
         }
-        Box::pin(async move { Ok(handle(shared, request).await) })
+        Box::pin(async move { Ok(handle(core, request).await) })
     }
 }
 
-async fn handle(shared: Arc<Shared>, request: Request<Body>) -> Response {
+async fn handle(core: Arc<ServerCore>, request: Request<Body>) -> Response {
     // Only `Parts` (which is `Sync`) is borrowed across awaits; the body is
-    // kept by value for the upgrade.
+    // kept by value for the transformer.
     let (parts, body) = request.into_parts();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let address = Address::resolve(&parts.headers, peer, shared.config.trust_proxy);
-    let upgrade = websocket::is_upgrade(&parts.headers);
+    let address = Address::resolve(&parts.headers, peer, core.config.trust_proxy);
+    let upgrade = core.transformer.claims(&parts);
     let mut headers = HeaderMap::new();
-    if let Some(response) = run_middleware(&shared, &parts, address, upgrade, &mut headers).await {
+    if let Some(response) = run_middleware(&core, &parts, address, upgrade, &mut headers).await {
         return response;
     }
     if upgrade {
-        return websocket::accept(shared, Request::from_parts(parts, body), address);
+        let request = Request::from_parts(parts, body);
+        return core.transformer.accept(request, address, &core.connector).await;
     }
     let mut response = respond(
         StatusCode::UPGRADE_REQUIRED,
@@ -109,13 +109,13 @@ async fn handle(shared: Arc<Shared>, request: Request<Body>) -> Response {
 /// the response of the layer that answered, if one did; otherwise `headers`
 /// holds what the layers added for the eventual response.
 async fn run_middleware(
-    shared: &Shared,
+    core: &ServerCore,
     request: &Parts,
     address: Address,
     upgrade: bool,
     headers: &mut HeaderMap,
 ) -> Option<Response> {
-    let layers = shared.middleware.snapshot();
+    let layers = core.middleware.snapshot();
     let applies = |layer: &&Layer| {
         layer.enabled
             && if upgrade {
@@ -126,17 +126,17 @@ async fn run_middleware(
     };
     for layer in layers.iter().filter(applies) {
         let answer = match &layer.kind {
-            Kind::Builtin(builtin) => {
-                builtin_layer(*builtin, shared, request, address, upgrade, headers).await
-            }
-            Kind::User(function) => match function(middleware_request(request, address, upgrade)).await {
-                Outcome::Continue => None,
-                Outcome::ContinueWith(extra) => {
-                    headers.extend(extra);
-                    None
+            Kind::Builtin(builtin) => builtin_layer(*builtin, core, request, address, upgrade, headers).await,
+            Kind::User(function) => {
+                match function(HttpRequest::from_parts(request, address, upgrade)).await {
+                    Outcome::Continue => None,
+                    Outcome::ContinueWith(extra) => {
+                        headers.extend(extra);
+                        None
+                    }
+                    Outcome::Respond(response) => Some(response),
                 }
-                Outcome::Respond(response) => Some(response),
-            },
+            }
         };
         if let Some(mut response) = answer {
             if upgrade {
@@ -154,21 +154,10 @@ async fn run_middleware(
     None
 }
 
-fn middleware_request(request: &Parts, address: Address, upgrade: bool) -> middleware::Request {
-    middleware::Request {
-        method: request.method.clone(),
-        uri: request.uri.clone(),
-        headers: request.headers.clone(),
-        query: Query::parse(request.uri.query().unwrap_or("")),
-        address,
-        upgrade,
-    }
-}
-
 /// One built-in layer; `Some` answers the request.
 async fn builtin_layer(
     builtin: Builtin,
-    shared: &Shared,
+    core: &ServerCore,
     request: &Parts,
     address: Address,
     upgrade: bool,
@@ -177,10 +166,10 @@ async fn builtin_layer(
     let sub_path = request
         .uri
         .path()
-        .strip_prefix(shared.config.pathname.as_str())
+        .strip_prefix(core.config.pathname.as_str())
         .unwrap_or("");
     match builtin {
-        Builtin::Cors => match shared.config.cors.check(&request.method, &request.headers) {
+        Builtin::Cors => match core.config.cors.check(&request.method, &request.headers) {
             CorsOutcome::NotCors => None,
             CorsOutcome::Allow(allowed) => {
                 headers.extend(allowed);
@@ -205,13 +194,13 @@ async fn builtin_layer(
                 ))
             }
         },
-        Builtin::ClientLibrary => client_js::asset(shared, sub_path)
+        Builtin::ClientLibrary => client_js::asset(core, sub_path)
             .map(|asset| respond(asset.status, Some(asset.content_type), Body::from(asset.body))),
         Builtin::Spec => (sub_path == "/spec").then(|| {
             respond(
                 StatusCode::OK,
                 Some("application/json"),
-                Body::from(shared.spec.clone()),
+                Body::from(core.spec.clone()),
             )
         }),
         Builtin::XssProtection => {
@@ -234,29 +223,21 @@ async fn builtin_layer(
             headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             None
         }
-        Builtin::Authorization => authorize(shared, request, address, upgrade).await.err(),
+        Builtin::Authorization => authorize(core, request, address, upgrade).await.err(),
     }
 }
 
 /// Runs the authorization hook; `Err` holds the rejection response.
 async fn authorize(
-    shared: &Shared,
+    core: &ServerCore,
     request: &Parts,
     address: Address,
     upgrade: bool,
 ) -> Result<(), Response> {
-    let Some(authorizer) = &shared.authorizer else {
+    let Some(authorizer) = &core.authorizer else {
         return Ok(());
     };
-    let auth_request = AuthRequest {
-        method: request.method.clone(),
-        uri: request.uri.clone(),
-        headers: request.headers.clone(),
-        query: Query::parse(request.uri.query().unwrap_or("")),
-        address,
-        upgrade,
-    };
-    let Err(error) = authorizer(auth_request).await else {
+    let Err(error) = authorizer(HttpRequest::from_parts(request, address, upgrade)).await else {
         return Ok(());
     };
     tracing::debug!(%error, status = %error.status(), upgrade, "request not authorized");
@@ -273,7 +254,7 @@ async fn authorize(
     Err(response)
 }
 
-pub(crate) fn respond(status: StatusCode, content_type: Option<&'static str>, body: Body) -> Response {
+fn respond(status: StatusCode, content_type: Option<&'static str>, body: Body) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     if let Some(content_type) = content_type {

@@ -35,42 +35,40 @@ pub mod authorization;
 mod builder;
 mod client_js;
 mod cors;
-pub mod extract;
-pub mod handlers;
+mod extract;
 mod heartbeat;
-pub(crate) mod http;
-pub mod middleware;
-pub mod plugin;
-pub mod typed;
+mod http;
+mod spec;
 
-pub use self::authorization::{AuthError, AuthRequest};
+pub use self::authorization::AuthError;
 pub use self::builder::{
     BuildError, ConnectionOutcome, ServerBuilder, DEFAULT_MAX_LENGTH, DEFAULT_PING_INTERVAL,
     DEFAULT_SEND_QUEUE_CAPACITY,
 };
 pub use self::cors::Cors;
 pub use self::http::{PrimusLayer, PrimusService};
+pub use self::spec::PRIMUS_VERSION;
 
 use self::authorization::Authorizer;
-use self::builder::IdGenerator;
-use self::extract::StateMap;
-use self::handlers::Handlers;
-use self::plugin::{ActivePlugins, Plugin, PluginError, PluginSet};
-use crate::frame::Frame;
+use crate::cluster::{Broadcast, Target};
+use crate::lock;
+use crate::middleware::Stack;
 use crate::parser::{Parser, ParserError};
-use crate::protocol;
-use crate::spark::Spark;
+use crate::pipeline::extract::StateMap;
+use crate::pipeline::plugin::{Plugin, PluginError};
+use crate::pipeline::{Connector, Pipeline, PipelineHost};
+use crate::spark::hub::SparkHub;
+use crate::spark::{Outbound, Spark, SparkError};
+use crate::transformer::Transformer;
+use crate::wire::Frame;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::any::Any;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::watch;
-
-/// The version of the Primus protocol spoken, published in `/spec`.
-pub const PRIMUS_VERSION: &str = "8.0.9";
 
 /// A running Primus server (a cheap, clonable handle).
 ///
@@ -88,45 +86,38 @@ pub const PRIMUS_VERSION: &str = "8.0.9";
 /// server.listen("127.0.0.1:8080").await?;
 /// # Ok(()) }
 /// ```
+///
+/// # Handler order
+///
+/// Handlers are registered on the [`ServerBuilder`] (or with
+/// `#[primus::on]`) and run **in registration order**:
+///
+/// * `connection` handlers run one after another, each awaited before the
+///   next. Data that arrives meanwhile is queued and delivered, in order,
+///   once the last one returns. If one returns an error the spark gets an
+///   `error` and is ended (the client sees `primus::server::close`), and the
+///   remaining handlers do not run.
+/// * `data` handlers (and typed event handlers) run for each message, one
+///   after another. The next message of the same spark is delivered when all
+///   handlers have finished with the previous one, so per-spark order is
+///   preserved.
+/// * `disconnection` handlers run once the connection is gone, after any
+///   message still being handled.
+/// * `error` handlers are synchronous and run where the error happens.
+///
+/// Plugins' connection handlers run before the application's, their
+/// disconnection handlers after (see [`Plugin`](crate::Plugin)).
 #[derive(Clone)]
 pub struct Server {
-    shared: Arc<Shared>,
+    core: Arc<ServerCore>,
 }
 
+/// The HTTP-side settings of a server.
 pub(crate) struct Config {
     pub(crate) pathname: String,
     pub(crate) ping_interval: Option<Duration>,
-    pub(crate) max_length: usize,
-    pub(crate) send_queue_capacity: usize,
     pub(crate) cors: Cors,
     pub(crate) trust_proxy: bool,
-    pub(crate) websocket: WebSocketSettings,
-}
-
-/// Buffer sizes of the WebSocket transport.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct WebSocketSettings {
-    pub(crate) read_buffer_size: usize,
-    /// Bytes of queued frames that trigger a write before the connection
-    /// task is idle (it writes whatever is queued once nothing else is ready).
-    pub(crate) write_threshold: usize,
-}
-
-impl Default for WebSocketSettings {
-    fn default() -> WebSocketSettings {
-        // tungstenite's defaults (128 KiB read buffer, zero-filled before
-        // each read) cost ~136 KiB per idle connection. 4 KiB holds a typical
-        // message; larger messages are read in several steps. Outgoing frames
-        // are not copied into a write buffer: the connection keeps the frames
-        // themselves and writes them with one vectored write per batch, so
-        // the write threshold costs no memory of its own (128 KiB, like
-        // tungstenite's write buffer, keeps a burst of large frames in few
-        // system calls).
-        WebSocketSettings {
-            read_buffer_size: 4 * 1024,
-            write_threshold: 128 * 1024,
-        }
-    }
 }
 
 /// Lifecycle of the server, watched by the heartbeat and the listeners.
@@ -137,32 +128,29 @@ pub(crate) enum Lifecycle {
     Closed,
 }
 
-pub(crate) struct Shared {
+/// What a server is made of; [`Server`] is a handle to it.
+pub(crate) struct ServerCore {
     pub(crate) config: Config,
-    pub(crate) parser: Arc<dyn Parser>,
-    pub(crate) handlers: Arc<Handlers>,
+    pub(crate) pipeline: Pipeline,
     state: RwLock<StateMap>,
-    /// Active plugins and all transforms, replaced as a whole on change.
-    pub(crate) plugins: ActivePlugins,
     pub(crate) authorizer: Option<Authorizer>,
-    pub(crate) middleware: middleware::Stack,
-    id_generator: Option<IdGenerator>,
-    sparks: RwLock<HashMap<Arc<str>, Spark>>,
+    pub(crate) middleware: Stack,
+    pub(crate) transformer: Arc<dyn Transformer>,
+    /// Opens connections on this server (handed to the transformer).
+    pub(crate) connector: Connector,
+    /// The `/spec` document, encoded once.
     pub(crate) spec: bytes::Bytes,
-    pub(crate) server_close: Frame,
     lifecycle: watch::Sender<Lifecycle>,
 }
 
 /// Everything a built server is made of (assembled by the builder).
 pub(crate) struct Parts {
     pub(crate) config: Config,
-    pub(crate) parser: Arc<dyn Parser>,
-    pub(crate) handlers: Handlers,
+    pub(crate) pipeline: Pipeline,
     pub(crate) state: StateMap,
-    pub(crate) plugins: PluginSet,
-    pub(crate) middleware: middleware::Stack,
+    pub(crate) middleware: Stack,
     pub(crate) authorizer: Option<Authorizer>,
-    pub(crate) id_generator: Option<IdGenerator>,
+    pub(crate) transformer: Arc<dyn Transformer>,
 }
 
 /// Options of [`Server::destroy`] (Primus' `primus.destroy(options)`).
@@ -204,46 +192,39 @@ impl Server {
     pub(crate) fn start(parts: Parts, runtime: tokio::runtime::Handle) -> Server {
         let Parts {
             config,
-            parser,
-            handlers,
+            pipeline,
             state,
-            plugins,
             middleware,
             authorizer,
-            id_generator,
+            transformer,
         } = parts;
-        let spec = spec_json(&config, parser.name());
-        // A `String` always encodes with the built-in parsers; a custom parser
-        // that cannot encode strings cannot speak Primus at all.
-        let server_close = parser
-            .encode_value(protocol::SERVER_CLOSE)
-            .unwrap_or_else(|_| Frame::text(format!("\"{}\"", protocol::SERVER_CLOSE)));
+        let spec = spec::encode(&config, pipeline.parser.name(), transformer.name());
         let (lifecycle, _) = watch::channel(Lifecycle::Running);
         let ping_interval = config.ping_interval;
-        let server = Server {
-            shared: Arc::new(Shared {
+        let max_length = pipeline.max_length;
+        let core = Arc::new_cyclic(|weak: &Weak<ServerCore>| {
+            let host: Weak<dyn PipelineHost> = weak.clone();
+            ServerCore {
                 config,
-                parser,
-                handlers: Arc::new(handlers),
+                pipeline,
                 state: RwLock::new(state),
-                plugins: ActivePlugins::new(plugins),
                 authorizer,
                 middleware,
-                id_generator,
-                sparks: RwLock::new(HashMap::new()),
+                transformer,
+                connector: Connector::new(host, max_length),
                 spec,
-                server_close,
                 lifecycle,
-            }),
-        };
+            }
+        });
+        core.transformer.start(&core.connector);
         if let Some(interval) = ping_interval {
             runtime.spawn(heartbeat::run(
-                Arc::downgrade(&server.shared),
+                Arc::downgrade(&core),
                 interval,
-                server.shared.lifecycle.subscribe(),
+                core.lifecycle.subscribe(),
             ));
         }
-        server
+        Server { core }
     }
 
     /// Builds a server from every handler registered with `#[primus::on]`,
@@ -259,42 +240,65 @@ impl Server {
         Server::builder().handlers_from_registry().build()
     }
 
-    /// A clone of the state of type `T` added with [`ServerBuilder::state`].
+    /// A clone of the state of type `T` added with [`ServerBuilder::state`]
+    /// (or by a plugin).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder().state(42_u32).build()?;
+    /// assert_eq!(server.state::<u32>(), Some(42));
+    /// # Ok(()) }
+    /// ```
     pub fn state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
-        self.shared.state.read().ok()?.get::<T>()
+        lock::read(&self.core.state).get::<T>()
     }
 
     /// Adds a plugin to the running server: runs its server part now.
     /// Sparks already connected see its transforms from their next message.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: primus::Server) -> Result<(), primus::PluginError> {
+    /// server.plugin(primus::plugins::Rooms)?;
+    /// assert_eq!(server.plugins(), ["rooms"]);
+    /// # Ok(()) }
+    /// ```
     pub fn plugin(&self, plugin: impl Plugin) -> Result<(), PluginError> {
         let name = plugin.name();
-        let Ok(mut state) = self.shared.state.write() else {
-            return Ok(());
-        };
-        match self.shared.plugins.update(|set| set.add(&plugin, &mut state)) {
-            Some(outcome) => outcome?,
-            None => return Ok(()),
+        {
+            let mut state = lock::write(&self.core.state);
+            self.core
+                .pipeline
+                .plugins
+                .update(|set| set.add(&plugin, &mut state))?;
         }
-        drop(state);
         tracing::info!(plugin = name, "plugin added");
-        self.shared.handlers.plugin_event(name, true);
+        self.core.pipeline.handlers.plugin_event(name, true);
         Ok(())
     }
 
     /// Removes a plugin and the transforms and handlers it added (state it
     /// added stays). Returns false when no plugin has that name.
+    ///
+    /// ```no_run
+    /// # fn demo(server: primus::Server) {
+    /// if server.plugout("rooms") {
+    ///     println!("rooms removed");
+    /// }
+    /// # }
+    /// ```
     pub fn plugout(&self, name: &str) -> bool {
         let removed = self
-            .shared
+            .core
+            .pipeline
             .plugins
             .update(|set| match set.remove(name) {
                 true => Ok(()),
                 false => Err(()),
             })
-            .is_some_and(|outcome| outcome.is_ok());
+            .is_ok();
         if removed {
             tracing::info!(plugin = name, "plugin removed");
-            self.shared.handlers.plugin_event(name, false);
+            self.core.pipeline.handlers.plugin_event(name, false);
         }
         removed
     }
@@ -303,18 +307,19 @@ impl Server {
     /// `(function (Primus) { … })(Primus);`, in the order the plugins were
     /// added: what the served client library appends.
     pub fn plugin_scripts(&self) -> String {
-        self.shared.plugin_scripts()
+        self.core.plugin_scripts()
     }
 
     /// The middleware stack, to change it at run time (see
-    /// [middleware]).
-    pub fn middleware(&self) -> middleware::Stack {
-        self.shared.middleware.clone()
+    /// [middleware](crate::middleware)).
+    pub fn middleware(&self) -> Stack {
+        self.core.middleware.clone()
     }
 
     /// The names of the active plugins, in the order they were added.
     pub fn plugins(&self) -> Vec<&'static str> {
-        self.shared
+        self.core
+            .pipeline
             .plugins
             .current()
             .plugins
@@ -325,22 +330,32 @@ impl Server {
 
     /// The pathname Primus answers under.
     pub fn pathname(&self) -> &str {
-        &self.shared.config.pathname
+        &self.core.config.pathname
     }
 
     /// The server's parser.
     pub fn parser(&self) -> &Arc<dyn Parser> {
-        &self.shared.parser
+        &self.core.pipeline.parser
+    }
+
+    /// The name of the server's transformer, as published in `/spec`.
+    pub fn transformer(&self) -> &'static str {
+        self.core.transformer.name()
+    }
+
+    /// Where sparks are known and messages delivered (see [`crate::cluster`]).
+    pub fn broadcast(&self) -> &Arc<dyn Broadcast> {
+        &self.core.pipeline.broadcast
     }
 
     /// Number of connected sparks.
     pub fn connected(&self) -> usize {
-        self.shared.sparks.read().map_or(0, |s| s.len())
+        self.broadcast().len()
     }
 
     /// The spark with this id, if it is connected.
     pub fn spark(&self, id: &str) -> Option<Spark> {
-        self.shared.sparks.read().ok()?.get(id).cloned()
+        self.broadcast().spark(id)
     }
 
     /// Broadcasts `value` to every connected spark. The value is encoded
@@ -348,33 +363,29 @@ impl Server {
     /// transforms active, it is transformed and encoded per spark). Returns
     /// how many sparks it was queued for.
     pub fn write<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize, ParserError> {
-        if self.shared.outgoing_transforms() {
-            let value = serde_json::to_value(value).map_err(ParserError::encode)?;
-            let mut reached = 0;
-            for spark in self.sparks() {
-                if spark
-                    .write_packet(crate::transform::Packet { data: value.clone() })
-                    .is_ok()
-                {
-                    reached += 1;
-                }
-            }
-            return Ok(reached);
-        }
-        let frame = self.shared.parser.encode_value(value)?;
-        Ok(self.write_frame(&frame))
+        self.write_to(value, &Target::all())
+    }
+
+    /// Sends `value` to the sparks `target` names (everyone, rooms, one
+    /// spark, minus some), encoded once; returns how many sparks of this
+    /// process it was queued for.
+    ///
+    /// ```no_run
+    /// # fn demo(server: primus::Server, sender: primus::Spark) -> Result<(), primus::parser::ParserError> {
+    /// use primus::cluster::Target;
+    /// server.write_to(&"hello lobby", &Target::room("lobby").except(sender.id()))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn write_to<T: Serialize + ?Sized>(&self, value: &T, target: &Target) -> Result<usize, ParserError> {
+        let pipeline = &self.core.pipeline;
+        let message = Outbound::encode(value, &*pipeline.parser, pipeline.encodes_per_spark())?;
+        Ok(pipeline.broadcast.deliver(&message, target))
     }
 
     /// Broadcasts an encoded frame; returns how many sparks it was queued for.
     pub fn write_frame(&self, frame: &Frame) -> usize {
-        let mut reached = 0;
-        self.for_each(|spark| {
-            if spark.write_frame(frame.clone()).is_ok() {
-                reached += 1;
-            }
-            ControlFlow::Continue(())
-        });
-        reached
+        self.broadcast()
+            .deliver(&Outbound::Frame(frame.clone()), &Target::all())
     }
 
     /// Calls `visit` for every connected spark until it returns
@@ -390,14 +401,14 @@ impl Server {
 
     /// A snapshot of the connected sparks.
     pub fn sparks(&self) -> Vec<Spark> {
-        self.shared.snapshot()
+        self.broadcast().sparks()
     }
 
     /// Shuts down: stops the heartbeat, waits `timeout`, ends every spark
     /// (with or without `primus::server::close`), then stops the listeners
     /// when `close` is set.
     pub async fn destroy(&self, options: Destroy) {
-        self.shared.lifecycle.send_replace(Lifecycle::Destroying);
+        self.core.lifecycle.send_replace(Lifecycle::Destroying);
         if !options.timeout.is_zero() {
             tokio::time::sleep(options.timeout).await;
         }
@@ -409,13 +420,13 @@ impl Server {
             }
         }
         if options.close || options.reconnect {
-            self.shared.lifecycle.send_replace(Lifecycle::Closed);
+            self.core.lifecycle.send_replace(Lifecycle::Closed);
         }
     }
 
     /// True once [`destroy`](Self::destroy) was called.
     pub fn is_destroyed(&self) -> bool {
-        *self.shared.lifecycle.borrow() != Lifecycle::Running
+        *self.core.lifecycle.borrow() != Lifecycle::Running
     }
 
     /// A tower layer that serves Primus in front of another service (such as
@@ -444,7 +455,7 @@ impl Server {
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         let local = listener.local_addr()?;
         tracing::info!(address = %local, pathname = self.pathname(), "primus listening");
-        let mut lifecycle = self.shared.lifecycle.subscribe();
+        let mut lifecycle = self.core.lifecycle.subscribe();
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
         // Small replies must not wait for Nagle's algorithm.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -457,55 +468,56 @@ impl Server {
             .await
     }
 
-    pub(crate) fn from_shared(shared: Arc<Shared>) -> Server {
-        Server { shared }
-    }
-
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    pub(crate) fn core(&self) -> &Arc<ServerCore> {
+        &self.core
     }
 }
 
-impl Shared {
-    pub(crate) fn next_id(&self) -> String {
-        match &self.id_generator {
-            Some(generate) => generate(),
-            None => crate::spark::generate_id(),
-        }
+impl Spark {
+    /// The server this spark belongs to, e.g. to broadcast from a handler.
+    ///
+    /// ```no_run
+    /// # fn demo(spark: primus::Spark) {
+    /// spark.server().write("someone said something").ok();
+    /// # }
+    /// ```
+    pub fn server(&self) -> Server {
+        // Sparks are only made by a server's pipeline, with that server as
+        // their hub, so the hub is always a `ServerCore`.
+        let core = self
+            .hub()
+            .clone()
+            .into_any()
+            .downcast::<ServerCore>()
+            .unwrap_or_else(|_| unreachable!("a spark's hub is the server that made it"));
+        Server { core }
+    }
+}
+
+impl SparkHub for ServerCore {
+    fn encodes_per_spark(&self) -> bool {
+        self.pipeline.encodes_per_spark()
     }
 
-    /// Registers a new spark; false when its id is already taken.
-    pub(crate) fn register(&self, spark: &Spark) -> bool {
-        let Ok(mut sparks) = self.sparks.write() else {
-            return false;
-        };
-        if sparks.contains_key(spark.id()) {
-            return false;
-        }
-        sparks.insert(spark.id_arc(), spark.clone());
-        true
+    fn report(&self, spark: &Spark, error: &SparkError) {
+        self.pipeline.report(spark, error);
     }
 
-    pub(crate) fn unregister(&self, spark: &Spark) {
-        if let Ok(mut sparks) = self.sparks.write() {
-            if sparks.get(spark.id()).is_some_and(|s| s == spark) {
-                sparks.remove(spark.id());
-            }
-        }
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
     }
+}
 
-    /// A snapshot of the connected sparks (the lock is not held while the
-    /// caller works through them, so handlers may call back into the server).
-    pub(crate) fn snapshot(&self) -> Vec<Spark> {
-        self.sparks
-            .read()
-            .map(|s| s.values().cloned().collect())
-            .unwrap_or_default()
+impl PipelineHost for ServerCore {
+    fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
+}
 
+impl ServerCore {
     /// The browser parts of the active plugins (see [`Server::plugin_scripts`]).
     pub(crate) fn plugin_scripts(&self) -> String {
-        let set = self.plugins.current();
+        let set = self.pipeline.plugins.current();
         let mut scripts = String::new();
         for plugin in &set.plugins {
             if let Some(source) = plugin.browser {
@@ -518,49 +530,17 @@ impl Shared {
         scripts
     }
 
-    /// True while any outgoing transform is active.
-    pub(crate) fn outgoing_transforms(&self) -> bool {
-        self.plugins.has_outgoing_transforms()
-    }
-
     pub(crate) fn is_running(&self) -> bool {
         *self.lifecycle.borrow() == Lifecycle::Running
     }
-}
-
-/// `{"pingInterval":…,"pathname":…,"version":…,"parser":…,"transformer":…}`
-/// in Primus' key order.
-fn spec_json(config: &Config, parser: &str) -> bytes::Bytes {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Spec<'a> {
-        ping_interval: serde_json::Value,
-        pathname: &'a str,
-        version: &'a str,
-        parser: &'a str,
-        transformer: &'a str,
-    }
-    let ping_interval = match config.ping_interval {
-        Some(interval) => serde_json::Value::from(interval.as_millis() as u64),
-        None => serde_json::Value::Bool(false),
-    };
-    let spec = Spec {
-        ping_interval,
-        pathname: &config.pathname,
-        version: PRIMUS_VERSION,
-        parser,
-        transformer: "websockets",
-    };
-    serde_json::to_vec(&spec)
-        .map(bytes::Bytes::from)
-        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("pathname", &self.pathname())
-            .field("parser", &self.shared.parser.name())
+            .field("parser", &self.parser().name())
+            .field("transformer", &self.transformer())
             .field("connected", &self.connected())
             .finish()
     }

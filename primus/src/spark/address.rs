@@ -27,7 +27,7 @@ use std::net::{IpAddr, SocketAddr};
 /// assert_eq!(address.port, 4444);
 /// assert!(address.secure);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Address {
     /// The client's IP address. `None` only when the server was mounted
     /// without connect info and no proxy header named the client (serve the

@@ -4,7 +4,8 @@
 //! `contract-server [--port N] [--ping-interval MS]` prints `{"port":N}` once
 //! listening on 127.0.0.1 and exits when its stdin ends.
 
-use primus_tests::{contract_builder, ErrorLog};
+use primus_tests::contract;
+use primus_tests::logs::Log;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
@@ -18,9 +19,7 @@ fn argument(name: &str) -> Option<u64> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = argument("--port").unwrap_or(0) as u16;
     let ping = argument("--ping-interval").map(Duration::from_millis);
-    let server = contract_builder(&ErrorLog::default())
-        .ping_interval(ping)
-        .build()?;
+    let server = contract::builder(&Log::default()).ping_interval(ping).build()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("{{\"port\":{}}}", listener.local_addr()?.port());
     let serving = server.clone();

@@ -121,8 +121,8 @@ async fn unknown(spark: Spark, message: Message) {
 /// this server (same host) may open the chat. Native clients (Rust, Node)
 /// send no `Origin` and are let through.
 #[primus::middleware(name = "same-origin", http = false, upgrade = true)]
-async fn same_origin(request: primus::server::middleware::Request) -> primus::server::middleware::Outcome {
-    use primus::server::middleware::Outcome;
+async fn same_origin(request: primus::middleware::HttpRequest) -> primus::middleware::Outcome {
+    use primus::middleware::Outcome;
     let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
     match (header("origin"), header("host")) {
         (None, _) => Outcome::Continue,

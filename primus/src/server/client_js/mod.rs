@@ -14,7 +14,8 @@
 //! (a browser only speaks `json`: with another parser the script throws on
 //! load) and the protocol version. Each variant is rendered once and cached.
 
-use super::Shared;
+use super::ServerCore;
+use crate::lock;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -50,16 +51,16 @@ pub(crate) struct Asset {
 
 /// The client file served at `sub_path` (the request path after the
 /// pathname), or `None` when `sub_path` is not one of them.
-pub(crate) fn asset(shared: &Shared, sub_path: &str) -> Option<Asset> {
+pub(crate) fn asset(core: &ServerCore, sub_path: &str) -> Option<Asset> {
     let (content_type, body) = match sub_path {
-        "/primus.js" => (JAVASCRIPT, rendered(shared).script.clone()),
-        "/primus.mjs" => (JAVASCRIPT, rendered(shared).module.clone()),
+        "/primus.js" => (JAVASCRIPT, rendered(core).script.clone()),
+        "/primus.mjs" => (JAVASCRIPT, rendered(core).module.clone()),
         "/primus.client.d.ts" => (TYPESCRIPT, Bytes::from_static(TYPINGS.as_bytes())),
         "/primus.d.ts" => {
             // The registry does not change while the program runs.
             static TYPED: OnceLock<Result<Bytes, String>> = OnceLock::new();
             let typed = TYPED.get_or_init(|| {
-                crate::typescript::typings()
+                crate::registry::typescript::typings()
                     .map(Bytes::from)
                     .map_err(|e| e.to_string())
             });
@@ -108,18 +109,16 @@ pub(crate) struct Rendered {
 }
 
 /// The rendered client for this server, from the cache when possible.
-fn rendered(shared: &Shared) -> Arc<Rendered> {
+fn rendered(core: &ServerCore) -> Arc<Rendered> {
     static CACHE: OnceLock<Mutex<HashMap<Settings, Arc<Rendered>>>> = OnceLock::new();
     let settings = Settings {
-        pathname: shared.config.pathname.clone(),
-        ping_interval: shared.config.ping_interval,
-        parser: shared.parser.name(),
-        plugins: shared.plugin_scripts(),
+        pathname: core.config.pathname.clone(),
+        ping_interval: core.config.ping_interval,
+        parser: core.pipeline.parser.name(),
+        plugins: core.plugin_scripts(),
     };
     let cache = CACHE.get_or_init(Default::default);
-    // A poisoned lock only means another thread panicked while inserting:
-    // the map itself is still usable.
-    let mut cache = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = lock::lock(cache);
     cache
         .entry(settings)
         .or_insert_with_key(|settings| Arc::new(render(settings)))
@@ -132,7 +131,7 @@ pub(crate) fn render(settings: &Settings) -> Rendered {
         .replace("'{primus::pathname}'", &js_string(&settings.pathname))
         .replace("'{primus::pingTimeout}'", &ping_timeout(settings.ping_interval))
         .replace("'{primus::parser}'", &js_string(settings.parser))
-        .replace("'{primus::version}'", &js_string(super::PRIMUS_VERSION))
+        .replace("'{primus::version}'", &js_string(super::spec::PRIMUS_VERSION))
         .replacen(
             PLUGINS_MARKER,
             &format!("{PLUGINS_MARKER}{}\n", settings.plugins),

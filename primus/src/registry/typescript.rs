@@ -19,114 +19,9 @@
 //! declarations (`<pathname>/primus.client.d.ts`):
 //! `new Primus<ClientToServerEvents, ServerToClientEvents, ClientRequests>(url)`.
 
-use crate::event::EventInfo;
+use crate::message::event::EventInfo;
+use crate::message::ts_mapping::{Collector, EventTypes};
 use std::collections::{BTreeMap, BTreeSet};
-use std::marker::PhantomData;
-use ts_rs::{Config, TypeVisitor, TS};
-
-/// The TypeScript side of one event (made by generated code).
-#[derive(Debug, Clone)]
-pub struct EventTypes {
-    /// The payload type.
-    pub payload: String,
-    /// The reply type of a request.
-    pub reply: Option<String>,
-}
-
-/// Collects TypeScript for payload types and the declarations they need.
-pub struct Collector {
-    config: Config,
-    declarations: BTreeMap<String, String>,
-    untyped: BTreeSet<String>,
-}
-
-impl Collector {
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    fn new() -> Collector {
-        Collector {
-            config: Config::new().with_large_int("number"),
-            declarations: BTreeMap::new(),
-            untyped: BTreeSet::new(),
-        }
-    }
-
-    /// The TypeScript of `T`: its name for a declared type (struct, enum),
-    /// recording the declaration and those it refers to; the inline type
-    /// otherwise (`string`, `Array<number>`, …).
-    pub fn typed<T: TS + 'static + ?Sized>(&mut self) -> String {
-        if T::output_path().is_some() {
-            Declarations(self).visit::<T>();
-            return T::name(&self.config);
-        }
-        T::visit_dependencies(&mut Declarations(self));
-        T::inline(&self.config)
-    }
-
-    /// `unknown`, for a payload type that does not implement `ts_rs::TS`.
-    pub fn untyped(&mut self, rust_type: &str) -> String {
-        self.untyped.insert(rust_type.to_owned());
-        "unknown".to_owned()
-    }
-}
-
-struct Declarations<'a>(&'a mut Collector);
-
-impl TypeVisitor for Declarations<'_> {
-    fn visit<T: TS + 'static + ?Sized>(&mut self) {
-        if T::output_path().is_none() {
-            // Built-in types have no declaration.
-            T::visit_dependencies(self);
-            return;
-        }
-        let name = T::ident(&self.0.config);
-        if self.0.declarations.contains_key(&name) {
-            return;
-        }
-        let declaration = T::decl(&self.0.config);
-        self.0.declarations.insert(name, declaration);
-        T::visit_dependencies(self);
-    }
-}
-
-/// Picks `ts_rs` when the type implements it (autoref specialization; used
-/// by generated code on concrete types).
-#[doc(hidden)]
-pub struct Probe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
-
-impl<T: ?Sized> Probe<T> {
-    #[doc(hidden)]
-    pub fn new() -> Probe<T> {
-        Probe(PhantomData)
-    }
-}
-
-impl<T: ?Sized> Default for Probe<T> {
-    fn default() -> Probe<T> {
-        Probe::new()
-    }
-}
-
-#[doc(hidden)]
-pub trait ProbeTyped {
-    fn describe(&self, collector: &mut Collector) -> String;
-}
-
-impl<T: TS + 'static + ?Sized> ProbeTyped for &Probe<T> {
-    fn describe(&self, collector: &mut Collector) -> String {
-        collector.typed::<T>()
-    }
-}
-
-#[doc(hidden)]
-pub trait ProbeUntyped {
-    fn describe(&self, collector: &mut Collector) -> String;
-}
-
-impl<T: ?Sized> ProbeUntyped for Probe<T> {
-    fn describe(&self, collector: &mut Collector) -> String {
-        collector.untyped(std::any::type_name::<T>())
-    }
-}
 
 /// Why typings cannot be written.
 #[derive(Debug, thiserror::Error)]
@@ -181,16 +76,15 @@ pub const RESERVED_NAMES: &[&str] = &[
 /// std::fs::write("events.d.ts", primus::typescript::typings()?)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[cfg(feature = "server")]
 pub fn typings() -> Result<String, TypingsError> {
-    let enums = crate::registry::events();
+    let enums = super::events();
     if enums.is_empty() {
         return Err(TypingsError::Empty);
     }
-    let handled: BTreeSet<&str> = crate::registry::handlers()
+    let handled: BTreeSet<&str> = super::handlers()
         .iter()
         .filter_map(|h| match h.kind {
-            crate::registry::HandlerKind::Event { type_name, .. } => Some(type_name),
+            super::HandlerKind::Event { type_name, .. } => Some(type_name),
             _ => None,
         })
         .collect();
@@ -220,12 +114,10 @@ pub fn typings() -> Result<String, TypingsError> {
 }
 
 #[derive(Default)]
-#[cfg_attr(not(feature = "server"), allow(dead_code))]
 struct Direction {
     events: BTreeMap<String, (&'static str, EventTypes)>,
 }
 
-#[cfg_attr(not(feature = "server"), allow(dead_code))]
 impl Direction {
     fn add(&mut self, owner: &'static str, info: &EventInfo, types: EventTypes) -> Result<(), TypingsError> {
         if let Some((first, _)) = self.events.get(info.name) {
@@ -240,21 +132,20 @@ impl Direction {
     }
 }
 
-#[cfg_attr(not(feature = "server"), allow(dead_code))]
 fn render(collector: &Collector, to_server: &Direction, to_client: &Direction) -> String {
     let mut out = String::from(
         "// Generated by primus-rs from the registered #[primus::event] enums. Do not edit.\n\
          // Regenerate with `primus::typescript::typings()` (or GET <pathname>/primus.d.ts).\n\n",
     );
-    for untyped in &collector.untyped {
+    for untyped in collector.untyped_types() {
         out.push_str(&format!(
             "// `{untyped}` does not implement ts_rs::TS; its payloads are typed `unknown`.\n"
         ));
     }
-    if !collector.untyped.is_empty() {
+    if !collector.untyped_types().is_empty() {
         out.push('\n');
     }
-    for declaration in collector.declarations.values() {
+    for declaration in collector.declarations() {
         out.push_str("export ");
         out.push_str(declaration.trim());
         if !declaration.trim_end().ends_with(';') && !declaration.trim_end().ends_with('}') {

@@ -7,17 +7,18 @@
 //! socket, so handlers run concurrently with reads and writes but one
 //! message at a time per spark.
 
-use crate::event::Envelope;
-use crate::frame::Frame;
+use super::active_plugins::{ActivePlugins, PluginCache};
+use super::handlers::{BoxFuture, Handlers};
+use super::plugin::PluginSet;
+use super::Pipeline;
+use crate::message::envelope::Envelope;
+use crate::message::transform::Packet;
 use crate::message::Message;
-use crate::parser::Inspection;
-use crate::protocol::{self, Control};
-use crate::server::handlers::BoxFuture;
-use crate::server::plugin::{PluginCache, PluginSet};
-use crate::server::Shared;
+use crate::parser::{Inspection, Parser};
 use crate::spark::{Spark, SparkError};
-use crate::transform::Packet;
-use crate::BoxError;
+use crate::wire::protocol::{self, Control};
+use crate::wire::Frame;
+use crate::spark::BoxError;
 use futures_util::FutureExt;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -29,7 +30,9 @@ pub(crate) const MAX_PENDING: usize = 256;
 
 pub(crate) struct Dispatcher {
     spark: Spark,
-    shared: Arc<Shared>,
+    parser: Arc<dyn Parser>,
+    handlers: Arc<Handlers>,
+    active_plugins: Arc<ActivePlugins>,
     plugins: PluginCache,
     /// Typed handlers and the built-in JSON parser (both fixed for the
     /// server's life): envelopes can be read while frames are checked.
@@ -42,12 +45,12 @@ pub(crate) struct Dispatcher {
 impl Dispatcher {
     /// Starts the connection handlers of a new spark: the plugins', then
     /// the application's.
-    pub(crate) fn new(spark: Spark, shared: Arc<Shared>) -> Dispatcher {
-        let reads_envelopes = shared.handlers.wants_envelope() && shared.parser.is_builtin_json();
-        let cache = PluginCache::new(&shared.plugins);
+    pub(crate) fn new(spark: Spark, pipeline: &Pipeline) -> Dispatcher {
+        let reads_envelopes = pipeline.handlers.wants_envelope() && pipeline.parser.is_builtin_json();
+        let cache = PluginCache::new(&pipeline.plugins);
         // The set the cache just read (one lock per spark, not two).
         let plugins = cache.current().clone();
-        let own = shared.handlers.connection(spark.clone());
+        let own = pipeline.handlers.connection(spark.clone());
         let connecting: Option<BoxFuture<Result<(), BoxError>>> =
             match plugins.plugins.iter().any(|p| !p.connection.is_empty()) {
                 false => own,
@@ -66,7 +69,9 @@ impl Dispatcher {
             };
         Dispatcher {
             spark,
-            shared,
+            parser: pipeline.parser.clone(),
+            handlers: pipeline.handlers.clone(),
+            active_plugins: pipeline.plugins.clone(),
             plugins: cache,
             reads_envelopes,
             pending: VecDeque::new(),
@@ -77,7 +82,7 @@ impl Dispatcher {
 
     /// The active plugins and transforms, as of now.
     pub(crate) fn plugins(&mut self) -> &Arc<PluginSet> {
-        self.plugins.get(&self.shared.plugins)
+        self.plugins.get(&self.active_plugins)
     }
 
     /// False while too many messages wait for busy handlers.
@@ -96,7 +101,7 @@ impl Dispatcher {
             // Valid JSON, and an object: neither a control message nor an error.
             return self.enqueue(frame, Some(envelope));
         }
-        match self.shared.parser.inspect(&frame) {
+        match self.parser.inspect(&frame) {
             Err(error) => self.spark.report(&SparkError::Decode(error)),
             Ok(Inspection::Control(text)) => match protocol::classify(&text) {
                 Some(Control::Pong(_)) => self.spark.mark_alive(),
@@ -128,13 +133,13 @@ impl Dispatcher {
     }
 
     fn enqueue(&mut self, frame: Frame, envelope: Option<Envelope>) {
-        let handlers = &self.shared.handlers;
+        let handlers = &self.handlers;
         let nobody = handlers.data.is_empty() && handlers.events.is_empty();
         if nobody && self.plugins().transforms.incoming.is_empty() {
             return;
         }
         self.pending
-            .push_back((Message::new(frame, self.shared.parser.clone()), envelope));
+            .push_back((Message::new(frame, self.parser.clone()), envelope));
         self.start_next();
     }
 
@@ -143,12 +148,13 @@ impl Dispatcher {
             let Some((message, envelope)) = self.pending.pop_front() else {
                 return;
             };
-            let plugins = self.plugins.get(&self.shared.plugins);
+            let plugins = self.plugins.get(&self.active_plugins);
             self.handling = match plugins.transforms.incoming.is_empty() {
-                true => self.shared.handlers.message(&self.spark, message, envelope),
+                true => self.handlers.message(&self.spark, message, envelope),
                 false => Some(Box::pin(transform_then_route(
                     self.spark.clone(),
-                    self.shared.clone(),
+                    self.parser.clone(),
+                    self.handlers.clone(),
                     plugins.clone(),
                     message,
                 ))),
@@ -209,7 +215,7 @@ impl Dispatcher {
         while self.is_busy() {
             self.progress().await;
         }
-        self.shared.handlers.disconnection(&self.spark).await;
+        self.handlers.disconnection(&self.spark).await;
         let plugins = self.plugins().clone();
         for handler in plugins.plugins.iter().flat_map(|p| &p.disconnection) {
             handler(self.spark.clone()).await;
@@ -218,7 +224,13 @@ impl Dispatcher {
 }
 
 /// Runs the incoming transforms on a message, then routes what is left.
-async fn transform_then_route(spark: Spark, shared: Arc<Shared>, plugins: Arc<PluginSet>, message: Message) {
+async fn transform_then_route(
+    spark: Spark,
+    parser: Arc<dyn Parser>,
+    handlers: Arc<Handlers>,
+    plugins: Arc<PluginSet>,
+    message: Message,
+) {
     let message = match message.decode::<serde_json::Value>() {
         // Binary frames and non-JSON parsers pass through untransformed.
         Err(_) => message,
@@ -231,13 +243,13 @@ async fn transform_then_route(spark: Spark, shared: Arc<Shared>, plugins: Arc<Pl
             Err(error) => return spark.report(&SparkError::Transform(error)),
             Ok(None) => return,
             Ok(Some(packet)) if packet.data == data => message,
-            Ok(Some(packet)) => match shared.parser.encode_value(&packet.data) {
-                Ok(frame) => Message::new(frame, shared.parser.clone()),
+            Ok(Some(packet)) => match parser.encode_value(&packet.data) {
+                Ok(frame) => Message::new(frame, parser.clone()),
                 Err(error) => return spark.report(&SparkError::Decode(error)),
             },
         },
     };
-    if let Some(route) = shared.handlers.message(&spark, message, None) {
+    if let Some(route) = handlers.message(&spark, message, None) {
         route.await;
     }
 }

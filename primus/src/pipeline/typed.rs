@@ -3,18 +3,19 @@
 //! `primus::__private`; users never call it directly.
 
 use super::extract::{HandlerContext, NoPayload, Rejection};
-use super::handlers::BoxFuture;
-use crate::event::{NoReply, OutgoingReply, Variant};
+use super::handlers::EventCall;
+use crate::message::envelope::OutgoingReply;
+use crate::message::event::{NoReply, Variant};
 use crate::message::Message;
 use crate::spark::{Spark, SparkError};
-use crate::BoxError;
+use crate::spark::BoxError;
 use serde::Serialize;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
 
 /// What a handler's return value means.
-pub enum Outcome {
+pub enum HandlerOutcome {
     /// Nothing to send.
     Done,
     /// Send this reply to the requester.
@@ -30,41 +31,39 @@ pub enum Outcome {
     note = "an event that is not a request (reply type `NoReply`) is handled by a function returning `()` or `Result<(), E>`; a request declared with `#[primus(reply = T)]` by one returning `T` or `Result<T, E>` (`E: Display`)"
 )]
 pub trait HandlerReturn<R>: Send {
-    /// Converts the value into an [`Outcome`].
-    fn into_outcome(self) -> Outcome;
+    /// Converts the value into a [`HandlerOutcome`].
+    fn into_outcome(self) -> HandlerOutcome;
 }
 
 impl HandlerReturn<NoReply> for () {
-    fn into_outcome(self) -> Outcome {
-        Outcome::Done
+    fn into_outcome(self) -> HandlerOutcome {
+        HandlerOutcome::Done
     }
 }
 
 impl<E: Display + Send> HandlerReturn<NoReply> for Result<(), E> {
-    fn into_outcome(self) -> Outcome {
+    fn into_outcome(self) -> HandlerOutcome {
         match self {
-            Ok(()) => Outcome::Done,
-            Err(error) => Outcome::Failed(error.to_string()),
+            Ok(()) => HandlerOutcome::Done,
+            Err(error) => HandlerOutcome::Failed(error.to_string()),
         }
     }
 }
 
 impl<R: Serialize + Send + 'static> HandlerReturn<R> for R {
-    fn into_outcome(self) -> Outcome {
-        Outcome::Reply(Box::new(self))
+    fn into_outcome(self) -> HandlerOutcome {
+        HandlerOutcome::Reply(Box::new(self))
     }
 }
 
 impl<R: Serialize + Send + 'static, E: Display + Send> HandlerReturn<R> for Result<R, E> {
-    fn into_outcome(self) -> Outcome {
+    fn into_outcome(self) -> HandlerOutcome {
         match self {
-            Ok(reply) => Outcome::Reply(Box::new(reply)),
-            Err(error) => Outcome::Failed(error.to_string()),
+            Ok(reply) => HandlerOutcome::Reply(Box::new(reply)),
+            Err(error) => HandlerOutcome::Failed(error.to_string()),
         }
     }
 }
-
-pub(crate) type EventCall = Arc<dyn Fn(Spark, Message, Option<u64>) -> BoxFuture<()> + Send + Sync>;
 
 /// A handler made by generated code, before it is placed in a server.
 pub enum ErasedHandler {
@@ -112,8 +111,8 @@ where
         Box::pin(async move {
             match future.await {
                 Ok(returned) => match returned.into_outcome() {
-                    Outcome::Failed(message) => Err(BoxError::from(message)),
-                    Outcome::Done | Outcome::Reply(_) => Ok(()),
+                    HandlerOutcome::Failed(message) => Err(BoxError::from(message)),
+                    HandlerOutcome::Done | HandlerOutcome::Reply(_) => Ok(()),
                 },
                 Err(rejection) => Err(format!("`{function}` was not called: {rejection}").into()),
             }
@@ -132,7 +131,7 @@ where
         let future = handler(HandlerContext::new(spark.clone(), None, None));
         Box::pin(async move {
             match future.await.map(HandlerReturn::into_outcome) {
-                Ok(Outcome::Failed(message)) => {
+                Ok(HandlerOutcome::Failed(message)) => {
                     tracing::warn!(spark = spark.id(), function, %message, "disconnection handler failed")
                 }
                 Ok(_) => {}
@@ -155,7 +154,7 @@ where
         let future = handler(HandlerContext::new(spark.clone(), Some(message), None));
         Box::pin(async move {
             match future.await.map(HandlerReturn::into_outcome) {
-                Ok(Outcome::Failed(message)) => spark.report(&SparkError::Handler(message.into())),
+                Ok(HandlerOutcome::Failed(message)) => spark.report(&SparkError::Handler(message.into())),
                 Ok(_) => {}
                 Err(rejection) => report_rejection(&spark, function, rejection),
             }
@@ -192,8 +191,8 @@ where
         Box::pin(async move {
             match future.await {
                 Ok(returned) => match returned.into_outcome() {
-                    Outcome::Done => {}
-                    Outcome::Reply(reply) => match request {
+                    HandlerOutcome::Done => {}
+                    HandlerOutcome::Reply(reply) => match request {
                         Some(id) => {
                             let _ = spark.write(&OutgoingReply {
                                 reply: id,
@@ -205,7 +204,7 @@ where
                             tracing::debug!(function, "reply dropped: the event was not sent as a request")
                         }
                     },
-                    Outcome::Failed(message) => {
+                    HandlerOutcome::Failed(message) => {
                         answer_failure(&spark, request, format!("`{function}` failed: {message}"))
                     }
                 },

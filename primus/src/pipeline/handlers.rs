@@ -1,25 +1,10 @@
-//! The server's event handlers and the order they run in.
-//!
-//! Handlers are registered on the [`ServerBuilder`](crate::ServerBuilder)
-//! and run **in registration order**:
-//!
-//! * `connection` handlers run one after another, each awaited before the
-//!   next. Data that arrives meanwhile is queued and delivered, in order,
-//!   once the last one returns. If one returns an error the spark gets an
-//!   `error` and is ended (the client sees `primus::server::close`), and the
-//!   remaining handlers do not run.
-//! * `data` handlers run for each message, one after another. The next
-//!   message of the same spark is delivered when all handlers have finished
-//!   with the previous one, so per-spark order is preserved.
-//! * `disconnection` handlers run once the connection is gone, after any
-//!   message still being handled.
-//! * `error` handlers are synchronous and run where the error happens.
+//! The handlers of one server, and the order they run in (documented for
+//! users on [`Server`](crate::Server#handler-order)).
 
-use crate::event::Envelope;
+use crate::message::envelope::Envelope;
 use crate::message::Message;
-use crate::server::typed::EventCall;
 use crate::spark::{Spark, SparkError};
-use crate::BoxError;
+use crate::spark::BoxError;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +16,9 @@ pub(crate) type ConnectionHandler = Arc<dyn Fn(Spark) -> BoxFuture<Result<(), Bo
 pub(crate) type DisconnectionHandler = Arc<dyn Fn(Spark) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type DataHandler = Arc<dyn Fn(Spark, Message) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type ErrorHandler = Arc<dyn Fn(&Spark, &SparkError) + Send + Sync>;
+/// A typed event's handler, with the glue that decodes its payload (made
+/// by the glue in `typed`); the `Option<u64>` is the request number.
+pub(crate) type EventCall = Arc<dyn Fn(Spark, Message, Option<u64>) -> BoxFuture<()> + Send + Sync>;
 
 /// All handlers of one server, fixed when it is built.
 #[derive(Default, Clone)]

@@ -13,7 +13,7 @@
 //! [`FrameWriter::write_to`] to completion before reading or sending through
 //! tungstenite again.
 
-use crate::frame::{Frame, FrameKind};
+use crate::wire::{Frame, FrameKind};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};

@@ -1,7 +1,22 @@
-//! Incoming application data: what `data` handlers receive.
+//! Events and messages: what the bytes of a frame mean to an application.
+//!
+//! * [`Message`]: one incoming message as it arrived, with the parser that
+//!   decodes it (what `data` handlers receive).
+//! * [`event`]: typed events, the traits `#[primus::event]` implements and
+//!   their wire shape; [`envelope`] reads the fields messages are routed by.
+//! * [`transform`]: rewriting, dropping or refusing messages on their way in
+//!   and out.
+//! * [`ts_mapping`]: the TypeScript of payload types, for the typings.
+//!
+//! This layer knows frames and parsers, nothing of connections.
 
-use crate::frame::Frame;
+pub mod envelope;
+pub mod event;
+pub mod transform;
+pub mod ts_mapping;
+
 use crate::parser::{Parser, ParserError};
+use crate::wire::Frame;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 

@@ -1,54 +1,54 @@
-//! Plugins: reusable bundles of transforms, handlers and state.
-//!
-//! A plugin implements [`Plugin`]: a **server part** ([`Plugin::server`],
-//! run when the plugin is added, with a [`PluginSetup`] to add transforms,
-//! connection handlers and state) and a **browser part**
-//! ([`Plugin::browser`], JavaScript appended to the served client library).
-//! The Rust client has its own plugin trait, `primus_client::ClientPlugin`.
-//!
-//! Add plugins with [`ServerBuilder::plugin`](crate::ServerBuilder::plugin),
-//! at run time with [`Server::plugin`](crate::Server::plugin), or declare
-//! them with `#[primus::plugin]` on the `impl Plugin` block (the type must
-//! be `Default`) so that `handlers_from_registry` adds them. Names are
-//! unique. [`Server::plugout`](crate::Server::plugout) removes a plugin
-//! *and what it added* (transforms, handlers), unlike Primus, whose
-//! `plugout` leaves them in place.
-//!
-//! Order: plugin transforms and connection handlers run before the
-//! application's, in the order the plugins were added; plugin disconnection
-//! handlers run after the application's, so application code still sees,
-//! say, the rooms a spark was in.
-//!
-//! ```
-//! use primus::server::plugin::{Plugin, PluginSetup};
-//! use primus::transform::Flow;
-//!
-//! /// Refuses messages larger than 1 KiB once decoded.
-//! #[derive(Default)]
-//! struct SizeGuard;
-//!
-//! impl Plugin for SizeGuard {
-//!     fn name(&self) -> &'static str { "size-guard" }
-//!     fn server(&self, setup: &mut PluginSetup<'_>) {
-//!         setup.transform_incoming(|_spark, packet| {
-//!             if packet.data.to_string().len() > 1024 {
-//!                 return Err(primus::transform::TransformError::new("message too large"));
-//!             }
-//!             Ok(Flow::Continue)
-//!         });
-//!     }
-//! }
-//! ```
+//! Plugins: reusable bundles of transforms, handlers and state (see
+//! [`Plugin`]), and the set of plugins a server has added.
 
 use super::extract::StateMap;
 use super::handlers::{ConnectionHandler, DisconnectionHandler};
+use crate::message::transform::{self, Flow, Packet, TransformError, Transforms};
 use crate::spark::Spark;
-use crate::transform::{self, Flow, Packet, TransformError, Transforms};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// A server plugin.
+/// A plugin: a reusable bundle of transforms, handlers and state.
+///
+/// A plugin implements [`Plugin`]: a **server part** ([`Plugin::server`],
+/// run when the plugin is added, with a [`PluginSetup`] to add transforms,
+/// connection handlers and state) and a **browser part**
+/// ([`Plugin::browser`], JavaScript appended to the served client library).
+/// The Rust client has its own plugin trait, `primus_client::ClientPlugin`.
+///
+/// Add plugins with [`ServerBuilder::plugin`](crate::ServerBuilder::plugin),
+/// at run time with [`Server::plugin`](crate::Server::plugin), or declare
+/// them with `#[primus::plugin]` on the `impl Plugin` block (the type must
+/// be `Default`) so that `handlers_from_registry` adds them. Names are
+/// unique. [`Server::plugout`](crate::Server::plugout) removes a plugin
+/// *and what it added* (transforms, handlers), unlike Primus, whose
+/// `plugout` leaves them in place.
+///
+/// Order: plugin transforms and connection handlers run before the
+/// application's, in the order the plugins were added; plugin disconnection
+/// handlers run after the application's, so application code still sees,
+/// say, the rooms a spark was in.
+///
+/// ```
+/// use primus::{Plugin, PluginSetup};
+/// use primus::transform::Flow;
+///
+/// /// Refuses messages larger than 1 KiB once decoded.
+/// #[derive(Default)]
+/// struct SizeGuard;
+///
+/// impl Plugin for SizeGuard {
+///     fn name(&self) -> &'static str { "size-guard" }
+///     fn server(&self, setup: &mut PluginSetup<'_>) {
+///         setup.transform_incoming(|_spark, packet| {
+///             if packet.data.to_string().len() > 1024 {
+///                 return Err(primus::transform::TransformError::new("message too large"));
+///             }
+///             Ok(Flow::Continue)
+///         });
+///     }
+/// }
+/// ```
 pub trait Plugin: Send + Sync + 'static {
     /// The unique name (Primus' plugin name).
     fn name(&self) -> &'static str;
@@ -219,90 +219,5 @@ impl PluginSet {
         self.transforms.incoming.remove_owner(name);
         self.transforms.outgoing.remove_owner(name);
         self.plugins.len() != before
-    }
-}
-
-/// The server's current [`PluginSet`], replaced as a whole on every change.
-///
-/// Readers on the message path do not take the lock: each connection keeps
-/// a [`PluginCache`] and only re-reads the set when the generation counter
-/// has moved, i.e. after a `plugin`/`plugout`.
-#[derive(Default)]
-pub(crate) struct ActivePlugins {
-    set: std::sync::RwLock<Arc<PluginSet>>,
-    /// Bumped (under the write lock) after every replacement.
-    generation: AtomicU64,
-    /// Whether `set` has outgoing transforms, for [`Spark::write`].
-    outgoing: AtomicBool,
-}
-
-impl ActivePlugins {
-    pub(crate) fn new(set: PluginSet) -> ActivePlugins {
-        ActivePlugins {
-            outgoing: AtomicBool::new(!set.transforms.outgoing.is_empty()),
-            set: std::sync::RwLock::new(Arc::new(set)),
-            generation: AtomicU64::new(0),
-        }
-    }
-
-    /// The current set (takes the read lock; use a [`PluginCache`] on hot paths).
-    pub(crate) fn current(&self) -> Arc<PluginSet> {
-        self.set.read().map(|set| set.clone()).unwrap_or_default()
-    }
-
-    /// Replaces the set with `change` applied to a copy of it; returns what
-    /// `change` returned. The set is not replaced when `change` fails.
-    pub(crate) fn update<T, E>(
-        &self,
-        change: impl FnOnce(&mut PluginSet) -> Result<T, E>,
-    ) -> Option<Result<T, E>> {
-        let mut set = self.set.write().ok()?;
-        let mut next = PluginSet::clone(&set);
-        let outcome = change(&mut next);
-        if outcome.is_ok() {
-            self.outgoing
-                .store(!next.transforms.outgoing.is_empty(), Ordering::Release);
-            *set = Arc::new(next);
-            self.generation.fetch_add(1, Ordering::AcqRel);
-        }
-        Some(outcome)
-    }
-
-    /// True while any outgoing transform is active.
-    pub(crate) fn has_outgoing_transforms(&self) -> bool {
-        self.outgoing.load(Ordering::Acquire)
-    }
-}
-
-/// One connection's copy of the active plugins, refreshed only when they
-/// changed (one atomic load per message instead of a lock and a refcount).
-pub(crate) struct PluginCache {
-    generation: u64,
-    set: Arc<PluginSet>,
-}
-
-impl PluginCache {
-    pub(crate) fn new(active: &ActivePlugins) -> PluginCache {
-        // Generation first: a change racing with this read is seen next time.
-        let generation = active.generation.load(Ordering::Acquire);
-        PluginCache {
-            generation,
-            set: active.current(),
-        }
-    }
-
-    /// The set as of the last refresh.
-    pub(crate) fn current(&self) -> &Arc<PluginSet> {
-        &self.set
-    }
-
-    /// The current set.
-    pub(crate) fn get(&mut self, active: &ActivePlugins) -> &Arc<PluginSet> {
-        let generation = active.generation.load(Ordering::Acquire);
-        if generation != self.generation {
-            self.generation = generation;
-            self.set = active.current();
-        }
-        &self.set
     }
 }

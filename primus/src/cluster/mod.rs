@@ -1,0 +1,166 @@
+//! The broadcast seam: who is connected, who is in which room, and
+//! delivery to all, to rooms, except some sparks, or to one spark id.
+//!
+//! Everything that reaches more than the spark at hand goes through one
+//! [`Broadcast`]: [`Server::write`](crate::Server::write), room writes
+//! ([`Room`](crate::plugins::Room)), [`Server::spark`](crate::Server::spark)
+//! and the heartbeat's walk over the sparks. The server starts with
+//! [`LocalBroadcast`], which knows the sparks of this process; an
+//! implementation that also reaches other processes (over Redis, say)
+//! plugs in with [`ServerBuilder::broadcast`](crate::ServerBuilder::broadcast)
+//! without touching any of them.
+//!
+//! The contract every implementation keeps:
+//!
+//! * **encode once**: [`deliver`](Broadcast::deliver) gets a message
+//!   already encoded ([`Outbound`]) and queues clones of it, never
+//!   re-encoding per spark;
+//! * **local first**: local sparks are reached before `deliver` returns,
+//!   without waiting on a network;
+//! * **never blocks**: every method is synchronous and quick; work that
+//!   needs the network happens in the background;
+//! * membership is by spark id, and a spark leaves every room when it is
+//!   [`forget`](Broadcast::forget)ten.
+//!
+//! ```
+//! use primus::cluster::{Broadcast, LocalBroadcast, Target};
+//!
+//! let local = LocalBroadcast::default();
+//! assert_eq!(local.len(), 0);
+//! assert!(local.room_names().is_empty());
+//! let target = Target::room("lobby").except("some-spark-id");
+//! assert_eq!(target.rooms(), ["lobby"]);
+//! ```
+
+mod local;
+
+pub use local::LocalBroadcast;
+
+use crate::spark::{Outbound, Spark};
+use std::sync::Arc;
+
+/// Which sparks a delivery reaches.
+///
+/// ```
+/// use primus::cluster::Target;
+///
+/// let everyone = Target::all();
+/// assert!(everyone.rooms().is_empty() && everyone.spark_id().is_none());
+/// let others_in_lobby = Target::room("lobby").except("sender-id");
+/// assert!(others_in_lobby.excludes("sender-id"));
+/// let one = Target::spark("a-spark-id");
+/// assert_eq!(one.spark_id(), Some("a-spark-id"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    rooms: Vec<String>,
+    spark: Option<Arc<str>>,
+    except: Vec<Arc<str>>,
+}
+
+impl Target {
+    /// Every connected spark.
+    pub fn all() -> Target {
+        Target::default()
+    }
+
+    /// The sparks in `room`.
+    pub fn room(room: impl Into<String>) -> Target {
+        Target {
+            rooms: vec![room.into()],
+            ..Target::default()
+        }
+    }
+
+    /// The spark with this id.
+    pub fn spark(id: impl Into<Arc<str>>) -> Target {
+        Target {
+            spark: Some(id.into()),
+            ..Target::default()
+        }
+    }
+
+    /// Also the sparks in `room` (a spark in several rooms is reached once).
+    pub fn and_room(mut self, room: impl Into<String>) -> Target {
+        self.rooms.push(room.into());
+        self
+    }
+
+    /// Not the spark with this id (usually the sender).
+    pub fn except(mut self, id: impl Into<Arc<str>>) -> Target {
+        self.except.push(id.into());
+        self
+    }
+
+    /// The rooms reached; empty means every spark (unless one spark is named).
+    pub fn rooms(&self) -> &[String] {
+        &self.rooms
+    }
+
+    /// The one spark reached, when the target names one.
+    pub fn spark_id(&self) -> Option<&str> {
+        self.spark.as_deref()
+    }
+
+    /// The ids of the sparks left out.
+    pub fn excluded(&self) -> &[Arc<str>] {
+        &self.except
+    }
+
+    /// True when the spark with this id is left out.
+    pub fn excludes(&self, id: &str) -> bool {
+        self.except.iter().any(|excluded| &**excluded == id)
+    }
+}
+
+/// Where sparks are known and messages are delivered: the broadcast seam.
+///
+/// The methods about "the sparks" see the sparks of this process (a
+/// [`Spark`] is a local connection); delivery and membership are what a
+/// multi-process implementation extends to other processes.
+pub trait Broadcast: Send + Sync + 'static {
+    /// Adds a newly connected spark; false when its id is taken (the
+    /// connection is then refused).
+    fn add(&self, spark: &Spark) -> bool;
+
+    /// Removes a spark that disconnected from the sparks that can be looked
+    /// up and delivered to. Its rooms are kept until [`forget`](Self::forget),
+    /// so `disconnection` handlers still see them.
+    fn remove(&self, spark: &Spark);
+
+    /// Drops everything known about a spark that is gone (its rooms).
+    fn forget(&self, spark_id: &str);
+
+    /// The connected spark with this id, if it is one of this process.
+    fn spark(&self, id: &str) -> Option<Spark>;
+
+    /// A snapshot of the connected sparks of this process.
+    fn sparks(&self) -> Vec<Spark>;
+
+    /// How many sparks of this process are connected.
+    fn len(&self) -> usize;
+
+    /// True when no spark is connected here.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Queues `message` for every spark `target` names; returns how many
+    /// local sparks it was queued for.
+    fn deliver(&self, message: &Outbound, target: &Target) -> usize;
+
+    /// Puts the spark with this id in `room` (creating the room).
+    fn join(&self, spark_id: &str, room: &str);
+
+    /// Takes the spark with this id out of `room` (an empty room disappears).
+    fn leave(&self, spark_id: &str, room: &str);
+
+    /// The rooms of the spark with this id, sorted.
+    fn rooms_of(&self, spark_id: &str) -> Vec<String>;
+
+    /// The ids of the sparks in `room`, sorted.
+    fn members(&self, room: &str) -> Vec<Arc<str>>;
+
+    /// The names of the rooms that have sparks, sorted.
+    fn room_names(&self) -> Vec<String>;
+}

@@ -1,0 +1,328 @@
+//! The transport's side of the pipeline: a [`Connector`] opens
+//! [`Connection`]s; a connection takes incoming frames and hands out
+//! outgoing ones.
+
+use super::dispatch::Dispatcher;
+use super::{PipelineHost, CLOSE_GRACE};
+use crate::spark::hub::SparkHub;
+use crate::spark::queue::QueueReceiver;
+use crate::spark::{Address, CloseRequest, Outbound, Query, Spark, SparkError, SparkInit};
+use crate::wire::Frame;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue};
+use std::sync::{Arc, Weak};
+
+/// What a spark keeps of the request that opened its connection.
+///
+/// ```
+/// use primus::pipeline::ConnectionRequest;
+/// use primus::spark::Address;
+///
+/// let (parts, ()) = http::Request::get("/primus?room=a").header("x-token", "t").body(()).unwrap().into_parts();
+/// let request = ConnectionRequest::from_parts(&parts, Address::default());
+/// assert_eq!(request.query.get("room"), Some("a"));
+/// assert_eq!(request.headers["x-token"], "t");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionRequest {
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The client's address.
+    pub address: Address,
+    /// The parsed query string.
+    pub query: Query,
+}
+
+impl ConnectionRequest {
+    /// The facts of `parts`. Header values are copied: hyper's point into
+    /// its read buffer, which a long-lived clone would keep alive for the
+    /// life of the connection.
+    pub fn from_parts(parts: &Parts, address: Address) -> ConnectionRequest {
+        let headers = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.clone(), HeaderValue::from_bytes(value.as_bytes()).ok()?)))
+            .collect();
+        ConnectionRequest {
+            headers,
+            address,
+            query: Query::parse(parts.uri.query().unwrap_or("")),
+        }
+    }
+}
+
+/// Why a connection could not be opened.
+///
+/// ```
+/// let error = primus::pipeline::OpenError::ServerGone;
+/// assert_eq!(error.to_string(), "the server was dropped");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The id generator returned an id that a connected spark has.
+    #[error("the id generator returned `{0}`, which a connected spark already has")]
+    IdInUse(String),
+    /// The server this connector belongs to no longer exists.
+    #[error("the server was dropped")]
+    ServerGone,
+}
+
+/// Opens connections on one server: what a [`Transformer`](crate::transformer::Transformer)
+/// is given. Cheap to clone; it does not keep the server alive.
+#[derive(Clone)]
+pub struct Connector {
+    host: Weak<dyn PipelineHost>,
+    max_length: usize,
+}
+
+impl Connector {
+    pub(crate) fn new(host: Weak<dyn PipelineHost>, max_length: usize) -> Connector {
+        Connector { host, max_length }
+    }
+
+    /// The largest message the server accepts, in bytes (`max_length`): a
+    /// transport refuses bigger ones before they reach the connection.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    /// Opens a connection: creates its spark, registers it with the server
+    /// and starts the `connection` handlers (they run while the transport
+    /// drives [`Connection::progress`]).
+    pub fn open(&self, request: ConnectionRequest) -> Result<Connection, OpenError> {
+        let host = self.host.upgrade().ok_or(OpenError::ServerGone)?;
+        let pipeline = host.pipeline();
+        let hub: Arc<dyn SparkHub> = host.clone();
+        let (spark, outbound) = Spark::new(SparkInit {
+            id: pipeline.next_id(),
+            headers: request.headers,
+            address: request.address,
+            query: request.query,
+            parser: pipeline.parser.clone(),
+            hub,
+            queue_capacity: pipeline.send_queue_capacity,
+        });
+        if !pipeline.broadcast.add(&spark) {
+            tracing::error!(
+                spark = spark.id(),
+                "the id generator returned an id already in use; connection refused"
+            );
+            return Err(OpenError::IdInUse(spark.id().to_owned()));
+        }
+        tracing::debug!(spark = spark.id(), address = ?spark.address(), "connected");
+        let dispatcher = Dispatcher::new(spark.clone(), pipeline);
+        Ok(Connection {
+            spark,
+            outbound,
+            dispatcher,
+            host,
+        })
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("max_length", &self.max_length)
+            .field("server", &(self.host.strong_count() > 0))
+            .finish()
+    }
+}
+
+/// One open connection, as its transport drives it.
+///
+/// The transport's loop, in outline (see the [`transformer`](crate::transformer)
+/// docs for a complete one):
+///
+/// * feed every incoming data frame to [`receive`](Self::receive) (after
+///   checking its size against [`Connector::max_length`]), and stop reading
+///   while [`can_receive`](Self::can_receive) is false;
+/// * poll [`work`](Self::work) beside the socket: that is where handlers
+///   run and where outbound items come from (more at once with
+///   [`try_outbound`](Self::try_outbound)); turn each item into a frame with
+///   [`prepare`](Self::prepare) and write the frames;
+/// * when [`CloseWatch::requested`] completes, write what is left, then
+///   [`server_close_frame`](Self::server_close_frame) if the request
+///   announces the close, and close the transport;
+/// * in every case, finish with [`finish`](Self::finish).
+pub struct Connection {
+    spark: Spark,
+    outbound: QueueReceiver<Outbound>,
+    dispatcher: Dispatcher,
+    host: Arc<dyn PipelineHost>,
+}
+
+/// What [`Connection::work`] found.
+#[derive(Debug)]
+pub enum Work {
+    /// An item to write: turn it into a frame with [`Connection::prepare`].
+    Outbound(Outbound),
+    /// A handler finished (the next queued message, if any, has started).
+    Handled,
+}
+
+/// Waits for a close request of one connection; made by
+/// [`Connection::close_watch`], owned so it can be polled beside the
+/// connection itself.
+pub struct CloseWatch {
+    spark: Spark,
+}
+
+impl CloseWatch {
+    /// Completes when the server asks to close (`spark.end()`, a heartbeat
+    /// timeout, a slow consumer, `destroy`), with how to close. Cancel-safe;
+    /// one waiter at a time.
+    pub async fn requested(&self) -> CloseRequest {
+        self.spark.close_requested().await
+    }
+}
+
+impl Connection {
+    /// The connection's spark.
+    pub fn spark(&self) -> &Spark {
+        &self.spark
+    }
+
+    /// The largest message the server accepts, in bytes (`max_length`).
+    pub fn max_length(&self) -> usize {
+        self.host.pipeline().max_length
+    }
+
+    /// A watch on the close requests of this connection.
+    pub fn close_watch(&self) -> CloseWatch {
+        CloseWatch {
+            spark: self.spark.clone(),
+        }
+    }
+
+    /// Hands an incoming data frame (text or binary, size already checked)
+    /// to the pipeline: a control message is answered, anything else is
+    /// queued for the handlers.
+    pub fn receive(&mut self, frame: Frame) {
+        self.dispatcher.incoming(frame);
+    }
+
+    /// False while too many messages wait for busy handlers: stop reading
+    /// from the client until it is true again (back-pressure).
+    pub fn can_receive(&self) -> bool {
+        self.dispatcher.can_accept()
+    }
+
+    /// True while a handler runs.
+    pub fn is_busy(&self) -> bool {
+        self.dispatcher.is_busy()
+    }
+
+    /// Drives the running handler to completion and starts the next one.
+    /// Never completes while no handler runs; cancel-safe.
+    pub async fn progress(&mut self) {
+        self.dispatcher.progress().await;
+    }
+
+    /// Waits for either of the two things a connection does besides
+    /// reading: an outbound item to write (first), or the running handler
+    /// to finish. Cancel-safe, so a transport can `select!` it against its
+    /// socket and the close watch.
+    pub async fn work(&mut self) -> Work {
+        let busy = self.dispatcher.is_busy();
+        tokio::select! {
+            biased;
+            item = self.outbound.recv() => Work::Outbound(item),
+            () = self.dispatcher.progress(), if busy => Work::Handled,
+        }
+    }
+
+    /// Polls the running handler once and returns at once: most handlers
+    /// finish without waiting, so what they wrote can go out in the same
+    /// write as the frame that triggered them.
+    pub async fn poll_handlers_once(&mut self) {
+        self.dispatcher.poll_once().await;
+    }
+
+    /// A sign of life from the client below the Primus protocol (a WebSocket
+    /// ping), which counts as a heartbeat answer, as in Primus.
+    pub fn heartbeat(&self) {
+        self.spark.mark_alive();
+    }
+
+    /// The next outbound item, if one is queued.
+    pub fn try_outbound(&mut self) -> Option<Outbound> {
+        self.outbound.try_recv()
+    }
+
+    /// Turns an outbound item into the frame to send: a frame as it is, a
+    /// packet through the outgoing transforms and the parser. `None` when a
+    /// transform dropped or refused it (the spark gets the `error`).
+    pub async fn prepare(&mut self, item: Outbound) -> Option<Frame> {
+        let packet = match item {
+            Outbound::Frame(frame) => return Some(frame),
+            Outbound::Packet(packet) => packet,
+        };
+        let set = self.dispatcher.plugins().clone();
+        let packet = match set.transforms.outgoing.run(&self.spark, packet).await {
+            Ok(Some(packet)) => packet,
+            Ok(None) => return None,
+            Err(error) => {
+                self.spark.report(&SparkError::Transform(error));
+                return None;
+            }
+        };
+        match self.spark.parser().encode_value(&packet.data) {
+            Ok(frame) => Some(frame),
+            Err(error) => {
+                self.spark.report(&SparkError::Decode(error));
+                None
+            }
+        }
+    }
+
+    /// `primus::server::close`, encoded by the server's parser: the last
+    /// frame of a connection closed with an announcing [`CloseRequest`].
+    pub fn server_close_frame(&self) -> Frame {
+        self.host.pipeline().server_close.clone()
+    }
+
+    /// How long the closing steps may take (writing what is left, waiting
+    /// for the client's close) before the transport gives up.
+    pub fn close_grace(&self) -> std::time::Duration {
+        CLOSE_GRACE
+    }
+
+    /// Reports a transport-level error (a socket failure, an oversize
+    /// message) to the server's `error` handlers.
+    pub fn report(&self, error: SparkError) {
+        self.spark.report(&error);
+    }
+
+    /// Marks the spark closed: writes fail from now on. Call it as soon as
+    /// the client is known to be gone ([`finish`](Self::finish) does it too).
+    pub fn mark_closed(&self) {
+        self.spark.mark_closed();
+    }
+
+    /// Ends the connection once the transport is done: the spark can no
+    /// longer be looked up or written to, the running and queued messages
+    /// are handled, then the `disconnection` handlers run, and the spark
+    /// leaves its rooms.
+    pub async fn finish(self) {
+        let Connection {
+            spark,
+            dispatcher,
+            host,
+            ..
+        } = self;
+        spark.mark_closed();
+        let broadcast = host.pipeline().broadcast.clone();
+        broadcast.remove(&spark);
+        tracing::debug!(spark = spark.id(), "disconnected");
+        dispatcher.finish().await;
+        broadcast.forget(spark.id());
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("spark", &self.spark).finish()
+    }
+}

@@ -1,0 +1,116 @@
+//! The pipeline: the life of one connection, whatever carries it.
+//!
+//! A transformer owns a socket (or a polling session) and nothing else. It
+//! opens a [`Connection`] through the [`Connector`] the server gives it,
+//! feeds it incoming frames, writes the frames it hands out, and closes
+//! when asked. Everything in between happens here, the same for every
+//! transport:
+//!
+//! * **in**: control messages (`primus::pong::…` marks the spark alive,
+//!   `primus::id::` is answered), incoming transforms, typed routing, and
+//!   the handlers, run one message at a time per spark, in order, with data
+//!   that arrives meanwhile queued ([`handlers`] documents the order);
+//! * **out**: the spark's bounded outbound queue, outgoing transforms, and
+//!   encoding (once per message unless transforms need the value);
+//! * **lifecycle**: the spark is registered with the server's
+//!   [`Broadcast`] when the connection opens, removed when it ends, and the
+//!   `disconnection` handlers run after the last message was handled.
+//!
+//! The pipeline never sees a socket, so a polling transport fits the same
+//! seam as a WebSocket, and so does the in-memory transformer the tests use
+//! ([`crate::transformer::memory`]).
+
+mod active_plugins;
+mod connection;
+mod dispatch;
+pub(crate) mod extract;
+pub(crate) mod handlers;
+pub(crate) mod plugin;
+pub(crate) mod typed;
+
+pub(crate) use self::active_plugins::ActivePlugins;
+pub use self::connection::{CloseWatch, Connection, ConnectionRequest, Connector, OpenError, Work};
+
+use self::handlers::Handlers;
+use crate::cluster::Broadcast;
+use crate::parser::Parser;
+use crate::spark::hub::SparkHub;
+use crate::spark::{generate_id, Spark, SparkError};
+use crate::wire::{protocol, Frame};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a closing connection may take to write what was queued (and
+/// to wait for the client's close) before it is dropped.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Makes spark ids (the builder's `id_generator`).
+pub(crate) type IdGenerator = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What every connection of one server shares.
+pub(crate) struct Pipeline {
+    pub(crate) parser: Arc<dyn Parser>,
+    pub(crate) handlers: Arc<Handlers>,
+    pub(crate) plugins: Arc<ActivePlugins>,
+    pub(crate) broadcast: Arc<dyn Broadcast>,
+    pub(crate) id_generator: Option<IdGenerator>,
+    /// Largest accepted message, in bytes.
+    pub(crate) max_length: usize,
+    /// Capacity of each spark's outbound queue, in items.
+    pub(crate) send_queue_capacity: usize,
+    /// `primus::server::close`, encoded once.
+    pub(crate) server_close: Frame,
+}
+
+impl Pipeline {
+    /// Assembles the pipeline; encodes `primus::server::close` once.
+    pub(crate) fn new(
+        parser: Arc<dyn Parser>,
+        handlers: Handlers,
+        plugins: ActivePlugins,
+        broadcast: Arc<dyn Broadcast>,
+        id_generator: Option<IdGenerator>,
+        max_length: usize,
+        send_queue_capacity: usize,
+    ) -> Pipeline {
+        // A `String` always encodes with the built-in parsers; a custom parser
+        // that cannot encode strings cannot speak Primus at all.
+        let server_close = parser
+            .encode_value(protocol::SERVER_CLOSE)
+            .unwrap_or_else(|_| Frame::text(format!("\"{}\"", protocol::SERVER_CLOSE)));
+        Pipeline {
+            parser,
+            handlers: Arc::new(handlers),
+            plugins: Arc::new(plugins),
+            broadcast,
+            id_generator,
+            max_length,
+            send_queue_capacity,
+            server_close,
+        }
+    }
+
+    /// A fresh spark id.
+    pub(crate) fn next_id(&self) -> String {
+        match &self.id_generator {
+            Some(generate) => generate(),
+            None => generate_id(),
+        }
+    }
+
+    /// True while outgoing transforms are active (see [`SparkHub::encodes_per_spark`]).
+    pub(crate) fn encodes_per_spark(&self) -> bool {
+        self.plugins.has_outgoing_transforms()
+    }
+
+    /// Reports an error of `spark` to the `error` handlers and the log.
+    pub(crate) fn report(&self, spark: &Spark, error: &SparkError) {
+        self.handlers.error(spark, error);
+    }
+}
+
+/// The owner of a pipeline (the server): the hub of its sparks.
+pub(crate) trait PipelineHost: SparkHub {
+    /// The pipeline of this host.
+    fn pipeline(&self) -> &Pipeline;
+}

@@ -1,0 +1,74 @@
+//! What can go wrong on a spark.
+
+use crate::message::transform::TransformError;
+use crate::parser::ParserError;
+
+/// A boxed error, as returned by fallible handlers.
+///
+/// ```
+/// let error: primus::BoxError = "the room is full".into();
+/// assert_eq!(error.to_string(), "the room is full");
+/// ```
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a write did not happen.
+///
+/// ```
+/// let error = primus::spark::WriteError::QueueFull { capacity: 1024 };
+/// assert_eq!(error.to_string(), "the outbound queue of 1024 frames is full; the spark is being closed");
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The spark was already ended; nothing is sent (Primus' `write` returns false).
+    #[error("the spark is closed")]
+    Closed,
+    /// The value could not be encoded by the server's parser.
+    #[error(transparent)]
+    Encode(#[from] ParserError),
+    /// The outbound queue was full; the spark is being closed (see the
+    /// [slow consumer policy](crate::spark#the-outbound-queue-and-slow-consumers)).
+    #[error("the outbound queue of {capacity} frames is full; the spark is being closed")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+}
+
+/// An error on a spark, reported to the server's `error` handlers and logged.
+///
+/// ```
+/// let error = primus::spark::SparkError::PayloadTooLarge { limit: 1024 };
+/// assert_eq!(error.to_string(), "Max payload size exceeded (limit 1024 bytes)");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SparkError {
+    /// A frame could not be decoded; it was dropped, the connection stays up.
+    #[error(transparent)]
+    Decode(#[from] ParserError),
+    /// A frame was larger than `max_length`; the connection was closed (1009).
+    #[error("Max payload size exceeded (limit {limit} bytes)")]
+    PayloadTooLarge {
+        /// The configured `max_length`.
+        limit: usize,
+    },
+    /// A `connection` handler failed; the spark was ended.
+    #[error("connection handler failed: {0}")]
+    Connection(#[source] BoxError),
+    /// The client did not read fast enough; the spark was ended with reconnect.
+    #[error("slow consumer: the outbound queue of {capacity} frames is full")]
+    SlowConsumer {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// A handler failed, or could not be called (e.g. a typed payload that
+    /// does not match its event).
+    #[error("{0}")]
+    Handler(#[source] BoxError),
+    /// A transform refused a message; it was dropped.
+    #[error("transform refused the message: {0}")]
+    Transform(#[from] TransformError),
+    /// The transport failed (socket error, protocol violation).
+    #[error("transport error: {0}")]
+    Transport(String),
+}

@@ -1,0 +1,50 @@
+//! One item of a spark's outbound queue, and the one place values are
+//! encoded for the way out.
+
+use crate::message::transform::Packet;
+use crate::parser::{Parser, ParserError};
+use crate::wire::Frame;
+use serde::Serialize;
+
+/// A message on its way to one or more sparks.
+///
+/// Encoded **once**: a broadcast makes one `Outbound` and queues a clone of
+/// it (a reference-counted frame) for every target. While outgoing
+/// transforms are active, each spark must transform the value itself, so
+/// the value travels as a [`Packet`] and is encoded per spark in its
+/// connection task.
+///
+/// ```
+/// use primus::parser::{Json, Parser};
+/// use primus::spark::Outbound;
+///
+/// let parser: &dyn Parser = &Json;
+/// let outbound = Outbound::encode(&vec![1, 2], parser, false).unwrap();
+/// assert!(matches!(outbound, Outbound::Frame(ref frame) if frame.as_str() == Some("[1,2]")));
+/// let for_transforms = Outbound::encode(&vec![1, 2], parser, true).unwrap();
+/// assert!(matches!(for_transforms, Outbound::Packet(_)));
+/// ```
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// Ready to send.
+    Frame(Frame),
+    /// Goes through the outgoing transforms first, then is encoded.
+    Packet(Packet),
+}
+
+impl Outbound {
+    /// Encodes `value` once: as a frame with `parser`, or as a JSON value
+    /// when `per_spark` (outgoing transforms are active).
+    pub fn encode<T: Serialize + ?Sized>(
+        value: &T,
+        parser: &dyn Parser,
+        per_spark: bool,
+    ) -> Result<Outbound, ParserError> {
+        match per_spark {
+            true => serde_json::to_value(value)
+                .map(|data| Outbound::Packet(Packet { data }))
+                .map_err(ParserError::encode),
+            false => parser.encode_value(value).map(Outbound::Frame),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The `websockets` transformer: RFC 6455 on tokio-tungstenite.
+//!
+//! Matches Primus' `websockets` transformer on the wire: no subprotocol, no
+//! compression, text frames for text and binary frames for binary; every
+//! close is an empty close frame (the peer reports 1005) except an oversize
+//! message, which is closed with 1009; WebSocket pings from the client count
+//! as heartbeat answers.
+//!
+//! Each connection is driven by one task that reads frames, drains the
+//! spark's outbound queue in batches and polls the running handler, so there
+//! is no task hop per message (see [`socket`]).
+
+mod frame_writer;
+mod socket;
+
+use super::Transformer;
+use crate::pipeline::{ConnectionRequest, Connector};
+use crate::spark::Address;
+use axum::body::Body;
+use axum::response::Response;
+use futures_util::future::BoxFuture;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::request::Parts;
+use http::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+/// The `websockets` transformer (the default), with its buffer settings.
+///
+/// ```
+/// use primus::transformer::{Transformer, WebSockets};
+///
+/// let websockets = WebSockets::default().read_buffer_size(16 * 1024);
+/// assert_eq!(websockets.name(), "websockets");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct WebSockets {
+    read_buffer_size: usize,
+    write_threshold: usize,
+}
+
+/// The default read buffer: tungstenite's default (128 KiB, zero-filled
+/// before each read) costs ~136 KiB per idle connection; 4 KiB holds a
+/// typical message, and larger messages are read in several steps.
+pub const DEFAULT_READ_BUFFER_SIZE: usize = 4 * 1024;
+
+impl Default for WebSockets {
+    fn default() -> WebSockets {
+        // Outgoing frames are not copied into a write buffer: the connection
+        // keeps the frames themselves and writes them with one vectored write
+        // per batch, so the write threshold costs no memory of its own
+        // (128 KiB, like tungstenite's write buffer, keeps a burst of large
+        // frames in few system calls).
+        WebSockets {
+            read_buffer_size: DEFAULT_READ_BUFFER_SIZE,
+            write_threshold: 128 * 1024,
+        }
+    }
+}
+
+impl WebSockets {
+    /// The read buffer size in bytes (default 4 KiB, at least 1). Larger
+    /// buffers cost memory on every idle connection.
+    pub fn read_buffer_size(mut self, bytes: usize) -> WebSockets {
+        self.read_buffer_size = bytes.max(1);
+        self
+    }
+
+    fn config(&self, max_length: usize) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(self.read_buffer_size)
+            // Only pongs and close frames go through tungstenite: written at once.
+            .write_buffer_size(0)
+            .max_message_size(Some(max_length))
+            .max_frame_size(Some(max_length))
+    }
+}
+
+impl Transformer for WebSockets {
+    fn name(&self) -> &'static str {
+        "websockets"
+    }
+
+    /// A request that asks for a WebSocket (`Upgrade: websocket`).
+    fn claims(&self, request: &Parts) -> bool {
+        is_upgrade(&request.headers)
+    }
+
+    /// Checks the handshake, answers `101 Switching Protocols` and starts
+    /// the connection task; a bad handshake is answered with 400 (405 for a
+    /// method other than GET) and `Connection: close`.
+    fn accept(
+        &self,
+        request: Request<Body>,
+        address: Address,
+        connector: &Connector,
+    ) -> BoxFuture<'static, Response> {
+        let response = handshake(*self, request, address, connector.clone());
+        Box::pin(std::future::ready(response))
+    }
+}
+
+/// True when the request asks for a WebSocket.
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+}
+
+fn response(status: StatusCode, body: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    if !body.is_empty() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    }
+    response
+}
+
+fn bad_handshake(status: StatusCode, message: &'static str) -> Response {
+    let mut response = response(status, message);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn valid_key(key: &str) -> bool {
+    // 16 random bytes in base64: 22 characters and `==`.
+    key.len() == 24
+        && key.ends_with("==")
+        && key[..22]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+fn handshake(
+    settings: WebSockets,
+    mut request: Request<Body>,
+    address: Address,
+    connector: Connector,
+) -> Response {
+    let headers = request.headers();
+    if request.method() != Method::GET {
+        return bad_handshake(StatusCode::METHOD_NOT_ALLOWED, "Invalid HTTP method");
+    }
+    let connection_upgrade = headers
+        .get(header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("upgrade")));
+    if !connection_upgrade {
+        return bad_handshake(StatusCode::BAD_REQUEST, "Invalid Upgrade header");
+    }
+    let Some(key) = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+        .filter(|k| valid_key(k.trim()))
+    else {
+        return bad_handshake(
+            StatusCode::BAD_REQUEST,
+            "Missing or invalid Sec-WebSocket-Key header",
+        );
+    };
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        let mut response = bad_handshake(
+            StatusCode::BAD_REQUEST,
+            "Missing or invalid Sec-WebSocket-Version header",
+        );
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return response;
+    }
+    let accept_key = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let (parts, _body) = request.into_parts();
+    let client = ConnectionRequest::from_parts(&parts, address);
+
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => return tracing::debug!(%error, "upgrade failed"),
+        };
+        let config = settings.config(connector.max_length());
+        let mut stream =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        match connector.open(client) {
+            Ok(connection) => {
+                let connection = socket::Socket::new(stream, connection, settings.write_threshold)
+                    .run()
+                    .await;
+                connection.finish().await;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "connection refused");
+                let _ = futures_util::SinkExt::close(&mut stream).await;
+            }
+        }
+    });
+
+    let mut response = response(StatusCode::SWITCHING_PROTOCOLS, "");
+    let out = response.headers_mut();
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(value) = HeaderValue::from_str(&accept_key) {
+        out.insert(header::SEC_WEBSOCKET_ACCEPT, value);
+    }
+    response
+}

@@ -1,0 +1,287 @@
+//! One WebSocket connection's task: reads frames into the pipeline, writes
+//! what the pipeline hands out, and runs handlers, in one loop.
+//!
+//! tungstenite reads frames (and answers pings and closes); data frames are
+//! written by a [`FrameWriter`], one vectored write per batch, without
+//! copying payloads. Replies are gathered while anything else is ready and
+//! written once the loop is idle (or once enough bytes gathered), so one
+//! write carries every reply produced meanwhile.
+
+use super::frame_writer::FrameWriter;
+use crate::pipeline::{Connection, Work};
+use crate::spark::{CloseRequest, Outbound, SparkError};
+use crate::wire::Frame;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::pin::Pin;
+use tokio::io::AsyncReadExt;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+/// Items taken from the outbound queue in one go.
+const WRITE_BATCH: usize = 64;
+
+type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// A WebSocket and the connection it carries.
+pub(super) struct Socket {
+    stream: Stream,
+    connection: Connection,
+    /// Data frames waiting for the next write.
+    writer: FrameWriter,
+    /// Bytes gathered in `writer` that trigger a write before the loop is idle.
+    write_threshold: usize,
+}
+
+/// Why the read/write loop stopped.
+enum Exit {
+    /// The server asked to close.
+    Requested(CloseRequest),
+    /// The client closed or the socket failed.
+    Gone,
+    /// A message exceeded `max_length`.
+    TooLarge,
+}
+
+impl Socket {
+    pub(super) fn new(stream: Stream, connection: Connection, write_threshold: usize) -> Socket {
+        Socket {
+            stream,
+            connection,
+            writer: FrameWriter::default(),
+            write_threshold,
+        }
+    }
+
+    /// Runs the connection until it ends; returns it, to be finished.
+    pub(super) async fn run(mut self) -> Connection {
+        let grace = self.connection.close_grace();
+        match self.pump().await {
+            Exit::Requested(request) => {
+                self.drain_outbound().await;
+                if request.announce {
+                    self.writer.push(self.connection.server_close_frame());
+                }
+                let close = request.code.map(|code| CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: Utf8Bytes::default(),
+                });
+                // Bounded: a client that stopped reading would hold these
+                // writes (and the connection) for as long as TCP lets it.
+                let farewell = async {
+                    self.write_out().await.is_ok() && self.stream.send(WsMessage::Close(close)).await.is_ok()
+                };
+                if tokio::time::timeout(grace, farewell).await == Ok(true) {
+                    self.await_client_close().await;
+                }
+            }
+            Exit::Gone => {
+                self.connection.mark_closed();
+                let _ = self.stream.flush().await;
+            }
+            Exit::TooLarge => {
+                self.connection.mark_closed();
+                let limit = self.stream.get_config().max_message_size.unwrap_or_default();
+                self.connection.report(SparkError::PayloadTooLarge { limit });
+                let close = CloseFrame {
+                    code: CloseCode::Size,
+                    reason: Utf8Bytes::default(),
+                };
+                // What was queued before the oversize message still goes out
+                // (bounded, as above).
+                let farewell = async {
+                    let _ = self.write_out().await;
+                    let _ = self.stream.send(WsMessage::Close(Some(close))).await;
+                };
+                let _ = tokio::time::timeout(grace, farewell).await;
+                // The rest of the oversize message is still in the socket:
+                // discard it instead of parsing it, so the close frame is not
+                // lost to a connection reset.
+                self.discard_input().await;
+            }
+        }
+        self.connection
+    }
+
+    /// Reads, writes and runs handlers until the connection should end.
+    async fn pump(&mut self) -> Exit {
+        // Made once: it registers its waker on the first poll only.
+        let watch = self.connection.close_watch();
+        let close = watch.requested();
+        tokio::pin!(close);
+        // Frames are queued as they come and written once nothing else is
+        // ready, so one write carries every reply produced meanwhile.
+        let mut unflushed = false;
+        loop {
+            tokio::select! {
+                biased;
+                request = &mut close => return Exit::Requested(request),
+                work = self.connection.work() => {
+                    if let Work::Outbound(item) = work {
+                        self.queue_batch(item).await;
+                        unflushed = true;
+                        if let Some(exit) = self.write_out_if_gathered(close.as_mut()).await {
+                            return exit;
+                        }
+                    }
+                }
+                incoming = self.stream.next(), if self.connection.can_receive() => {
+                    match incoming {
+                        None => return Exit::Gone,
+                        Some(Ok(message)) => {
+                            if let Some(exit) = self.on_message(message).await {
+                                return exit;
+                            }
+                            // Most handlers finish without waiting: run the
+                            // new one now and queue what it wrote, instead of
+                            // going round the loop twice more.
+                            if self.connection.is_busy() {
+                                self.connection.poll_handlers_once().await;
+                                if let Some(item) = self.connection.try_outbound() {
+                                    self.queue_batch(item).await;
+                                    unflushed = true;
+                                }
+                            }
+                            // A client that keeps sending keeps this branch
+                            // ready: write before too much gathers.
+                            if let Some(exit) = self.write_out_if_gathered(close.as_mut()).await {
+                                return exit;
+                            }
+                        }
+                        Some(Err(tungstenite::Error::Capacity(_))) => return Exit::TooLarge,
+                        Some(Err(error)) => {
+                            if !is_plain_disconnect(&error) {
+                                self.connection.report(SparkError::Transport(error.to_string()));
+                            }
+                            return Exit::Gone;
+                        }
+                    }
+                }
+                () = std::future::ready(()), if unflushed => {
+                    if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                        return exit;
+                    }
+                    unflushed = false;
+                }
+            }
+        }
+    }
+
+    async fn on_message(&mut self, message: WsMessage) -> Option<Exit> {
+        match message {
+            WsMessage::Text(text) => self.connection.receive(Frame::text_trusted(Bytes::from(text))),
+            WsMessage::Binary(bytes) => self.connection.receive(Frame::binary(bytes)),
+            WsMessage::Ping(_) => {
+                // Primus' ws transformer counts a client's WebSocket ping as a pong.
+                self.connection.heartbeat();
+                if self.stream.flush().await.is_err() {
+                    return Some(Exit::Gone);
+                }
+            }
+            WsMessage::Close(_) => return Some(Exit::Gone),
+            WsMessage::Pong(_) | WsMessage::Frame(_) => {}
+        }
+        None
+    }
+
+    /// Queues `first` and whatever else is waiting (up to a batch) for the
+    /// next write, which happens once nothing else is ready, or at once if
+    /// `write_threshold` bytes have gathered.
+    async fn queue_batch(&mut self, first: Outbound) {
+        self.queue(first).await;
+        for _ in 1..WRITE_BATCH {
+            match self.connection.try_outbound() {
+                Some(item) => self.queue(item).await,
+                None => break,
+            }
+        }
+    }
+
+    /// Queues one outbound item for the next write.
+    async fn queue(&mut self, item: Outbound) {
+        if let Some(frame) = self.connection.prepare(item).await {
+            self.writer.push(frame);
+        }
+    }
+
+    /// [`write_out_unless_closed`](Self::write_out_unless_closed) once
+    /// `write_threshold` bytes wait, instead of when the loop is idle.
+    async fn write_out_if_gathered<F: Future<Output = CloseRequest>>(
+        &mut self,
+        close: Pin<&mut F>,
+    ) -> Option<Exit> {
+        if self.writer.buffered() < self.write_threshold {
+            return None;
+        }
+        self.write_out_unless_closed(close).await
+    }
+
+    /// Writes what is queued, unless the server asks to close first (a
+    /// client that stopped reading blocks the write; the close must still
+    /// be seen). `Some` when the loop should stop.
+    async fn write_out_unless_closed<F: Future<Output = CloseRequest>>(
+        &mut self,
+        close: Pin<&mut F>,
+    ) -> Option<Exit> {
+        tokio::select! {
+            biased;
+            request = close => Some(Exit::Requested(request)),
+            written = self.write_out() => written.err().map(|_| Exit::Gone),
+        }
+    }
+
+    /// Writes every queued frame to the socket (one vectored write per
+    /// batch). Runs to completion before tungstenite touches the socket again.
+    async fn write_out(&mut self) -> std::io::Result<()> {
+        if self.writer.is_empty() {
+            return Ok(());
+        }
+        self.writer.write_to(self.stream.get_mut()).await
+    }
+
+    async fn drain_outbound(&mut self) {
+        while let Some(item) = self.connection.try_outbound() {
+            self.queue(item).await;
+        }
+    }
+
+    async fn await_client_close(&mut self) {
+        let grace = self.connection.close_grace();
+        let _ = tokio::time::timeout(grace, async {
+            while let Some(Ok(_)) = self.stream.next().await {}
+        })
+        .await;
+    }
+
+    async fn discard_input(&mut self) {
+        // On the heap: an array here would be part of every connection's future.
+        let mut sink = vec![0u8; 8 * 1024];
+        let grace = self.connection.close_grace();
+        let stream = self.stream.get_mut();
+        let _ = tokio::time::timeout(grace, async {
+            while let Ok(read) = stream.read(&mut sink).await {
+                if read == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// A client that went away without a close handshake (a killed process, a
+/// lost network) is an ordinary disconnect, not an error.
+fn is_plain_disconnect(error: &tungstenite::Error) -> bool {
+    use tungstenite::error::ProtocolError;
+    matches!(
+        error,
+        tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed
+            | tungstenite::Error::Io(_)
+            | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+    )
+}

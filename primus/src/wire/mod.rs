@@ -1,0 +1,13 @@
+//! The wire: what travels on a transport, below any meaning.
+//!
+//! * [`Frame`]: one Primus message as one transport message, text or binary,
+//!   reference counted so a broadcast shares one buffer.
+//! * [`protocol`]: the few `primus::` strings that are the protocol itself
+//!   (heartbeat ping and pong, the spark-id request, the close notice).
+//!
+//! This layer imports nothing else of the crate.
+
+mod frame;
+pub mod protocol;
+
+pub use frame::{Frame, FrameKind};

@@ -1,0 +1,79 @@
+//! The echo contract (`tests/interop/README.md`), which the Rust server here
+//! and `tests/interop/server.js` both follow so the same scenarios run
+//! against either: data is echoed (binary frames as binary), `{"cmd":"id"}`
+//! answers the spark id, `end` / `end-reconnect` end the spark, `broadcast`
+//! writes to every spark, and `?auth=fail` is refused with 401 and a Basic
+//! challenge. Errors the server reports are recorded into a [`Log`].
+//!
+//! In-process: [`builder`], [`server`], [`server_with`]; as a process of
+//! its own (killed with SIGKILL, frozen with SIGSTOP, restarted on the same
+//! port): [`start_process`] runs the `contract-server` binary of this crate.
+
+use crate::logs::Log;
+use crate::process::ServerProcess;
+use crate::server::{serve_with_errors, Running};
+use primus::{AuthError, Message, Server, ServerBuilder, Spark};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::process::Command;
+
+/// A builder for the echo-contract server whose `error` handler records
+/// into `errors`; configure it further before `build`.
+pub fn builder(errors: &Log) -> ServerBuilder {
+    let errors = errors.clone();
+    Server::builder()
+        .authorize(|request| async move {
+            match request.query.get("auth") {
+                Some("fail") => {
+                    Err(AuthError::new("Authentication required")
+                        .authenticate("Basic realm=\"primus-rs-test\""))
+                }
+                _ => Ok(()),
+            }
+        })
+        .on_data(|spark, message| async move { reply(&spark, message) })
+        .on_error(move |_spark, error| errors.push(error.to_string()))
+}
+
+/// The contract's answer to one message: binary frames (which the JSON
+/// parser passes on undecoded) are echoed as they are, commands are obeyed,
+/// anything else is echoed.
+pub fn reply(spark: &Spark, message: Message) {
+    let Ok(value) = message.decode::<Value>() else {
+        let _ = spark.write_frame(message.into_frame());
+        return;
+    };
+    match value.get("cmd").and_then(Value::as_str) {
+        Some("id") => drop(spark.write(&json!({ "id": spark.id() }))),
+        Some("end") => drop(spark.end()),
+        Some("end-reconnect") => drop(spark.end_reconnect()),
+        Some("broadcast") => drop(spark.server().write(value.get("data").unwrap_or(&Value::Null))),
+        _ => drop(spark.write(&value)),
+    }
+}
+
+/// The echo-contract server with the given heartbeat interval, served.
+pub async fn server(ping_interval: Option<Duration>) -> Running {
+    server_with(|builder| builder.ping_interval(ping_interval)).await
+}
+
+/// The echo-contract server after `configure`, served.
+pub async fn server_with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Running {
+    let errors = Log::default();
+    let server = configure(builder(&errors))
+        .build()
+        .expect("build the contract server");
+    serve_with_errors(server, errors).await
+}
+
+/// The echo-contract server as a process: `program` is the path of the
+/// `contract-server` binary of this crate, which integration tests get as
+/// `env!("CARGO_BIN_EXE_contract-server")`. Port 0 picks a free one.
+pub async fn start_process(program: &str, port: u16, ping_interval_ms: Option<u64>) -> ServerProcess {
+    let mut command = Command::new(program);
+    command.args(["--port", &port.to_string()]);
+    if let Some(ms) = ping_interval_ms {
+        command.args(["--ping-interval", &ms.to_string()]);
+    }
+    ServerProcess::start(command).await
+}

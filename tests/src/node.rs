@@ -1,0 +1,57 @@
+//! The Node.js harness in `tests/interop` (its own `package.json` and
+//! lockfile, real npm `primus@8.0.9`): scenarios of the real Primus client
+//! (`client.js`) run against a server of ours ([`scenario`]), and the real
+//! Primus server (`server.js`) as a process ([`start_server`]). Both follow
+//! the echo contract of [`crate::contract`].
+
+use crate::process::{npm_ci_once, run_to_summary, ServerProcess};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// What the interop tests need from the machine.
+const NEEDS: &str = "interop tests need Node.js 18+ and npm";
+
+/// How long one client scenario may run.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(60);
+
+/// The folder with the Node.js harness.
+pub fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+/// Makes sure `npm ci` has run in `tests/interop` (once per test binary).
+pub fn ensure_modules() {
+    npm_ci_once(&dir(), &["primus", "ws"], NEEDS);
+}
+
+/// Runs one scenario of `tests/interop/client.js` (the real Primus Node
+/// client) against `url` and panics with its output unless it passed within
+/// 60 s. Returns the JSON summary it printed last.
+pub async fn scenario(url: &str, scenario: &str, ping_interval_ms: Option<u64>) -> Value {
+    ensure_modules();
+    let mut command = Command::new("node");
+    command
+        .arg(dir().join("client.js"))
+        .args(["--url", url, "--scenario", scenario]);
+    if let Some(ms) = ping_interval_ms {
+        command.args(["--ping-interval", &ms.to_string()]);
+    }
+    let what = format!("real Primus client scenario `{scenario}`");
+    run_to_summary(command, SCENARIO_LIMIT, &what, NEEDS).await
+}
+
+/// The real Node.js Primus 8 server (`tests/interop/server.js`) on `port`
+/// (0 picks a free one) with the given heartbeat interval.
+pub async fn start_server(port: u16, ping_interval_ms: u64) -> ServerProcess {
+    ensure_modules();
+    let mut command = Command::new("node");
+    command.arg(dir().join("server.js")).args([
+        "--port",
+        &port.to_string(),
+        "--ping-interval",
+        &ping_interval_ms.to_string(),
+    ]);
+    ServerProcess::start(command).await
+}
