@@ -1,9 +1,9 @@
 extern crate realtime as primus;
 
-use primus::server::middleware::{Outcome, Request};
+use primus::middleware::{HttpRequest, Outcome};
 
 #[primus::middleware(name = "check")]
-fn check(request: Request) -> Outcome {
+fn check(request: HttpRequest) -> Outcome {
     let _ = request;
     Outcome::Continue
 }

@@ -1,9 +1,9 @@
 extern crate realtime as primus;
 
-use primus::server::middleware::{Outcome, Request};
+use primus::middleware::{HttpRequest, Outcome};
 
 #[primus::middleware(nme = "check", http = false, upgrade = false, order = "first")]
-fn check(request: Request, extra: u8) -> Outcome {
+fn check(request: HttpRequest, extra: u8) -> Outcome {
     let _ = (request, extra);
     Outcome::Continue
 }

@@ -1,6 +1,6 @@
 extern crate realtime as primus;
 
-use primus::server::middleware::Outcome;
+use primus::middleware::Outcome;
 
 #[primus::middleware(name = "check")]
 async fn check(request: String) -> Outcome {

@@ -1,9 +1,9 @@
 extern crate realtime as primus;
 
-use primus::server::middleware::Request;
+use primus::middleware::HttpRequest;
 
 #[primus::middleware]
-async fn check(request: Request) -> bool {
+async fn check(request: HttpRequest) -> bool {
     request.upgrade
 }
 

@@ -1,6 +1,6 @@
 extern crate realtime as primus;
 
-use primus::server::plugin::PluginSetup;
+use primus::PluginSetup;
 use primus::Plugin;
 
 struct NeedsConfig {

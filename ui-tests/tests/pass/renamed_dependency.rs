@@ -4,7 +4,7 @@
 //! themselves; `#[primus(crate = "...")]` under the macro attribute gives the
 //! path explicitly. Both kinds register and work side by side.
 
-use realtime::server::middleware::{Outcome, Request};
+use realtime::middleware::{HttpRequest, Outcome};
 use realtime::{Event, Payload, Plugin, Server, Spark};
 
 // Found in the manifest.
@@ -58,7 +58,7 @@ async fn echo(Payload(text): Payload<String>) -> String {
 async fn ping(_server: Server) {}
 
 #[realtime::middleware(name = "detected")]
-async fn detected(request: Request) -> Outcome {
+async fn detected(request: HttpRequest) -> Outcome {
     let _ = request;
     Outcome::Continue
 }
@@ -66,7 +66,7 @@ async fn detected(request: Request) -> Outcome {
 // A bare path works too.
 #[realtime::middleware(name = "explicit", http = false)]
 #[primus(crate = realtime)]
-async fn explicit(request: Request) -> Outcome {
+async fn explicit(request: HttpRequest) -> Outcome {
     let _ = request;
     Outcome::Continue
 }
