@@ -1,17 +1,41 @@
 //! The attribute macros of [primus](https://docs.rs/primus). Use them through
 //! the `primus` crate: `#[primus::event]`, `#[primus::on(..)]`.
 //!
-//! Each macro first parses its input into a small model (`model.rs`),
-//! reporting every misuse with a span on the offending token and a hint on
-//! how to fix it, and only then generates code (`expand.rs`). Generated code
-//! refers to the runtime only through `::primus::__private`.
+//! Each macro first reads its input into a small model (`model.rs`),
+//! recording every misuse in an error context (`ctxt.rs`) with a span on the
+//! offending token and a hint on how to fix it, so that all the mistakes of
+//! an item are reported together; only a clean model is handed to the
+//! generator (`expand.rs`).
+//!
+//! Generated code reaches the runtime only through its hidden glue module,
+//! `<crate>::__private` (serde and inventory included), where `<crate>` is
+//! what the user's `Cargo.toml` calls primus (or `primus-client`), or the
+//! path given with `#[primus(crate = "...")]` under the macro's attribute
+//! (under it: an attribute above the macro's is read by the compiler first,
+//! as a macro of its own). See `glue.rs`:
+//!
+//! ```ignore
+//! // Cargo.toml: realtime = { package = "primus", version = "0.1" }
+//! #[realtime::event]                      // found as `::realtime`
+//! pub enum ClientEvent { Say(String) }
+//!
+//! #[realtime::on(ClientEvent::Say)]
+//! #[primus(crate = "realtime")]           // or given explicitly
+//! async fn say(realtime::Payload(text): realtime::Payload<String>) {}
+//! ```
 
+mod attr;
 mod case;
-mod client_on;
+mod ctxt;
 mod event;
+mod glue;
 mod middleware;
 mod on;
 mod plugin;
+#[cfg(test)]
+mod tests;
+
+use on::Side;
 
 use proc_macro::TokenStream;
 
@@ -43,11 +67,12 @@ use proc_macro::TokenStream;
 ///
 /// A struct variant's payload is also available as a generated struct named
 /// `<Enum><Variant>` (here `ClientEventJoin { room }`), for handlers.
+///
+/// Enum attribute, under `#[primus::event]`: `#[primus(crate = "path")]`, the
+/// path of primus when the macros cannot find it in `Cargo.toml`.
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
-    event::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    event::expand(args.into(), input.into()).into()
 }
 
 /// Registers an async function as a handler.
@@ -72,16 +97,17 @@ pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Arguments are extractors (`Spark`, `Server`, `State<T>`, `Message`,
 /// `Payload<T>`). Each typed event has exactly one handler; `connection`,
 /// `disconnection` and `data` may have many, run in the registry's order
-/// (`order`, then module path, then function name).
+/// (`order`, then module path, then function name). `#[primus(crate = "path")]`
+/// under the attribute sets the path of primus.
 #[proc_macro_attribute]
 pub fn on(args: TokenStream, input: TokenStream) -> TokenStream {
-    on::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    on::expand(Side::Server, args.into(), input.into()).into()
 }
 
 /// Registers an async function as a client-side handler of a typed event;
-/// re-exported as `primus_client::on`.
+/// re-exported as `primus_client::on`. The same model and generator as
+/// [`macro@on`], for the client: typed events only, no `order` (each event has
+/// one client handler), arguments are `Client` and `Payload<T>`.
 ///
 /// ```ignore
 /// #[primus_client::on(ServerEvent::Said)]
@@ -89,9 +115,7 @@ pub fn on(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn client_on(args: TokenStream, input: TokenStream) -> TokenStream {
-    client_on::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    on::expand(Side::Client, args.into(), input.into()).into()
 }
 
 /// Registers a plugin: put it on the `impl primus::Plugin for YourType`
@@ -110,9 +134,7 @@ pub fn client_on(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
-    plugin::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    plugin::expand(args.into(), input.into()).into()
 }
 
 /// Registers an async function as a named middleware layer (see
@@ -127,7 +149,5 @@ pub fn plugin(args: TokenStream, input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn middleware(args: TokenStream, input: TokenStream) -> TokenStream {
-    middleware::expand(args.into(), input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    middleware::expand(args.into(), input.into()).into()
 }

@@ -6,6 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 pub(crate) fn generate(model: &EventEnum) -> TokenStream {
+    let glue = &model.glue;
     let item = &model.item;
     let ident = &item.ident;
     let vis = &item.vis;
@@ -45,7 +46,7 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
             }
             None => quote!(::core::option::Option::None),
         };
-        quote!(::primus::__private::EventInfo { name: #name, variant: #variant, payload: #payload, reply: #reply })
+        quote!(__primus::EventInfo { name: #name, variant: #variant, payload: #payload, reply: #reply })
     });
     let name_arms = model.variants.iter().map(|v| {
         let variant = &v.ident;
@@ -71,29 +72,42 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
     let registration = item.generics.params.is_empty().then(|| {
         let typescript = typescript_fn(model);
         quote! {
-            const _: () = {
-                #typescript
+            #typescript
 
-                ::primus::__private::inventory::submit! {
-                    ::primus::__private::EventRegistration {
-                        type_name: #type_name,
-                        module: ::core::module_path!(),
-                        events: <#ident as ::primus::__private::Event>::EVENTS,
-                        typescript: __primus_typescript,
-                    }
+            __primus::inventory::submit! {
+                __primus::EventRegistration {
+                    type_name: #type_name,
+                    module: ::core::module_path!(),
+                    events: <#ident as __primus::Event>::EVENTS,
+                    typescript: __primus_typescript,
                 }
-            };
+            }
         }
     });
+    let event_impl = quote! {
+        impl #impl_generics __primus::Event for #ident #type_generics #event_bounds {
+            const TYPE_NAME: &'static str = #type_name;
+            const EVENTS: &'static [__primus::EventInfo] = &[#(#infos),*];
+
+            fn event_name(&self) -> &'static str {
+                match self {
+                    #(#name_arms,)*
+                }
+            }
+        }
+    };
 
     // `Deserialize` first: when a field's type implements neither, its error
     // is reported first, on the field's type. The derives are spanned on the
     // enum's name: errors serde reports on its own generated code (e.g. a
     // newtype field that is not `Serialize`) point there, not at the attribute.
+    let serde_path = glue.serde_path();
+    let glue_at_name = glue.at(ident.span());
     let derives = quote_spanned! {ident.span()=>
-        #[derive(::primus::__private::serde::Deserialize, ::primus::__private::serde::Serialize)]
-        #[serde(crate = "::primus::__private::serde", tag = "event", content = "data")]
+        #[derive(#glue_at_name::serde::Deserialize, #glue_at_name::serde::Serialize)]
+        #[serde(crate = #serde_path, tag = "event", content = "data")]
     };
+    let import = glue.import();
 
     quote! {
         #derives
@@ -102,22 +116,18 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
 
         #(#payload_structs)*
 
-        #constructors
+        // Everything that names the runtime, in one block that imports it.
+        const _: () = {
+            #import
 
-        impl #impl_generics ::primus::__private::Event for #ident #type_generics #event_bounds {
-            const TYPE_NAME: &'static str = #type_name;
-            const EVENTS: &'static [::primus::__private::EventInfo] = &[#(#infos),*];
+            #constructors
 
-            fn event_name(&self) -> &'static str {
-                match self {
-                    #(#name_arms,)*
-                }
-            }
-        }
+            #event_impl
 
-        #(#variant_impls)*
+            #(#variant_impls)*
 
-        #registration
+            #registration
+        };
     }
 }
 
@@ -125,8 +135,7 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
 /// event's payload (and reply), in declaration order. Types that implement
 /// `ts_rs::TS` are mapped by it; others become `unknown` (autoref probe).
 fn typescript_fn(model: &EventEnum) -> TokenStream {
-    let probe =
-        |ty: &dyn ToTokens| quote!((&&::primus::__private::TsProbe::<#ty>::new()).describe(__collector));
+    let probe = |ty: &dyn ToTokens| quote!((&&__primus::TsProbe::<#ty>::new()).describe(__collector));
     let entries = model.variants.iter().map(|variant| {
         let payload = match &variant.shape {
             Shape::Unit => quote!(::std::string::String::from("undefined")),
@@ -151,14 +160,14 @@ fn typescript_fn(model: &EventEnum) -> TokenStream {
             }
             None => quote!(::core::option::Option::None),
         };
-        quote!(::primus::__private::EventTypes { payload: #payload, reply: #reply })
+        quote!(__primus::EventTypes { payload: #payload, reply: #reply })
     });
     quote! {
         fn __primus_typescript(
-            __collector: &mut ::primus::__private::TsCollector,
-        ) -> ::std::vec::Vec<::primus::__private::EventTypes> {
+            __collector: &mut __primus::TsCollector,
+        ) -> ::std::vec::Vec<__primus::EventTypes> {
             #[allow(unused_imports)]
-            use ::primus::__private::{TsProbeTyped as _, TsProbeUntyped as _};
+            use __primus::{TsProbeTyped as _, TsProbeUntyped as _};
             ::std::vec![#(#entries),*]
         }
     }
@@ -174,8 +183,8 @@ fn event_where_clause(model: &EventEnum) -> TokenStream {
     let bounds = model.item.generics.type_params().map(|param| {
         let ident = &param.ident;
         quote! {
-            #ident: ::primus::__private::serde::Serialize
-                + ::primus::__private::serde::de::DeserializeOwned
+            #ident: __primus::serde::Serialize
+                + __primus::serde::de::DeserializeOwned
                 + ::core::marker::Send + ::core::marker::Sync + 'static,
         }
     });
@@ -232,7 +241,7 @@ fn variant_impl(model: &EventEnum, variant: &EventVariant) -> TokenStream {
     let payload = payload_type(model, variant);
     let (reply, is_request) = match &variant.reply {
         Some(ty) => (ty.to_token_stream(), true),
-        None => (quote!(::primus::__private::NoReply), false),
+        None => (quote!(__primus::NoReply), false),
     };
     let extract = match &variant.shape {
         Shape::Unit => quote!(Self::#name => ::core::option::Option::Some(())),
@@ -252,7 +261,7 @@ fn variant_impl(model: &EventEnum, variant: &EventVariant) -> TokenStream {
         }
     };
     quote! {
-        impl #impl_generics ::primus::__private::Variant<{ ::primus::__private::variant_id(#name_text) }>
+        impl #impl_generics __primus::Variant<{ __primus::variant_id(#name_text) }>
             for #ident #type_generics #bounds
         {
             type Payload = #payload;
@@ -302,8 +311,8 @@ fn request_constructor(model: &EventEnum, variant: &EventVariant) -> Option<Toke
     };
     Some(quote! {
         #[doc = #doc]
-        #vis fn #function(#params) -> ::primus::__private::Request<#ident #type_generics, #reply> {
-            ::primus::__private::Request::new(#value)
+        #vis fn #function(#params) -> __primus::Request<#ident #type_generics, #reply> {
+            __primus::Request::new(#value)
         }
     })
 }

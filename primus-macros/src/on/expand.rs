@@ -1,101 +1,109 @@
-//! Code generation for `#[primus::on(..)]`.
+//! Code generation for `#[primus::on(..)]` and `#[primus_client::on(..)]`.
 //!
-//! Every piece of generated code that the compiler may reject carries the
-//! span of the user's token it is about, so that the error lands there:
-//! extractor checks on the argument types, the return-type check on the
-//! return type, the `Send` check on the function name, the variant check on
-//! the variant.
+//! One generator serves both sides; [`Flavor`] names what differs (the
+//! context and extractor trait, the registration, the state check). Every
+//! piece of generated code that the compiler may reject carries the span of
+//! the user's token it is about, so that the error lands there: extractor
+//! checks on the argument types, the return-type check on the return type,
+//! the `Send` check on the function name, the variant check on the variant.
 
-use super::model::{Handler, Target};
+use super::model::{Handler, Side, Target};
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Ident, ReturnType, Type};
+use syn::{Ident, ReturnType};
+
+/// What differs between server and client handlers, as glue item names.
+struct Flavor {
+    /// The context arguments are taken from (`HandlerContext<P>`).
+    context: Ident,
+    /// The extractor trait (`FromHandlerContext<P>`).
+    extractor: Ident,
+    /// The name prefix of the constant that makes a second handler of one
+    /// event in the same module a compile error.
+    exclusive: &'static str,
+}
+
+impl Flavor {
+    fn of(side: Side) -> Flavor {
+        let (context, extractor, exclusive) = match side {
+            Side::Server => (
+                "HandlerContext",
+                "FromHandlerContext",
+                "ONLY_ONE_HANDLER_PER_EVENT",
+            ),
+            Side::Client => (
+                "ClientContext",
+                "FromClientContext",
+                "ONLY_ONE_CLIENT_HANDLER_PER_EVENT",
+            ),
+        };
+        Flavor {
+            context: format_ident!("{}", context),
+            extractor: format_ident!("{}", extractor),
+            exclusive,
+        }
+    }
+}
+
+/// The parts that depend on the handler's target.
+struct Parts {
+    /// The payload type (`__Payload`).
+    payload: TokenStream,
+    /// The glue function, with its type arguments.
+    glue_fn: TokenStream,
+    /// The `__PRIMUS_VARIANT_ID` constant of a typed event.
+    variant_id: TokenStream,
+    /// The constant that allows one handler per event and module.
+    exclusive: TokenStream,
+    /// What the registration says the handler handles.
+    kind: Kind,
+}
+
+enum Kind {
+    /// `HandlerKind::Connection`, `Disconnection` or `Data`.
+    Lifecycle(Ident),
+    /// A typed event: expressions of its enum's name, its wire name and
+    /// whether it is a request.
+    Event {
+        type_name: TokenStream,
+        name: TokenStream,
+        request: TokenStream,
+    },
+}
 
 pub(crate) fn generate(handler: &Handler) -> TokenStream {
+    let glue = &handler.glue;
+    let flavor = Flavor::of(handler.side);
     let function = &handler.function;
-    if let Some(error) = lifecycle_payload(handler) {
-        // Keep the function: the error above is then the only one.
-        let error = error.into_compile_error();
-        return quote! {
-            #error
-            #[allow(dead_code)]
-            #function
-        };
-    }
     let name = &function.sig.ident;
     let name_text = name.to_string();
-    let order = handler.order;
     // The return type, named in the glue call that checks it against the
     // event's reply type: a mismatch is reported on it.
     let ret = return_type(function);
-
-    let (payload, glue, kind, variant_id, slot) = match &handler.target {
-        Target::Connection => lifecycle("connection_handler", quote!(Connection), name, &ret),
-        Target::Disconnection => lifecycle("disconnection_handler", quote!(Disconnection), name, &ret),
-        Target::Data => lifecycle("data_handler", quote!(Data), name, &ret),
+    let parts = match &handler.target {
         Target::Event {
             enum_path,
             variant,
             span,
-        } => {
-            let enum_path = &turbofish(enum_path);
-            let variant_text = variant.to_string();
-            // The variant's id, through a constant that names the variant in
-            // a pattern: an unknown variant is reported there, on the path,
-            // with the compiler's "did you mean". The constant is then
-            // erroneous and every use of `Variant<ID>` below stays silent
-            // instead of adding "trait bound not satisfied" errors.
-            let variant_id = quote_spanned! {*span=>
-                #[allow(clippy::all, clippy::pedantic)]
-                const __PRIMUS_VARIANT_ID: u64 = match ::core::option::Option::<#enum_path>::None {
-                    ::core::option::Option::Some(#enum_path::#variant { .. }) => {
-                        ::primus::__private::variant_id(#variant_text)
-                    }
-                    _ => ::primus::__private::variant_id(#variant_text),
-                };
-            };
-            let variant_trait = quote!(::primus::__private::Variant<__PRIMUS_VARIANT_ID>);
-            let payload = quote!(<#enum_path as #variant_trait>::Payload);
-            let glue = quote_spanned! {name.span()=>
-                ::primus::__private::event_handler::<#enum_path, __PRIMUS_VARIANT_ID, _, _, #ret>
-            };
-            let kind = quote! {
-                ::primus::__private::HandlerKind::Event {
-                    type_name: <#enum_path as ::primus::__private::Event>::TYPE_NAME,
-                    name: <#enum_path as #variant_trait>::NAME,
-                    request: <#enum_path as #variant_trait>::IS_REQUEST,
-                }
-            };
-            // Two handlers for one event in the same module collide here,
-            // on the variant of the second one.
-            let segments: Vec<String> = enum_path.segments.iter().map(|s| s.ident.to_string()).collect();
-            let slot = format_ident!(
-                "ONLY_ONE_HANDLER_PER_EVENT__{}__{}",
-                segments.join("__"),
-                variant,
-                span = variant.span()
-            );
-            let exclusive = quote_spanned! {variant.span()=>
-                #[doc(hidden)]
-                #[allow(non_upper_case_globals, dead_code)]
-                const #slot: () = ();
-            };
-            (payload, glue, kind, variant_id, exclusive)
-        }
+        } => typed(handler, &flavor, &ret, enum_path, variant, *span),
+        lifecycle => lifecycle_parts(handler, lifecycle, &ret),
     };
+    let Parts {
+        payload,
+        glue_fn,
+        variant_id,
+        exclusive,
+        kind,
+    } = parts;
 
+    let (context, extractor) = (&flavor.context, &flavor.extractor);
     let bindings: Vec<_> = (0..handler.arguments.len())
         .map(|i| format_ident!("__primus_arg{}", i))
         .collect();
     let extractions = handler.arguments.iter().zip(&bindings).map(|(ty, binding)| {
         quote_spanned! {ty.span()=>
-            let #binding = <#ty as ::primus::__private::FromHandlerContext<__Payload>>::from_context(&mut __context)?;
-        }
-    });
-    let checks = handler.arguments.iter().map(|ty| {
-        quote_spanned! {ty.span()=>
-            <#ty as ::primus::__private::FromHandlerContext<__Payload>>::check(__state)?;
+            let #binding = <#ty as __primus::#extractor<__Payload>>::from_context(&mut __context)?;
         }
     });
     let call = quote_spanned! {name.span()=>
@@ -103,63 +111,184 @@ pub(crate) fn generate(handler: &Handler) -> TokenStream {
     };
     // The closure and the future the glue requires to be `Send`: spanned on
     // the function name, where "future cannot be sent between threads
-    // safely" belongs.
+    // safely" belongs. A closure, so that the erased handler's type is
+    // never named: the registration's field type gives it.
     let make = quote_spanned! {name.span()=>
-        #glue(#name_text, |mut __context: ::primus::__private::HandlerContext<__Payload>| async move {
+        || #glue_fn(#name_text, |mut __context: __primus::#context<__Payload>| async move {
             #(#extractions)*
             #call
         })
     };
+    let check = state_check(handler);
+    let import = glue.import();
+    let registration = registration(handler, kind, &make);
 
     quote! {
         #function
 
-        #slot
+        #exclusive
 
         #[doc(hidden)]
         const _: () = {
+            #import
+
             #variant_id
 
             type __Payload = #payload;
 
-            fn __primus_make() -> ::primus::__private::ErasedHandler {
-                #make
-            }
+            #check
 
-            fn __primus_check(
-                __state: &::primus::__private::StateMapView<'_>,
-            ) -> ::core::result::Result<(), ::std::string::String> {
-                #(#checks)*
-                ::core::result::Result::Ok(())
-            }
-
-            ::primus::__private::inventory::submit! {
-                ::primus::__private::HandlerRegistration {
-                    kind: #kind,
-                    module: ::core::module_path!(),
-                    function: #name_text,
-                    order: #order,
-                    make: __primus_make,
-                    check: __primus_check,
-                }
+            __primus::inventory::submit! {
+                #registration
             }
         };
     }
 }
 
-type Parts = (TokenStream, TokenStream, TokenStream, TokenStream, TokenStream);
+/// A typed event handler: the variant id, the one-handler constant, and the
+/// registration of its side.
+fn typed(
+    handler: &Handler,
+    flavor: &Flavor,
+    ret: &TokenStream,
+    enum_path: &syn::Path,
+    variant: &Ident,
+    span: proc_macro2::Span,
+) -> Parts {
+    let name = &handler.function.sig.ident;
+    let enum_path = &turbofish(enum_path);
+    let variant_text = variant.to_string();
+    // The variant's id, through a constant that names the variant in a
+    // pattern: an unknown variant is reported there, on the path, with the
+    // compiler's "did you mean". The constant is then erroneous and every use
+    // of `Variant<ID>` below stays silent instead of adding "trait bound not
+    // satisfied" errors.
+    let variant_id = quote_spanned! {span=>
+        #[allow(clippy::all, clippy::pedantic)]
+        const __PRIMUS_VARIANT_ID: u64 = match ::core::option::Option::<#enum_path>::None {
+            ::core::option::Option::Some(#enum_path::#variant { .. }) => {
+                __primus::variant_id(#variant_text)
+            }
+            _ => __primus::variant_id(#variant_text),
+        };
+    };
+    let variant_trait = quote!(__primus::Variant<__PRIMUS_VARIANT_ID>);
+    let payload = quote!(<#enum_path as #variant_trait>::Payload);
+    let glue_fn = quote_spanned! {name.span()=>
+        __primus::event_handler::<#enum_path, __PRIMUS_VARIANT_ID, _, _, #ret>
+    };
+    // Two handlers for one event in the same module collide here, on the
+    // variant of the second one.
+    let segments: Vec<String> = enum_path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let slot = format_ident!(
+        "{}__{}__{}",
+        flavor.exclusive,
+        segments.join("__"),
+        variant,
+        span = variant.span()
+    );
+    let exclusive = quote_spanned! {variant.span()=>
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, dead_code)]
+        const #slot: () = ();
+    };
+    let kind = Kind::Event {
+        type_name: quote!(<#enum_path as __primus::Event>::TYPE_NAME),
+        name: quote!(<#enum_path as #variant_trait>::NAME),
+        request: quote!(<#enum_path as #variant_trait>::IS_REQUEST),
+    };
+    Parts {
+        payload,
+        glue_fn,
+        variant_id,
+        exclusive,
+        kind,
+    }
+}
 
-/// Payload, glue function and kind of a `connection`/`disconnection`/`data`
-/// handler (no variant id, no exclusive slot).
-fn lifecycle(glue: &str, kind: TokenStream, name: &Ident, ret: &TokenStream) -> Parts {
-    let glue = format_ident!("{}", glue);
-    (
-        quote!(::primus::__private::NoPayload),
-        quote_spanned!(name.span()=> ::primus::__private::#glue::<_, _, #ret>),
-        quote!(::primus::__private::HandlerKind::#kind),
-        TokenStream::new(),
-        TokenStream::new(),
-    )
+/// A `connection`/`disconnection`/`data` handler (server only): no variant
+/// id, no one-handler constant.
+fn lifecycle_parts(handler: &Handler, target: &Target, ret: &TokenStream) -> Parts {
+    let name = &handler.function.sig.ident;
+    let (glue_fn, kind) = match target {
+        Target::Connection => ("connection_handler", "Connection"),
+        Target::Disconnection => ("disconnection_handler", "Disconnection"),
+        _ => ("data_handler", "Data"),
+    };
+    let glue_fn = format_ident!("{}", glue_fn);
+    Parts {
+        payload: quote!(__primus::NoPayload),
+        glue_fn: quote_spanned!(name.span()=> __primus::#glue_fn::<_, _, #ret>),
+        variant_id: TokenStream::new(),
+        exclusive: TokenStream::new(),
+        kind: Kind::Lifecycle(format_ident!("{}", kind)),
+    }
+}
+
+/// The registration value of the handler's side.
+fn registration(handler: &Handler, kind: Kind, make: &TokenStream) -> TokenStream {
+    let function = handler.function.sig.ident.to_string();
+    match (handler.side, kind) {
+        (Side::Server, kind) => {
+            let kind = match kind {
+                Kind::Lifecycle(kind) => quote!(__primus::HandlerKind::#kind),
+                Kind::Event {
+                    type_name,
+                    name,
+                    request,
+                } => quote! {
+                    __primus::HandlerKind::Event { type_name: #type_name, name: #name, request: #request }
+                },
+            };
+            let order = handler.order;
+            quote! {
+                __primus::HandlerRegistration {
+                    kind: #kind,
+                    module: ::core::module_path!(),
+                    function: #function,
+                    order: #order,
+                    make: #make,
+                    check: __primus_check,
+                }
+            }
+        }
+        (Side::Client, Kind::Event { type_name, name, .. }) => quote! {
+            __primus::ClientHandlerRegistration {
+                type_name: #type_name,
+                name: #name,
+                module: ::core::module_path!(),
+                function: #function,
+                make: #make,
+            }
+        },
+        // The model accepts only typed events on the client.
+        (Side::Client, Kind::Lifecycle(_)) => {
+            quote!(::core::compile_error!(
+                "primus-macros: a client handler of a string event (a bug in the macro)"
+            ))
+        }
+    }
+}
+
+/// The server's check of `State<T>` arguments against the builder's state,
+/// run by `build`; the client has none.
+fn state_check(handler: &Handler) -> TokenStream {
+    if handler.side == Side::Client {
+        return TokenStream::new();
+    }
+    let checks = handler.arguments.iter().map(|ty| {
+        quote_spanned! {ty.span()=>
+            <#ty as __primus::FromHandlerContext<__Payload>>::check(__state)?;
+        }
+    });
+    quote! {
+        fn __primus_check(
+            __state: &__primus::StateMapView<'_>,
+        ) -> ::core::result::Result<(), ::std::string::String> {
+            #(#checks)*
+            ::core::result::Result::Ok(())
+        }
+    }
 }
 
 /// `Wrapper<u32>` → `Wrapper::<u32>`, valid in types, expressions and
@@ -190,37 +319,4 @@ fn mentions_impl(tokens: TokenStream) -> bool {
         TokenTree::Group(group) => mentions_impl(group.stream()),
         _ => false,
     })
-}
-
-/// `connection`, `disconnection` and `data` handlers have no payload: a
-/// `Payload<T>` argument there is a mistake worth its own message.
-fn lifecycle_payload(handler: &Handler) -> Option<syn::Error> {
-    let event = match handler.target {
-        Target::Connection => "connection",
-        Target::Disconnection => "disconnection",
-        Target::Data => "data",
-        Target::Event { .. } => return None,
-    };
-    let ty = handler.arguments.iter().find(|ty| is_payload(ty))?;
-    let hint = if event == "data" {
-        "take the raw message as `Message` and decode it, e.g. `message.decode::<T>()`, or handle a typed event with `#[primus::on(Enum::Variant)]`"
-    } else {
-        "remove this argument; typed event handlers, `#[primus::on(Enum::Variant)]`, take their payload as `Payload<T>`"
-    };
-    Some(syn::Error::new_spanned(
-        ty,
-        format!("a \"{event}\" handler has no payload, so it cannot take `Payload<..>`: {hint}"),
-    ))
-}
-
-/// `Payload<..>`, `primus::Payload<..>`, ...
-fn is_payload(ty: &Type) -> bool {
-    match ty {
-        Type::Path(path) => {
-            path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "Payload")
-        }
-        Type::Paren(inner) => is_payload(&inner.elem),
-        Type::Group(inner) => is_payload(&inner.elem),
-        _ => false,
-    }
 }

@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 #[primus::event]
 #[derive(Debug, serde::Serialize)]
 pub enum ToServer {

@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 #[primus::event]
 #[serde(tag = "t")]
 pub enum ToServer {

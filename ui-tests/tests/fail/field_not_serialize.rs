@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 pub struct Opaque;
 
 #[primus::event]

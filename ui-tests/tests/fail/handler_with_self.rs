@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 struct Chat;
 
 impl Chat {

@@ -1,7 +1,9 @@
-use primus::server::middleware::{Outcome, Request};
+extern crate realtime as primus;
+
+use primus::middleware::{HttpRequest, Outcome};
 
 #[primus::middleware(name = "check")]
-fn check(request: Request) -> Outcome {
+fn check(request: HttpRequest) -> Outcome {
     let _ = request;
     Outcome::Continue
 }

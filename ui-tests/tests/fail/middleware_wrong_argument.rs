@@ -1,4 +1,6 @@
-use primus::server::middleware::Outcome;
+extern crate realtime as primus;
+
+use primus::middleware::Outcome;
 
 #[primus::middleware(name = "check")]
 async fn check(request: String) -> Outcome {

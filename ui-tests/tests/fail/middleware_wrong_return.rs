@@ -1,7 +1,9 @@
-use primus::server::middleware::Request;
+extern crate realtime as primus;
+
+use primus::middleware::HttpRequest;
 
 #[primus::middleware]
-async fn check(request: Request) -> bool {
+async fn check(request: HttpRequest) -> bool {
     request.upgrade
 }
 

@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 #[primus::on()]
 async fn hello() {}
 

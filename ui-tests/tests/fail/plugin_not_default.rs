@@ -1,4 +1,6 @@
-use primus::server::plugin::PluginSetup;
+extern crate realtime as primus;
+
+use primus::PluginSetup;
 use primus::Plugin;
 
 struct NeedsConfig {

@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 #[derive(Default)]
 struct Helper;
 

@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 #[derive(serde::Deserialize)]
 pub struct Opaque;
 

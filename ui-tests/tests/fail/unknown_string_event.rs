@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 use primus::Spark;
 
 #[primus::on("conection")]

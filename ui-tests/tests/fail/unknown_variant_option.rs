@@ -1,3 +1,5 @@
+extern crate realtime as primus;
+
 #[primus::event]
 pub enum ToServer {
     #[primus(rnme = "x")]

@@ -1,6 +1,8 @@
 //! Every variant shape and option `#[primus::event]` accepts, and the wire
 //! shape it produces.
 
+extern crate realtime as primus;
+
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

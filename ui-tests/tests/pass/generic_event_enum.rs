@@ -1,6 +1,8 @@
 //! A generic event enum: bounds are added for its type parameters, and a
 //! handler names it with its arguments or through a type alias.
 
+extern crate realtime as primus;
+
 use primus::{Payload, Spark};
 
 #[primus::event]

@@ -1,6 +1,8 @@
 //! `connection`, `disconnection` and `data` handlers, with the extractors
 //! they accept and the return types they may have.
 
+extern crate realtime as primus;
+
 use primus::{Message, Server, Spark, State};
 
 #[derive(Clone, Default)]

@@ -2,6 +2,8 @@
 //! returning `T` and `Result<T, E>`, events returning `()` and
 //! `Result<(), E>`, and `order`.
 
+extern crate realtime as primus;
+
 use primus::{Message, Payload, Server, Spark, State};
 use std::sync::Arc;
 
