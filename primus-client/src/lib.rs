@@ -33,6 +33,7 @@
 //! and sent in order once it is back. Not built yet: `wss://` (TLS).
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod command;
 mod connection;

@@ -24,6 +24,8 @@
 //! async fn say(realtime::Payload(text): realtime::Payload<String>) {}
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod attr;
 mod case;
 mod ctxt;

@@ -4,7 +4,8 @@
 
 use super::plugin::PluginSet;
 use crate::lock;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::spark::PerSparkEncoding;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// The server's current [`PluginSet`], replaced as a whole on every change.
@@ -18,13 +19,17 @@ pub(crate) struct ActivePlugins {
     /// Bumped (under the write lock) after every replacement.
     generation: AtomicU64,
     /// Whether `set` has outgoing transforms, for [`Spark::write`](crate::Spark::write).
-    outgoing: AtomicBool,
+    outgoing: PerSparkEncoding,
 }
 
 impl ActivePlugins {
     pub(crate) fn new(set: PluginSet) -> ActivePlugins {
         ActivePlugins {
-            outgoing: AtomicBool::new(!set.transforms.outgoing.is_empty()),
+            outgoing: {
+                let outgoing = PerSparkEncoding::default();
+                outgoing.set(!set.transforms.outgoing.is_empty());
+                outgoing
+            },
             set: RwLock::new(Arc::new(set)),
             generation: AtomicU64::new(0),
         }
@@ -42,8 +47,7 @@ impl ActivePlugins {
         let mut next = PluginSet::clone(&set);
         let outcome = change(&mut next);
         if outcome.is_ok() {
-            self.outgoing
-                .store(!next.transforms.outgoing.is_empty(), Ordering::Release);
+            self.outgoing.set(!next.transforms.outgoing.is_empty());
             *set = Arc::new(next);
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
@@ -52,7 +56,12 @@ impl ActivePlugins {
 
     /// True while any outgoing transform is active.
     pub(crate) fn has_outgoing_transforms(&self) -> bool {
-        self.outgoing.load(Ordering::Acquire)
+        self.outgoing.get()
+    }
+
+    /// The flag itself, shared with every spark.
+    pub(crate) fn per_spark_encoding(&self) -> &PerSparkEncoding {
+        &self.outgoing
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::dispatch::Dispatcher;
 use super::{PipelineHost, CLOSE_GRACE};
+use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
 use crate::spark::queue::QueueReceiver;
 use crate::spark::{Address, CloseRequest, Outbound, Query, Spark, SparkError, SparkInit};
@@ -11,6 +12,7 @@ use crate::wire::Frame;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 
 /// What a spark keeps of the request that opened its connection.
 ///
@@ -100,6 +102,7 @@ impl Connector {
             address: request.address,
             query: request.query,
             parser: pipeline.parser.clone(),
+            per_spark: pipeline.plugins.per_spark_encoding().clone(),
             hub,
             queue_capacity: pipeline.send_queue_capacity,
         });
@@ -226,12 +229,16 @@ impl Connection {
     /// to finish. Cancel-safe, so a transport can `select!` it against its
     /// socket and the close watch.
     pub async fn work(&mut self) -> Work {
-        let busy = self.dispatcher.is_busy();
-        tokio::select! {
-            biased;
-            item = self.outbound.recv() => Work::Outbound(item),
-            () = self.dispatcher.progress(), if busy => Work::Handled,
+        std::future::poll_fn(|cx| self.poll_work(cx)).await
+    }
+
+    /// [`work`](Self::work) as a poll function, for transports written as
+    /// futures by hand.
+    pub fn poll_work(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
+        if let Poll::Ready(item) = self.outbound.poll_recv(cx) {
+            return Poll::Ready(Work::Outbound(item));
         }
+        self.dispatcher.poll_progress(cx).map(|()| Work::Handled)
     }
 
     /// Polls the running handler once and returns at once: most handlers
@@ -256,10 +263,16 @@ impl Connection {
     /// packet through the outgoing transforms and the parser. `None` when a
     /// transform dropped or refused it (the spark gets the `error`).
     pub async fn prepare(&mut self, item: Outbound) -> Option<Frame> {
-        let packet = match item {
-            Outbound::Frame(frame) => return Some(frame),
-            Outbound::Packet(packet) => packet,
-        };
+        match item {
+            Outbound::Frame(frame) => Some(frame),
+            Outbound::Packet(packet) => self.transform(packet).await,
+        }
+    }
+
+    /// The packet through the outgoing transforms, then encoded (the slow
+    /// part of [`prepare`](Self::prepare), for transports that handle
+    /// frames without awaiting anything).
+    pub async fn transform(&mut self, packet: Packet) -> Option<Frame> {
         let set = self.dispatcher.plugins().clone();
         let packet = match set.transforms.outgoing.run(&self.spark, packet).await {
             Ok(Some(packet)) => packet,

@@ -15,14 +15,13 @@ use crate::message::envelope::Envelope;
 use crate::message::transform::Packet;
 use crate::message::Message;
 use crate::parser::{Inspection, Parser};
-use crate::spark::BoxError;
-use crate::spark::{Spark, SparkError};
+use crate::spark::{BoxError, Spark, SparkError};
 use crate::wire::protocol::{self, Control};
 use crate::wire::Frame;
-use futures_util::FutureExt;
 use std::collections::VecDeque;
-use std::panic::AssertUnwindSafe;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// Most messages queued while handlers are busy; past this the transport
 /// stops reading from the socket (back-pressure onto the client).
@@ -162,12 +161,17 @@ impl Dispatcher {
         }
     }
 
-    /// Drives the running handler to completion, then starts the next one.
-    /// Never completes while no handler runs. Cancel-safe: the handler's
-    /// state lives in `self`, not in the returned future.
-    pub(crate) async fn progress(&mut self) {
+    /// Drives the running handler; when it finishes, starts the next one
+    /// and returns `Ready`. `Pending` while it runs, and while no handler
+    /// runs. The handler's state lives in `self`, so dropping a poll loses
+    /// nothing.
+    pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(connecting) = self.connecting.as_mut() {
-            let outcome = AssertUnwindSafe(connecting.as_mut()).catch_unwind().await;
+            let outcome = match catch_unwind(AssertUnwindSafe(|| connecting.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(outcome)) => Ok(outcome),
+                Err(panic) => Err(panic),
+            };
             self.connecting = None;
             match outcome {
                 Ok(Ok(())) => {}
@@ -182,7 +186,11 @@ impl Dispatcher {
                 }
             }
         } else if let Some(handling) = self.handling.as_mut() {
-            let outcome = AssertUnwindSafe(handling.as_mut()).catch_unwind().await;
+            let outcome = match catch_unwind(AssertUnwindSafe(|| handling.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(())) => Ok(()),
+                Err(panic) => Err(panic),
+            };
             self.handling = None;
             if outcome.is_err() {
                 tracing::error!(
@@ -191,19 +199,24 @@ impl Dispatcher {
                 );
             }
         } else {
-            std::future::pending::<()>().await;
+            return Poll::Pending;
         }
         self.start_next();
+        Poll::Ready(())
+    }
+
+    /// [`poll_progress`](Self::poll_progress) until a handler finishes.
+    /// Never completes while no handler runs. Cancel-safe.
+    pub(crate) async fn progress(&mut self) {
+        std::future::poll_fn(|cx| self.poll_progress(cx)).await;
     }
 
     /// Polls the running handler once (with the caller's waker) and moves
     /// on if it finished; returns at once either way.
     pub(crate) async fn poll_once(&mut self) {
-        let progress = self.progress();
-        let mut progress = std::pin::pin!(progress);
         std::future::poll_fn(|cx| {
-            let _ = std::future::Future::poll(progress.as_mut(), cx);
-            std::task::Poll::Ready(())
+            let _ = self.poll_progress(cx);
+            Poll::Ready(())
         })
         .await;
     }

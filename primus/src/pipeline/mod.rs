@@ -98,7 +98,8 @@ impl Pipeline {
         }
     }
 
-    /// True while outgoing transforms are active (see [`SparkHub::encodes_per_spark`]).
+    /// True while outgoing transforms are active: values are then encoded
+    /// per spark, after its transforms.
     pub(crate) fn encodes_per_spark(&self) -> bool {
         self.plugins.has_outgoing_transforms()
     }

@@ -232,7 +232,7 @@ impl ServerBuilder {
     ///
     /// let memory = Memory::new();
     /// let server = primus::Server::builder().transformer(memory.clone()).build()?;
-    /// assert_eq!(server.transformer(), "memory");
+    /// assert_eq!(server.transformer_name(), "memory");
     /// # Ok(()) }
     /// ```
     pub fn transformer(mut self, transformer: impl Transformer) -> ServerBuilder {

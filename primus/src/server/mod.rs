@@ -343,7 +343,7 @@ impl Server {
     }
 
     /// The name of the server's transformer, as published in `/spec`.
-    pub fn transformer(&self) -> &'static str {
+    pub fn transformer_name(&self) -> &'static str {
         self.core.transformer.name()
     }
 
@@ -502,10 +502,6 @@ impl Spark {
 }
 
 impl SparkHub for ServerCore {
-    fn encodes_per_spark(&self) -> bool {
-        self.pipeline.encodes_per_spark()
-    }
-
     fn report(&self, spark: &Spark, error: &SparkError) {
         self.pipeline.report(spark, error);
     }
@@ -553,7 +549,7 @@ impl std::fmt::Debug for Server {
         f.debug_struct("Server")
             .field("pathname", &self.pathname())
             .field("parser", &self.parser().name())
-            .field("transformer", &self.transformer())
+            .field("transformer", &self.transformer_name())
             .field("connected", &self.connected())
             .finish()
     }

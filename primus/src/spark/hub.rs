@@ -1,8 +1,8 @@
 //! What a spark needs from whoever runs it: the [`SparkHub`].
 //!
 //! A spark is created by the pipeline for a server, but it must not know
-//! the server: it only asks its hub whether outgoing transforms must see
-//! each message, and where errors go. The server is
+//! the server: it only asks its hub where errors go (and, for the server
+//! layer, to be the server). The server is
 //! the one implementation; this small trait is what keeps the spark layer
 //! below it.
 
@@ -12,10 +12,6 @@ use std::sync::Arc;
 
 /// The services a [`Spark`] uses (implemented by the server).
 pub(crate) trait SparkHub: Any + Send + Sync {
-    /// True while outgoing transforms are active: a write then queues the
-    /// value (to be transformed in the connection task) instead of a frame.
-    fn encodes_per_spark(&self) -> bool;
-
     /// Reports an error of `spark` to the application's `error` handlers
     /// (and the log).
     fn report(&self, spark: &Spark, error: &SparkError);

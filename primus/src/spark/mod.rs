@@ -39,6 +39,7 @@ pub use close::CloseRequest;
 pub use error::{BoxError, SparkError, WriteError};
 pub use id::{generate_id, ID_LENGTH};
 pub use outbound::Outbound;
+pub(crate) use outbound::PerSparkEncoding;
 pub use query::Query;
 
 use crate::parser::Parser;
@@ -74,6 +75,7 @@ struct SparkInner {
     address: Address,
     query: Query,
     parser: Arc<dyn Parser>,
+    per_spark: PerSparkEncoding,
     hub: Arc<dyn SparkHub>,
     outbound: QueueSender<Outbound>,
     state: AtomicU8,
@@ -88,6 +90,8 @@ pub(crate) struct SparkInit {
     pub(crate) address: Address,
     pub(crate) query: Query,
     pub(crate) parser: Arc<dyn Parser>,
+    /// Whether writes keep values for the outgoing transforms.
+    pub(crate) per_spark: PerSparkEncoding,
     pub(crate) hub: Arc<dyn SparkHub>,
     /// Capacity of the outbound queue, in items.
     pub(crate) queue_capacity: usize,
@@ -104,6 +108,7 @@ impl Spark {
                 address: init.address,
                 query: init.query,
                 parser: init.parser,
+                per_spark: init.per_spark,
                 hub: init.hub,
                 outbound: tx,
                 state: AtomicU8::new(OPEN),
@@ -170,7 +175,7 @@ impl Spark {
         Ok(Outbound::encode(
             value,
             &*self.inner.parser,
-            self.inner.hub.encodes_per_spark(),
+            self.inner.per_spark.get(),
         )?)
     }
 

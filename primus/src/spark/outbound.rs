@@ -5,6 +5,8 @@ use crate::message::transform::Packet;
 use crate::parser::{Parser, ParserError};
 use crate::wire::Frame;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// A message on its way to one or more sparks.
 ///
@@ -46,5 +48,24 @@ impl Outbound {
                 .map_err(ParserError::encode),
             false => parser.encode_value(value).map(Outbound::Frame),
         }
+    }
+}
+
+/// Whether values must reach each spark's outgoing transforms (then
+/// [`Outbound::encode`] keeps them as packets). One flag for all the sparks
+/// of a server, set when transforms are added or removed, read on every
+/// write (an atomic load).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PerSparkEncoding(Arc<AtomicBool>);
+
+impl PerSparkEncoding {
+    /// True while outgoing transforms are active.
+    pub(crate) fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Records whether outgoing transforms are active.
+    pub(crate) fn set(&self, per_spark: bool) {
+        self.0.store(per_spark, Ordering::Release);
     }
 }

@@ -133,12 +133,8 @@ impl<T> QueueReceiver<T> {
         self.batch.pop_front()
     }
 
-    /// Waits for the next item.
-    pub(crate) async fn recv(&mut self) -> T {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
-    }
-
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+    /// Polls for the next item (registers the waker when there is none).
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         if let Some(item) = self.try_recv() {
             return Poll::Ready(item);
         }
@@ -234,7 +230,8 @@ mod tests {
             sender.try_send("late").unwrap();
             sender
         });
-        let item = tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await;
+        let next = std::future::poll_fn(|cx| receiver.poll_recv(cx));
+        let item = tokio::time::timeout(Duration::from_secs(5), next).await;
         assert_eq!(item.ok(), Some("late"));
         drop(writer.await.unwrap());
     }

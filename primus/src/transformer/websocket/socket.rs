@@ -190,20 +190,36 @@ impl Socket {
 
     /// Queues `first` and whatever else is waiting (up to a batch) for the
     /// next write, which happens once nothing else is ready, or at once if
-    /// `write_threshold` bytes have gathered.
+    /// `write_threshold` bytes have gathered. Frames are queued without
+    /// awaiting anything; only packets go through the outgoing transforms.
     async fn queue_batch(&mut self, first: Outbound) {
-        self.queue(first).await;
-        for _ in 1..WRITE_BATCH {
-            match self.connection.try_outbound() {
-                Some(item) => self.queue(item).await,
-                None => break,
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(item) = next {
+            match item {
+                Outbound::Frame(frame) => self.writer.push(frame),
+                Outbound::Packet(packet) => {
+                    if let Some(frame) = self.connection.transform(packet).await {
+                        self.writer.push(frame);
+                    }
+                }
             }
+            taken += 1;
+            next = match taken < WRITE_BATCH {
+                true => self.connection.try_outbound(),
+                false => None,
+            };
         }
     }
 
-    /// Queues one outbound item for the next write.
+    /// Queues one outbound item for the next write (a frame at once, a
+    /// packet through the outgoing transforms).
     async fn queue(&mut self, item: Outbound) {
-        if let Some(frame) = self.connection.prepare(item).await {
+        let frame = match item {
+            Outbound::Frame(frame) => Some(frame),
+            Outbound::Packet(packet) => self.connection.transform(packet).await,
+        };
+        if let Some(frame) = frame {
             self.writer.push(frame);
         }
     }
