@@ -134,9 +134,4 @@ pub mod __private {
     };
     #[cfg(feature = "server")]
     pub use crate::registry::{HandlerKind, HandlerRegistration, MiddlewareRegistration, PluginRegistration};
-
-    /// Checks at compile time that a handler future is `Send`.
-    pub fn assert_send<T: Send>(value: T) -> T {
-        value
-    }
 }

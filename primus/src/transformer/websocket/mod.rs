@@ -186,19 +186,15 @@ fn handshake(
             Err(error) => return tracing::debug!(%error, "upgrade failed"),
         };
         let config = settings.config(connector.max_length());
-        let mut stream =
+        let stream =
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
         match connector.open(client) {
+            // A task of its own: this one (and what the handshake needed)
+            // ends here, so an idle connection holds only the socket's.
             Ok(connection) => {
-                let connection = socket::Socket::new(stream, connection, settings.write_threshold)
-                    .run()
-                    .await;
-                connection.finish().await;
+                tokio::spawn(socket::Socket::new(stream, connection, settings.write_threshold).serve());
             }
-            Err(error) => {
-                tracing::debug!(%error, "connection refused");
-                let _ = futures_util::SinkExt::close(&mut stream).await;
-            }
+            Err(error) => socket::refuse(stream, error).await,
         }
     });
 

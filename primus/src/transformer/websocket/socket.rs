@@ -8,7 +8,7 @@
 //! write carries every reply produced meanwhile.
 
 use super::frame_writer::FrameWriter;
-use crate::pipeline::{Connection, Work};
+use crate::pipeline::{Connection, OpenError, Work};
 use crate::spark::{CloseRequest, Outbound, SparkError};
 use crate::wire::Frame;
 use bytes::Bytes;
@@ -21,6 +21,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
+
+/// Closes a stream whose connection could not be opened.
+pub(super) async fn refuse(mut stream: Stream, error: OpenError) {
+    tracing::debug!(%error, "connection refused");
+    let _ = stream.close(None).await;
+}
 
 /// Items taken from the outbound queue in one go.
 const WRITE_BATCH: usize = 64;
@@ -57,10 +63,20 @@ impl Socket {
         }
     }
 
-    /// Runs the connection until it ends; returns it, to be finished.
-    pub(super) async fn run(mut self) -> Connection {
+    /// Runs the connection until it ends, then finishes it. Spawned as a
+    /// task of its own: what the handshake needed is gone by then, so an
+    /// idle connection holds only this future.
+    pub(super) async fn serve(mut self) {
+        let exit = self.pump().await;
+        self.close(exit).await;
+        let Socket { connection, .. } = self;
+        connection.finish().await;
+    }
+
+    /// The closing steps after the loop stopped.
+    async fn close(&mut self, exit: Exit) {
         let grace = self.connection.close_grace();
-        match self.pump().await {
+        match exit {
             Exit::Requested(request) => {
                 self.drain_outbound().await;
                 if request.announce {
@@ -104,7 +120,6 @@ impl Socket {
                 self.discard_input().await;
             }
         }
-        self.connection
     }
 
     /// Reads, writes and runs handlers until the connection should end.
