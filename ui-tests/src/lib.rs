@@ -6,6 +6,10 @@
 //! trybuild. Regenerate the `.stderr` files with
 //! `TRYBUILD=overwrite cargo test -p primus-ui-tests` and read every one.
 //!
+//! `tests/ui.rs` also compiles every ```` ```rust ```` block of the
+//! repository's `README.md`, as one generated file (`tests/readme/mod.rs`
+//! says how, and how to mark a new block).
+//!
 //! This package depends on primus under another name,
 //! `realtime = { package = "primus", .. }`, as a user may: trybuild builds
 //! every case from this one manifest, so every expansion goes through the
