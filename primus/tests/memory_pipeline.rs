@@ -251,7 +251,7 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     let on_error = errors.clone();
     let (server, memory) = build(
         Server::builder()
-            .send_queue_capacity(8)
+            .send_queue_bytes(8)
             .on_error(move |_spark, error| {
                 if matches!(error, SparkError::SlowConsumer { .. }) {
                     on_error.push(error.to_string());
@@ -262,7 +262,7 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
     let _ = &memory;
     let client = memory.connect().expect("connects");
     let spark = server.spark(client.id()).expect("registered");
-    // The client reads nothing: the transport holds one frame, the queue 8.
+    // The client reads nothing: the transport holds one frame, the queue 8 bytes.
     let mut refused = None;
     for n in 0..100 {
         if let Err(error) = spark.write(&n) {
@@ -272,15 +272,12 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
         tokio::task::yield_now().await;
     }
     assert!(
-        matches!(
-            refused,
-            Some(primus::spark::WriteError::QueueFull { capacity: 8 })
-        ),
+        matches!(refused, Some(primus::spark::WriteError::QueueFull { budget: 8 })),
         "{refused:?}"
     );
     assert_eq!(
         errors.until(1).await,
-        ["slow consumer: the outbound queue of 8 frames is full"]
+        ["slow consumer: the outbound queue of 8 bytes is full"]
     );
     assert!(!spark.is_open());
     drop(client);
@@ -288,7 +285,7 @@ async fn a_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
 
 #[tokio::test]
 async fn send_waits_for_a_slow_reader_instead_of_dropping_it() {
-    let (server, memory) = build(Server::builder().send_queue_capacity(4));
+    let (server, memory) = build(Server::builder().send_queue_bytes(4));
     let memory = memory.buffer(1);
     let _ = &memory;
     let mut client = memory.connect().expect("connects");

@@ -243,3 +243,51 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[size + 2..];
     }
 }
+
+/// Opens a WebSocket on `path` by hand and returns the bare TCP stream
+/// after the `101` head, for tests that write frames byte by byte (or
+/// never read). Panics unless the server answers `101` within [`WAIT`].
+pub async fn upgraded(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
+    stream
+        .write_all(upgrade_request(path, headers).as_bytes())
+        .await
+        .expect("send handshake");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(WAIT, async {
+        while !head.ends_with(b"\r\n\r\n") {
+            stream
+                .read_exact(&mut byte)
+                .await
+                .expect("read the handshake answer");
+            head.push(byte[0]);
+        }
+    })
+    .await
+    .expect("no handshake answer");
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    stream
+}
+
+/// A client frame (masked, as RFC 6455 requires) with `first` as its first
+/// byte (FIN, RSV bits and opcode; `0x81` is a final text frame).
+pub fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![first];
+    match payload.len() {
+        len @ 0..=125 => frame.push(0x80 | len as u8),
+        len @ 126..=0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}

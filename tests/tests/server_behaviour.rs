@@ -417,10 +417,11 @@ async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
     let errors = Log::default();
     let e = errors.clone();
     let server = Server::builder()
-        .send_queue_capacity(8)
+        .send_queue_bytes(8)
         .on_data(|spark, message| async move {
             match message.decode::<String>().as_deref() {
-                // 20 writes without yielding overflow a queue of 8.
+                // 20 writes without yielding overflow a queue of 8 bytes
+                // (0 to 7 fit, one byte each).
                 Ok("burst-write") => {
                     for n in 0..20 {
                         if spark.write(&n).is_err() {
@@ -473,7 +474,7 @@ async fn slow_consumer_is_disconnected_with_reconnect_and_send_waits_instead() {
     until("the slow consumer error", WAIT, || !errors.entries().is_empty()).await;
     assert_eq!(
         errors.entries(),
-        ["slow consumer: the outbound queue of 8 frames is full"]
+        ["slow consumer: the outbound queue of 8 bytes is full"]
     );
 }
 
@@ -485,7 +486,7 @@ async fn a_client_that_stops_reading_is_still_disconnected() {
     let errors = Log::default();
     let e = errors.clone();
     let server = Server::builder()
-        .send_queue_capacity(16)
+        .send_queue_bytes(256 * 1024)
         .on_data(|spark, message| async move {
             if message.decode::<String>().as_deref() == Ok("flood") {
                 // From another task, as a broadcast would: the connection
@@ -512,7 +513,7 @@ async fn a_client_that_stops_reading_is_still_disconnected() {
     until("the slow consumer error", WAIT, || !errors.entries().is_empty()).await;
     assert_eq!(
         errors.entries(),
-        ["slow consumer: the outbound queue of 16 frames is full"]
+        ["slow consumer: the outbound queue of 262144 bytes is full"]
     );
     // The client still holds its socket and reads nothing.
     until("the spark to be gone", WAIT, || server.connected() == 0).await;

@@ -104,7 +104,7 @@ impl Connector {
             parser: pipeline.parser.clone(),
             per_spark: pipeline.plugins.per_spark_encoding().clone(),
             hub,
-            queue_capacity: pipeline.send_queue_capacity,
+            queue_bytes: pipeline.send_queue_bytes,
         });
         if !pipeline.broadcast.add(&spark) {
             tracing::error!(
@@ -252,6 +252,22 @@ impl Connection {
     /// ping), which counts as a heartbeat answer, as in Primus.
     pub fn heartbeat(&self) {
         self.spark.mark_alive();
+    }
+
+    /// The transport's write to the client could not complete at once (the
+    /// client is not reading, or not fast enough). Call
+    /// [`write_unblocked`](Self::write_unblocked) when it went through. A
+    /// write blocked for a whole heartbeat interval ends the connection
+    /// ([`SparkError::Stalled`]), and a spark whose write is blocked is not
+    /// waited for by other sparks' bursts (see the [slow consumer
+    /// policy](crate::spark#the-outbound-queue-and-slow-consumers)).
+    pub fn write_blocked(&self) {
+        self.spark.write_blocked();
+    }
+
+    /// The blocked write went through (see [`write_blocked`](Self::write_blocked)).
+    pub fn write_unblocked(&self) {
+        self.spark.write_unblocked();
     }
 
     /// The next outbound item, if one is queued.

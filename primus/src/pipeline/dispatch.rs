@@ -6,6 +6,16 @@
 //! [`Dispatcher::incoming`] and polls [`Dispatcher::progress`] alongside its
 //! socket, so handlers run concurrently with reads and writes but one
 //! message at a time per spark.
+//!
+//! **Fairness.** A handler that writes to many sparks (a broadcast) can fill
+//! their outbound queues faster than their connection tasks empty them.
+//! Every queue a handler takes past half its budget is noted while the
+//! handler is polled (`spark::pressure`); before the next message of this
+//! spark starts, the dispatcher waits for those queues to drain, at most
+//! [`DRAIN_WAIT`], skipping receivers whose socket has been blocked for
+//! [`STALLED_AFTER`] (they are slow, not busy). Meanwhile this spark's
+//! messages pile up in `pending`, and past [`MAX_PENDING`] its socket is no
+//! longer read: the burst is slowed down at its source.
 
 use super::active_plugins::{ActivePlugins, PluginCache};
 use super::handlers::{BoxFuture, Handlers};
@@ -15,6 +25,7 @@ use crate::message::envelope::Envelope;
 use crate::message::transform::Packet;
 use crate::message::Message;
 use crate::parser::{Inspection, Parser};
+use crate::spark::pressure::Collector;
 use crate::spark::{BoxError, Spark, SparkError};
 use crate::wire::protocol::{self, Control};
 use crate::wire::Frame;
@@ -22,10 +33,17 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// Most messages queued while handlers are busy; past this the transport
 /// stops reading from the socket (back-pressure onto the client).
 pub(crate) const MAX_PENDING: usize = 256;
+
+/// Longest wait, after a handler, for the queues it congested to drain.
+pub(crate) const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
+/// A receiver whose socket has been blocked this long is not waited for.
+pub(crate) const STALLED_AFTER: Duration = Duration::from_secs(1);
 
 pub(crate) struct Dispatcher {
     spark: Spark,
@@ -39,6 +57,10 @@ pub(crate) struct Dispatcher {
     pending: VecDeque<(Message, Option<Envelope>)>,
     connecting: Option<BoxFuture<Result<(), BoxError>>>,
     handling: Option<BoxFuture<()>>,
+    /// Other sparks' queues congested by the running handler.
+    congested: Vec<Spark>,
+    /// Waiting for `congested` queues to drain, before the next message.
+    draining: Option<BoxFuture<()>>,
 }
 
 impl Dispatcher {
@@ -76,6 +98,8 @@ impl Dispatcher {
             pending: VecDeque::new(),
             connecting,
             handling: None,
+            congested: Vec::new(),
+            draining: None,
         }
     }
 
@@ -89,9 +113,10 @@ impl Dispatcher {
         self.pending.len() < MAX_PENDING
     }
 
-    /// True while a handler runs.
+    /// True while a handler runs (or the dispatcher waits for the queues
+    /// it congested).
     pub(crate) fn is_busy(&self) -> bool {
-        self.connecting.is_some() || self.handling.is_some()
+        self.connecting.is_some() || self.handling.is_some() || self.draining.is_some()
     }
 
     /// Handles one incoming frame (its size was already checked).
@@ -166,8 +191,16 @@ impl Dispatcher {
     /// runs. The handler's state lives in `self`, so dropping a poll loses
     /// nothing.
     pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(connecting) = self.connecting.as_mut() {
-            let outcome = match catch_unwind(AssertUnwindSafe(|| connecting.as_mut().poll(cx))) {
+        if let Some(draining) = self.draining.as_mut() {
+            if draining.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.draining = None;
+        } else if let Some(connecting) = self.connecting.as_mut() {
+            let collector = Collector::arm();
+            let polled = catch_unwind(AssertUnwindSafe(|| connecting.as_mut().poll(cx)));
+            collector.finish(&mut self.congested);
+            let outcome = match polled {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(outcome)) => Ok(outcome),
                 Err(panic) => Err(panic),
@@ -186,7 +219,10 @@ impl Dispatcher {
                 }
             }
         } else if let Some(handling) = self.handling.as_mut() {
-            let outcome = match catch_unwind(AssertUnwindSafe(|| handling.as_mut().poll(cx))) {
+            let collector = Collector::arm();
+            let polled = catch_unwind(AssertUnwindSafe(|| handling.as_mut().poll(cx)));
+            collector.finish(&mut self.congested);
+            let outcome = match polled {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(())) => Ok(()),
                 Err(panic) => Err(panic),
@@ -201,8 +237,32 @@ impl Dispatcher {
         } else {
             return Poll::Pending;
         }
+        if self.start_draining() {
+            return Poll::Ready(());
+        }
         self.start_next();
         Poll::Ready(())
+    }
+
+    /// Starts waiting for the queues the last handler congested (its own
+    /// spark's aside: this connection drains that one itself). False when
+    /// there is nothing to wait for.
+    fn start_draining(&mut self) -> bool {
+        let own = &self.spark;
+        let mut waited: Vec<Spark> = std::mem::take(&mut self.congested);
+        waited.retain(|spark| {
+            spark != own
+                && spark.is_open()
+                && spark.blocked_for().is_none_or(|blocked| blocked < STALLED_AFTER)
+        });
+        if waited.is_empty() {
+            return false;
+        }
+        self.draining = Some(Box::pin(async move {
+            let all = futures_util::future::join_all(waited.iter().map(Spark::drained));
+            let _ = tokio::time::timeout(DRAIN_WAIT, all).await;
+        }));
+        true
     }
 
     /// [`poll_progress`](Self::poll_progress) until a handler finishes.

@@ -56,8 +56,8 @@ pub(crate) struct Pipeline {
     pub(crate) id_generator: Option<IdGenerator>,
     /// Largest accepted message, in bytes.
     pub(crate) max_length: usize,
-    /// Capacity of each spark's outbound queue, in items.
-    pub(crate) send_queue_capacity: usize,
+    /// Budget of each spark's outbound queue, in bytes.
+    pub(crate) send_queue_bytes: usize,
     /// `primus::server::close`, encoded once.
     pub(crate) server_close: Frame,
 }
@@ -71,7 +71,7 @@ impl Pipeline {
         broadcast: Arc<dyn Broadcast>,
         id_generator: Option<IdGenerator>,
         max_length: usize,
-        send_queue_capacity: usize,
+        send_queue_bytes: usize,
     ) -> Pipeline {
         // A `String` always encodes with the built-in parsers; a custom parser
         // that cannot encode strings cannot speak Primus at all.
@@ -85,7 +85,7 @@ impl Pipeline {
             broadcast,
             id_generator,
             max_length,
-            send_queue_capacity,
+            send_queue_bytes,
             server_close,
         }
     }

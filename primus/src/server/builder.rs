@@ -25,8 +25,8 @@ use std::time::Duration;
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
 /// The default largest accepted message (Primus' `maxLength`): 10 MiB.
 pub const DEFAULT_MAX_LENGTH: usize = 10 * 1024 * 1024;
-/// The default capacity of each spark's outbound queue, in frames.
-pub const DEFAULT_SEND_QUEUE_CAPACITY: usize = 1024;
+/// The default budget of each spark's outbound queue: 1 MiB.
+pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
 
 /// Configures and builds a [`Server`].
 ///
@@ -59,7 +59,7 @@ pub struct ServerBuilder {
     pathname: String,
     ping_interval: Option<Duration>,
     max_length: usize,
-    send_queue_capacity: usize,
+    send_queue_bytes: usize,
     parser: Arc<dyn Parser>,
     cors: Cors,
     trust_proxy: bool,
@@ -82,7 +82,7 @@ impl Default for ServerBuilder {
             pathname: "/primus".to_owned(),
             ping_interval: Some(DEFAULT_PING_INTERVAL),
             max_length: DEFAULT_MAX_LENGTH,
-            send_queue_capacity: DEFAULT_SEND_QUEUE_CAPACITY,
+            send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             parser: Arc::new(Json),
             cors: Cors::default(),
             trust_proxy: true,
@@ -179,10 +179,18 @@ impl ServerBuilder {
         self
     }
 
-    /// Capacity of each spark's outbound queue in frames (default 1024);
-    /// see [the slow consumer policy](crate::spark#the-outbound-queue-and-slow-consumers).
-    pub fn send_queue_capacity(mut self, frames: usize) -> ServerBuilder {
-        self.send_queue_capacity = frames;
+    /// Budget of each spark's outbound queue in bytes (default 1 MiB): a
+    /// client whose queued messages reach it is dropped as a slow consumer
+    /// (one message always fits, whatever its size); see [the slow consumer
+    /// policy](crate::spark#the-outbound-queue-and-slow-consumers).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder().send_queue_bytes(256 * 1024).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_queue_bytes(mut self, bytes: usize) -> ServerBuilder {
+        self.send_queue_bytes = bytes;
         self
     }
 
@@ -473,7 +481,7 @@ impl ServerBuilder {
         }
         for (option, value) in [
             ("max_length", Some(self.max_length)),
-            ("send_queue_capacity", Some(self.send_queue_capacity)),
+            ("send_queue_bytes", Some(self.send_queue_bytes)),
             ("read_buffer_size", self.read_buffer_size),
         ] {
             if value == Some(0) {
@@ -498,7 +506,7 @@ impl ServerBuilder {
             broadcast,
             self.id_generator,
             self.max_length,
-            self.send_queue_capacity,
+            self.send_queue_bytes,
         );
         Ok(Server::start(
             Parts {

@@ -6,9 +6,12 @@
 //! `primus::server::close`, so its client reconnects. The ping frame is
 //! encoded once per tick and shared by all sparks. A new spark therefore gets
 //! its first ping 0 to `ping_interval` after it connects, and a dead client
-//! is closed 1 to 2 intervals after its last answer.
+//! is closed 1 to 2 intervals after its last answer. A spark whose socket
+//! has accepted nothing for a whole interval (its client stopped reading)
+//! is closed the same way, with a [`SparkError::Stalled`] error.
 
 use super::{Lifecycle, ServerCore};
+use crate::spark::SparkError;
 use crate::wire::protocol;
 use std::sync::Weak;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,7 +47,12 @@ pub(super) async fn run(
             }
         };
         for spark in server.pipeline.broadcast.sparks() {
-            if spark.take_alive() {
+            if let Some(waited) = spark.blocked_for().filter(|waited| *waited >= interval) {
+                // Pongs may still arrive (a client that sends and does not
+                // read), but nothing reaches it: it cannot be served.
+                spark.report(&SparkError::Stalled { waited });
+                spark.end_reconnect();
+            } else if spark.take_alive() {
                 let _ = spark.write_frame(ping.clone());
             } else {
                 tracing::debug!(spark = spark.id(), "no pong since the last ping; closing");

@@ -43,7 +43,7 @@ mod spec;
 pub use self::authorization::AuthError;
 pub use self::builder::{
     BuildError, ConnectionOutcome, ServerBuilder, DEFAULT_MAX_LENGTH, DEFAULT_PING_INTERVAL,
-    DEFAULT_SEND_QUEUE_CAPACITY,
+    DEFAULT_SEND_QUEUE_BYTES,
 };
 pub use self::cors::Cors;
 pub use self::http::{PrimusLayer, PrimusService};

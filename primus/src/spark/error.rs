@@ -14,8 +14,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Why a write did not happen.
 ///
 /// ```
-/// let error = primus::spark::WriteError::QueueFull { capacity: 1024 };
-/// assert_eq!(error.to_string(), "the outbound queue of 1024 frames is full; the spark is being closed");
+/// let error = primus::spark::WriteError::QueueFull { budget: 1_048_576 };
+/// assert_eq!(error.to_string(), "the outbound queue of 1048576 bytes is full; the spark is being closed");
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -27,10 +27,10 @@ pub enum WriteError {
     Encode(#[from] ParserError),
     /// The outbound queue was full; the spark is being closed (see the
     /// [slow consumer policy](crate::spark#the-outbound-queue-and-slow-consumers)).
-    #[error("the outbound queue of {capacity} frames is full; the spark is being closed")]
+    #[error("the outbound queue of {budget} bytes is full; the spark is being closed")]
     QueueFull {
-        /// The queue's capacity.
-        capacity: usize,
+        /// The queue's budget in bytes.
+        budget: usize,
     },
 }
 
@@ -55,11 +55,19 @@ pub enum SparkError {
     /// A `connection` handler failed; the spark was ended.
     #[error("connection handler failed: {0}")]
     Connection(#[source] BoxError),
-    /// The client did not read fast enough; the spark was ended with reconnect.
-    #[error("slow consumer: the outbound queue of {capacity} frames is full")]
+    /// The client did not read fast enough: its outbound queue reached its
+    /// byte budget; the spark was ended with reconnect.
+    #[error("slow consumer: the outbound queue of {budget} bytes is full")]
     SlowConsumer {
-        /// The queue's capacity.
-        capacity: usize,
+        /// The queue's budget in bytes.
+        budget: usize,
+    },
+    /// The client's socket accepted nothing for a whole heartbeat interval
+    /// (it stopped reading); the spark was ended with reconnect.
+    #[error("stalled: the client has not read for {waited:?}")]
+    Stalled {
+        /// How long the write had been blocked.
+        waited: std::time::Duration,
     },
     /// A handler failed, or could not be called (e.g. a typed payload that
     /// does not match its event).

@@ -7,23 +7,36 @@
 //!
 //! # The outbound queue and slow consumers
 //!
-//! Every write encodes (once) and puts the frame into the spark's bounded
-//! queue (capacity [`ServerBuilder::send_queue_capacity`], default 1024
-//! frames). [`Spark::write`] never waits; [`Spark::send`] waits for room.
-//! The connection task takes everything queued at once and writes it with
-//! one vectored write per batch. When a client reads so slowly that its
-//! queue is full, the server does not buffer without bound and does not
-//! silently drop that one frame: the spark gets an
-//! [`SparkError::SlowConsumer`] error and is ended *with reconnect*
-//! (no `primus::server::close`), so a Primus client reconnects and starts
-//! fresh. Memory per connection is therefore bounded by the queue capacity
-//! times the frame size. A client that stops reading altogether does not
-//! hold its connection either: a write it blocks gives way to the close, and
-//! the closing writes get 2 seconds. Code that writes many messages in a
-//! burst (more than the capacity without yielding) should use
-//! `send(..).await`, which waits for the connection to drain instead.
+//! Every write encodes (once) and puts the frame into the spark's outbound
+//! queue, which is bounded in **bytes** ([`ServerBuilder::send_queue_bytes`],
+//! default 1 MiB; one message always fits, whatever its size).
+//! [`Spark::write`] never waits; [`Spark::send`] waits for room. The
+//! connection task takes everything queued at once and writes it with one
+//! vectored write per batch.
 //!
-//! [`ServerBuilder::send_queue_capacity`]: crate::ServerBuilder::send_queue_capacity
+//! A burst from one client does not cost the others their connections:
+//! while a handler runs, every queue it takes past half its budget is
+//! noted, and the sender's next message waits (up to a second) until those
+//! queues have drained. Receivers that read are thereby given the time to
+//! read; the sender is slowed down instead (it is not read from meanwhile).
+//! A receiver whose socket has not accepted a byte for a second is not
+//! waited for.
+//!
+//! A client that does not read is dropped, in two ways, both *with
+//! reconnect* (no `primus::server::close`, so a Primus client reconnects
+//! and starts fresh) and both reported to the `error` handlers:
+//!
+//! * its queue reaches the byte budget: [`SparkError::SlowConsumer`];
+//! * its socket has not accepted a byte for a whole heartbeat interval:
+//!   [`SparkError::Stalled`], at the next heartbeat.
+//!
+//! Memory per connection is therefore bounded by the budget (plus one
+//! message). A write blocked by such a client gives way to the close, and
+//! the closing writes get 2 seconds. Code that writes many messages in a
+//! burst to one spark should use `send(..).await`, which waits for the
+//! connection to drain instead.
+//!
+//! [`ServerBuilder::send_queue_bytes`]: crate::ServerBuilder::send_queue_bytes
 
 mod address;
 mod close;
@@ -31,6 +44,7 @@ mod error;
 pub(crate) mod hub;
 mod id;
 mod outbound;
+pub(crate) mod pressure;
 mod query;
 pub(crate) mod queue;
 
@@ -47,10 +61,11 @@ use crate::wire::Frame;
 use close::CloseSignal;
 use http::HeaderMap;
 use hub::SparkHub;
-use queue::{queue, Full, QueueReceiver, QueueSender};
+use queue::{queue, Full, Pushed, QueueReceiver, QueueSender};
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
@@ -80,7 +95,16 @@ struct SparkInner {
     outbound: QueueSender<Outbound>,
     state: AtomicU8,
     alive: AtomicBool,
+    /// When the transport's current write started blocking, in
+    /// milliseconds since [`epoch`] (plus one); 0 while it is not blocked.
+    blocked_since: AtomicU64,
     close: CloseSignal,
+}
+
+/// The clock that `blocked_since` counts from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
 }
 
 /// Everything needed to create a spark (filled by the pipeline).
@@ -93,14 +117,14 @@ pub(crate) struct SparkInit {
     /// Whether writes keep values for the outgoing transforms.
     pub(crate) per_spark: PerSparkEncoding,
     pub(crate) hub: Arc<dyn SparkHub>,
-    /// Capacity of the outbound queue, in items.
-    pub(crate) queue_capacity: usize,
+    /// Budget of the outbound queue, in bytes.
+    pub(crate) queue_bytes: usize,
 }
 
 impl Spark {
     /// A new spark and the receiving end of its outbound queue.
     pub(crate) fn new(init: SparkInit) -> (Spark, QueueReceiver<Outbound>) {
-        let (tx, rx) = queue(init.queue_capacity);
+        let (tx, rx) = queue(init.queue_bytes);
         let spark = Spark {
             inner: Arc::new(SparkInner {
                 id: init.id.into(),
@@ -113,6 +137,7 @@ impl Spark {
                 outbound: tx,
                 state: AtomicU8::new(OPEN),
                 alive: AtomicBool::new(true),
+                blocked_since: AtomicU64::new(0),
                 close: CloseSignal::default(),
             }),
         };
@@ -215,9 +240,10 @@ impl Spark {
         if !self.is_open() {
             return Err(WriteError::Closed);
         }
+        let weight = item.weight();
         self.inner
             .outbound
-            .send(item)
+            .send(item, weight)
             .await
             .map_err(|_| WriteError::Closed)
     }
@@ -243,16 +269,59 @@ impl Spark {
         if !self.is_open() {
             return Err(WriteError::Closed);
         }
-        match self.inner.outbound.try_send(item) {
-            Ok(()) => Ok(()),
+        let weight = item.weight();
+        match self.inner.outbound.try_send(item, weight) {
+            Ok(Pushed::Queued) => Ok(()),
+            Ok(Pushed::Congested) => {
+                pressure::note(self);
+                Ok(())
+            }
             Err(Full::Closed(_)) => Err(WriteError::Closed),
             Err(Full::Full(_)) => {
-                let capacity = self.inner.outbound.capacity();
-                self.report(&SparkError::SlowConsumer { capacity });
+                let budget = self.inner.outbound.budget();
+                self.report(&SparkError::SlowConsumer { budget });
                 self.end_reconnect();
-                Err(WriteError::QueueFull { capacity })
+                Err(WriteError::QueueFull { budget })
             }
         }
+    }
+
+    /// Completes once the outbound queue holds at most half its budget
+    /// (or the connection is gone). Callers bound the wait.
+    pub(crate) async fn drained(&self) {
+        self.inner.outbound.drained().await;
+    }
+
+    /// The transport's write to the client is blocked (the client is not
+    /// reading, or not fast enough); see [`write_unblocked`](Self::write_unblocked).
+    pub(crate) fn write_blocked(&self) {
+        let now = epoch().elapsed().as_millis() as u64 + 1;
+        let _ = self
+            .inner
+            .blocked_since
+            .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The blocked write went through.
+    pub(crate) fn write_unblocked(&self) {
+        self.inner.blocked_since.store(0, Ordering::Release);
+    }
+
+    /// How long the transport's current write has been blocked; `None`
+    /// while it is not.
+    pub(crate) fn blocked_for(&self) -> Option<Duration> {
+        match self.inner.blocked_since.load(Ordering::Acquire) {
+            0 => None,
+            since => {
+                let now = epoch().elapsed().as_millis() as u64 + 1;
+                Some(Duration::from_millis(now.saturating_sub(since)))
+            }
+        }
+    }
+
+    /// Identity of this handle's spark (equal for clones).
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// Ends the connection for good: the client receives

@@ -51,6 +51,46 @@ impl Outbound {
     }
 }
 
+impl Outbound {
+    /// What the item counts against a spark's outbound byte budget: a
+    /// frame's length, or an estimate of a packet's encoded length.
+    ///
+    /// ```
+    /// use primus::spark::Outbound;
+    ///
+    /// assert_eq!(Outbound::Frame(primus::Frame::text("\"hello\"")).weight(), 7);
+    /// ```
+    pub fn weight(&self) -> usize {
+        match self {
+            Outbound::Frame(frame) => frame.len(),
+            Outbound::Packet(packet) => estimate_json_len(&packet.data),
+        }
+    }
+}
+
+/// About the length of `value` encoded as JSON (exact for plain ASCII
+/// strings, numbers aside), without encoding it.
+fn estimate_json_len(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 20,
+        Value::String(text) => text.len() + 2,
+        Value::Array(items) => {
+            2 + items
+                .iter()
+                .map(|item| estimate_json_len(item) + 1)
+                .sum::<usize>()
+        }
+        Value::Object(members) => {
+            2 + members
+                .iter()
+                .map(|(key, item)| key.len() + 4 + estimate_json_len(item))
+                .sum::<usize>()
+        }
+    }
+}
+
 /// Whether values must reach each spark's outgoing transforms (then
 /// [`Outbound::encode`] keeps them as packets). One flag for all the sparks
 /// of a server, set when transforms are added or removed, read on every

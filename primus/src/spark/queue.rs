@@ -1,11 +1,18 @@
 //! The outbound queue of a spark: many writers, one connection task.
 //!
-//! A bounded FIFO behind a mutex. Writers push one item at a time (and
-//! never wait, except in [`QueueSender::send`]); the connection task takes
-//! **everything queued at once**, so it locks once per batch, not once per
-//! frame. This is cheaper than a general-purpose channel on the hot path of
-//! every reply, where the writer usually runs inside the connection task
-//! itself (a handler answering a message).
+//! A FIFO behind a mutex, bounded in **bytes**. Writers push one item at a
+//! time (and never wait, except in [`QueueSender::send`]); the connection
+//! task takes **everything queued at once**, so it locks once per batch, not
+//! once per frame. This is cheaper than a general-purpose channel on the hot
+//! path of every reply, where the writer usually runs inside the connection
+//! task itself (a handler answering a message).
+//!
+//! The budget counts the bytes waiting in the queue (a broadcast frame
+//! shared by many sparks counts in each of them: each could keep it alive).
+//! An item always fits into an empty queue, whatever its size, so one
+//! message up to `max_length` is never refused. A push that takes the queue
+//! past half its budget reports [`Pushed::Congested`]: the producer should
+//! slow down (see `pipeline::dispatch`).
 //!
 //! Closing: when the receiver is dropped (the connection is gone), pushes
 //! fail with [`Full::Closed`] and waiting senders are released.
@@ -24,22 +31,39 @@ struct Inner<T> {
     state: Mutex<State<T>>,
     /// `state.items.len()`, readable without the lock (written under it).
     queued: AtomicUsize,
-    capacity: usize,
+    /// `state.bytes`, readable without the lock (written under it).
+    queued_bytes: AtomicUsize,
+    /// The most bytes the queue holds (at least one item always fits).
+    budget: usize,
     /// The connection task, waiting for items.
     receiver: AtomicWaker,
-    /// Senders waiting for room (only [`QueueSender::send`]).
+    /// Tasks waiting for room ([`QueueSender::send`]) or for the queue to
+    /// drain below half its budget ([`QueueSender::drained`]).
     room: Notify,
 }
 
 struct State<T> {
     items: VecDeque<T>,
+    bytes: usize,
+    /// A push was refused since the last refill (a sender may wait for room).
+    refused: bool,
     closed: bool,
+}
+
+/// How a push went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Queued; the queue is at most half full.
+    Queued,
+    /// Queued, and the queue is past half its budget: the receiver is
+    /// behind, the producer should give it time.
+    Congested,
 }
 
 /// Why an item was not queued; the item is handed back.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Full<T> {
-    /// The queue holds `capacity` items.
+    /// The item would take the queue past its byte budget.
     Full(T),
     /// The receiver is gone.
     Closed(T),
@@ -59,15 +83,18 @@ pub(crate) struct QueueReceiver<T> {
     registered: Option<Waker>,
 }
 
-/// A queue of at most `capacity` items (at least one).
-pub(crate) fn queue<T>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
+/// A queue of at most `budget` bytes (at least one byte).
+pub(crate) fn queue<T>(budget: usize) -> (QueueSender<T>, QueueReceiver<T>) {
     let inner = Arc::new(Inner {
         state: Mutex::new(State {
             items: VecDeque::new(),
+            bytes: 0,
+            refused: false,
             closed: false,
         }),
         queued: AtomicUsize::new(0),
-        capacity: capacity.max(1),
+        queued_bytes: AtomicUsize::new(0),
+        budget: budget.max(1),
         receiver: AtomicWaker::new(),
         room: Notify::new(),
     });
@@ -82,35 +109,44 @@ pub(crate) fn queue<T>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
 }
 
 impl<T> QueueSender<T> {
-    /// Queues `item` unless the queue is full or closed. Never waits.
-    pub(crate) fn try_send(&self, item: T) -> Result<(), Full<T>> {
+    /// Queues `item`, which weighs `bytes`, unless that would take the queue
+    /// past its budget (an empty queue takes any item) or the queue is
+    /// closed. Never waits.
+    pub(crate) fn try_send(&self, item: T, bytes: usize) -> Result<Pushed, Full<T>> {
         let Ok(mut state) = self.inner.state.lock() else {
             return Err(Full::Closed(item));
         };
         if state.closed {
             return Err(Full::Closed(item));
         }
-        if state.items.len() >= self.inner.capacity {
+        let total = state.bytes.saturating_add(bytes);
+        if state.bytes > 0 && total > self.inner.budget {
+            state.refused = true;
             return Err(Full::Full(item));
         }
         state.items.push_back(item);
+        state.bytes = total;
         self.inner.queued.store(state.items.len(), Ordering::Release);
+        self.inner.queued_bytes.store(total, Ordering::Release);
         // Under the lock: a wake always happens before the refill that takes
         // this item, which is what lets the receiver skip registering again
         // (see `QueueReceiver::poll_recv`).
         self.inner.receiver.wake();
-        Ok(())
+        Ok(match total > self.inner.budget / 2 {
+            true => Pushed::Congested,
+            false => Pushed::Queued,
+        })
     }
 
     /// Queues `item`, waiting for room; `Err(item)` when the queue closed.
-    pub(crate) async fn send(&self, mut item: T) -> Result<(), T> {
+    pub(crate) async fn send(&self, mut item: T, bytes: usize) -> Result<(), T> {
         loop {
             let room = self.inner.room.notified();
             let mut room = std::pin::pin!(room);
             // Registered before trying, so room made in between is not missed.
             room.as_mut().enable();
-            match self.try_send(item) {
-                Ok(()) => return Ok(()),
+            match self.try_send(item, bytes) {
+                Ok(_) => return Ok(()),
                 Err(Full::Closed(back)) => return Err(back),
                 Err(Full::Full(back)) => item = back,
             }
@@ -118,9 +154,33 @@ impl<T> QueueSender<T> {
         }
     }
 
-    /// The most items the queue holds.
-    pub(crate) fn capacity(&self) -> usize {
-        self.inner.capacity
+    /// Completes once the queue holds at most half its budget, or is
+    /// closed. Never completes while the receiver is behind; callers bound
+    /// the wait.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let room = self.inner.room.notified();
+            let mut room = std::pin::pin!(room);
+            room.as_mut().enable();
+            if !self.is_congested() || self.is_closed() {
+                return;
+            }
+            room.await;
+        }
+    }
+
+    /// True while the queue holds more than half its budget.
+    pub(crate) fn is_congested(&self) -> bool {
+        self.inner.queued_bytes.load(Ordering::Acquire) > self.inner.budget / 2
+    }
+
+    fn is_closed(&self) -> bool {
+        self.inner.state.lock().map_or(true, |state| state.closed)
+    }
+
+    /// The most bytes the queue holds.
+    pub(crate) fn budget(&self) -> usize {
+        self.inner.budget
     }
 }
 
@@ -161,7 +221,7 @@ impl<T> QueueReceiver<T> {
             }
             return;
         }
-        let was_full = {
+        let wake_senders = {
             let Ok(mut state) = self.inner.state.lock() else {
                 return;
             };
@@ -172,13 +232,17 @@ impl<T> QueueReceiver<T> {
                 }
                 return;
             }
-            let was_full = state.items.len() >= self.inner.capacity;
+            // Senders wait for room after a refused push, `drained` waits
+            // while the queue is congested.
+            let wake = state.bytes > self.inner.budget / 2 || std::mem::take(&mut state.refused);
             std::mem::swap(&mut state.items, &mut self.batch);
+            state.bytes = 0;
             self.inner.queued.store(0, Ordering::Release);
+            self.inner.queued_bytes.store(0, Ordering::Release);
             self.registered = None;
-            was_full
+            wake
         };
-        if was_full {
+        if wake_senders {
             self.inner.room.notify_waiters();
         }
     }
@@ -189,6 +253,7 @@ impl<T> Drop for QueueReceiver<T> {
         if let Ok(mut state) = self.inner.state.lock() {
             state.closed = true;
             state.items.clear();
+            state.bytes = 0;
         }
         self.inner.room.notify_waiters();
     }
@@ -200,26 +265,37 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn items_come_out_in_order_and_capacity_is_enforced() {
-        let (sender, mut receiver) = queue(3);
-        for n in 0..3 {
-            sender.try_send(n).unwrap();
-        }
-        assert_eq!(sender.try_send(3), Err(Full::Full(3)));
+    fn items_come_out_in_order_and_the_byte_budget_is_enforced() {
+        let (sender, mut receiver) = queue(30);
+        assert_eq!(sender.try_send(0, 10), Ok(Pushed::Queued));
+        assert_eq!(sender.try_send(1, 10), Ok(Pushed::Congested));
+        assert_eq!(sender.try_send(2, 10), Ok(Pushed::Congested));
+        assert_eq!(sender.try_send(3, 1), Err(Full::Full(3)));
+        assert!(sender.is_congested());
         assert_eq!(receiver.try_recv(), Some(0));
-        // The batch holds 1 and 2; the shared queue has room again.
-        sender.try_send(3).unwrap();
+        // The batch holds 1 and 2; the shared queue is empty again.
+        assert!(!sender.is_congested());
+        assert_eq!(sender.try_send(3, 10), Ok(Pushed::Queued));
         let rest: Vec<_> = std::iter::from_fn(|| receiver.try_recv()).collect();
         assert_eq!(rest, [1, 2, 3]);
         assert_eq!(receiver.try_recv(), None);
     }
 
     #[test]
+    fn an_empty_queue_takes_an_item_bigger_than_its_budget() {
+        let (sender, mut receiver) = queue(10);
+        assert_eq!(sender.try_send("big", 100), Ok(Pushed::Congested));
+        assert_eq!(sender.try_send("small", 1), Err(Full::Full("small")));
+        assert_eq!(receiver.try_recv(), Some("big"));
+        assert_eq!(sender.try_send("small", 1), Ok(Pushed::Queued));
+    }
+
+    #[test]
     fn a_dropped_receiver_closes_the_queue() {
         let (sender, receiver) = queue(2);
-        sender.try_send(1).unwrap();
+        sender.try_send(1, 1).unwrap();
         drop(receiver);
-        assert_eq!(sender.try_send(2), Err(Full::Closed(2)));
+        assert_eq!(sender.try_send(2, 1), Err(Full::Closed(2)));
     }
 
     #[tokio::test]
@@ -227,7 +303,7 @@ mod tests {
         let (sender, mut receiver) = queue(4);
         let writer = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            sender.try_send("late").unwrap();
+            sender.try_send("late", 1).unwrap();
             sender
         });
         let next = std::future::poll_fn(|cx| receiver.poll_recv(cx));
@@ -237,13 +313,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn drained_waits_until_the_receiver_catches_up() {
+        let (sender, mut receiver) = queue(10);
+        let sender = Arc::new(sender);
+        sender.try_send(0, 8).unwrap();
+        let waiting = {
+            let sender = sender.clone();
+            tokio::spawn(async move { sender.drained().await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !waiting.is_finished(),
+            "drained returned while the queue was congested"
+        );
+        assert_eq!(receiver.try_recv(), Some(0));
+        let drained = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert!(matches!(drained, Ok(Ok(()))));
+    }
+
+    #[tokio::test]
     async fn send_waits_for_room_and_fails_once_closed() {
         let (sender, mut receiver) = queue(1);
         let sender = Arc::new(sender);
-        sender.try_send(0).unwrap();
+        sender.try_send(0, 1).unwrap();
         let waiting = {
             let sender = sender.clone();
-            tokio::spawn(async move { sender.send(1).await })
+            tokio::spawn(async move { sender.send(1, 1).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiting.is_finished(), "send returned while the queue was full");
@@ -252,10 +347,10 @@ mod tests {
         assert_eq!(sent.ok().and_then(|joined| joined.ok()), Some(Ok(())));
         assert_eq!(receiver.try_recv(), Some(1));
 
-        sender.try_send(2).unwrap();
+        sender.try_send(2, 1).unwrap();
         let blocked = {
             let sender = sender.clone();
-            tokio::spawn(async move { sender.send(3).await })
+            tokio::spawn(async move { sender.send(3, 1).await })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(receiver);

@@ -9,13 +9,14 @@
 
 use super::frame_writer::FrameWriter;
 use crate::pipeline::{Connection, OpenError, Work};
-use crate::spark::{CloseRequest, Outbound, SparkError};
+use crate::spark::{CloseRequest, Outbound, Spark, SparkError};
 use crate::wire::Frame;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -31,6 +32,10 @@ pub(super) async fn refuse(mut stream: Stream, error: OpenError) {
 /// Items taken from the outbound queue in one go.
 const WRITE_BATCH: usize = 64;
 
+/// Messages read in a row before the loop yields to other tasks: a client
+/// that keeps sending must not keep its worker thread to itself.
+const READS_PER_TURN: u32 = 64;
+
 type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// A WebSocket and the connection it carries.
@@ -41,6 +46,14 @@ pub(super) struct Socket {
     writer: FrameWriter,
     /// Bytes gathered in `writer` that trigger a write before the loop is idle.
     write_threshold: usize,
+}
+
+/// What the loop does after a message was read.
+enum Read {
+    Continue,
+    /// Send what tungstenite queued (the answer to a ping).
+    Flush,
+    Exit(Exit),
 }
 
 /// Why the read/write loop stopped.
@@ -97,7 +110,8 @@ impl Socket {
             }
             Exit::Gone => {
                 self.connection.mark_closed();
-                let _ = self.stream.flush().await;
+                // Bounded: the client may have stopped reading.
+                let _ = tokio::time::timeout(grace, self.stream.flush()).await;
             }
             Exit::TooLarge => {
                 self.connection.mark_closed();
@@ -131,6 +145,7 @@ impl Socket {
         // Frames are queued as they come and written once nothing else is
         // ready, so one write carries every reply produced meanwhile.
         let mut unflushed = false;
+        let mut reads: u32 = 0;
         loop {
             tokio::select! {
                 biased;
@@ -148,8 +163,18 @@ impl Socket {
                     match incoming {
                         None => return Exit::Gone,
                         Some(Ok(message)) => {
-                            if let Some(exit) = self.on_message(message).await {
-                                return exit;
+                            match self.on_message(message) {
+                                Read::Continue => {}
+                                Read::Exit(exit) => return exit,
+                                Read::Flush => {
+                                    if let Some(exit) = self.flush_unless_closed(close.as_mut()).await {
+                                        return exit;
+                                    }
+                                }
+                            }
+                            reads += 1;
+                            if reads % READS_PER_TURN == 0 {
+                                tokio::task::yield_now().await;
                             }
                             // Most handlers finish without waiting: run the
                             // new one now and queue what it wrote, instead of
@@ -186,21 +211,37 @@ impl Socket {
         }
     }
 
-    async fn on_message(&mut self, message: WsMessage) -> Option<Exit> {
+    fn on_message(&mut self, message: WsMessage) -> Read {
         match message {
             WsMessage::Text(text) => self.connection.receive(Frame::text_trusted(Bytes::from(text))),
             WsMessage::Binary(bytes) => self.connection.receive(Frame::binary(bytes)),
             WsMessage::Ping(_) => {
-                // Primus' ws transformer counts a client's WebSocket ping as a pong.
+                // Primus' ws transformer counts a client's WebSocket ping as a
+                // pong; tungstenite queued the answer, which goes out now.
                 self.connection.heartbeat();
-                if self.stream.flush().await.is_err() {
-                    return Some(Exit::Gone);
-                }
+                return Read::Flush;
             }
-            WsMessage::Close(_) => return Some(Exit::Gone),
+            WsMessage::Close(_) => return Read::Exit(Exit::Gone),
             WsMessage::Pong(_) | WsMessage::Frame(_) => {}
         }
-        None
+        Read::Continue
+    }
+
+    /// Sends what tungstenite queued (a pong), unless the server asks to
+    /// close first: a client that sends pings and does not read would
+    /// otherwise hold this flush, and the connection, for ever.
+    async fn flush_unless_closed<F: Future<Output = CloseRequest>>(
+        &mut self,
+        close: Pin<&mut F>,
+    ) -> Option<Exit> {
+        let spark = self.connection.spark().clone();
+        let flush = self.stream.flush();
+        let flushed = watch_blocking(&spark, flush);
+        tokio::select! {
+            biased;
+            request = close => Some(Exit::Requested(request)),
+            flushed = flushed => flushed.err().map(|_| Exit::Gone),
+        }
     }
 
     /// Queues `first` and whatever else is waiting (up to a batch) for the
@@ -271,7 +312,8 @@ impl Socket {
         if self.writer.is_empty() {
             return Ok(());
         }
-        self.writer.write_to(self.stream.get_mut()).await
+        let spark = self.connection.spark().clone();
+        watch_blocking(&spark, self.writer.write_to(self.stream.get_mut())).await
     }
 
     async fn drain_outbound(&mut self) {
@@ -315,4 +357,27 @@ fn is_plain_disconnect(error: &tungstenite::Error) -> bool {
             | tungstenite::Error::Io(_)
             | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
     )
+}
+
+/// Runs a socket write, and marks the spark's write blocked while it cannot
+/// complete (the heartbeat ends a spark blocked for a whole interval).
+async fn watch_blocking<T>(spark: &Spark, write: impl Future<Output = T>) -> T {
+    let mut write = std::pin::pin!(write);
+    if let Poll::Ready(done) = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+        return done;
+    }
+    spark.write_blocked();
+    // Also when the write is dropped (the close request won): the spark is
+    // closing then, and the closing writes are bounded anyway.
+    let _unblock = Unblock(spark);
+    write.await
+}
+
+/// Clears the spark's blocked mark when dropped.
+struct Unblock<'a>(&'a Spark);
+
+impl Drop for Unblock<'_> {
+    fn drop(&mut self) {
+        self.0.write_unblocked();
+    }
 }

@@ -1,0 +1,197 @@
+//! One client must never hurt the others: each test here is an attack that
+//! hurt other clients (or the server) before the hardening work, run
+//! against a real server on 127.0.0.1.
+
+use futures_util::{SinkExt, StreamExt};
+use primus::Server;
+use primus_tests::logs::Log;
+use primus_tests::raw;
+use primus_tests::server::serve_with_errors;
+use primus_tests::wait::{until, WAIT};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A server that broadcasts every `{"broadcast": ..}` it receives, and
+/// records its sparks' errors.
+fn broadcaster(errors: &Log) -> primus::ServerBuilder {
+    let errors = errors.clone();
+    Server::builder()
+        .ping_interval(None)
+        .on_data(|spark, message| async move {
+            if let Ok(value) = message.decode::<Value>() {
+                if value.get("broadcast").is_some() {
+                    let _ = spark.server().write(&value);
+                }
+            }
+        })
+        .on_error(move |_spark, error| errors.push(error.to_string()))
+}
+
+/// 1,000 clients that read everything; one of them writes 5,000
+/// broadcasts in one loop. Before: 999 receivers were closed as slow
+/// consumers (their queues filled while the sender's connection worked
+/// through its backlog). Now the sender is slowed down and nobody is
+/// dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_storm_drops_no_client_that_reads() {
+    const RECEIVERS: usize = 1000;
+    const BURST: usize = 5000;
+    let errors = Log::default();
+    let running = serve_with_errors(broadcaster(&errors).build().expect("build"), errors.clone()).await;
+    let url = running.ws_url();
+
+    let mut sockets = Vec::with_capacity(RECEIVERS);
+    for _ in 0..RECEIVERS / 50 {
+        let batch = (0..50).map(|_| raw::connect(&url, &[]));
+        sockets.extend(futures_util::future::join_all(batch).await);
+    }
+    let sender = sockets.pop().expect("a sender");
+    until("every client to be connected", WAIT, || {
+        running.server.connected() == RECEIVERS
+    })
+    .await;
+
+    // Every client, the sender included, reads until it has every message.
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|socket| tokio::spawn(read_broadcasts(socket, BURST)))
+        .collect();
+    let (mut write, read) = sender.split();
+    let sender_reader = tokio::spawn(read_broadcasts_from(read, BURST));
+    for n in 0..BURST {
+        write
+            .feed(Message::text(format!("{{\"broadcast\":{n}}}")))
+            .await
+            .expect("send");
+    }
+    write.flush().await.expect("flush");
+
+    let mut short = Vec::new();
+    for (index, reader) in readers.into_iter().enumerate() {
+        let got = reader.await.expect("reader");
+        if got != BURST {
+            short.push((index, got));
+        }
+    }
+    assert_eq!(sender_reader.await.expect("sender reader"), BURST);
+    assert!(
+        short.is_empty(),
+        "{} of {} receivers did not get all {BURST} broadcasts: {:?}; errors: {:?}",
+        short.len(),
+        RECEIVERS - 1,
+        &short[..short.len().min(10)],
+        &errors.entries()[..errors.entries().len().min(5)]
+    );
+    assert!(errors.entries().is_empty(), "{:?}", errors.entries());
+}
+
+async fn read_broadcasts(socket: raw::Socket, expected: usize) -> usize {
+    let (_write, read) = socket.split();
+    read_broadcasts_from(read, expected).await
+}
+
+/// Counts broadcast frames until `expected` arrived, the socket closed or
+/// nothing came for a while.
+async fn read_broadcasts_from(
+    mut read: futures_util::stream::SplitStream<raw::Socket>,
+    expected: usize,
+) -> usize {
+    let mut got = 0;
+    while got < expected {
+        match tokio::time::timeout(Duration::from_secs(60), read.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) if text.starts_with("{\"broadcast\"") => got += 1,
+            Ok(Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_)))) => {}
+            _ => break,
+        }
+    }
+    got
+}
+
+/// A client sends WebSocket pings until the server's socket is full, then
+/// stops reading. Before: the server waited on the pong flush without a
+/// timeout and without watching the close request, so the connection (and
+/// several MB of kernel memory) stayed for ever. Now the heartbeat ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_flood_that_stops_reading_is_closed_by_the_heartbeat() {
+    let errors = Log::default();
+    let on_error = errors.clone();
+    let server = Server::builder()
+        .ping_interval(Some(Duration::from_millis(500)))
+        .on_error(move |_spark, error| on_error.push(error.to_string()))
+        .build()
+        .expect("build");
+    let running = serve_with_errors(server, errors).await;
+    let mut stream = raw::upgraded(running.addr, "/primus", &[]).await;
+    let pings: Vec<u8> = (0..1000)
+        .flat_map(|_| raw::client_frame(0x89, &[b'p'; 125]))
+        .collect();
+    // Bounded: at most 200,000 pings (25 MB of pongs), or until the server
+    // stops reading.
+    for _ in 0..200 {
+        let written = tokio::time::timeout(Duration::from_secs(2), stream.write_all(&pings)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            break;
+        }
+    }
+    until(
+        "the flooding connection to be closed",
+        Duration::from_secs(15),
+        || running.server.connected() == 0,
+    )
+    .await;
+    drop(stream);
+}
+
+/// A client that reads nothing while 1 MB messages are broadcast: before,
+/// its queue of 1,024 frames held up to 1 GB and it was never dropped. Now
+/// it is dropped at the 1 MiB byte budget and the process stays small.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_reader_is_dropped_at_the_byte_budget_with_memory_bounded() {
+    let errors = Log::default();
+    let running = serve_with_errors(broadcaster(&errors).build().expect("build"), errors.clone()).await;
+    let stream = raw::upgraded(running.addr, "/primus", &[]).await;
+    until("the client to be connected", WAIT, || {
+        running.server.connected() == 1
+    })
+    .await;
+    let before = rss_bytes();
+    let mut peak = before;
+    let message = "x".repeat(1024 * 1024);
+    // Bounded: 600 broadcasts of 1 MB.
+    for _ in 0..600 {
+        if running.server.write(&message).expect("encodes") == 0 {
+            break;
+        }
+        peak = peak.max(rss_bytes());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    until("the slow consumer error", WAIT, || !errors.entries().is_empty()).await;
+    assert_eq!(
+        errors.entries(),
+        ["slow consumer: the outbound queue of 1048576 bytes is full"]
+    );
+    until("the non-reader to be gone", WAIT, || {
+        running.server.connected() == 0
+    })
+    .await;
+    let grown = peak.saturating_sub(before);
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "the process grew by {} MB while a non-reader was being written to",
+        grown / (1024 * 1024)
+    );
+    drop(stream);
+}
+
+/// The resident set size of this process.
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|field| field.parse().ok())
+        .expect("resident pages");
+    pages * 4096
+}
