@@ -195,3 +195,158 @@ fn rss_bytes() -> usize {
         .expect("resident pages");
     pages * 4096
 }
+
+/// Reads from `stream` until EOF or an error; true when that happened
+/// within `wait` (the server closed the connection).
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut sink = [0u8; 1024];
+    tokio::time::timeout(wait, async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// Slowloris: request heads sent a byte at a time, and connections that
+/// send nothing at all. Before: held for as long as the client liked, until
+/// the fd limit was exhausted. Now: closed by the handshake timeout, and a
+/// normal client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connections_are_closed_by_the_handshake_timeout() {
+    let server = Server::builder()
+        .ping_interval(None)
+        .handshake_timeout(Duration::from_secs(1))
+        .build()
+        .expect("build");
+    let running = serve_with_errors(server, Log::default()).await;
+    let addr = running.addr;
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    }
+    let dripping: Vec<_> = (0..20)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                let head = b"GET /primus/spec HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+                // Bounded: a byte every 100 ms for at most 10 s.
+                for byte in head.iter().chain(std::iter::repeat(&b'a')).take(100) {
+                    if stream.write_all(&[*byte]).await.is_err() {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                closed_within(&mut stream, Duration::from_millis(10)).await
+            })
+        })
+        .collect();
+    // Meanwhile, a normal client is served.
+    raw::get(addr, "/primus/spec", &[]).await.assert_status(200);
+    for mut stream in silent {
+        assert!(
+            closed_within(&mut stream, Duration::from_secs(5)).await,
+            "a silent connection was held past the handshake timeout"
+        );
+    }
+    for drip in dripping {
+        assert!(
+            drip.await.expect("drip"),
+            "a dripping connection was held past the handshake timeout"
+        );
+    }
+    raw::get(addr, "/primus/spec", &[]).await.assert_status(200);
+}
+
+/// A kept-alive HTTP connection that goes quiet after its response is
+/// closed by the same timeout.
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed() {
+    let server = Server::builder()
+        .ping_interval(None)
+        .handshake_timeout(Duration::from_millis(500))
+        .build()
+        .expect("build");
+    let running = serve_with_errors(server, Log::default()).await;
+    let mut stream = tokio::net::TcpStream::connect(running.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /primus/spec HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("request");
+    assert!(
+        closed_within(&mut stream, Duration::from_secs(5)).await,
+        "the idle connection was kept"
+    );
+}
+
+/// Over the connection cap, clients get `503 Too many connections` at
+/// once, and a place given back is used again.
+#[tokio::test]
+async fn connections_over_the_cap_are_refused_with_503() {
+    let server = Server::builder()
+        .ping_interval(None)
+        .max_connections(3)
+        .build()
+        .expect("build");
+    let running = serve_with_errors(server, Log::default()).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(raw::connect(&running.ws_url(), &[]).await);
+    }
+    until("three sparks", WAIT, || running.server.connected() == 3).await;
+    let refused = raw::get(running.addr, "/primus/spec", &[]).await;
+    refused.assert_status(503);
+    assert_eq!(refused.body, "Too many connections\n");
+    drop(open.pop());
+    until("a place to be given back", WAIT, || {
+        running.server.connected() == 2
+    })
+    .await;
+    let mut served = false;
+    for _ in 0..50 {
+        if raw::get(running.addr, "/primus/spec", &[]).await.status == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served, "the place of a closed connection was not given back");
+}
+
+/// The per-IP cap (off by default) refuses a fourth connection from
+/// 127.0.0.1 while others are still welcome in the total.
+#[tokio::test]
+async fn the_per_ip_cap_refuses_one_address_past_it() {
+    let server = Server::builder()
+        .ping_interval(None)
+        .max_connections_per_ip(2)
+        .build()
+        .expect("build");
+    let running = serve_with_errors(server, Log::default()).await;
+    let first = raw::connect(&running.ws_url(), &[]).await;
+    let second = raw::connect(&running.ws_url(), &[]).await;
+    until("two sparks", WAIT, || running.server.connected() == 2).await;
+    raw::get(running.addr, "/primus/spec", &[])
+        .await
+        .assert_status(503);
+    drop((first, second));
+}
+
+/// Request heads past 64 KiB are refused (431) instead of being kept.
+#[tokio::test]
+async fn oversized_request_heads_are_refused() {
+    let running = serve_with_errors(Server::builder().build().expect("build"), Log::default()).await;
+    let big = "a".repeat(100 * 1024);
+    let reply = raw::get(running.addr, "/primus/spec", &[("x-big", &big)]).await;
+    reply.assert_status(431);
+    raw::get(running.addr, "/primus/spec", &[("x-fine", "yes")])
+        .await
+        .assert_status(200);
+}

@@ -2,6 +2,7 @@
 
 use super::authorization::{authorizer, AuthError, Authorizer};
 use super::cors::Cors;
+use super::listener::Limits;
 use super::{Config, Parts, Server};
 use crate::cluster::{Broadcast, LocalBroadcast};
 use crate::message::transform::{self, Flow, Packet, TransformError, Transforms};
@@ -63,6 +64,7 @@ pub struct ServerBuilder {
     parser: Arc<dyn Parser>,
     cors: Cors,
     trust_proxy: bool,
+    limits: Limits,
     id_generator: Option<IdGenerator>,
     authorizer: Option<Authorizer>,
     handlers: Handlers,
@@ -86,6 +88,7 @@ impl Default for ServerBuilder {
             parser: Arc::new(Json),
             cors: Cors::default(),
             trust_proxy: true,
+            limits: Limits::default(),
             id_generator: None,
             authorizer: None,
             handlers: Handlers::default(),
@@ -191,6 +194,54 @@ impl ServerBuilder {
     /// ```
     pub fn send_queue_bytes(mut self, bytes: usize) -> ServerBuilder {
         self.send_queue_bytes = bytes;
+        self
+    }
+
+    /// Time a client has to send a complete request head, after
+    /// connecting or after its previous response (default 10 s); slower
+    /// clients are disconnected. Applies to [`Server::serve`] and
+    /// [`Server::listen`].
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder()
+    ///     .handshake_timeout(std::time::Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn handshake_timeout(mut self, timeout: std::time::Duration) -> ServerBuilder {
+        self.limits.handshake_timeout = timeout;
+        self
+    }
+
+    /// Most open connections (HTTP and WebSocket); more are answered `503
+    /// Too many connections`. Default: 90% of the file descriptor limit,
+    /// which the server raises to its hard limit when it starts listening.
+    /// Applies to [`Server::serve`] and [`Server::listen`].
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder().max_connections(50_000).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn max_connections(mut self, connections: usize) -> ServerBuilder {
+        self.limits.max_connections = Some(connections);
+        self
+    }
+
+    /// Most open connections from one IP address (default: no limit, since
+    /// clients behind one proxy or NAT share an address); more are
+    /// answered `503 Too many connections`. The address is the TCP peer's,
+    /// never a forwarded one. Applies to [`Server::serve`] and
+    /// [`Server::listen`].
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder().max_connections_per_ip(100).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn max_connections_per_ip(mut self, connections: usize) -> ServerBuilder {
+        self.limits.max_connections_per_ip = Some(connections);
         self
     }
 
@@ -483,6 +534,8 @@ impl ServerBuilder {
             ("max_length", Some(self.max_length)),
             ("send_queue_bytes", Some(self.send_queue_bytes)),
             ("read_buffer_size", self.read_buffer_size),
+            ("max_connections", self.limits.max_connections),
+            ("max_connections_per_ip", self.limits.max_connections_per_ip),
         ] {
             if value == Some(0) {
                 return Err(BuildError::Zero { option });
@@ -515,6 +568,7 @@ impl ServerBuilder {
                     ping_interval: self.ping_interval,
                     cors: self.cors,
                     trust_proxy: self.trust_proxy,
+                    limits: self.limits,
                 },
                 pipeline,
                 state: self.state,

@@ -12,8 +12,7 @@
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
-//! use std::net::SocketAddr;
-//!
+//! //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let primus = primus::Server::builder().build()?;
 //! let app = Router::new()
@@ -38,6 +37,7 @@ mod cors;
 mod extract;
 mod heartbeat;
 mod http;
+mod listener;
 mod spec;
 
 pub use self::authorization::AuthError;
@@ -47,6 +47,7 @@ pub use self::builder::{
 };
 pub use self::cors::Cors;
 pub use self::http::{PrimusLayer, PrimusService};
+pub use self::listener::{Limits, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES};
 pub use self::spec::PRIMUS_VERSION;
 
 use self::authorization::Authorizer;
@@ -63,7 +64,6 @@ use crate::transformer::Transformer;
 use crate::wire::Frame;
 use serde::Serialize;
 use std::any::Any;
-use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
@@ -118,6 +118,7 @@ pub(crate) struct Config {
     pub(crate) ping_interval: Option<Duration>,
     pub(crate) cors: Cors,
     pub(crate) trust_proxy: bool,
+    pub(crate) limits: Limits,
 }
 
 /// Lifecycle of the server, watched by the heartbeat and the listeners.
@@ -458,21 +459,13 @@ impl Server {
         self.serve(listener).await
     }
 
-    /// Serves on an already bound listener until [`destroy`](Self::destroy).
+    /// Serves on an already bound listener until [`destroy`](Self::destroy),
+    /// with the connection cap, the handshake timeout and the head size
+    /// limit of the [`listener`](crate::server::Limits) (HTTP/1.1 only).
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         let local = listener.local_addr()?;
         tracing::info!(address = %local, pathname = self.pathname(), "primus listening");
-        let mut lifecycle = self.core.lifecycle.subscribe();
-        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
-        // Small replies must not wait for Nagle's algorithm.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = lifecycle.wait_for(|state| *state == Lifecycle::Closed).await;
-            })
-            .await
+        listener::serve(self, listener, self.core.config.limits).await
     }
 
     pub(crate) fn core(&self) -> &Arc<ServerCore> {
