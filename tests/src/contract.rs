@@ -12,16 +12,24 @@
 use crate::logs::Log;
 use crate::process::ServerProcess;
 use crate::server::{serve_with_errors, Running};
-use primus::{AuthError, Message, Server, ServerBuilder, Spark};
+use primus::server::Origins;
+use primus::{AuthError, Cors, Message, Server, ServerBuilder, Spark};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::process::Command;
 
 /// A builder for the echo-contract server whose `error` handler records
 /// into `errors`; configure it further before `build`.
+///
+/// Like `tests/interop/server.js` (Node Primus with its defaults), it
+/// accepts every origin and lets preflights be cached for 30 days: both are
+/// explicit opt-outs of this crate's secure defaults, so that the two
+/// servers answer alike.
 pub fn builder(errors: &Log) -> ServerBuilder {
     let errors = errors.clone();
     Server::builder()
+        .origins(Origins::any())
+        .cors(Cors::default().max_age(Duration::from_secs(30 * 24 * 60 * 60)))
         .authorize(|request| async move {
             match request.query.get("auth") {
                 Some("fail") => {

@@ -88,9 +88,14 @@ async fn a_plain_primus_peer_gets_a_hint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrades_from_other_origins_are_refused() {
     let running = chat().await;
-    match raw::try_connect(&running.ws_url(), &[("origin", "http://evil.example")]).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
-        other => panic!("expected a 403, got {other:?}"),
+    // The server's default `Origins` check, scheme included (the chat's own
+    // string compare once let `evil://127.0.0.1:PORT` through).
+    let same_host_other_scheme = format!("evil://{}", running.addr);
+    for origin in ["http://evil.example", "null", same_host_other_scheme.as_str()] {
+        match raw::try_connect(&running.ws_url(), &[("origin", origin)]).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+            other => panic!("expected a 403 for {origin}, got {other:?}"),
+        }
     }
     // The chat's own page (same host) may connect.
     let own = format!("http://{}", running.addr);

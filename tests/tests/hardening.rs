@@ -350,3 +350,63 @@ async fn oversized_request_heads_are_refused() {
         .await
         .assert_status(200);
 }
+
+/// By default a foreign browser origin can neither open a WebSocket nor
+/// read CORS responses (before: every origin, `null` and garbage included,
+/// was accepted and reflected with credentials, also on 401s).
+#[tokio::test]
+async fn foreign_origins_are_refused_by_default() {
+    let server = Server::builder()
+        .ping_interval(None)
+        .authorize(|request| async move {
+            match request.query.get("token") {
+                Some("ok") => Ok(()),
+                _ => Err(primus::AuthError::new("Authentication required")),
+            }
+        })
+        .build()
+        .expect("build");
+    let running = serve_with_errors(server, Log::default()).await;
+    // The raw requests say `Host: 127.0.0.1`.
+    let own = "http://127.0.0.1".to_owned();
+    let other_scheme = format!("evil://{}", running.addr);
+    for origin in ["https://evil.example", "null", "garbage", other_scheme.as_str()] {
+        let upgrade = raw::http(
+            running.addr,
+            &raw::upgrade_request("/primus?token=ok", &[("Origin", origin)]),
+        )
+        .await;
+        upgrade.assert_status(403);
+        assert_eq!(upgrade.body, "Origin not allowed");
+        for path in ["/primus/spec", "/primus?token=no"] {
+            let reply = raw::get(running.addr, path, &[("Origin", origin)]).await;
+            reply.assert_status(403);
+            reply.assert_no_header("access-control-allow-origin");
+            reply.assert_no_header("access-control-allow-credentials");
+        }
+    }
+    // The server's own pages and clients without `Origin` are served.
+    let upgrade = raw::http(
+        running.addr,
+        &raw::upgrade_request("/primus?token=ok", &[("Origin", own.as_str())]),
+    )
+    .await;
+    upgrade.assert_status(101);
+    let spec = raw::get(running.addr, "/primus/spec", &[("Origin", own.as_str())]).await;
+    spec.assert_status(200);
+    spec.assert_header("access-control-allow-origin", &own);
+    raw::get(running.addr, "/primus/spec", &[])
+        .await
+        .assert_status(200);
+    // Preflights are cached for 10 minutes, not 30 days.
+    let preflight = raw::http(
+        running.addr,
+        &raw::request(
+            "OPTIONS",
+            "/primus/spec",
+            &[("Origin", own.as_str()), ("Access-Control-Request-Method", "GET")],
+        ),
+    )
+    .await;
+    preflight.assert_header("access-control-max-age", "600");
+}

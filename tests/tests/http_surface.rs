@@ -3,7 +3,8 @@
 //! hand-written HTTP/1.1 requests.
 
 use http::StatusCode;
-use primus::{AuthError, Cors, Server};
+use primus::server::Origins;
+use primus::{AuthError, Server};
 use primus_tests::contract;
 use primus_tests::logs::Log;
 use primus_tests::raw::{self, get, http, request, upgrade_request, Reply, WS_ACCEPT};
@@ -180,7 +181,7 @@ async fn cors_with_default_settings() {
 async fn cors_with_an_origin_list() {
     let running = contract::server_with(|b| {
         b.ping_interval(None)
-            .cors(Cors::default().origins(["https://ok.example"]))
+            .origins(Origins::allow(["https://ok.example"]))
     })
     .await;
 
@@ -199,10 +200,18 @@ async fn cors_with_an_origin_list() {
     reply.assert_header("vary", "Origin");
     reply.assert_header("access-control-allow-credentials", "true");
 
-    // CORS is not applied to upgrades (§9.7): any origin may connect.
-    let reply = http(running.addr, &upgrade_request("/primus", &[("Origin", ORIGIN)])).await;
+    // CORS is not applied to upgrades (§9.7); the `origin` layer is, with
+    // the same list: a listed origin may connect, another may not.
+    let reply = http(
+        running.addr,
+        &upgrade_request("/primus", &[("Origin", "https://ok.example")]),
+    )
+    .await;
     reply.assert_status(101);
     reply.assert_header("sec-websocket-accept", WS_ACCEPT);
+    let reply = http(running.addr, &upgrade_request("/primus", &[("Origin", ORIGIN)])).await;
+    reply.assert_status(403);
+    assert_eq!(reply.body, "Origin not allowed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,11 +2,14 @@
 //! the pathname, before the transformer, as Primus' `primus.use(..)`.
 //!
 //! The stack starts with the built-ins, each a named layer you can
-//! disable, remove or replace: `cors`, `primus.js`, `spec`, `x-xss`,
-//! `no-cache`, `authorization` (in that order, Primus' order). Your layers
-//! are appended (or inserted at an index). Each layer says whether it runs
-//! for plain HTTP requests, for WebSocket upgrades, or both; the built-ins
-//! run for plain HTTP only, except `authorization`, which runs for both.
+//! disable, remove or replace: `origin`, `cors`, `primus.js`, `spec`,
+//! `x-xss`, `no-cache`, `authorization` (in that order; Primus' order, with
+//! `origin` first). Your layers are appended (or inserted at an index).
+//! Each layer says whether it runs for plain HTTP requests, for WebSocket
+//! upgrades, or both; the built-ins run for plain HTTP only, except
+//! `origin`, which runs for upgrades only (it refuses foreign origins, see
+//! [`Origins`](crate::server::Origins)), and `authorization`, which runs
+//! for both.
 //!
 //! A layer either lets the request go on ([`Outcome::Continue`], optionally
 //! adding response headers) or answers it itself ([`Outcome::Respond`]),
@@ -20,12 +23,12 @@
 //! use primus::middleware::{HttpRequest, Outcome};
 //! use http::StatusCode;
 //!
-//! /// Refuses upgrades from other origins.
-//! #[primus::middleware(name = "origin", http = false, upgrade = true)]
-//! async fn same_origin(request: HttpRequest) -> Outcome {
-//!     match request.headers.get("origin").and_then(|o| o.to_str().ok()) {
-//!         None | Some("https://chat.example") => Outcome::Continue,
-//!         Some(_) => Outcome::respond(StatusCode::FORBIDDEN, "cross-origin upgrade refused"),
+//! /// Upgrades only for clients that say who they are.
+//! #[primus::middleware(name = "client-name", http = false, upgrade = true)]
+//! async fn client_name(request: HttpRequest) -> Outcome {
+//!     match request.query.get("client") {
+//!         Some(_) => Outcome::Continue,
+//!         None => Outcome::respond(StatusCode::BAD_REQUEST, "add ?client=<name>"),
 //!     }
 //! }
 //!

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 /// The built-in layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Builtin {
+    Origin,
     Cors,
     ClientLibrary,
     Spec,
@@ -64,6 +65,15 @@ impl Layer {
 /// The default stack: Primus' built-ins in Primus' order.
 pub(crate) fn builtins() -> Vec<Layer> {
     vec![
+        Layer {
+            name: "origin".to_owned(),
+            kind: Kind::Builtin(Builtin::Origin),
+            runs: Runs {
+                http: false,
+                upgrade: true,
+            },
+            enabled: true,
+        },
         Layer::builtin("cors", Builtin::Cors, false),
         Layer::builtin("primus.js", Builtin::ClientLibrary, false),
         Layer::builtin("spec", Builtin::Spec, false),

@@ -3,6 +3,7 @@
 use super::authorization::{authorizer, AuthError, Authorizer};
 use super::cors::Cors;
 use super::listener::Limits;
+use super::origins::Origins;
 use super::{Config, Parts, Server};
 use crate::cluster::{Broadcast, LocalBroadcast};
 use crate::message::transform::{self, Flow, Packet, TransformError, Transforms};
@@ -65,6 +66,7 @@ pub struct ServerBuilder {
     cors: Cors,
     trust_proxy: bool,
     limits: Limits,
+    origins: Origins,
     id_generator: Option<IdGenerator>,
     authorizer: Option<Authorizer>,
     handlers: Handlers,
@@ -89,6 +91,7 @@ impl Default for ServerBuilder {
             cors: Cors::default(),
             trust_proxy: true,
             limits: Limits::default(),
+            origins: Origins::default(),
             id_generator: None,
             authorizer: None,
             handlers: Handlers::default(),
@@ -251,7 +254,26 @@ impl ServerBuilder {
         self
     }
 
-    /// CORS settings (default: Primus' defaults, see [`Cors`]).
+    /// The web origins accepted for WebSocket upgrades and CORS (default:
+    /// the server's own origin, and requests without an `Origin` header);
+    /// see [`Origins`].
+    ///
+    /// ```
+    /// use primus::server::Origins;
+    ///
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder()
+    ///     .origins(Origins::allow(["https://app.example"]))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn origins(mut self, origins: Origins) -> ServerBuilder {
+        self.origins = origins;
+        self
+    }
+
+    /// CORS settings for the accepted [`origins`](Self::origins) (default:
+    /// Primus' methods, credentials, a 10-minute preflight cache; see [`Cors`]).
     pub fn cors(mut self, cors: Cors) -> ServerBuilder {
         self.cors = cors;
         self
@@ -569,6 +591,7 @@ impl ServerBuilder {
                     cors: self.cors,
                     trust_proxy: self.trust_proxy,
                     limits: self.limits,
+                    origins: self.origins,
                 },
                 pipeline,
                 state: self.state,

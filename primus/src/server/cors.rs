@@ -1,31 +1,38 @@
-//! CORS with Primus' defaults (npm `access-control`).
+//! CORS as Primus does it (npm `access-control`), for the accepted origins.
 //!
 //! Applied only to plain HTTP requests that carry an `Origin` header, never
-//! to upgrades. With the defaults every origin is allowed and echoed back
-//! with `Access-Control-Allow-Credentials: true`; a preflight (`OPTIONS` with
-//! `Access-Control-Request-Method`) is answered `200` right away; a request
-//! that breaks the rules gets `403` with a plain-text explanation.
+//! to upgrades (the built-in `origin` middleware checks those). Which
+//! origins are accepted is the server's [`Origins`](super::Origins) (by
+//! default its own only); an accepted origin is echoed back with
+//! `Access-Control-Allow-Credentials: true`; a preflight (`OPTIONS` with
+//! `Access-Control-Request-Method`) is answered `200` right away and may be
+//! cached for 10 minutes; a request from another origin, or that breaks
+//! the rules, gets `403` with a plain-text explanation and no CORS headers.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use std::time::Duration;
 
-/// CORS settings (Primus options `origins`, `methods`, `credentials`,
-/// `maxAge`, `headers`, `exposed`).
+/// The default time a browser may cache a preflight answer: 10 minutes
+/// (Primus: 30 days).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// CORS settings (Primus options `methods`, `credentials`, `maxAge`,
+/// `headers`, `exposed`; Primus' `origins` is
+/// [`ServerBuilder::origins`](crate::ServerBuilder::origins), which also
+/// guards WebSocket upgrades).
 ///
 /// ```
 /// use primus::Cors;
 /// use std::time::Duration;
 ///
 /// let cors = Cors::default()
-///     .origins(["https://example.com"])
-///     .max_age(Duration::from_secs(600))
+///     .max_age(Duration::from_secs(60))
 ///     .expose_headers(["x-request-id"]);
 /// # let _ = cors;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Cors {
-    origins: Option<Vec<String>>,
     methods: Vec<Method>,
     credentials: bool,
     max_age: Duration,
@@ -34,10 +41,9 @@ pub struct Cors {
 }
 
 impl Default for Cors {
-    /// Any origin; `GET, HEAD, PUT, POST, DELETE, OPTIONS`; credentials; 30 days.
+    /// `GET, HEAD, PUT, POST, DELETE, OPTIONS`; credentials; 10 minutes.
     fn default() -> Cors {
         Cors {
-            origins: None,
             methods: vec![
                 Method::GET,
                 Method::HEAD,
@@ -47,7 +53,7 @@ impl Default for Cors {
                 Method::OPTIONS,
             ],
             credentials: true,
-            max_age: Duration::from_secs(30 * 24 * 60 * 60),
+            max_age: DEFAULT_MAX_AGE,
             headers: Vec::new(),
             exposed: Vec::new(),
         }
@@ -55,16 +61,6 @@ impl Default for Cors {
 }
 
 impl Cors {
-    /// Allows only these origins (exact match, e.g. `https://example.com`).
-    pub fn origins<I, S>(mut self, origins: I) -> Cors
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.origins = Some(origins.into_iter().map(Into::into).collect());
-        self
-    }
-
     /// Allowed methods.
     pub fn methods(mut self, methods: impl IntoIterator<Item = Method>) -> Cors {
         self.methods = methods.into_iter().collect();
@@ -77,7 +73,7 @@ impl Cors {
         self
     }
 
-    /// How long a preflight may be cached (default 30 days).
+    /// How long a preflight may be cached (default [`DEFAULT_MAX_AGE`], 10 minutes).
     pub fn max_age(mut self, max_age: Duration) -> Cors {
         self.max_age = max_age;
         self
@@ -104,8 +100,16 @@ impl Cors {
         self
     }
 
-    /// Decides what CORS does with a plain HTTP request.
-    pub(crate) fn check(&self, method: &Method, headers: &HeaderMap) -> CorsOutcome {
+    /// Decides what CORS does with a plain HTTP request, whose origin the
+    /// server's [`Origins`](super::Origins) accept (`permitted`), all of
+    /// them (`any`) or not.
+    pub(crate) fn check(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        permitted: bool,
+        any: bool,
+    ) -> CorsOutcome {
         let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
             return CorsOutcome::NotCors;
         };
@@ -117,12 +121,7 @@ impl Cors {
             _ => None,
         };
         let checked_method = preflight_method.as_ref().unwrap_or(method);
-        let origin_ok = !origin.contains('%')
-            && (origin == "null" || origin.contains("://"))
-            && self
-                .origins
-                .as_ref()
-                .is_none_or(|list| list.iter().any(|o| o == origin));
+        let origin_ok = permitted && !origin.contains('%') && (origin == "null" || origin.contains("://"));
         if !origin_ok || !self.methods.contains(checked_method) {
             return CorsOutcome::Reject(format!(
                 "Invalid HTTP Access Control (CORS) request:\n  Origin: {origin}\n  Method: {checked_method}"
@@ -130,7 +129,7 @@ impl Cors {
         }
 
         let mut out = HeaderMap::new();
-        if self.origins.is_none() && !self.credentials {
+        if any && !self.credentials {
             out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         } else if let Ok(value) = HeaderValue::from_str(origin) {
             out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);

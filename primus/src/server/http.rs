@@ -5,7 +5,8 @@
 //! `primus.js` (also `primus.mjs`, `primus.client.d.ts`, `primus.d.ts`) →
 //! `spec` → `x-xss` → `no-cache` → `authorization` → user layers →
 //! `426 Upgrade Required`; requests the transformer claims (WebSocket
-//! upgrades) go through `authorization` → user layers → the transformer.
+//! upgrades) go through `origin` → `authorization` → user layers → the
+//! transformer.
 //! (Proxy headers are read for the address first, like Primus'
 //! `forwarded`.) See [`crate::middleware`].
 
@@ -169,7 +170,14 @@ async fn builtin_layer(
         .strip_prefix(core.config.pathname.as_str())
         .unwrap_or("");
     match builtin {
-        Builtin::Cors => match core.config.cors.check(&request.method, &request.headers) {
+        Builtin::Cors => match core.config.cors.check(
+            &request.method,
+            &request.headers,
+            core.config
+                .origins
+                .permits_request(&request.headers, address.secure),
+            core.config.origins.is_any(),
+        ) {
             CorsOutcome::NotCors => None,
             CorsOutcome::Allow(allowed) => {
                 headers.extend(allowed);
@@ -223,6 +231,21 @@ async fn builtin_layer(
             headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             None
         }
+        Builtin::Origin => (!core
+            .config
+            .origins
+            .permits_request(&request.headers, address.secure))
+        .then(|| {
+            tracing::debug!(
+                origin = ?request.headers.get(header::ORIGIN),
+                "upgrade from a foreign origin refused"
+            );
+            respond(
+                StatusCode::FORBIDDEN,
+                Some("text/plain"),
+                Body::from("Origin not allowed"),
+            )
+        }),
         Builtin::Authorization => authorize(core, request, address, upgrade).await.err(),
     }
 }

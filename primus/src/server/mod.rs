@@ -38,6 +38,7 @@ mod extract;
 mod heartbeat;
 mod http;
 mod listener;
+mod origins;
 mod spec;
 
 pub use self::authorization::AuthError;
@@ -45,9 +46,10 @@ pub use self::builder::{
     BuildError, ConnectionOutcome, ServerBuilder, DEFAULT_MAX_LENGTH, DEFAULT_PING_INTERVAL,
     DEFAULT_SEND_QUEUE_BYTES,
 };
-pub use self::cors::Cors;
+pub use self::cors::{Cors, DEFAULT_MAX_AGE};
 pub use self::http::{PrimusLayer, PrimusService};
 pub use self::listener::{Limits, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES};
+pub use self::origins::Origins;
 pub use self::spec::PRIMUS_VERSION;
 
 use self::authorization::Authorizer;
@@ -119,6 +121,7 @@ pub(crate) struct Config {
     pub(crate) cors: Cors,
     pub(crate) trust_proxy: bool,
     pub(crate) limits: Limits,
+    pub(crate) origins: Origins,
 }
 
 /// Lifecycle of the server, watched by the heartbeat and the listeners.

@@ -82,7 +82,7 @@ async fn join(
     if let Ok(mut map) = members.0.lock() {
         map.insert(spark.id().to_owned(), name.clone());
     }
-    tracing::info!(spark = spark.id(), %name, "joined");
+    tracing::info!(spark = spark.id(), name = ?name, "joined");
     let _ = server.write(&ChatServer::Joined { name });
     Ok(members.names())
 }
@@ -104,7 +104,7 @@ async fn who(State(members): State<Members>) -> Vec<String> {
 async fn leave(spark: Spark, server: Server, State(members): State<Members>) {
     let name = members.0.lock().ok().and_then(|mut map| map.remove(spark.id()));
     if let Some(name) = name {
-        tracing::info!(spark = spark.id(), %name, "left");
+        tracing::info!(spark = spark.id(), name = ?name, "left");
         let _ = server.write(&ChatServer::Left { name });
     }
 }
@@ -115,26 +115,4 @@ async fn unknown(spark: Spark, message: Message) {
     tracing::debug!(raw = ?message.raw(), "not a chat event");
     let hint = r#"send {"event":"join","data":{"name":"you"},"request":1} then {"event":"say","data":"hi"}"#;
     let _ = spark.write(&ChatServer::System(hint.to_owned()));
-}
-
-/// Browsers send `Origin` with a WebSocket upgrade: only pages served by
-/// this server (same host) may open the chat. Native clients (Rust, Node)
-/// send no `Origin` and are let through.
-#[primus::middleware(name = "same-origin", http = false, upgrade = true)]
-async fn same_origin(request: primus::middleware::HttpRequest) -> primus::middleware::Outcome {
-    use primus::middleware::Outcome;
-    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
-    match (header("origin"), header("host")) {
-        (None, _) => Outcome::Continue,
-        (Some(origin), Some(host)) if origin.split_once("://").map(|(_, rest)| rest) == Some(host) => {
-            Outcome::Continue
-        }
-        (Some(origin), _) => {
-            tracing::warn!(%origin, "cross-origin upgrade refused");
-            Outcome::respond(
-                http::StatusCode::FORBIDDEN,
-                "this chat only accepts its own pages",
-            )
-        }
-    }
 }
