@@ -410,3 +410,109 @@ async fn foreign_origins_are_refused_by_default() {
     .await;
     preflight.assert_header("access-control-max-age", "600");
 }
+
+/// Reads what the server sends until it closes; the code of the first
+/// close frame, if any.
+async fn close_code(stream: &mut tokio::net::TcpStream) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(WAIT, stream.read_to_end(&mut received)).await;
+    // Server frames are unmasked: walk them until a close frame.
+    let mut at = 0;
+    while at + 2 <= received.len() {
+        let opcode = received[at] & 0x0f;
+        let (len, header) = match received[at + 1] & 0x7f {
+            126 if at + 4 <= received.len() => (
+                usize::from(u16::from_be_bytes([received[at + 2], received[at + 3]])),
+                4,
+            ),
+            len @ 0..=125 => (usize::from(len), 2),
+            _ => return None,
+        };
+        let payload = received.get(at + header..at + header + len)?;
+        if opcode == 0x8 {
+            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        }
+        at += header + len;
+    }
+    None
+}
+
+/// Protocol violations and invalid UTF-8 are answered with the RFC 6455
+/// close codes (before: TCP was closed without a close frame).
+#[tokio::test]
+async fn protocol_errors_close_with_1002_and_invalid_utf8_with_1007() {
+    let running = serve_with_errors(
+        Server::builder().ping_interval(None).build().expect("build"),
+        Log::default(),
+    )
+    .await;
+    let unmasked_text = vec![0x81, 0x02, b'h', b'i'];
+    let cases: [(&str, Vec<u8>, u16); 5] = [
+        (
+            "invalid UTF-8",
+            raw::client_frame(0x81, &[0xff, 0xfe, 0x22]),
+            1007,
+        ),
+        ("a reserved opcode", raw::client_frame(0x83, b"x"), 1002),
+        ("an RSV bit", raw::client_frame(0xc1, b"\"x\""), 1002),
+        ("a fragmented ping", raw::client_frame(0x09, b"x"), 1002),
+        ("an unmasked frame", unmasked_text, 1002),
+    ];
+    for (what, frame, expected) in cases {
+        let mut stream = raw::upgraded(running.addr, "/primus", &[]).await;
+        stream.write_all(&frame).await.expect("send");
+        assert_eq!(close_code(&mut stream).await, Some(expected), "{what}");
+    }
+}
+
+/// A WebSocket handshake over HTTP/1.0 is refused clearly (before: 101,
+/// then the connection was dropped).
+#[tokio::test]
+async fn an_http_1_0_upgrade_is_refused() {
+    let running = serve_with_errors(Server::builder().build().expect("build"), Log::default()).await;
+    let request = raw::upgrade_request("/primus", &[]).replacen("HTTP/1.1", "HTTP/1.0", 1);
+    let reply = raw::http(running.addr, &request).await;
+    reply.assert_status(400);
+    assert_eq!(reply.body, "Invalid HTTP version");
+}
+
+/// 100,000 invalid 1-byte frames: before, 100,000 WARN lines (24 MB) and
+/// the connection stayed. Now the connection is closed after 100 (1008,
+/// with `primus::server::close`) and only the first errors are logged at
+/// WARN.
+#[tokio::test]
+async fn an_invalid_frame_flood_is_closed_and_its_log_bounded() {
+    let errors = Log::default();
+    let on_error = errors.clone();
+    let server = Server::builder()
+        .ping_interval(None)
+        .on_error(move |_spark, error| on_error.push(error.to_string()))
+        .build()
+        .expect("build");
+    let running = serve_with_errors(server, errors.clone()).await;
+    let mut stream = raw::upgraded(running.addr, "/primus", &[]).await;
+    let flood: Vec<u8> = (0..1000).flat_map(|_| raw::client_frame(0x81, b"{")).collect();
+    // Bounded: 100 writes of 1,000 frames, until the server closes.
+    for _ in 0..100 {
+        let written = tokio::time::timeout(Duration::from_secs(2), stream.write_all(&flood)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            break;
+        }
+    }
+    until("the flooding spark to be closed", WAIT, || {
+        running.server.connected() == 0
+    })
+    .await;
+    let entries = errors.entries();
+    let decode = entries
+        .iter()
+        .filter(|e| e.starts_with("Failed to decode"))
+        .count();
+    assert_eq!(decode, 100, "decode errors reported: {decode}");
+    assert!(
+        entries.contains(&"100 invalid messages; the connection was closed".to_owned()),
+        "{:?}",
+        &entries[entries.len().saturating_sub(3)..]
+    );
+}

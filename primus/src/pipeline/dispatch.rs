@@ -26,7 +26,7 @@ use crate::message::transform::Packet;
 use crate::message::Message;
 use crate::parser::{Inspection, Parser};
 use crate::spark::pressure::Collector;
-use crate::spark::{BoxError, Spark, SparkError};
+use crate::spark::{BoxError, CloseRequest, Spark, SparkError};
 use crate::wire::protocol::{self, Control};
 use crate::wire::Frame;
 use std::collections::VecDeque;
@@ -38,6 +38,9 @@ use std::time::Duration;
 /// Most messages queued while handlers are busy; past this the transport
 /// stops reading from the socket (back-pressure onto the client).
 pub(crate) const MAX_PENDING: usize = 256;
+
+/// The WebSocket close code for a client that sent too many invalid messages.
+const POLICY_VIOLATION: u16 = 1008;
 
 /// Longest wait, after a handler, for the queues it congested to drain.
 pub(crate) const DRAIN_WAIT: Duration = Duration::from_secs(1);
@@ -61,6 +64,9 @@ pub(crate) struct Dispatcher {
     congested: Vec<Spark>,
     /// Waiting for `congested` queues to drain, before the next message.
     draining: Option<BoxFuture<()>>,
+    /// Invalid messages received so far, and how many are tolerated.
+    invalid: u32,
+    max_invalid: u32,
 }
 
 impl Dispatcher {
@@ -100,6 +106,8 @@ impl Dispatcher {
             handling: None,
             congested: Vec::new(),
             draining: None,
+            invalid: 0,
+            max_invalid: pipeline.max_invalid_frames.max(1),
         }
     }
 
@@ -126,7 +134,19 @@ impl Dispatcher {
             return self.enqueue(frame, Some(envelope));
         }
         match self.parser.inspect(&frame) {
-            Err(error) => self.spark.report(&SparkError::Decode(error)),
+            Err(error) => {
+                self.spark.report(&SparkError::Decode(error));
+                self.invalid = self.invalid.saturating_add(1);
+                if self.invalid == self.max_invalid {
+                    self.spark.report(&SparkError::TooManyInvalid {
+                        limit: self.max_invalid,
+                    });
+                    self.spark.close(CloseRequest {
+                        announce: true,
+                        code: Some(POLICY_VIOLATION),
+                    });
+                }
+            }
             Ok(Inspection::Control(text)) => match protocol::classify(&text) {
                 Some(Control::Pong(_)) => self.spark.mark_alive(),
                 Some(Control::Id(_)) => {

@@ -37,6 +37,9 @@ pub(crate) struct Handlers {
 
 pub(crate) type PluginListener = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Errors of one spark logged at WARN; later ones are logged at DEBUG.
+pub(crate) const WARNINGS_PER_SPARK: u32 = 10;
+
 impl Handlers {
     /// Runs the connection handlers in order; stops at the first error.
     pub(crate) fn connection(self: &Arc<Self>, spark: Spark) -> Option<BoxFuture<Result<(), BoxError>>> {
@@ -125,7 +128,20 @@ impl Handlers {
 
     /// Reports an error: to every error handler, and to the log.
     pub(crate) fn error(&self, spark: &Spark, error: &SparkError) {
-        tracing::warn!(spark = spark.id(), %error, "spark error");
+        // Rate-limited per spark: a client can cause errors at will, the log
+        // must not grow with them. The text is escaped (`?`): it may carry
+        // what the client sent, newlines and escape sequences included.
+        match spark.count_warning() {
+            n if n < WARNINGS_PER_SPARK => {
+                tracing::warn!(spark = spark.id(), error = ?error.to_string(), "spark error")
+            }
+            n if n == WARNINGS_PER_SPARK => tracing::warn!(
+                spark = spark.id(),
+                error = ?error.to_string(),
+                "spark error (further errors of this spark are logged at debug level)"
+            ),
+            _ => tracing::debug!(spark = spark.id(), error = ?error.to_string(), "spark error"),
+        }
         for handler in &self.error {
             handler(spark, error);
         }

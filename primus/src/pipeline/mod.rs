@@ -58,8 +58,20 @@ pub(crate) struct Pipeline {
     pub(crate) max_length: usize,
     /// Budget of each spark's outbound queue, in bytes.
     pub(crate) send_queue_bytes: usize,
+    /// Invalid messages a spark may send before it is closed (1008).
+    pub(crate) max_invalid_frames: u32,
     /// `primus::server::close`, encoded once.
     pub(crate) server_close: Frame,
+}
+
+/// The byte and count limits every connection of one server obeys.
+pub(crate) struct PipelineLimits {
+    /// Largest accepted message, in bytes.
+    pub(crate) max_length: usize,
+    /// Budget of each spark's outbound queue, in bytes.
+    pub(crate) send_queue_bytes: usize,
+    /// Invalid messages a spark may send before it is closed.
+    pub(crate) max_invalid_frames: u32,
 }
 
 impl Pipeline {
@@ -70,8 +82,7 @@ impl Pipeline {
         plugins: ActivePlugins,
         broadcast: Arc<dyn Broadcast>,
         id_generator: Option<IdGenerator>,
-        max_length: usize,
-        send_queue_bytes: usize,
+        limits: PipelineLimits,
     ) -> Pipeline {
         // A `String` always encodes with the built-in parsers; a custom parser
         // that cannot encode strings cannot speak Primus at all.
@@ -84,8 +95,9 @@ impl Pipeline {
             plugins: Arc::new(plugins),
             broadcast,
             id_generator,
-            max_length,
-            send_queue_bytes,
+            max_length: limits.max_length,
+            send_queue_bytes: limits.send_queue_bytes,
+            max_invalid_frames: limits.max_invalid_frames,
             server_close,
         }
     }

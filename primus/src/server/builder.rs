@@ -14,7 +14,7 @@ use crate::pipeline::extract::{StateMap, StateMapView};
 use crate::pipeline::handlers::Handlers;
 use crate::pipeline::plugin::{Plugin, PluginError, PluginSet};
 use crate::pipeline::typed::ErasedHandler;
-use crate::pipeline::{ActivePlugins, IdGenerator, Pipeline};
+use crate::pipeline::{ActivePlugins, IdGenerator, Pipeline, PipelineLimits};
 use crate::registry::RegistryError;
 use crate::spark::BoxError;
 use crate::spark::{Spark, SparkError};
@@ -27,6 +27,9 @@ use std::time::Duration;
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
 /// The default largest accepted message (Primus' `maxLength`): 10 MiB.
 pub const DEFAULT_MAX_LENGTH: usize = 10 * 1024 * 1024;
+/// The default number of invalid messages a spark may send before it is
+/// closed: 100.
+pub const DEFAULT_MAX_INVALID_FRAMES: u32 = 100;
 /// The default budget of each spark's outbound queue: 1 MiB.
 pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
 
@@ -62,6 +65,7 @@ pub struct ServerBuilder {
     ping_interval: Option<Duration>,
     max_length: usize,
     send_queue_bytes: usize,
+    max_invalid_frames: u32,
     parser: Arc<dyn Parser>,
     cors: Cors,
     trust_proxy: bool,
@@ -87,6 +91,7 @@ impl Default for ServerBuilder {
             ping_interval: Some(DEFAULT_PING_INTERVAL),
             max_length: DEFAULT_MAX_LENGTH,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
+            max_invalid_frames: DEFAULT_MAX_INVALID_FRAMES,
             parser: Arc::new(Json),
             cors: Cors::default(),
             trust_proxy: true,
@@ -245,6 +250,21 @@ impl ServerBuilder {
     /// ```
     pub fn max_connections_per_ip(mut self, connections: usize) -> ServerBuilder {
         self.limits.max_connections_per_ip = Some(connections);
+        self
+    }
+
+    /// Invalid messages (frames the parser cannot decode) a spark may send
+    /// before it is closed with 1008 and `primus::server::close` (default
+    /// 100). Each one is dropped with an `error` event as before; this
+    /// bounds what a broken or hostile client costs.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder().max_invalid_frames(10).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn max_invalid_frames(mut self, frames: u32) -> ServerBuilder {
+        self.max_invalid_frames = frames;
         self
     }
 
@@ -580,8 +600,11 @@ impl ServerBuilder {
             ActivePlugins::new(plugins),
             broadcast,
             self.id_generator,
-            self.max_length,
-            self.send_queue_bytes,
+            PipelineLimits {
+                max_length: self.max_length,
+                send_queue_bytes: self.send_queue_bytes,
+                max_invalid_frames: self.max_invalid_frames,
+            },
         );
         Ok(Server::start(
             Parts {

@@ -43,8 +43,8 @@ mod spec;
 
 pub use self::authorization::AuthError;
 pub use self::builder::{
-    BuildError, ConnectionOutcome, ServerBuilder, DEFAULT_MAX_LENGTH, DEFAULT_PING_INTERVAL,
-    DEFAULT_SEND_QUEUE_BYTES,
+    BuildError, ConnectionOutcome, ServerBuilder, DEFAULT_MAX_INVALID_FRAMES, DEFAULT_MAX_LENGTH,
+    DEFAULT_PING_INTERVAL, DEFAULT_SEND_QUEUE_BYTES,
 };
 pub use self::cors::{Cors, DEFAULT_MAX_AGE};
 pub use self::http::{PrimusLayer, PrimusService};

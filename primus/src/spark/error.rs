@@ -52,6 +52,13 @@ pub enum SparkError {
         /// The configured `max_length`.
         limit: usize,
     },
+    /// The client sent `limit` messages that could not be decoded; the
+    /// spark was ended (close code 1008).
+    #[error("{limit} invalid messages; the connection was closed")]
+    TooManyInvalid {
+        /// The configured `max_invalid_frames`.
+        limit: u32,
+    },
     /// A `connection` handler failed; the spark was ended.
     #[error("connection handler failed: {0}")]
     Connection(#[source] BoxError),

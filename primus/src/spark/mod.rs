@@ -63,7 +63,7 @@ use http::HeaderMap;
 use hub::SparkHub;
 use queue::{queue, Full, Pushed, QueueReceiver, QueueSender};
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -98,6 +98,8 @@ struct SparkInner {
     /// When the transport's current write started blocking, in
     /// milliseconds since [`epoch`] (plus one); 0 while it is not blocked.
     blocked_since: AtomicU64,
+    /// Errors reported so far (for the log's rate limit).
+    warnings: AtomicU32,
     close: CloseSignal,
 }
 
@@ -138,6 +140,7 @@ impl Spark {
                 state: AtomicU8::new(OPEN),
                 alive: AtomicBool::new(true),
                 blocked_since: AtomicU64::new(0),
+                warnings: AtomicU32::new(0),
                 close: CloseSignal::default(),
             }),
         };
@@ -317,6 +320,11 @@ impl Spark {
                 Some(Duration::from_millis(now.saturating_sub(since)))
             }
         }
+    }
+
+    /// Counts one more reported error; returns how many came before it.
+    pub(crate) fn count_warning(&self) -> u32 {
+        self.inner.warnings.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Identity of this handle's spark (equal for clones).

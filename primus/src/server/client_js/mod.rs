@@ -41,7 +41,8 @@ pub(crate) const TYPESCRIPT: &str = "application/typescript; charset=utf-8";
 
 /// One file of the browser client: its status, content type and body.
 pub(crate) struct Asset {
-    /// 200, or 500 when the typings cannot be generated.
+    /// 200; for the typings, 404 when no event is registered and 500 when
+    /// they cannot be generated.
     pub(crate) status: http::StatusCode,
     /// The `Content-Type` header value.
     pub(crate) content_type: &'static str,
@@ -58,11 +59,18 @@ pub(crate) fn asset(core: &ServerCore, sub_path: &str) -> Option<Asset> {
         "/primus.client.d.ts" => (TYPESCRIPT, Bytes::from_static(TYPINGS.as_bytes())),
         "/primus.d.ts" => {
             // The registry does not change while the program runs.
-            static TYPED: OnceLock<Result<Bytes, String>> = OnceLock::new();
-            let typed = TYPED.get_or_init(|| {
-                crate::registry::typescript::typings()
-                    .map(Bytes::from)
-                    .map_err(|e| e.to_string())
+            // The registry does not change while the program runs. What
+            // went wrong is logged once; the client only learns that there
+            // are no typings (404: nothing registered) or that they cannot
+            // be made (500), never the program's internals.
+            static TYPED: OnceLock<Result<Bytes, http::StatusCode>> = OnceLock::new();
+            let typed = TYPED.get_or_init(|| match crate::registry::typescript::typings() {
+                Ok(typings) => Ok(Bytes::from(typings)),
+                Err(crate::registry::typescript::TypingsError::Empty) => Err(http::StatusCode::NOT_FOUND),
+                Err(error) => {
+                    tracing::error!(%error, "cannot generate the event typings for primus.d.ts");
+                    Err(http::StatusCode::INTERNAL_SERVER_ERROR)
+                }
             });
             return Some(match typed {
                 Ok(body) => Asset {
@@ -70,10 +78,13 @@ pub(crate) fn asset(core: &ServerCore, sub_path: &str) -> Option<Asset> {
                     content_type: TYPESCRIPT,
                     body: body.clone(),
                 },
-                Err(error) => Asset {
-                    status: http::StatusCode::INTERNAL_SERVER_ERROR,
+                Err(status) => Asset {
+                    status: *status,
                     content_type: "text/plain; charset=utf-8",
-                    body: Bytes::from(format!("cannot generate the typings: {error}\n")),
+                    body: Bytes::from_static(match *status {
+                        http::StatusCode::NOT_FOUND => b"no typed events are registered\n",
+                        _ => b"the typings cannot be generated\n",
+                    }),
                 },
             });
         }

@@ -3,8 +3,9 @@
 //! Matches Primus' `websockets` transformer on the wire: no subprotocol, no
 //! compression, text frames for text and binary frames for binary; every
 //! close is an empty close frame (the peer reports 1005) except an oversize
-//! message, which is closed with 1009; WebSocket pings from the client count
-//! as heartbeat answers.
+//! message, which is closed with 1009, a protocol violation (1002), a text
+//! frame that is not UTF-8 (1007) and too many invalid messages (1008);
+//! WebSocket pings from the client count as heartbeat answers.
 //!
 //! Each connection is driven by one task that reads frames, drains the
 //! spark's outbound queue in batches and polls the running handler, so there
@@ -147,6 +148,11 @@ fn handshake(
     let headers = request.headers();
     if request.method() != Method::GET {
         return bad_handshake(StatusCode::METHOD_NOT_ALLOWED, "Invalid HTTP method");
+    }
+    // RFC 6455 §4.1: the handshake is HTTP/1.1 or later; an HTTP/1.0
+    // connection cannot be taken over after the response.
+    if request.version() < http::Version::HTTP_11 {
+        return bad_handshake(StatusCode::BAD_REQUEST, "Invalid HTTP version");
     }
     let connection_upgrade = headers
         .get(header::CONNECTION)

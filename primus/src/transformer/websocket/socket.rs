@@ -17,7 +17,7 @@ use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
@@ -64,6 +64,10 @@ enum Exit {
     Gone,
     /// A message exceeded `max_length`.
     TooLarge,
+    /// The client broke RFC 6455 (1002) or sent a text frame that is not
+    /// UTF-8 (1007); tungstenite will not write any more, so the close
+    /// frame with this code is written by hand.
+    Violation(u16),
 }
 
 impl Socket {
@@ -112,6 +116,18 @@ impl Socket {
                 self.connection.mark_closed();
                 // Bounded: the client may have stopped reading.
                 let _ = tokio::time::timeout(grace, self.stream.flush()).await;
+            }
+            Exit::Violation(code) => {
+                self.connection.mark_closed();
+                let [high, low] = code.to_be_bytes();
+                // A server frame is not masked: FIN + close, 2 bytes of code.
+                let frame = [0x88, 0x02, high, low];
+                let stream = self.stream.get_mut();
+                let farewell = async {
+                    let _ = stream.write_all(&frame).await;
+                    let _ = stream.flush().await;
+                };
+                let _ = tokio::time::timeout(grace, farewell).await;
             }
             Exit::TooLarge => {
                 self.connection.mark_closed();
@@ -194,6 +210,10 @@ impl Socket {
                         }
                         Some(Err(tungstenite::Error::Capacity(_))) => return Exit::TooLarge,
                         Some(Err(error)) => {
+                            if let Some(code) = violation_code(&error) {
+                                self.connection.report(SparkError::Transport(error.to_string()));
+                                return Exit::Violation(code);
+                            }
                             if !is_plain_disconnect(&error) {
                                 self.connection.report(SparkError::Transport(error.to_string()));
                             }
@@ -343,6 +363,19 @@ impl Socket {
             }
         })
         .await;
+    }
+}
+
+/// The close code for a client's violation of RFC 6455: 1007 for a text
+/// frame that is not UTF-8, 1002 for a protocol error; `None` for anything
+/// else (a disconnect, an I/O error).
+fn violation_code(error: &tungstenite::Error) -> Option<u16> {
+    use tungstenite::error::ProtocolError;
+    match error {
+        tungstenite::Error::Utf8(_) => Some(1007),
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        tungstenite::Error::Protocol(_) => Some(1002),
+        _ => None,
     }
 }
 

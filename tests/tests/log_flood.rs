@@ -1,0 +1,70 @@
+//! What a hostile client can make the server log: bounded per connection.
+//! (A test binary of its own: it installs its own log subscriber.)
+
+use primus::Server;
+use primus_tests::raw;
+use primus_tests::server::serve;
+use primus_tests::wait::{until, WAIT};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Everything the subscriber writes, shared with the test.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// 1,000 invalid frames: about 11 WARN lines (10 errors and the notice that
+/// the rest go to debug). Before: one WARN line per frame, for ever.
+#[tokio::test(flavor = "current_thread")]
+async fn warnings_of_one_connection_are_rate_limited() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    // On this thread only; the current-thread runtime runs every task here.
+    let _guard = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish()
+        .set_default();
+    let server = Server::builder()
+        .ping_interval(None)
+        .max_invalid_frames(1000)
+        .build()
+        .expect("build");
+    let running = serve(server).await;
+    let mut stream = raw::upgraded(running.addr, "/primus", &[]).await;
+    let frame = raw::client_frame(0x81, b"\x1b[2J\nFAKE LOG LINE");
+    let flood: Vec<u8> = (0..1000).flat_map(|_| frame.clone()).collect();
+    tokio::time::timeout(WAIT, stream.write_all(&flood))
+        .await
+        .expect("written in time")
+        .expect("written");
+    until("the connection to be closed after 1,000", WAIT, || {
+        running.server.connected() == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let warnings = log.lines().filter(|line| line.contains("WARN")).count();
+    assert!(
+        (10..=12).contains(&warnings),
+        "{warnings} WARN lines:\n{}",
+        &log[..log.len().min(2000)]
+    );
+}
