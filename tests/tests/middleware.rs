@@ -42,6 +42,7 @@ async fn registered_middleware_runs_for_its_kind_of_request() {
     assert_eq!(
         running.server.middleware().names(),
         [
+            "origin",
             "cors",
             "primus.js",
             "spec",

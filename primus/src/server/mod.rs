@@ -12,7 +12,8 @@
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
-//! //!
+//! use std::net::SocketAddr;
+//!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let primus = primus::Server::builder().build()?;
 //! let app = Router::new()
