@@ -516,3 +516,48 @@ async fn an_invalid_frame_flood_is_closed_and_its_log_bounded() {
         &entries[entries.len().saturating_sub(3)..]
     );
 }
+
+/// Partly received large messages count against one budget for the whole
+/// server (before: 200 connections each holding 9 MB of an unfinished
+/// message held 1.77 GB). Past it, the connection sending a large message
+/// is closed with 1009, while small messages still pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partly_received_messages_share_one_budget() {
+    let running = primus_tests::contract::server_with(|builder| {
+        builder.ping_interval(None).partial_messages_budget(1024 * 1024)
+    })
+    .await;
+    let mut uploads = Vec::new();
+    // Each announces a 5 MB binary frame and sends 600 KB of it.
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&(5_000_000u64).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    let chunk = vec![0u8; 600 * 1024];
+    for _ in 0..3 {
+        let mut stream = raw::upgraded(running.addr, "/primus", &[]).await;
+        stream.write_all(&header).await.expect("header");
+        let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(&chunk)).await;
+        uploads.push(stream);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    until("an upload to be refused", WAIT, || {
+        running
+            .errors
+            .entries()
+            .iter()
+            .any(|e| e.contains("budget for partly received messages"))
+    })
+    .await;
+    let mut codes = Vec::new();
+    for stream in uploads.iter_mut().skip(1) {
+        codes.push(close_code(stream).await);
+    }
+    assert!(
+        codes.contains(&Some(1009)),
+        "close codes of the refused uploads: {codes:?}"
+    );
+    // Small messages still pass.
+    let mut small = raw::connect(&running.ws_url(), &[]).await;
+    raw::send_text(&mut small, "\"small\"").await;
+    assert_eq!(raw::next_text(&mut small, WAIT).await, "\"small\"");
+}

@@ -3,6 +3,7 @@
 //! outgoing ones.
 
 use super::dispatch::Dispatcher;
+use super::inbound_budget::InboundBudget;
 use super::{PipelineHost, CLOSE_GRACE};
 use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
@@ -76,11 +77,22 @@ pub enum OpenError {
 pub struct Connector {
     host: Weak<dyn PipelineHost>,
     max_length: usize,
+    inbound: InboundBudget,
 }
 
 impl Connector {
-    pub(crate) fn new(host: Weak<dyn PipelineHost>, max_length: usize) -> Connector {
-        Connector { host, max_length }
+    pub(crate) fn new(host: Weak<dyn PipelineHost>, max_length: usize, inbound: InboundBudget) -> Connector {
+        Connector {
+            host,
+            max_length,
+            inbound,
+        }
+    }
+
+    /// The server's budget for partly received messages: a transport
+    /// counts what it has read of each message against it.
+    pub fn inbound_budget(&self) -> &InboundBudget {
+        &self.inbound
     }
 
     /// The largest message the server accepts, in bytes (`max_length`): a

@@ -25,11 +25,13 @@ mod connection;
 mod dispatch;
 pub(crate) mod extract;
 pub(crate) mod handlers;
+mod inbound_budget;
 pub(crate) mod plugin;
 pub(crate) mod typed;
 
 pub(crate) use self::active_plugins::ActivePlugins;
 pub use self::connection::{CloseWatch, Connection, ConnectionRequest, Connector, OpenError, Work};
+pub use self::inbound_budget::{BudgetSpent, InboundBudget};
 
 use self::handlers::Handlers;
 use crate::cluster::Broadcast;
@@ -60,6 +62,8 @@ pub(crate) struct Pipeline {
     pub(crate) send_queue_bytes: usize,
     /// Invalid messages a spark may send before it is closed (1008).
     pub(crate) max_invalid_frames: u32,
+    /// Bytes of partly received messages, across all connections.
+    pub(crate) partial_messages_budget: usize,
     /// `primus::server::close`, encoded once.
     pub(crate) server_close: Frame,
 }
@@ -72,6 +76,8 @@ pub(crate) struct PipelineLimits {
     pub(crate) send_queue_bytes: usize,
     /// Invalid messages a spark may send before it is closed.
     pub(crate) max_invalid_frames: u32,
+    /// Bytes of partly received messages, across all connections.
+    pub(crate) partial_messages_budget: usize,
 }
 
 impl Pipeline {
@@ -98,6 +104,7 @@ impl Pipeline {
             max_length: limits.max_length,
             send_queue_bytes: limits.send_queue_bytes,
             max_invalid_frames: limits.max_invalid_frames,
+            partial_messages_budget: limits.partial_messages_budget,
             server_close,
         }
     }

@@ -30,6 +30,9 @@ pub const DEFAULT_MAX_LENGTH: usize = 10 * 1024 * 1024;
 /// The default number of invalid messages a spark may send before it is
 /// closed: 100.
 pub const DEFAULT_MAX_INVALID_FRAMES: u32 = 100;
+/// The default budget for partly received messages, across all
+/// connections: 128 MiB.
+pub const DEFAULT_PARTIAL_MESSAGES_BUDGET: usize = 128 * 1024 * 1024;
 /// The default budget of each spark's outbound queue: 1 MiB.
 pub const DEFAULT_SEND_QUEUE_BYTES: usize = 1024 * 1024;
 
@@ -66,6 +69,7 @@ pub struct ServerBuilder {
     max_length: usize,
     send_queue_bytes: usize,
     max_invalid_frames: u32,
+    partial_messages_budget: usize,
     parser: Arc<dyn Parser>,
     cors: Cors,
     trust_proxy: bool,
@@ -92,6 +96,7 @@ impl Default for ServerBuilder {
             max_length: DEFAULT_MAX_LENGTH,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             max_invalid_frames: DEFAULT_MAX_INVALID_FRAMES,
+            partial_messages_budget: DEFAULT_PARTIAL_MESSAGES_BUDGET,
             parser: Arc::new(Json),
             cors: Cors::default(),
             trust_proxy: true,
@@ -265,6 +270,23 @@ impl ServerBuilder {
     /// ```
     pub fn max_invalid_frames(mut self, frames: u32) -> ServerBuilder {
         self.max_invalid_frames = frames;
+        self
+    }
+
+    /// Bytes of messages still being received, across all connections
+    /// (default 128 MiB). Once spent, a connection whose partial message is
+    /// over 64 KiB is closed with 1009; smaller messages always pass. See
+    /// [`InboundBudget`](crate::pipeline::InboundBudget).
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder()
+    ///     .partial_messages_budget(512 * 1024 * 1024)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn partial_messages_budget(mut self, bytes: usize) -> ServerBuilder {
+        self.partial_messages_budget = bytes;
         self
     }
 
@@ -604,6 +626,7 @@ impl ServerBuilder {
                 max_length: self.max_length,
                 send_queue_bytes: self.send_queue_bytes,
                 max_invalid_frames: self.max_invalid_frames,
+                partial_messages_budget: self.partial_messages_budget,
             },
         );
         Ok(Server::start(

@@ -60,7 +60,7 @@ use crate::middleware::Stack;
 use crate::parser::{Parser, ParserError};
 use crate::pipeline::extract::StateMap;
 use crate::pipeline::plugin::{Plugin, PluginError};
-use crate::pipeline::{Connector, Pipeline, PipelineHost};
+use crate::pipeline::{Connector, InboundBudget, Pipeline, PipelineHost};
 use crate::spark::hub::SparkHub;
 use crate::spark::{CloseRequest, Outbound, Spark, SparkError};
 use crate::transformer::Transformer;
@@ -210,6 +210,7 @@ impl Server {
         let (lifecycle, _) = watch::channel(Lifecycle::Running);
         let ping_interval = config.ping_interval;
         let max_length = pipeline.max_length;
+        let inbound = InboundBudget::new(pipeline.partial_messages_budget);
         let core = Arc::new_cyclic(|weak: &Weak<ServerCore>| {
             let host: Weak<dyn PipelineHost> = weak.clone();
             ServerCore {
@@ -219,7 +220,7 @@ impl Server {
                 authorizer,
                 middleware,
                 transformer,
-                connector: Connector::new(host, max_length),
+                connector: Connector::new(host, max_length, inbound),
                 spec,
                 lifecycle,
                 closing: OnceLock::new(),

@@ -59,6 +59,13 @@ pub enum SparkError {
         /// The configured `max_invalid_frames`.
         limit: u32,
     },
+    /// The server's budget for partly received messages was spent while
+    /// this client sent a large message; the connection was closed (1009).
+    #[error("the server's budget for partly received messages ({limit} bytes) is spent")]
+    PartialMessagesBudget {
+        /// The configured `partial_messages_budget`.
+        limit: usize,
+    },
     /// A `connection` handler failed; the spark was ended.
     #[error("connection handler failed: {0}")]
     Connection(#[source] BoxError),

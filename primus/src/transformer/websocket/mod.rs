@@ -12,6 +12,7 @@
 //! is no task hop per message (see [`socket`]).
 
 mod frame_writer;
+mod metered;
 mod socket;
 
 use super::Transformer;
@@ -192,8 +193,8 @@ fn handshake(
             Err(error) => return tracing::debug!(%error, "upgrade failed"),
         };
         let config = settings.config(connector.max_length());
-        let stream =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let io = metered::Metered::new(TokioIo::new(upgraded), connector.inbound_budget().clone());
+        let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         match connector.open(client) {
             // A task of its own: this one (and what the handshake needed)
             // ends here, so an idle connection holds only the socket's.

@@ -8,6 +8,7 @@
 //! write carries every reply produced meanwhile.
 
 use super::frame_writer::FrameWriter;
+use super::metered::{is_budget_spent, Metered};
 use crate::pipeline::{Connection, OpenError, Work};
 use crate::spark::{CloseRequest, Outbound, Spark, SparkError};
 use crate::wire::Frame;
@@ -36,7 +37,7 @@ const WRITE_BATCH: usize = 64;
 /// that keeps sending must not keep its worker thread to itself.
 const READS_PER_TURN: u32 = 64;
 
-type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type Stream = WebSocketStream<Metered<TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// A WebSocket and the connection it carries.
 pub(super) struct Socket {
@@ -62,8 +63,9 @@ enum Exit {
     Requested(CloseRequest),
     /// The client closed or the socket failed.
     Gone,
-    /// A message exceeded `max_length`.
-    TooLarge,
+    /// A message exceeded `max_length`, or the server's budget for partly
+    /// received messages was spent (the error says which).
+    TooLarge(SparkError),
     /// The client broke RFC 6455 (1002) or sent a text frame that is not
     /// UTF-8 (1007); tungstenite will not write any more, so the close
     /// frame with this code is written by hand.
@@ -129,10 +131,9 @@ impl Socket {
                 };
                 let _ = tokio::time::timeout(grace, farewell).await;
             }
-            Exit::TooLarge => {
+            Exit::TooLarge(error) => {
                 self.connection.mark_closed();
-                let limit = self.stream.get_config().max_message_size.unwrap_or_default();
-                self.connection.report(SparkError::PayloadTooLarge { limit });
+                self.connection.report(error);
                 let close = CloseFrame {
                     code: CloseCode::Size,
                     reason: Utf8Bytes::default(),
@@ -179,6 +180,7 @@ impl Socket {
                     match incoming {
                         None => return Exit::Gone,
                         Some(Ok(message)) => {
+                            self.stream.get_mut().message_done();
                             match self.on_message(message) {
                                 Read::Continue => {}
                                 Read::Exit(exit) => return exit,
@@ -208,7 +210,14 @@ impl Socket {
                                 return exit;
                             }
                         }
-                        Some(Err(tungstenite::Error::Capacity(_))) => return Exit::TooLarge,
+                        Some(Err(tungstenite::Error::Capacity(_))) => {
+                            let limit = self.stream.get_config().max_message_size.unwrap_or_default();
+                            return Exit::TooLarge(SparkError::PayloadTooLarge { limit });
+                        }
+                        Some(Err(tungstenite::Error::Io(error))) if is_budget_spent(&error).is_some() => {
+                            let limit = is_budget_spent(&error).unwrap_or_default();
+                            return Exit::TooLarge(SparkError::PartialMessagesBudget { limit });
+                        }
                         Some(Err(error)) => {
                             if let Some(code) = violation_code(&error) {
                                 self.connection.report(SparkError::Transport(error.to_string()));
