@@ -27,7 +27,8 @@ use tokio_tungstenite::WebSocketStream;
 /// Closes a stream whose connection could not be opened.
 pub(super) async fn refuse(mut stream: Stream, error: OpenError) {
     tracing::debug!(%error, "connection refused");
-    let _ = stream.close(None).await;
+    // Bounded, as every write: the client may not read.
+    let _ = tokio::time::timeout(crate::pipeline::CLOSE_GRACE, stream.close(None)).await;
 }
 
 /// Items taken from the outbound queue in one go.
