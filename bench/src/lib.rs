@@ -17,7 +17,8 @@
 //! [`wire`]), [`procfs`] reads the server's CPU time and memory,
 //! [`scenarios`] decides what to run and collects [`scenarios::Results`],
 //! [`report`] writes the Markdown with [`machine`]'s description and the
-//! [`micro`]benchmarks.
+//! [`micro`]benchmarks. [`soak`] is the separate soak scenario (churn,
+//! broadcasts and bad input; resources back to baseline afterwards).
 
 pub mod fdlimit;
 pub mod latency;
@@ -28,4 +29,5 @@ pub mod procfs;
 pub mod report;
 pub mod scenarios;
 pub mod servers;
+pub mod soak;
 pub mod wire;

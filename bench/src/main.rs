@@ -3,15 +3,19 @@
 //! ```text
 //! primus-bench [COMMAND] [OPTIONS]
 //!
-//! COMMAND   all (default) | echo | broadcast | idle | setup | micro
-//! --quick            small counts and short windows (development)
+//! COMMAND   all (default) | echo | broadcast | idle | setup | micro | soak
+//! --quick            small counts and short windows (development; soak: 10 s)
 //! --rounds N         repetitions of echo, broadcast and setup (default 3, quick 1)
 //! --servers LIST     comma-separated: typed,raw,tungstenite,node (default all)
 //! --no-micro         `all` without the criterion microbenchmarks
 //! --out PATH         where to write the report
 //! --measure SECS     length of each measured window (default 5, quick 1)
 //! --warmup SECS      warm-up before each window (default 1, quick 0.3)
+//! --duration SECS    soak: how long the load runs (default 60, quick 10)
 //! ```
+//!
+//! `soak` is not part of `all`: it runs typed and raw by default (and
+//! tungstenite when asked), and writes its own report.
 //!
 //! A full `all` writes `BENCHMARKS.md` at the workspace root; anything else
 //! writes `target/primus-bench/BENCHMARKS-<command>[-quick].md`, so a
@@ -21,6 +25,7 @@ use primus_bench::machine::Machine;
 use primus_bench::report::Report;
 use primus_bench::scenarios::{self, Config, Scenario};
 use primus_bench::servers::{self, Environment, ServerKind};
+use primus_bench::soak::{self, SoakConfig, SoakReport};
 use primus_bench::{fdlimit, micro};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,11 +40,13 @@ struct Args {
     out: Option<PathBuf>,
     measure: Option<f64>,
     warmup: Option<f64>,
+    duration: Option<f64>,
 }
 
 fn usage() -> &'static str {
-    "usage: primus-bench [all|echo|broadcast|idle|setup|micro] [--quick] [--rounds N] \
-     [--servers typed,raw,tungstenite,node] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS]"
+    "usage: primus-bench [all|echo|broadcast|idle|setup|micro|soak] [--quick] [--rounds N] \
+     [--servers typed,raw,tungstenite,node] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
+     [--duration SECS]"
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -52,11 +59,12 @@ fn parse_args() -> Result<Args, String> {
         out: None,
         measure: None,
         warmup: None,
+        duration: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
         match arg.as_str() {
-            "all" | "echo" | "broadcast" | "idle" | "setup" | "micro" => args.command = arg,
+            "all" | "echo" | "broadcast" | "idle" | "setup" | "micro" | "soak" => args.command = arg,
             "--quick" => args.quick = true,
             "--no-micro" => args.micro = false,
             "--rounds" => {
@@ -86,6 +94,13 @@ fn parse_args() -> Result<Args, String> {
                 } else {
                     args.warmup = Some(secs);
                 }
+            }
+            "--duration" => {
+                let secs = iter
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|s: &f64| *s >= 1.0 && *s <= 3600.0);
+                args.duration = Some(secs.ok_or("--duration needs a number of seconds (1 to 3600)")?);
             }
             "-h" | "--help" => return Err(usage().to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{}", usage())),
@@ -134,6 +149,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<PathBuf, String> {
+    if args.command == "soak" {
+        return run_soak(args).await;
+    }
     let mut config = if args.quick {
         Config::quick()
     } else {
@@ -203,6 +221,50 @@ async fn run(args: Args) -> Result<PathBuf, String> {
                 .join("primus-bench")
                 .join(format!("BENCHMARKS-{}{quick}.md", args.command))
         }
+    });
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, report.render()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// `soak`: its own configuration, servers and report.
+async fn run_soak(args: Args) -> Result<PathBuf, String> {
+    let mut config = if args.quick {
+        SoakConfig::quick()
+    } else {
+        SoakConfig::full()
+    };
+    if let Some(secs) = args.duration {
+        config.duration = std::time::Duration::from_secs_f64(secs);
+    }
+    if let Some(servers) = &args.servers {
+        if servers.contains(&ServerKind::NodePrimus) {
+            return Err("soak runs the Rust servers only (typed, raw, tungstenite)".to_owned());
+        }
+        config.servers = ServerKind::ALL
+            .into_iter()
+            .filter(|k| servers.contains(k))
+            .collect();
+    }
+    let env = Environment::prepare(false).await?;
+    let machine = Machine::describe(Err("not used".to_owned())).await;
+    let runs = soak::run(&config, &env).await;
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let report = SoakReport {
+        config: &config,
+        machine: &machine,
+        runs: &runs,
+        command: format!("cargo run --release -p primus-bench -- {command}")
+            .trim()
+            .to_owned(),
+    };
+    let path = args.out.unwrap_or_else(|| {
+        let quick = if args.quick { "-quick" } else { "" };
+        servers::target_dir()
+            .join("primus-bench")
+            .join(format!("BENCHMARKS-soak{quick}.md"))
     });
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

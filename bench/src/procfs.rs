@@ -1,4 +1,4 @@
-//! What `/proc` tells about CPU time and memory.
+//! What `/proc` tells about CPU time, memory, file descriptors and threads.
 //!
 //! A process' CPU time is the sum of its threads' run time from
 //! `/proc/PID/task/*/schedstat` (nanoseconds, user and system), or when that
@@ -115,6 +115,29 @@ pub fn parse_rss_kib(status: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Open file descriptors of a process (entries of `/proc/PID/fd`).
+pub fn fd_count(pid: u32) -> io::Result<u64> {
+    let mut count = 0;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        entry?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Threads of a process (`Threads` in `/proc/PID/status`).
+pub fn thread_count(pid: u32) -> io::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_status_field(&status, "Threads:")
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Threads"))
+}
+
+/// The first number of a `/proc/PID/status` line starting with `field`.
+pub fn parse_status_field(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// CPU counters at one instant.
 #[derive(Debug, Clone, Copy)]
 pub struct Snapshot {
@@ -187,5 +210,19 @@ mod tests {
     #[test]
     fn rss_in_kib() {
         assert_eq!(parse_rss_kib("Name:\tx\nVmRSS:\t  12345 kB\n"), Some(12345));
+    }
+
+    #[test]
+    fn status_fields() {
+        let status = "Name:\tx\nThreads:\t4\nVmRSS:\t  12 kB\n";
+        assert_eq!(parse_status_field(status, "Threads:"), Some(4));
+        assert_eq!(parse_status_field(status, "Cpus:"), None);
+    }
+
+    #[test]
+    fn this_process_has_fds_and_threads() {
+        let pid = std::process::id();
+        assert!(fd_count(pid).is_ok_and(|n| n >= 1));
+        assert!(thread_count(pid).is_ok_and(|n| n >= 1));
     }
 }

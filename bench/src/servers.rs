@@ -218,6 +218,19 @@ pub struct StartOptions {
     pub count_encodes: bool,
 }
 
+/// What a Rust server says about itself (`bench-server`'s `stats` line).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Parser encodes so far (primus-rs started with `count_encodes`).
+    pub encodes: Option<u64>,
+    /// Connected clients: primus-rs' sparks (`Server::connected()`), or
+    /// tokio-tungstenite's connections past the handshake.
+    pub connected: Option<u64>,
+    /// Tokio tasks alive in the server's runtime
+    /// (`RuntimeMetrics::num_alive_tasks`).
+    pub tasks: Option<u64>,
+}
+
 /// A running server process; killed when dropped.
 #[derive(Debug)]
 pub struct ServerProcess {
@@ -321,6 +334,16 @@ impl ServerProcess {
         if !self.kind.is_primus_rs() {
             return None;
         }
+        self.stats().await?.encodes
+    }
+
+    /// The Rust servers' own counters (the `stats` command of
+    /// `bench-server`); `None` for Node or when the server does not answer
+    /// within 5 s.
+    pub async fn stats(&mut self) -> Option<ServerStats> {
+        if self.kind == ServerKind::NodePrimus {
+            return None;
+        }
         let stdin = self.stdin.as_mut()?;
         stdin.write_all(b"stats\n").await.ok()?;
         stdin.flush().await.ok()?;
@@ -328,10 +351,13 @@ impl ServerProcess {
             .await
             .ok()?
             .ok()??;
-        serde_json::from_str::<serde_json::Value>(&line)
-            .ok()?
-            .get("encodes")?
-            .as_u64()
+        let value = serde_json::from_str::<serde_json::Value>(&line).ok()?;
+        let field = |name: &str| value.get(name).and_then(serde_json::Value::as_u64);
+        Some(ServerStats {
+            encodes: field("encodes"),
+            connected: field("connected"),
+            tasks: field("tasks"),
+        })
     }
 
     /// Ends the server: closes its stdin, waits a little, then kills it.

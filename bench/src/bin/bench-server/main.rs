@@ -14,14 +14,19 @@
 //! connection opened with `?bench=trigger` (typed mode: every `broadcast`
 //! event), answers the stdin line `stats` with one JSON line, and exits when
 //! stdin ends so it never outlives the suite.
+//!
+//! The `stats` line is `{"encodes":N,"connected":N,"tasks":N}`: parser
+//! encodes (with `--count-encodes`), connected clients (primus-rs:
+//! `Server::connected()`, the sparks; tungstenite: connections past the
+//! handshake) and the tokio tasks alive in the server's runtime
+//! (`RuntimeMetrics::num_alive_tasks`; the accept loop is one of them).
 
 mod counting;
 mod primus_echo;
 mod tungstenite_echo;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 
 /// Options shared by the modes.
@@ -33,7 +38,7 @@ pub struct Settings {
     pub count_encodes: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Typed,
     Raw,
@@ -107,7 +112,10 @@ async fn run(mode: Mode, settings: Settings) -> Result<(), Box<dyn std::error::E
         writeln!(stdout, "{{\"port\":{port}}}")?;
         stdout.flush()?;
     }
-    tokio::spawn(control());
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::Builder::new()
+        .name("control".to_owned())
+        .spawn(move || control(mode, runtime))?;
     match mode {
         Mode::Typed => primus_echo::serve_typed(listener, settings).await?,
         Mode::Raw => primus_echo::serve_raw(listener, settings).await?,
@@ -116,13 +124,27 @@ async fn run(mode: Mode, settings: Settings) -> Result<(), Box<dyn std::error::E
     Ok(())
 }
 
-/// Reads commands from stdin: `stats` prints `{"encodes":N}`; end of input exits.
-async fn control() {
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+/// Reads commands from stdin on a thread of its own: `stats` prints
+/// `{"encodes":N,"connected":N,"tasks":N}`; end of input exits.
+///
+/// A plain thread rather than `tokio::io::stdin()`: tokio reads stdin on
+/// its blocking pool, which under a regular `stats` poll may grow by a
+/// thread, and the soak scenario counts the server's threads.
+fn control(mode: Mode, runtime: tokio::runtime::Handle) {
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
         if line.trim() == "stats" {
+            let connected = match mode {
+                Mode::Typed | Mode::Raw => primus_echo::connected(),
+                Mode::Tungstenite => tungstenite_echo::connected(),
+            };
+            let tasks = runtime.metrics().num_alive_tasks();
             let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{{\"encodes\":{}}}", counting::encodes());
+            let _ = writeln!(
+                stdout,
+                "{{\"encodes\":{},\"connected\":{connected},\"tasks\":{tasks}}}",
+                counting::encodes()
+            );
             let _ = stdout.flush();
         }
     }

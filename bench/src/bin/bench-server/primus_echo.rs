@@ -8,7 +8,16 @@
 use super::counting::CountingJson;
 use super::Settings;
 use primus::{Payload, Server, ServerBuilder, Spark};
+use std::sync::OnceLock;
 use tokio::net::TcpListener;
+
+/// The server being served, for the `stats` command.
+static SERVER: OnceLock<Server> = OnceLock::new();
+
+/// Connected sparks (`Server::connected()`); 0 before the server is built.
+pub fn connected() -> usize {
+    SERVER.get().map_or(0, Server::connected)
+}
 
 /// The typed events of the typed mode.
 ///
@@ -49,6 +58,7 @@ pub async fn serve_typed(
     settings: Settings,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let server = builder(settings).handlers_from_registry().build()?;
+    let _ = SERVER.set(server.clone());
     server.serve(listener).await?;
     Ok(())
 }
@@ -69,6 +79,7 @@ pub async fn serve_raw(listener: TcpListener, settings: Settings) -> Result<(), 
             }
         })
         .build()?;
+    let _ = SERVER.set(server.clone());
     server.serve(listener).await?;
     Ok(())
 }

@@ -11,7 +11,7 @@
 use super::Settings;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -22,6 +22,14 @@ use tokio_tungstenite::WebSocketStream;
 
 /// Outbound queue per connection, in frames (as primus-rs' default).
 const QUEUE: usize = 1024;
+
+/// Connections past the handshake, for the `stats` command.
+static CONNECTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Connections past the WebSocket handshake, not yet ended.
+pub fn connected() -> usize {
+    CONNECTED.load(Ordering::Relaxed)
+}
 
 /// Every connection's outbound queue, for broadcasts.
 #[derive(Default)]
@@ -90,7 +98,9 @@ async fn connection(
     let trigger = trigger.load(Ordering::Relaxed);
     let (sender, mut outbound) = mpsc::channel(QUEUE);
     let id = hub.join(sender);
+    CONNECTED.fetch_add(1, Ordering::Relaxed);
     let result = pump(&mut socket, &mut outbound, &hub, trigger).await;
+    CONNECTED.fetch_sub(1, Ordering::Relaxed);
     hub.leave(id);
     result
 }
