@@ -21,48 +21,52 @@
 //! Every loop is bounded: each worker stops at the deadline or when told
 //! to, every iteration races the stop signal, and every wait on the network
 //! has a timeout. Everything runs over 127.0.0.1.
+//!
+//! The clients are in [`clients`](self) (`soak/clients.rs`), the Markdown in
+//! [`SoakReport`].
+
+mod clients;
+mod report;
+
+pub use report::SoakReport;
 
 use crate::loadgen::{self, BroadcastPlan, OpenSpec, Outcome};
-use crate::machine::Machine;
 use crate::procfs::{self, Snapshot, Usage};
 use crate::scenarios::echo_payload;
 use crate::servers::{Environment, ServerKind, ServerProcess, StartOptions};
-use crate::wire::{self, opcode, Conn, WireError};
-use std::fmt::Write as _;
+use crate::wire::{self, opcode};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Longest wait for any one answer from the server.
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The server's handshake timeout (primus-rs' default): half-open
 /// connections must be closed by then.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a half-open client waits for the server to close it.
-const HALF_OPEN_WAIT: Duration = Duration::from_secs(15);
+pub const HALF_OPEN_WAIT: Duration = Duration::from_secs(15);
 
 /// Invalid frames a spark may send before primus-rs closes it (its default).
 pub const MAX_INVALID_FRAMES: usize = 100;
 
 /// Length announced by the oversize frame: over primus-rs' 10 MiB default.
-const OVERSIZE_ANNOUNCED: u64 = 16 * 1024 * 1024;
+pub const OVERSIZE_ANNOUNCED: u64 = 16 * 1024 * 1024;
 
 /// Bytes of the oversize frame actually sent.
-const OVERSIZE_SENT: usize = 64 * 1024;
+pub const OVERSIZE_SENT: usize = 64 * 1024;
 
 /// Most iterations of one worker (a bound far above what the deadline allows).
 const MAX_ITERATIONS: u64 = 1_000_000;
 
 /// Most reads while waiting for a connection to end.
-const MAX_READS: usize = 10_000;
+pub(crate) const MAX_READS: usize = 10_000;
 
 /// Sizes, rates and limits of a soak run.
 #[derive(Debug, Clone)]
@@ -99,6 +103,8 @@ pub struct SoakConfig {
     pub fd_slack: u64,
     /// The RSS after may exceed the baseline by this many KiB.
     pub rss_slack_kib: u64,
+    /// The RSS may grow by this many KiB over the second half of the load.
+    pub rss_growth_kib: u64,
 }
 
 impl SoakConfig {
@@ -121,6 +127,7 @@ impl SoakConfig {
             half_open: 40,
             fd_slack: 2,
             rss_slack_kib: 8 * 1024,
+            rss_growth_kib: 1024,
         }
     }
 
@@ -220,13 +227,13 @@ impl Count {
 
 /// The counters of a run, shared by its workers.
 #[derive(Debug)]
-struct Counters {
+pub(crate) struct Counters {
     counts: Vec<AtomicU64>,
     /// The first unexpected ending of each load, for the report.
     first_errors: Mutex<Vec<(&'static str, String)>>,
     /// Fastest and slowest close of a half-open connection, ms.
-    half_open_min_ms: AtomicU64,
-    half_open_max_ms: AtomicU64,
+    pub(crate) half_open_min_ms: AtomicU64,
+    pub(crate) half_open_max_ms: AtomicU64,
 }
 
 impl Counters {
@@ -239,11 +246,11 @@ impl Counters {
         }
     }
 
-    fn add(&self, count: Count) {
+    pub(crate) fn add(&self, count: Count) {
         self.counts[count.index()].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn error(&self, load: &'static str, error: String) {
+    pub(crate) fn error(&self, load: &'static str, error: String) {
         if let Ok(mut errors) = self.first_errors.lock() {
             if !errors.iter().any(|(l, _)| *l == load) {
                 errors.push((load, error));
@@ -380,12 +387,12 @@ impl SoakRun {
 
 /// The shared state of the load's workers.
 #[derive(Debug)]
-struct Context {
-    addr: SocketAddr,
-    counters: Counters,
-    echo_request: Vec<u8>,
-    echo_reply: Vec<u8>,
-    invalid_flood: usize,
+pub(crate) struct Context {
+    pub(crate) addr: SocketAddr,
+    pub(crate) counters: Counters,
+    pub(crate) echo_request: Vec<u8>,
+    pub(crate) echo_reply: Vec<u8>,
+    pub(crate) invalid_flood: usize,
 }
 
 /// Runs the soak on every configured server, one after the other.
@@ -643,7 +650,7 @@ fn spawn_paced(
                     let turn = iteration * count as u64 + worker as u64;
                     if let Job::HalfOpen = job {
                         // Not cut at the stop: the server must close it.
-                        half_open(&context, turn).await;
+                        clients::half_open(&context, turn).await;
                         continue;
                     }
                     tokio::select! {
@@ -663,338 +670,12 @@ fn run_job(
     turn: u64,
 ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>> {
     match job {
-        Job::Churn => Box::pin(churn(context, turn)),
-        Job::Invalid => Box::pin(invalid(context, turn)),
-        Job::Oversize => Box::pin(oversize(context)),
-        Job::Garbage => Box::pin(garbage(context, turn)),
-        Job::HalfOpen => Box::pin(half_open(context, turn)),
+        Job::Churn => Box::pin(clients::churn(context, turn)),
+        Job::Invalid => Box::pin(clients::invalid(context, turn)),
+        Job::Oversize => Box::pin(clients::oversize(context)),
+        Job::Garbage => Box::pin(clients::garbage(context, turn)),
+        Job::HalfOpen => Box::pin(clients::half_open(context, turn)),
     }
-}
-
-/// How a connection ended, seen from the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Ending {
-    /// A close frame with this code (`None`: no code).
-    Close(Option<u16>),
-    /// End of stream without a close frame.
-    Eof,
-    /// Reset by the server.
-    Reset,
-    /// Nothing within the timeout.
-    Timeout,
-    /// Anything else.
-    Other(String),
-}
-
-impl std::fmt::Display for Ending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Ending::Close(Some(code)) => write!(f, "close frame {code}"),
-            Ending::Close(None) => f.write_str("close frame without a code"),
-            Ending::Eof => f.write_str("end of stream without a close frame"),
-            Ending::Reset => f.write_str("reset"),
-            Ending::Timeout => f.write_str("still open after the timeout"),
-            Ending::Other(what) => f.write_str(what),
-        }
-    }
-}
-
-/// Reads (and ignores data) until the server closes the connection.
-async fn ending(conn: &mut Conn, timeout: Duration) -> Ending {
-    let wait = async {
-        for _ in 0..MAX_READS {
-            loop {
-                match conn.reader.next_frame() {
-                    Ok(Some(frame)) if frame.opcode == opcode::CLOSE => {
-                        let payload = conn.reader.payload(&frame);
-                        let code = payload
-                            .get(..2)
-                            .map(|code| u16::from_be_bytes([code[0], code[1]]));
-                        return Ending::Close(code);
-                    }
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(error) => return Ending::Other(error.to_string()),
-                }
-            }
-            match conn.reader.fill(&mut conn.stream).await {
-                Ok(0) => return Ending::Eof,
-                Ok(_) => {}
-                Err(error) => return io_ending(&error),
-            }
-        }
-        Ending::Other("too many reads".to_owned())
-    };
-    tokio::time::timeout(timeout, wait)
-        .await
-        .unwrap_or(Ending::Timeout)
-}
-
-fn io_ending(error: &std::io::Error) -> Ending {
-    match error.kind() {
-        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => Ending::Reset,
-        _ => Ending::Other(error.to_string()),
-    }
-}
-
-/// Waits for the echo of `context.echo_request`, skipping broadcasts.
-async fn echo_back(conn: &mut Conn, context: &Context) -> Result<(), WireError> {
-    let deadline = Instant::now() + IO_TIMEOUT;
-    for _ in 0..1_000 {
-        let payload = conn
-            .next_data(deadline.saturating_duration_since(Instant::now()))
-            .await?;
-        if payload == context.echo_reply {
-            return Ok(());
-        }
-    }
-    Err(WireError::Protocol("no echo among 1,000 messages".to_owned()))
-}
-
-/// Churn: open, one echo, close in one of three ways.
-async fn churn(context: &Context, turn: u64) {
-    let counters = &context.counters;
-    counters.add(Count::ChurnStarted);
-    let result = async {
-        let mut conn = Conn::open(context.addr, "", 4 * 1024, IO_TIMEOUT).await?;
-        conn.send(&context.echo_request).await?;
-        echo_back(&mut conn, context).await?;
-        counters.add(Count::ChurnEchoed);
-        match turn % 3 {
-            0 => {
-                let close = wire::client_frame(opcode::CLOSE, &1000u16.to_be_bytes());
-                conn.send(&close).await?;
-                match ending(&mut conn, IO_TIMEOUT).await {
-                    Ending::Close(_) => counters.add(Count::ChurnCloseAnswered),
-                    _ => counters.add(Count::ChurnCloseUnanswered),
-                }
-                conn.reset();
-            }
-            1 => {
-                counters.add(Count::ChurnFin);
-                drop(conn);
-            }
-            _ => {
-                counters.add(Count::ChurnReset);
-                conn.reset();
-            }
-        }
-        Ok::<(), WireError>(())
-    }
-    .await;
-    if let Err(error) = result {
-        counters.add(Count::ChurnFailed);
-        counters.error("churn", error.to_string());
-    }
-}
-
-/// Invalid JSON: a flood over the limit, a few frames and an echo, or a
-/// text frame that is not UTF-8.
-async fn invalid(context: &Context, turn: u64) {
-    let counters = &context.counters;
-    let (started, load) = match turn % 3 {
-        0 => (Count::FloodStarted, "invalid JSON flood"),
-        1 => (Count::FewStarted, "invalid JSON, then an echo"),
-        _ => (Count::Utf8Started, "text frame not UTF-8"),
-    };
-    counters.add(started);
-    let mut conn = match Conn::open(context.addr, "", 4 * 1024, IO_TIMEOUT).await {
-        Ok(conn) => conn,
-        Err(error) => {
-            counters.add(Count::Unexpected);
-            counters.error(load, format!("open: {error}"));
-            return;
-        }
-    };
-    let bad = wire::client_frame(opcode::TEXT, b"{\"event\": \"echo\", \"data\": ");
-    let outcome: Result<(), String> = match started {
-        Count::FloodStarted => {
-            let frames = bad.repeat(context.invalid_flood);
-            match conn.send(&frames).await {
-                // The server may close while the flood is still arriving.
-                Ok(()) | Err(_) => match ending(&mut conn, IO_TIMEOUT).await {
-                    Ending::Close(Some(1008)) => {
-                        counters.add(Count::Flood1008);
-                        Ok(())
-                    }
-                    other => Err(other.to_string()),
-                },
-            }
-        }
-        Count::FewStarted => {
-            let mut frames = bad.repeat(10);
-            frames.extend_from_slice(&context.echo_request);
-            let result = async {
-                conn.send(&frames).await?;
-                echo_back(&mut conn, context).await
-            }
-            .await;
-            match result {
-                Ok(()) => {
-                    counters.add(Count::FewEchoed);
-                    Ok(())
-                }
-                Err(error) => Err(error.to_string()),
-            }
-        }
-        _ => {
-            let frame = wire::client_frame(opcode::TEXT, b"\"caf\xe9\"");
-            match conn.send(&frame).await {
-                Ok(()) | Err(_) => match ending(&mut conn, IO_TIMEOUT).await {
-                    Ending::Close(Some(1007)) => {
-                        counters.add(Count::Utf8Closed1007);
-                        Ok(())
-                    }
-                    other => Err(other.to_string()),
-                },
-            }
-        }
-    };
-    if let Err(error) = outcome {
-        counters.add(Count::Unexpected);
-        counters.error(load, error);
-    }
-    conn.reset();
-}
-
-/// Oversize: a header announcing 16 MiB, 64 KiB of payload, then wait.
-async fn oversize(context: &Context) {
-    let counters = &context.counters;
-    counters.add(Count::OversizeStarted);
-    let mut conn = match Conn::open(context.addr, "", 4 * 1024, IO_TIMEOUT).await {
-        Ok(conn) => conn,
-        Err(error) => {
-            counters.add(Count::Unexpected);
-            counters.error("oversize frame", format!("open: {error}"));
-            return;
-        }
-    };
-    let mut frame = vec![0x80 | opcode::TEXT, 0x80 | 127];
-    frame.extend_from_slice(&OVERSIZE_ANNOUNCED.to_be_bytes());
-    frame.extend_from_slice(&wire::mask_key());
-    frame.resize(frame.len() + OVERSIZE_SENT, b'x');
-    // The server may close before it read everything.
-    let _ = conn.send(&frame).await;
-    match ending(&mut conn, IO_TIMEOUT).await {
-        Ending::Close(Some(1009)) => counters.add(Count::Oversize1009),
-        other => {
-            counters.add(Count::Unexpected);
-            counters.error("oversize frame", other.to_string());
-        }
-    }
-    conn.reset();
-}
-
-/// Garbage TCP: noise ending the head, or a head over 64 KiB without an end.
-async fn garbage(context: &Context, turn: u64) {
-    let counters = &context.counters;
-    counters.add(Count::GarbageStarted);
-    let noise: Vec<u8> = if turn % 2 == 0 {
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n".to_vec()
-    } else {
-        (0..70 * 1024).map(|i| b'a' + (i % 26) as u8).collect()
-    };
-    let result = async {
-        let mut stream = tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(context.addr))
-            .await
-            .map_err(|_| "connect timed out".to_owned())?
-            .map_err(|e| format!("connect: {e}"))?;
-        // The server may answer and close before everything is written.
-        let _ = tokio::time::timeout(IO_TIMEOUT, stream.write_all(&noise)).await;
-        let (answer, end) = read_to_end(&mut stream, IO_TIMEOUT).await;
-        let _ = stream.set_zero_linger();
-        Ok::<_, String>((answer, end))
-    }
-    .await;
-    match result {
-        Ok((answer, Ending::Eof | Ending::Reset)) => {
-            if answer.starts_with(b"HTTP/1.1 4") || answer.starts_with(b"HTTP/1.0 4") {
-                counters.add(Count::GarbageAnswered4xx);
-            } else {
-                counters.add(Count::GarbageClosedSilently);
-            }
-        }
-        Ok((_, other)) => {
-            counters.add(Count::Unexpected);
-            counters.error("garbage TCP", other.to_string());
-        }
-        Err(error) => {
-            counters.add(Count::Unexpected);
-            counters.error("garbage TCP", error);
-        }
-    }
-}
-
-/// Reads what the server sends until it closes (keeping the first 1 KiB).
-async fn read_to_end(stream: &mut TcpStream, timeout: Duration) -> (Vec<u8>, Ending) {
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let wait = async {
-        for _ in 0..MAX_READS {
-            match stream.read(&mut chunk).await {
-                Ok(0) => return Ending::Eof,
-                Ok(read) => {
-                    let keep = read.min(1024usize.saturating_sub(answer.len()));
-                    answer.extend_from_slice(&chunk[..keep]);
-                }
-                Err(error) => return io_ending(&error),
-            }
-        }
-        Ending::Other("too many reads".to_owned())
-    };
-    let end = tokio::time::timeout(timeout, wait)
-        .await
-        .unwrap_or(Ending::Timeout);
-    (answer, end)
-}
-
-/// Half-open: a partial request head (or nothing), then silence until the
-/// server closes the connection.
-async fn half_open(context: &Context, turn: u64) {
-    let counters = &context.counters;
-    let started = Instant::now();
-    let mut stream = match tokio::time::timeout(IO_TIMEOUT, TcpStream::connect(context.addr)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            counters.add(Count::Unexpected);
-            counters.error("half-open", format!("connect: {error}"));
-            return;
-        }
-        Err(_) => {
-            counters.add(Count::Unexpected);
-            counters.error("half-open", "connect timed out".to_owned());
-            return;
-        }
-    };
-    counters.add(Count::HalfOpenStarted);
-    if turn % 2 == 0 {
-        let head = format!(
-            "GET /primus/ HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\n",
-            context.addr
-        );
-        if let Err(error) = stream.write_all(head.as_bytes()).await {
-            counters.add(Count::Unexpected);
-            counters.error("half-open", format!("write: {error}"));
-            return;
-        }
-    }
-    match read_to_end(&mut stream, HALF_OPEN_WAIT).await.1 {
-        Ending::Eof | Ending::Reset => {
-            let ms = started.elapsed().as_millis() as u64;
-            counters.add(Count::HalfOpenClosed);
-            if started.elapsed() < HANDSHAKE_TIMEOUT.mul_f64(0.9) {
-                counters.add(Count::HalfOpenClosedEarly);
-            }
-            counters.half_open_min_ms.fetch_min(ms, Ordering::Relaxed);
-            counters.half_open_max_ms.fetch_max(ms, Ordering::Relaxed);
-        }
-        Ending::Timeout => counters.add(Count::HalfOpenNotClosed),
-        other => {
-            counters.add(Count::Unexpected);
-            counters.error("half-open", other.to_string());
-        }
-    }
-    let _ = stream.set_zero_linger();
 }
 
 /// A check of the report: what is required, what was measured, and whether it held.
@@ -1034,6 +715,7 @@ impl SoakRun {
                 ),
                 pass: Some(after.rss_kib <= base.rss_kib + config.rss_slack_kib),
             },
+            self.rss_steady_check(config),
             Check {
                 text: "threads back to baseline".to_owned(),
                 measured: format!(
@@ -1079,19 +761,59 @@ impl SoakRun {
         ));
         let c = &self.counts;
         let b = &self.broadcast;
-        let failures = c.get(Count::ChurnFailed) + c.get(Count::Unexpected) + b.failed as u64;
+        let failures = c.get(Count::ChurnFailed)
+            + c.get(Count::ChurnCloseUnanswered)
+            + c.get(Count::Unexpected)
+            + c.get(Count::HalfOpenNotClosed)
+            + b.failed as u64;
         checks.push(Check {
-            text: "the load ran as planned (every echo answered, every bad client closed as expected, every broadcast delivered)".to_owned(),
+            text: "the load ran as planned (every echo and close frame answered, every bad client closed as expected, every broadcast delivered)".to_owned(),
             measured: format!(
-                "{} churn failures, {} unexpected bad-input endings, {} broadcast receivers failed{}",
+                "{} churn failures, {} close frames unanswered, {} unexpected bad-input endings, \
+                 {} half-open connections left open, {} broadcast receivers failed{}",
                 c.get(Count::ChurnFailed),
+                c.get(Count::ChurnCloseUnanswered),
                 c.get(Count::Unexpected),
+                c.get(Count::HalfOpenNotClosed),
                 b.failed,
                 if b.settled { "" } else { ", broadcasts undelivered" }
             ),
             pass: Some(failures == 0 && b.settled && c.get(Count::ChurnEchoed) > 0),
         });
         checks
+    }
+}
+
+impl SoakRun {
+    /// The load is the same from start to end, so once its connections
+    /// are up the server's RSS should stop growing: compare the first
+    /// sample of the load's second half with the last one.
+    fn rss_steady_check(&self, config: &SoakConfig) -> Check {
+        let half = config.duration.as_secs_f64() / 2.0;
+        let text = format!(
+            "RSS flat over the load's second half (≤ +{})",
+            mib(config.rss_growth_kib)
+        );
+        let middle = self.during.iter().find(|s| s.at_secs >= half);
+        match (middle, self.during.last()) {
+            (Some(middle), Some(last)) if last.at_secs > middle.at_secs => Check {
+                text,
+                measured: format!(
+                    "{} at {:.0} s → {} at {:.0} s ({})",
+                    mib(middle.rss_kib),
+                    middle.at_secs,
+                    mib(last.rss_kib),
+                    last.at_secs,
+                    signed_mib(last.rss_kib as i64 - middle.rss_kib as i64)
+                ),
+                pass: Some(last.rss_kib <= middle.rss_kib + config.rss_growth_kib),
+            },
+            _ => Check {
+                text,
+                measured: "too few samples".to_owned(),
+                pass: None,
+            },
+        }
     }
 }
 
@@ -1104,271 +826,6 @@ pub fn mib(kib: u64) -> String {
 pub fn signed_mib(kib: i64) -> String {
     let sign = if kib < 0 { "−" } else { "+" };
     format!("{sign}{:.1} MiB", kib.unsigned_abs() as f64 / 1024.0)
-}
-
-/// The soak report (`BENCHMARKS-soak[-quick].md`).
-#[derive(Debug)]
-pub struct SoakReport<'a> {
-    /// Sizes and rates used.
-    pub config: &'a SoakConfig,
-    /// The machine.
-    pub machine: &'a Machine,
-    /// One run per server.
-    pub runs: &'a [Result<SoakRun, String>],
-    /// The command that produced the report.
-    pub command: String,
-}
-
-impl SoakReport<'_> {
-    /// The whole Markdown document.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let (c, m) = (self.config, self.machine);
-        let _ = writeln!(out, "# primus-rs soak\n");
-        let _ = writeln!(
-            out,
-            "Produced by `{}` (see `bench/README.md`, *Soak*). Churn, broadcasts and bad\n\
-             input run in parallel for {:.0} s against a fresh server; its RSS, open file\n\
-             descriptors, threads, connected clients and tokio tasks are measured before\n\
-             (baseline), once a second during, and after the load stopped and every client\n\
-             socket was closed (settle up to {:.0} s, until the fds are back, then 1 s more).\n",
-            self.command,
-            c.duration.as_secs_f64(),
-            c.settle.as_secs_f64()
-        );
-        let _ = writeln!(out, "## Machine\n");
-        let _ = writeln!(out, "| | |\n|---|---|");
-        let _ = writeln!(out, "| date | {} |", m.date);
-        let _ = writeln!(out, "| CPU | {} ({} cores) |", m.cpu_model, m.cores);
-        let _ = writeln!(out, "| memory | {} |", m.memory);
-        let _ = writeln!(out, "| OS, kernel | {}, Linux {} |", m.os, m.kernel);
-        let _ = writeln!(out, "| rustc | {} |", m.rustc);
-        let _ = writeln!(out, "| primus-rs commit | {} |", m.commit);
-        let _ = writeln!(out, "\n## Load\n");
-        let _ = writeln!(
-            out,
-            "- churn: {} connections/s, {} at once; each opens, echoes 32 B and closes with a close frame, a FIN or a reset, in turn\n\
-             - broadcast: {} long-lived listeners and a trigger; {} broadcasts/s reach all {} of them (30-character strings)\n\
-             - invalid JSON: {} connections/s; in turn {} invalid frames (limit {MAX_INVALID_FRAMES}), 10 and then an echo, one text frame that is not UTF-8\n\
-             - oversize: {} connection/s announcing a {} MiB frame (limit 10 MiB) and sending {} KiB of it\n\
-             - garbage TCP: {} connections/s; in turn a line of noise ending the head, 70 KiB of noise without a line end\n\
-             - half-open: {} connections held at once; in turn a partial request head and nothing at all; the client waits {} s for the server to close\n",
-            c.churn_rate,
-            c.churn_workers,
-            c.listeners,
-            c.broadcast_rate,
-            c.listeners + 1,
-            c.invalid_rate,
-            c.invalid_flood,
-            c.oversize_rate,
-            OVERSIZE_ANNOUNCED / (1024 * 1024),
-            OVERSIZE_SENT / 1024,
-            c.garbage_rate,
-            c.half_open,
-            HALF_OPEN_WAIT.as_secs()
-        );
-        let _ = writeln!(out, "## Checks\n");
-        for run in self.runs {
-            match run {
-                Ok(run) => {
-                    for check in run.checks(c) {
-                        let verdict = match check.pass {
-                            Some(true) => "**PASS**",
-                            Some(false) => "**MISS**",
-                            None => "n/a",
-                        };
-                        let _ = writeln!(
-                            out,
-                            "- {verdict} {}: {}: {}",
-                            run.server.label(),
-                            check.text,
-                            check.measured
-                        );
-                    }
-                }
-                Err(error) => {
-                    let _ = writeln!(out, "- **FAILED** {}", error);
-                }
-            }
-        }
-        let _ = writeln!(
-            out,
-            "\nThe RSS allowance ({}) is for memory the allocator keeps after the load:\n\
-             glibc's malloc keeps freed chunks in per-thread arenas (the runtime's worker\n\
-             threads each get one) and returns the top of a heap only above its trim\n\
-             threshold, so RSS after a burst stays above a fresh process' even when every\n\
-             allocation was freed. A leak grows with the load; the allowance does not.\n\
-             Compare the *after* figures of a 10 s and a 60 s run (bench/NOTES.md).",
-            mib(c.rss_slack_kib)
-        );
-        for run in self.runs.iter().flatten() {
-            self.server_section(&mut out, run);
-        }
-        out
-    }
-
-    fn server_section(&self, out: &mut String, run: &SoakRun) {
-        let _ = writeln!(out, "\n## {}\n", run.server.label());
-        let (base, after) = (&run.baseline, &run.after);
-        let opt = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
-        let delta = |a: Option<u64>, b: Option<u64>| match (a, b) {
-            (Some(a), Some(b)) => format!("{:+}", b as i64 - a as i64),
-            _ => "n/a".to_owned(),
-        };
-        let _ = writeln!(out, "| | baseline | peak during | after | after − baseline |");
-        let _ = writeln!(out, "|---|---|---|---|---|");
-        let _ = writeln!(
-            out,
-            "| RSS | {} | {} | {} | {} |",
-            mib(base.rss_kib),
-            mib(run.peak(|s| Some(s.rss_kib)).unwrap_or(0)),
-            mib(after.rss_kib),
-            signed_mib(after.rss_kib as i64 - base.rss_kib as i64)
-        );
-        for (name, figure) in [
-            (
-                "open fds",
-                (|s: &Sample| Some(s.fds)) as fn(&Sample) -> Option<u64>,
-            ),
-            ("threads", |s: &Sample| Some(s.threads)),
-            ("connected clients", |s: &Sample| s.connected),
-            ("tokio tasks", |s: &Sample| s.tasks),
-        ] {
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} | {} | {} |",
-                opt(figure(base)),
-                opt(run.peak(figure)),
-                opt(figure(after)),
-                delta(figure(base), figure(after))
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\nThe clients were gone {:.1} s after the load's deadline (half-open clients wait\n\
-             for the server to close them); the server was back to baseline {} after that.\n\
-             Server CPU during the load: {:.2} cores on average; load generator {:.2}; other\n\
-             processes (*background*) {:.2}.\n",
-            run.stopped_in.as_secs_f64(),
-            run.settled_in
-                .map_or("not within the settle limit".to_owned(), |d| format!(
-                    "{:.1} s",
-                    d.as_secs_f64()
-                )),
-            run.usage.server_ms / 1000.0 / run.usage.secs,
-            run.usage.generator_ms / 1000.0 / run.usage.secs,
-            run.usage.background_cores
-        );
-        let c = &run.counts;
-        let b = &run.broadcast;
-        let _ = writeln!(out, "| load | clients | outcome |\n|---|---|---|");
-        let _ = writeln!(
-            out,
-            "| churn | {} | {} echoed; closed with a close frame {} (answered {}), a FIN {}, a reset {}; {} failed |",
-            c.get(Count::ChurnStarted),
-            c.get(Count::ChurnEchoed),
-            c.get(Count::ChurnCloseAnswered) + c.get(Count::ChurnCloseUnanswered),
-            c.get(Count::ChurnCloseAnswered),
-            c.get(Count::ChurnFin),
-            c.get(Count::ChurnReset),
-            c.get(Count::ChurnFailed)
-        );
-        let _ = writeln!(
-            out,
-            "| broadcast | {} | {} broadcasts, {} deliveries ({} expected){}; {} receivers failed |",
-            b.receivers,
-            b.sent,
-            b.delivered,
-            b.sent * b.receivers as u64,
-            if b.settled { "" } else { ", **not all delivered**" },
-            b.failed
-        );
-        let _ = writeln!(
-            out,
-            "| invalid JSON flood | {} | {} closed with 1008 |",
-            c.get(Count::FloodStarted),
-            c.get(Count::Flood1008)
-        );
-        let _ = writeln!(
-            out,
-            "| 10 invalid, then an echo | {} | {} echoed |",
-            c.get(Count::FewStarted),
-            c.get(Count::FewEchoed)
-        );
-        let _ = writeln!(
-            out,
-            "| text not UTF-8 | {} | {} closed with 1007 |",
-            c.get(Count::Utf8Started),
-            c.get(Count::Utf8Closed1007)
-        );
-        let _ = writeln!(
-            out,
-            "| oversize frame | {} | {} closed with 1009 |",
-            c.get(Count::OversizeStarted),
-            c.get(Count::Oversize1009)
-        );
-        let _ = writeln!(
-            out,
-            "| garbage TCP | {} | {} answered 4xx, {} closed without an answer |",
-            c.get(Count::GarbageStarted),
-            c.get(Count::GarbageAnswered4xx),
-            c.get(Count::GarbageClosedSilently)
-        );
-        let _ = writeln!(
-            out,
-            "| half-open | {} | {} closed by the server{} ({} sooner than {} s); {} still open after {} s; {} cut when the load stopped |",
-            c.get(Count::HalfOpenStarted),
-            c.get(Count::HalfOpenClosed),
-            c.half_open_close_ms.map_or(String::new(), |(min, max)| format!(
-                " after {:.1}–{:.1} s",
-                min as f64 / 1000.0,
-                max as f64 / 1000.0
-            )),
-            c.get(Count::HalfOpenClosedEarly),
-            HANDSHAKE_TIMEOUT.as_secs(),
-            c.get(Count::HalfOpenNotClosed),
-            HALF_OPEN_WAIT.as_secs(),
-            c.get(Count::HalfOpenStarted)
-                .saturating_sub(c.get(Count::HalfOpenClosed) + c.get(Count::HalfOpenNotClosed))
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(out, "{} unexpected bad-input endings.", c.get(Count::Unexpected));
-        for (load, error) in &c.first_errors {
-            let _ = writeln!(out, "First unexpected ending, {load}: {error}.");
-        }
-        if let Some(failure) = &b.first_failure {
-            let _ = writeln!(out, "First broadcast receiver failure: {failure}.");
-        }
-        let _ = writeln!(
-            out,
-            "\nSamples (t = seconds since the load started; the load ran until {:.0} s, the\n\
-             workers then stopped and the clients closed their sockets):\n",
-            self.config.duration.as_secs_f64()
-        );
-        let _ = writeln!(
-            out,
-            "| t (s) | RSS | fds | threads | connected | tasks |\n|---|---|---|---|---|---|"
-        );
-        let rows = std::iter::once(("baseline".to_owned(), base))
-            .chain(run.during.iter().map(|s| (format!("{:.1}", s.at_secs), s)))
-            .chain(
-                run.settling
-                    .iter()
-                    .map(|s| (format!("{:.1} (settling)", s.at_secs), s)),
-            )
-            .chain(std::iter::once((format!("{:.1} (after)", after.at_secs), after)));
-        for (label, sample) in rows {
-            let _ = writeln!(
-                out,
-                "| {label} | {} | {} | {} | {} | {} |",
-                mib(sample.rss_kib),
-                sample.fds,
-                sample.threads,
-                opt(sample.connected),
-                opt(sample.tasks)
-            );
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1411,15 +868,41 @@ mod tests {
                 ..BroadcastCounts::default()
             },
         };
-        let checks = run.checks(&config);
-        assert_eq!(checks[0].pass, Some(true), "{checks:?}");
-        assert_eq!(checks[1].pass, Some(true));
-        assert_eq!(checks[3].pass, Some(true));
-        run.after = sample(10_000 + config.rss_slack_kib + 1, 10 + config.fd_slack + 1, 1);
-        let checks = run.checks(&config);
-        assert_eq!(checks[0].pass, Some(false));
-        assert_eq!(checks[1].pass, Some(false));
-        assert_eq!(checks[3].pass, Some(false));
+        let verdict = |run: &SoakRun, prefix: &str| {
+            let checks = run.checks(&config);
+            checks
+                .iter()
+                .find(|c| c.text.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no check {prefix:?} in {checks:?}"))
+                .pass
+        };
+        for prefix in [
+            "open fds",
+            "RSS after",
+            "connected clients",
+            "tokio tasks",
+            "threads",
+        ] {
+            assert_eq!(verdict(&run, prefix), Some(true), "{prefix}");
+        }
+        // One sample: the second half cannot be compared.
+        assert_eq!(verdict(&run, "RSS flat"), None);
+        run.during = (0..=10)
+            .map(|t| Sample {
+                at_secs: t as f64,
+                ..sample(20_000 + t * 300, 300, 250)
+            })
+            .collect();
+        assert_eq!(verdict(&run, "RSS flat"), Some(false));
+        run.after = Sample {
+            tasks: Some(5),
+            ..sample(10_000 + config.rss_slack_kib + 1, 10 + config.fd_slack + 1, 1)
+        };
+        for prefix in ["open fds", "RSS after", "connected clients", "tokio tasks"] {
+            assert_eq!(verdict(&run, prefix), Some(false), "{prefix}");
+        }
+        // The load check needs echoes.
+        assert_eq!(verdict(&run, "the load ran"), Some(false));
         assert_eq!(signed_mib(-512), "−0.5 MiB");
     }
 }
