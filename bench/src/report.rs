@@ -594,11 +594,11 @@ impl Report<'_> {
              \u{20} tungstenite write buffer is a `Vec` that keeps its largest size). The\n\
              \u{20} tokio-tungstenite reference keeps tungstenite's default target (128 KiB) and\n\
              \u{20} flushes once per batch of readable messages.\n\
-             - **Outbound queue: 1024 frames per connection** (`send_queue_capacity`), a\n\
+             - **Outbound queue: 1 MiB per connection** (`send_queue_bytes`), a\n\
              \u{20} mutex-protected queue that allocates nothing until the first frame and gives\n\
-             \u{20} back burst-sized capacity; a connection that falls 1024 frames behind is closed\n\
-             \u{20} with reconnect (the slow-consumer policy), so memory per connection stays\n\
-             \u{20} bounded. The reference server uses a tokio channel of the same capacity.\n\
+             \u{20} back burst-sized capacity; a connection whose queued bytes reach the budget is\n\
+             \u{20} closed with reconnect (the slow-consumer policy), so memory per connection stays\n\
+             \u{20} bounded. The reference server uses a tokio channel of 1024 frames.\n\
              - **Broadcast**: encoded once into a shared `Bytes`; each connection's queue holds\n\
              \u{20} a reference, not a copy.",
             idle(ServerKind::PrimusRaw),
