@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or the ones named) for SECONDS each, one after the
-# other, in one process each. Installs cargo-fuzz when it is missing; needs
-# the nightly toolchain.
+# other, in one process each. Installs cargo-fuzz when it is missing.
+#
+# With a nightly toolchain (rustup's `nightly`) the targets are built with
+# AddressSanitizer, as `cargo fuzz` does by default; a machine with only
+# the stable toolchain builds them without a sanitizer (`-s none`, which
+# cargo fuzz can do on stable), which is enough for this crate's safe code.
+# FUZZ_TOOLCHAIN and FUZZ_SANITIZER choose otherwise.
 #
 #   fuzz/run.sh                 20 seconds each (what .ci/run does, shorter)
 #   fuzz/run.sh 3600            an hour each: a long run
@@ -16,7 +21,19 @@ cd "$(dirname "$0")"
 
 seconds="${1:-20}"
 shift || true
-toolchain="${FUZZ_TOOLCHAIN:-nightly}"
+if [ -n "${FUZZ_TOOLCHAIN:-}" ]; then
+    toolchain="$FUZZ_TOOLCHAIN"
+elif rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    toolchain=nightly
+else
+    toolchain=stable
+fi
+if [ "$toolchain" = stable ]; then
+    sanitizer="${FUZZ_SANITIZER:-none}"
+else
+    sanitizer="${FUZZ_SANITIZER:-address}"
+fi
+echo "fuzz/run.sh: $(cargo "+$toolchain" --version), sanitizer $sanitizer, ${seconds}s per target"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -28,7 +45,7 @@ else
     mapfile -t targets < <(cargo "+$toolchain" fuzz list)
 fi
 
-cargo "+$toolchain" fuzz build
+cargo "+$toolchain" fuzz build -s "$sanitizer"
 for target in "${targets[@]}"; do
     new="target/new-corpus/$target"
     mkdir -p "$new" "corpus/$target"
@@ -36,14 +53,14 @@ for target in "${targets[@]}"; do
     # -timeout: one input running longer than 10 s is a hang (and a failure).
     # grep hides libFuzzer's progress lines; the status is cargo fuzz's.
     set +e
-    cargo "+$toolchain" fuzz run "$target" "$new" "corpus/$target" -- \
+    cargo "+$toolchain" fuzz run -s "$sanitizer" "$target" "$new" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -print_final_stats=1 2>&1 |
-        grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)'
+        grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)'
     status="${PIPESTATUS[0]}"
     set -e
     if [ "$status" != 0 ]; then
         echo "fuzz/run.sh: $target failed; the input is in fuzz/artifacts/$target/." >&2
-        echo "Reproduce: cd fuzz && cargo +$toolchain fuzz run $target artifacts/$target/<file>" >&2
+        echo "Reproduce: cd fuzz && cargo +$toolchain fuzz run -s $sanitizer $target artifacts/$target/<file>" >&2
         exit "$status"
     fi
 done
