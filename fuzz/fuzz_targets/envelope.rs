@@ -43,12 +43,22 @@ fn check(bytes: &[u8]) {
     }
 }
 
-/// The deepest nesting of `[`/`{`, counting brackets in strings too (an
-/// upper bound is enough here).
+/// The deepest nesting of `[`/`{` outside strings (the text is valid JSON
+/// here: serde_json read it).
 fn nesting(bytes: &[u8]) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    for b in bytes {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
         match b {
+            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
