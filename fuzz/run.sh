@@ -6,7 +6,9 @@
 # AddressSanitizer, as `cargo fuzz` does by default; a machine with only
 # the stable toolchain builds them without a sanitizer (`-s none`, which
 # cargo fuzz can do on stable), which is enough for this crate's safe code.
-# FUZZ_TOOLCHAIN and FUZZ_SANITIZER choose otherwise.
+# FUZZ_TOOLCHAIN and FUZZ_SANITIZER choose otherwise. FUZZ_PROFILE=dev
+# builds with the dev profile (opt-level 1, quicker to build: CI uses it,
+# without a sanitizer); the default is cargo fuzz's optimized build.
 #
 #   fuzz/run.sh                 20 seconds each (what .ci/run does, shorter)
 #   fuzz/run.sh 3600            an hour each: a long run
@@ -33,7 +35,11 @@ if [ "$toolchain" = stable ]; then
 else
     sanitizer="${FUZZ_SANITIZER:-address}"
 fi
-echo "fuzz/run.sh: $(cargo "+$toolchain" --version), sanitizer $sanitizer, ${seconds}s per target"
+build=(-s "$sanitizer")
+if [ "${FUZZ_PROFILE:-release}" = dev ]; then
+    build+=(--dev)
+fi
+echo "fuzz/run.sh: $(cargo "+$toolchain" --version), ${build[*]}, ${seconds}s per target"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
@@ -45,7 +51,7 @@ else
     mapfile -t targets < <(cargo "+$toolchain" fuzz list)
 fi
 
-cargo "+$toolchain" fuzz build -s "$sanitizer"
+cargo "+$toolchain" fuzz build "${build[@]}"
 for target in "${targets[@]}"; do
     new="target/new-corpus/$target"
     mkdir -p "$new" "corpus/$target"
@@ -53,14 +59,14 @@ for target in "${targets[@]}"; do
     # -timeout: one input running longer than 10 s is a hang (and a failure).
     # grep hides libFuzzer's progress lines; the status is cargo fuzz's.
     set +e
-    cargo "+$toolchain" fuzz run -s "$sanitizer" "$target" "$new" "corpus/$target" -- \
+    cargo "+$toolchain" fuzz run "${build[@]}" "$target" "$new" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -print_final_stats=1 2>&1 |
         grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)'
     status="${PIPESTATUS[0]}"
     set -e
     if [ "$status" != 0 ]; then
         echo "fuzz/run.sh: $target failed; the input is in fuzz/artifacts/$target/." >&2
-        echo "Reproduce: cd fuzz && cargo +$toolchain fuzz run -s $sanitizer $target artifacts/$target/<file>" >&2
+        echo "Reproduce: cd fuzz && cargo +$toolchain fuzz run ${build[*]} $target artifacts/$target/<file>" >&2
         exit "$status"
     fi
 done
