@@ -34,7 +34,9 @@
 //! 9. [`transformer`]: the transport seam (WebSockets, in-memory);
 //! 10. [`registry`]: what the macros registered, and the TypeScript typings made from it;
 //! 11. [`server`]: the builder, the HTTP surface, the heartbeat;
-//! 12. [`plugins`]: first-party plugins, on top of the server.
+//! 12. [`plugins`]: first-party plugins, on top of the server;
+//! 13. `fuzzing` (feature `fuzzing`, hidden): the decoders' entry points for
+//!     the fuzz targets in `fuzz/`.
 //!
 //! ## Example
 //!
@@ -59,6 +61,8 @@
 //! * `server` (default): the server, on tokio, axum and tokio-tungstenite.
 //!   Without it the crate only has frames, parsers and the protocol, which is
 //!   all a crate of shared message types (or the client) needs.
+//! * `fuzzing` (off): exposes the crate-private decoders to the fuzz targets
+//!   in `fuzz/`. Not a public API.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -84,6 +88,10 @@ pub mod server;
 pub mod spark;
 #[cfg(feature = "server")]
 pub mod transformer;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use message::{event, transform, Message};
 pub use wire::{protocol, Frame, FrameKind};

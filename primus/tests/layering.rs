@@ -25,6 +25,7 @@ const LAYERS: &[&str] = &[
     "registry",
     "server",
     "plugins",
+    "fuzzing",
 ];
 
 /// Names the crate root re-exports, with the layer that defines them.

@@ -44,6 +44,15 @@ impl Envelope {
                 _ => false,
             }
         }
+        // Only an object has an envelope. The scan reports the members of
+        // a top-level object and nothing else, so without this check an
+        // array or a string read as an empty envelope, where serde_json
+        // reads an array's elements as the fields (found by the fuzz target
+        // `envelope`).
+        let first = bytes.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+        if first != Some(&b'{') {
+            return None;
+        }
         let mut envelope = Envelope {
             event: None,
             request: None,
@@ -155,19 +164,48 @@ mod envelope_tests {
             r#"{"other":1}"#,
             r#"{}"#,
             r#"{"event":"x",}"#,
+            // Not objects: serde_json reads an array's elements as the fields.
+            r#"["say",1,2]"#,
+            r#" [] "#,
+            r#""primus::ping::1""#,
+            "0",
         ];
         for case in cases {
             let serde = serde_json::from_slice::<Envelope>(case.as_bytes()).ok();
             match Envelope::scan(case.as_bytes()) {
                 // When the scan answers, it answers like serde_json.
-                Some(scanned) => assert_eq!(Some(fields(&scanned)), serde.as_ref().map(fields), "{case}"),
+                Some(scanned) => {
+                    assert!(case.trim_start().starts_with('{'), "{case} is no object");
+                    assert_eq!(Some(fields(&scanned)), serde.as_ref().map(fields), "{case}");
+                }
                 // When it does not, the caller asks serde_json; only fine
                 // for cases the scan deliberately leaves to it.
                 None => assert!(
-                    serde.is_none() || case.contains('\\'),
+                    serde.is_none() || case.contains('\\') || !case.trim_start().starts_with('{'),
                     "scan gave up on {case}, which serde reads as {serde:?}"
                 ),
             }
         }
+    }
+
+    /// Regression (fuzz target `envelope`): an array or any other value
+    /// that is not an object was read as an empty envelope.
+    #[test]
+    fn only_objects_have_an_envelope() {
+        for text in [
+            &b"[\"say\",1,2]"[..],
+            b" [] ",
+            b"\"primus::ping::1\"",
+            b"0",
+            b"null",
+            b"",
+        ] {
+            assert!(
+                Envelope::scan(text).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        assert!(Envelope::scan(b" {} ").is_some());
     }
 }

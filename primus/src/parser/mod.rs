@@ -32,7 +32,7 @@
 mod bincode;
 mod json;
 pub(crate) mod json_scan;
-mod json_write;
+pub(crate) mod json_write;
 
 pub use self::bincode::Bincode;
 pub use self::json::Json;

@@ -4,8 +4,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use std::collections::BTreeMap;
 
 /// A parsed query string, parsed the way Node's `querystring.parse` does for
-/// Primus: `+` is a space, a key without `=` has the empty value, and a
-/// repeated key keeps every value (in order).
+/// Primus: `+` is a space, a key without `=` has the empty value, a
+/// repeated key keeps every value (in order), and only the first
+/// [`MAX_PAIRS`](Query::MAX_PAIRS) `&`-separated pairs count.
 ///
 /// It serializes like Primus' `spark.query`: a key with one value maps to a
 /// string, a repeated key to an array.
@@ -30,14 +31,34 @@ pub struct Query {
 }
 
 impl Query {
+    /// How many `&`-separated pairs are read, empty ones included; the rest
+    /// of the query string is ignored (Node's `querystring.parse` default
+    /// `maxKeys`).
+    ///
+    /// ```
+    /// use primus::spark::Query;
+    ///
+    /// let raw = format!("{}last=1", "a=1&".repeat(Query::MAX_PAIRS));
+    /// assert_eq!(Query::parse(&raw).get_all("a").len(), Query::MAX_PAIRS);
+    /// assert!(!Query::parse(&raw).contains("last"));
+    /// ```
+    pub const MAX_PAIRS: usize = 1000;
+
     /// Parses a raw query string (without the leading `?`).
     pub fn parse(raw: &str) -> Query {
         let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-            values
-                .entry(key.into_owned())
-                .or_default()
-                .push(value.into_owned());
+        // Node stops after `maxKeys` pairs, counting empty ones (`a&&b` is
+        // three); without the limit a query with more pairs held more keys
+        // than Primus gives the same client (seen while writing the model
+        // of Node's parser for the fuzz target `query`).
+        for pair in raw.split('&').take(Query::MAX_PAIRS) {
+            // One pair without `&`: at most one key and value.
+            for (key, value) in form_urlencoded::parse(pair.as_bytes()) {
+                values
+                    .entry(key.into_owned())
+                    .or_default()
+                    .push(value.into_owned());
+            }
         }
         Query { values }
     }

@@ -54,25 +54,59 @@ pub enum Control<'a> {
 /// type that is not a control message; such strings are ordinary data.
 ///
 /// The split reproduces Primus (`spark.js`, `primus.js`): the type runs from
-/// index 8 to the next `:`, and the value starts two characters after it.
+/// index 8 to the next `:`, and the value starts two indices after that
+/// colon. Those are JavaScript string indices, which count UTF-16 code
+/// units, not bytes:
+///
+/// ```
+/// use primus::protocol::{classify, Control};
+///
+/// // The character after the colon is skipped, whatever its UTF-8 length.
+/// assert_eq!(classify("primus::ping:é17"), Some(Control::Ping("17")));
+/// // Without a colon, `slice(8, -1)` drops the last code unit: half of
+/// // U+1F600, so the type is no control message.
+/// assert_eq!(classify("primus::ping\u{1F600}"), None);
+/// ```
 pub fn classify(message: &str) -> Option<Control<'_>> {
     let rest = message.strip_prefix(PREFIX)?;
     let (kind, value) = match rest.find(':') {
-        Some(colon) => (&rest[..colon], rest.get(colon + 2..).unwrap_or("")),
+        Some(colon) => (Some(&rest[..colon]), after_colon(&rest[colon + 1..])),
         // JavaScript's `slice(8, -1)` / `slice(1)` when no colon follows.
         None => {
-            let kind = rest.char_indices().last().map_or("", |(i, _)| &rest[..i]);
-            let value = message.get(1..).unwrap_or("");
-            (kind, value)
+            let kind = match rest.chars().next_back() {
+                // The last code unit is the second half of a surrogate pair:
+                // Primus' type ends with the first half, which no control
+                // message's type does.
+                Some(last) if last.len_utf16() == 2 => None,
+                Some(last) => Some(&rest[..rest.len() - last.len_utf8()]),
+                None => Some(""),
+            };
+            // The prefix is ASCII: index 1 is a character boundary.
+            (kind, message.get(1..).unwrap_or(""))
         }
     };
-    match kind {
+    match kind? {
         "ping" => Some(Control::Ping(value)),
         "pong" => Some(Control::Pong(value)),
         "id" => Some(Control::Id(value)),
         "server" if value == "close" => Some(Control::ServerClose),
         "server" => Some(Control::ServerOther(value)),
         _ => None,
+    }
+}
+
+/// The value after the type's colon: JavaScript's `slice(colon + 2)` skips
+/// one UTF-16 code unit after the colon, that is one character of the Basic
+/// Multilingual Plane (one to three bytes in UTF-8: skipping two bytes, as
+/// this once did, lost the value after `é` or `漢`). A character
+/// outside it is two code units, and Primus' value starts with the second
+/// half of its surrogate pair, which a `&str` cannot hold: the value keeps
+/// the whole character. Like Primus' value, it is then neither `close`
+/// nor a number.
+fn after_colon(after: &str) -> &str {
+    match after.chars().next() {
+        Some(skipped) if skipped.len_utf16() == 1 => &after[skipped.len_utf8()..],
+        _ => after,
     }
 }
 
