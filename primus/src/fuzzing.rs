@@ -119,9 +119,8 @@ pub fn envelope_decode(bytes: &[u8]) -> Result<EnvelopeFields, serde_json::Error
 /// The tungstenite settings a WebSocket connection of the server reads with,
 /// for a server whose `max_length` is `max_length` and whose transformer's
 /// read buffer is `read_buffer_size` bytes.
-///
-/// Keep in step with `WebSockets::config` in `transformer/websocket`
-/// (private there); the fuzz target `websocket_frames` decodes with these.
+/// The same settings the transformer uses (`WebSockets::config`); the fuzz
+/// target `websocket_frames` decodes with them.
 ///
 /// ```
 /// let config = primus::fuzzing::websocket_config(1024, primus::transformer::DEFAULT_READ_BUFFER_SIZE);
@@ -132,9 +131,7 @@ pub fn websocket_config(
     max_length: usize,
     read_buffer_size: usize,
 ) -> tungstenite::protocol::WebSocketConfig {
-    tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(read_buffer_size.max(1))
-        .write_buffer_size(0)
-        .max_message_size(Some(max_length))
-        .max_frame_size(Some(max_length))
+    crate::transformer::WebSockets::default()
+        .read_buffer_size(read_buffer_size)
+        .config(max_length)
 }

@@ -70,7 +70,9 @@ impl WebSockets {
         self
     }
 
-    fn config(&self, max_length: usize) -> WebSocketConfig {
+    /// tungstenite's settings for connections of a server whose messages
+    /// are at most `max_length` bytes.
+    pub(crate) fn config(&self, max_length: usize) -> WebSocketConfig {
         WebSocketConfig::default()
             .read_buffer_size(self.read_buffer_size)
             // Only pongs and close frames go through tungstenite: written at once.
