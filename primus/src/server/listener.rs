@@ -22,6 +22,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -159,21 +160,60 @@ impl Drop for Ticket {
 }
 
 /// A TCP stream that holds its place in the census until it is dropped
-/// (after an upgrade, the WebSocket owns it).
-struct CountedStream {
-    stream: TcpStream,
-    _ticket: Ticket,
+/// (after an upgrade, the WebSocket owns it), and whose writes fail once
+/// they have made no progress for [`WRITE_STALL`]: a client that stops
+/// reading cannot hold a response (or a connection) for longer.
+struct CountedStream<S> {
+    stream: S,
+    /// Running while a write waits for the client to read.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    _ticket: Option<Ticket>,
 }
 
-impl AsyncRead for CountedStream {
+/// Longest time a write may wait for the client to read before the
+/// connection fails. Longer than a heartbeat interval, so that a spark's
+/// own slow-consumer rules (which report why) come first.
+const WRITE_STALL: Duration = Duration::from_secs(60);
+
+impl<S> CountedStream<S> {
+    fn new(stream: S, ticket: Option<Ticket>) -> CountedStream<S> {
+        CountedStream {
+            stream,
+            stall: None,
+            _ticket: ticket,
+        }
+    }
+
+    /// Passes a write's result on, timing how long it stays pending.
+    fn watch<T>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stall = None;
+            return polled;
+        }
+        let stall = self
+            .stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(WRITE_STALL)));
+        match stall.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client has not read for 60 seconds",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for CountedStream<S> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for CountedStream {
+impl<S: AsyncWrite + Unpin> AsyncWrite for CountedStream<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.watch(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -181,7 +221,9 @@ impl AsyncWrite for CountedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.watch(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -189,7 +231,9 @@ impl AsyncWrite for CountedStream {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        this.watch(cx, polled)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -234,10 +278,7 @@ pub(super) async fn serve(server: &Server, listener: TcpListener, limits: Limits
         };
         // Small replies must not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        let stream = CountedStream {
-            stream,
-            _ticket: ticket,
-        };
+        let stream = CountedStream::new(stream, Some(ticket));
         let router = router.clone();
         let mut shutdown = shutdown.subscribe();
         let in_flight = in_flight.clone();
@@ -317,6 +358,21 @@ async fn refuse(mut stream: TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_the_client_never_reads_fails_after_the_stall_timeout() {
+        let (ours, _theirs) = tokio::io::duplex(1024);
+        let mut stream = CountedStream::new(ours, None);
+        let chunk = vec![0u8; 4096];
+        let started = tokio::time::Instant::now();
+        let failed = tokio::time::timeout(WRITE_STALL * 2, stream.write_all(&chunk))
+            .await
+            .expect("the write must not wait for ever")
+            .expect_err("the write must fail");
+        assert_eq!(failed.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= WRITE_STALL);
+    }
 
     #[test]
     fn the_census_enforces_both_caps_and_gives_places_back() {
