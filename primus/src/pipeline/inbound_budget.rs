@@ -53,13 +53,23 @@ impl InboundBudget {
     }
 
     /// Counts `bytes` more of a connection's current message (`partial`
-    /// is that connection's count). `Err` when the budget is spent and the
-    /// partial message is bigger than [`SMALL`](Self::SMALL): the
+    /// is that connection's count). Only a message past
+    /// [`SMALL`](Self::SMALL) is charged to the shared budget, so ordinary
+    /// traffic never touches it. `Err` when the budget is spent: the
     /// connection should be closed (its bytes are released meanwhile).
     pub fn receive(&self, partial: &mut usize, bytes: usize) -> Result<(), BudgetSpent> {
+        let before = *partial;
         *partial += bytes;
-        let used = self.used.fetch_add(bytes, Ordering::AcqRel) + bytes;
-        if used > self.limit && *partial > InboundBudget::SMALL {
+        if *partial <= InboundBudget::SMALL {
+            return Ok(());
+        }
+        // The first time past SMALL, everything so far is charged.
+        let charge = match before <= InboundBudget::SMALL {
+            true => *partial,
+            false => bytes,
+        };
+        let used = self.used.fetch_add(charge, Ordering::AcqRel) + charge;
+        if used > self.limit {
             self.complete(partial);
             return Err(BudgetSpent { limit: self.limit });
         }
@@ -69,7 +79,10 @@ impl InboundBudget {
     /// The connection's message is complete (or the connection ended):
     /// releases its bytes.
     pub fn complete(&self, partial: &mut usize) {
-        self.used.fetch_sub(std::mem::take(partial), Ordering::AcqRel);
+        let done = std::mem::take(partial);
+        if done > InboundBudget::SMALL {
+            self.used.fetch_sub(done, Ordering::AcqRel);
+        }
     }
 
     /// Bytes counted now.

@@ -14,20 +14,27 @@
 //! poll happens on this thread. Writes from anywhere else are not noted.
 
 use super::Spark;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
 
 thread_local! {
-    /// The congested sparks noted while a collector is armed, keyed by
-    /// handle identity; `None` while none is.
-    static CONGESTED: RefCell<Option<HashMap<usize, Spark>>> = const { RefCell::new(None) };
+    /// True while a collector is armed on this thread.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+    /// The congested sparks noted while it is (no allocation until one is).
+    static CONGESTED: RefCell<Vec<Spark>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Notes `spark` as congested, if a collector is armed on this thread.
 pub(crate) fn note(spark: &Spark) {
+    if !ARMED.with(Cell::get) {
+        return;
+    }
     CONGESTED.with(|congested| {
-        if let Some(sparks) = congested.borrow_mut().as_mut() {
-            sparks.entry(spark.identity()).or_insert_with(|| spark.clone());
+        if let Ok(mut congested) = congested.try_borrow_mut() {
+            // The same spark is noted once per message written to it: the
+            // last one noted is the likeliest repeat.
+            if congested.last() != Some(spark) {
+                congested.push(spark.clone());
+            }
         }
     });
 }
@@ -40,37 +47,37 @@ pub(crate) struct Collector {
 impl Collector {
     /// Arms the collection on this thread (until [`finish`](Self::finish)).
     pub(crate) fn arm() -> Collector {
-        CONGESTED.with(|congested| {
-            let mut congested = congested.borrow_mut();
-            if congested.is_none() {
-                *congested = Some(HashMap::new());
-            }
-        });
+        ARMED.with(|armed| armed.set(true));
         Collector {
             _not_send: std::marker::PhantomData,
         }
     }
 
     /// Disarms the collection and adds the sparks noted meanwhile to `into`
-    /// (skipping those already there).
+    /// (each spark once).
     pub(crate) fn finish(self, into: &mut Vec<Spark>) {
-        let noted = CONGESTED.with(|congested| congested.borrow_mut().take());
-        for (_, spark) in noted.into_iter().flatten() {
-            if !into.contains(&spark) {
-                into.push(spark);
+        ARMED.with(|armed| armed.set(false));
+        CONGESTED.with(|congested| {
+            let Ok(mut congested) = congested.try_borrow_mut() else {
+                return;
+            };
+            if congested.is_empty() {
+                return;
             }
-        }
+            into.append(&mut congested);
+            into.sort_unstable_by_key(Spark::identity);
+            into.dedup_by_key(|spark| spark.identity());
+            if congested.capacity() > 1024 {
+                congested.shrink_to(1024);
+            }
+        });
     }
 }
 
 impl Drop for Collector {
     fn drop(&mut self) {
-        // Disarmed also when the poll panicked (the noted sparks are lost,
-        // which only means no wait).
-        CONGESTED.with(|congested| {
-            if let Ok(mut congested) = congested.try_borrow_mut() {
-                *congested = None;
-            }
-        });
+        // Disarmed also when the poll panicked (the noted sparks are then
+        // dropped by the next `finish`, which only means no wait).
+        ARMED.with(|armed| armed.set(false));
     }
 }
