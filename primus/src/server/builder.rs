@@ -196,8 +196,9 @@ impl ServerBuilder {
     }
 
     /// Budget of each spark's outbound queue in bytes (default 1 MiB): a
-    /// client whose queued messages reach it is dropped as a slow consumer
-    /// (one message always fits, whatever its size); see [the slow consumer
+    /// write to a client whose queued messages have reached it drops the
+    /// client as a slow consumer (so any one message fits, whatever its
+    /// size, and a queue holds at most the budget plus one message); see [the slow consumer
     /// policy](crate::spark#the-outbound-queue-and-slow-consumers).
     ///
     /// ```

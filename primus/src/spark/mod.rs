@@ -9,7 +9,8 @@
 //!
 //! Every write encodes (once) and puts the frame into the spark's outbound
 //! queue, which is bounded in **bytes** ([`ServerBuilder::send_queue_bytes`],
-//! default 1 MiB; one message always fits, whatever its size).
+//! default 1 MiB: a write is refused once that much is queued, so any one
+//! message fits, whatever its size).
 //! [`Spark::write`] never waits; [`Spark::send`] waits for room. The
 //! connection task takes everything queued at once and writes it with one
 //! vectored write per batch.

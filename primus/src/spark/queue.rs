@@ -9,8 +9,9 @@
 //!
 //! The budget counts the bytes waiting in the queue (a broadcast frame
 //! shared by many sparks counts in each of them: each could keep it alive).
-//! An item always fits into an empty queue, whatever its size, so one
-//! message up to `max_length` is never refused. A push that takes the queue
+//! A push is refused only once the queued bytes have reached the budget,
+//! so one message up to `max_length` is never refused for its size, and
+//! the queue holds at most the budget plus one message. A push that takes the queue
 //! past half its budget reports [`Pushed::Congested`]: the producer should
 //! slow down (see `pipeline::dispatch`).
 //!
@@ -33,7 +34,7 @@ struct Inner<T> {
     queued: AtomicUsize,
     /// `state.bytes`, readable without the lock (written under it).
     queued_bytes: AtomicUsize,
-    /// The most bytes the queue holds (at least one item always fits).
+    /// The most bytes the queue holds (a push is refused once they are reached).
     budget: usize,
     /// The connection task, waiting for items.
     receiver: AtomicWaker,
@@ -63,7 +64,7 @@ pub(crate) enum Pushed {
 /// Why an item was not queued; the item is handed back.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Full<T> {
-    /// The item would take the queue past its byte budget.
+    /// The queue has reached its byte budget.
     Full(T),
     /// The receiver is gone.
     Closed(T),
@@ -109,9 +110,8 @@ pub(crate) fn queue<T>(budget: usize) -> (QueueSender<T>, QueueReceiver<T>) {
 }
 
 impl<T> QueueSender<T> {
-    /// Queues `item`, which weighs `bytes`, unless that would take the queue
-    /// past its budget (an empty queue takes any item) or the queue is
-    /// closed. Never waits.
+    /// Queues `item`, which weighs `bytes`, unless the queue has reached its
+    /// budget or is closed. Never waits.
     pub(crate) fn try_send(&self, item: T, bytes: usize) -> Result<Pushed, Full<T>> {
         let Ok(mut state) = self.inner.state.lock() else {
             return Err(Full::Closed(item));
@@ -119,11 +119,13 @@ impl<T> QueueSender<T> {
         if state.closed {
             return Err(Full::Closed(item));
         }
-        let total = state.bytes.saturating_add(bytes);
-        if state.bytes > 0 && total > self.inner.budget {
+        // Refused only once the budget is reached: any one message fits, so
+        // the queue holds at most the budget plus one message.
+        if state.bytes >= self.inner.budget {
             state.refused = true;
             return Err(Full::Full(item));
         }
+        let total = state.bytes.saturating_add(bytes);
         state.items.push_back(item);
         state.bytes = total;
         self.inner.queued.store(state.items.len(), Ordering::Release);
@@ -282,11 +284,12 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_queue_takes_an_item_bigger_than_its_budget() {
+    fn a_queue_under_its_budget_takes_an_item_bigger_than_the_budget() {
         let (sender, mut receiver) = queue(10);
+        assert_eq!(sender.try_send("first", 4), Ok(Pushed::Queued));
         assert_eq!(sender.try_send("big", 100), Ok(Pushed::Congested));
         assert_eq!(sender.try_send("small", 1), Err(Full::Full("small")));
-        assert_eq!(receiver.try_recv(), Some("big"));
+        assert_eq!(receiver.try_recv(), Some("first"));
         assert_eq!(sender.try_send("small", 1), Ok(Pushed::Queued));
     }
 
