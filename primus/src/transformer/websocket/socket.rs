@@ -264,9 +264,8 @@ impl Socket {
         &mut self,
         close: Pin<&mut F>,
     ) -> Option<Exit> {
-        let spark = self.connection.spark().clone();
-        let flush = self.stream.flush();
-        let flushed = watch_blocking(&spark, flush);
+        // Disjoint fields: the spark is borrowed, not cloned, per flush.
+        let flushed = watch_blocking(self.connection.spark(), self.stream.flush());
         tokio::select! {
             biased;
             request = close => Some(Exit::Requested(request)),
@@ -342,8 +341,12 @@ impl Socket {
         if self.writer.is_empty() {
             return Ok(());
         }
-        let spark = self.connection.spark().clone();
-        watch_blocking(&spark, self.writer.write_to(self.stream.get_mut())).await
+        // Disjoint fields: the spark is borrowed, not cloned, per write.
+        watch_blocking(
+            self.connection.spark(),
+            self.writer.write_to(self.stream.get_mut()),
+        )
+        .await
     }
 
     async fn drain_outbound(&mut self) {
