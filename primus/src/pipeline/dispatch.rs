@@ -268,6 +268,9 @@ impl Dispatcher {
     /// spark's aside: this connection drains that one itself). False when
     /// there is nothing to wait for.
     fn start_draining(&mut self) -> bool {
+        if self.congested.is_empty() {
+            return false;
+        }
         let own = &self.spark;
         let mut waited: Vec<Spark> = std::mem::take(&mut self.congested);
         waited.retain(|spark| {

@@ -16,18 +16,32 @@
 use super::Spark;
 use std::cell::{Cell, RefCell};
 
+/// The collector's state on this thread.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No collector is armed: writes are not noted.
+    Disarmed,
+    /// A collector is armed and nothing was noted yet.
+    Armed,
+    /// A collector is armed and the list holds what was noted.
+    Noted,
+}
+
 thread_local! {
-    /// True while a collector is armed on this thread.
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-    /// The congested sparks noted while it is (no allocation until one is).
+    /// One `Cell` (no destructor to register, so reading it is a plain
+    /// thread-local load): arming and finishing a collector with nothing
+    /// noted, which is every handler poll but a broadcast's, touch only it.
+    static STATE: Cell<State> = const { Cell::new(State::Disarmed) };
+    /// The congested sparks noted while armed (no allocation until one is).
     static CONGESTED: RefCell<Vec<Spark>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Notes `spark` as congested, if a collector is armed on this thread.
 pub(crate) fn note(spark: &Spark) {
-    if !ARMED.with(Cell::get) {
+    if STATE.with(Cell::get) == State::Disarmed {
         return;
     }
+    STATE.with(|state| state.set(State::Noted));
     CONGESTED.with(|congested| {
         if let Ok(mut congested) = congested.try_borrow_mut() {
             // The same spark is noted once per message written to it: the
@@ -47,7 +61,7 @@ pub(crate) struct Collector {
 impl Collector {
     /// Arms the collection on this thread (until [`finish`](Self::finish)).
     pub(crate) fn arm() -> Collector {
-        ARMED.with(|armed| armed.set(true));
+        STATE.with(|state| state.set(State::Armed));
         Collector {
             _not_send: std::marker::PhantomData,
         }
@@ -56,14 +70,15 @@ impl Collector {
     /// Disarms the collection and adds the sparks noted meanwhile to `into`
     /// (each spark once).
     pub(crate) fn finish(self, into: &mut Vec<Spark>) {
-        ARMED.with(|armed| armed.set(false));
+        // Disarmed here; nothing left for `Drop` to do.
+        std::mem::forget(self);
+        if STATE.with(|state| state.replace(State::Disarmed)) != State::Noted {
+            return;
+        }
         CONGESTED.with(|congested| {
             let Ok(mut congested) = congested.try_borrow_mut() else {
                 return;
             };
-            if congested.is_empty() {
-                return;
-            }
             into.append(&mut congested);
             into.sort_unstable_by_key(Spark::identity);
             into.dedup_by_key(|spark| spark.identity());
@@ -76,8 +91,13 @@ impl Collector {
 
 impl Drop for Collector {
     fn drop(&mut self) {
-        // Disarmed also when the poll panicked (the noted sparks are then
-        // dropped by the next `finish`, which only means no wait).
-        ARMED.with(|armed| armed.set(false));
+        // Only when `finish` was not reached (the poll panicked): disarm,
+        // and forget what was noted (no wait for it).
+        STATE.with(|state| state.set(State::Disarmed));
+        CONGESTED.with(|congested| {
+            if let Ok(mut congested) = congested.try_borrow_mut() {
+                congested.clear();
+            }
+        });
     }
 }

@@ -9,9 +9,9 @@
 //! slot, and no buffer outlives the frames it holds.
 //!
 //! The connection task must not let tungstenite write while a batch is half
-//! written (the two writers would interleave bytes); it awaits
-//! [`FrameWriter::write_to`] to completion before reading or sending through
-//! tungstenite again.
+//! written (the two writers would interleave bytes); it polls
+//! [`FrameWriter::poll_write_to`] to completion before reading or sending
+//! through tungstenite again.
 
 use crate::wire::{Frame, FrameKind};
 use bytes::Bytes;
@@ -79,7 +79,8 @@ impl PendingFrame {
 /// ```ignore
 /// let mut writer = FrameWriter::default();
 /// writer.push(Frame::text("\"hello\""));
-/// writer.write_to(&mut socket).await?; // one writev for everything queued
+/// // one writev for everything queued:
+/// std::future::poll_fn(|cx| writer.poll_write_to(Pin::new(&mut socket), cx)).await?;
 /// ```
 #[derive(Default)]
 pub(crate) struct FrameWriter {
@@ -91,7 +92,7 @@ pub(crate) struct FrameWriter {
 }
 
 impl FrameWriter {
-    /// Queues a frame (nothing is written until [`write_to`](Self::write_to)).
+    /// Queues a frame (nothing is written until [`poll_write_to`](Self::poll_write_to)).
     pub(crate) fn push(&mut self, frame: Frame) {
         let frame = PendingFrame::new(frame);
         self.buffered += frame.len();
@@ -109,11 +110,13 @@ impl FrameWriter {
     }
 
     /// Writes everything queued; completes once all of it is written.
-    pub(crate) async fn write_to<W: AsyncWrite + Unpin>(&mut self, stream: &mut W) -> io::Result<()> {
+    #[cfg(test)]
+    async fn write_to<W: AsyncWrite + Unpin>(&mut self, stream: &mut W) -> io::Result<()> {
         std::future::poll_fn(|cx| self.poll_write_to(Pin::new(&mut *stream), cx)).await
     }
 
-    fn poll_write_to<W: AsyncWrite>(
+    /// Polls the writing of everything queued to `stream`.
+    pub(super) fn poll_write_to<W: AsyncWrite>(
         &mut self,
         mut stream: Pin<&mut W>,
         cx: &mut Context<'_>,

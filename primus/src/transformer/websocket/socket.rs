@@ -17,7 +17,7 @@ use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -172,8 +172,10 @@ impl Socket {
                     if let Work::Outbound(item) = work {
                         self.queue_batch(item).await;
                         unflushed = true;
-                        if let Some(exit) = self.write_out_if_gathered(close.as_mut()).await {
-                            return exit;
+                        if self.is_gathered() {
+                            if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                                return exit;
+                            }
                         }
                     }
                 }
@@ -207,8 +209,10 @@ impl Socket {
                             }
                             // A client that keeps sending keeps this branch
                             // ready: write before too much gathers.
-                            if let Some(exit) = self.write_out_if_gathered(close.as_mut()).await {
-                                return exit;
+                            if self.is_gathered() {
+                                if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                                    return exit;
+                                }
                             }
                         }
                         Some(Err(tungstenite::Error::Capacity(_))) => {
@@ -265,7 +269,8 @@ impl Socket {
         close: Pin<&mut F>,
     ) -> Option<Exit> {
         // Disjoint fields: the spark is borrowed, not cloned, per flush.
-        let flushed = watch_blocking(self.connection.spark(), self.stream.flush());
+        let stream = &mut self.stream;
+        let flushed = watch_blocking(self.connection.spark(), |cx| stream.poll_flush_unpin(cx));
         tokio::select! {
             biased;
             request = close => Some(Exit::Requested(request)),
@@ -309,16 +314,11 @@ impl Socket {
         }
     }
 
-    /// [`write_out_unless_closed`](Self::write_out_unless_closed) once
-    /// `write_threshold` bytes wait, instead of when the loop is idle.
-    async fn write_out_if_gathered<F: Future<Output = CloseRequest>>(
-        &mut self,
-        close: Pin<&mut F>,
-    ) -> Option<Exit> {
-        if self.writer.buffered() < self.write_threshold {
-            return None;
-        }
-        self.write_out_unless_closed(close).await
+    /// True once `write_threshold` bytes wait: the loop then writes them
+    /// out at once instead of when it is idle. (A plain check, so the
+    /// common "not yet" costs no future.)
+    fn is_gathered(&self) -> bool {
+        self.writer.buffered() >= self.write_threshold
     }
 
     /// Writes what is queued, unless the server asks to close first (a
@@ -342,10 +342,10 @@ impl Socket {
             return Ok(());
         }
         // Disjoint fields: the spark is borrowed, not cloned, per write.
-        watch_blocking(
-            self.connection.spark(),
-            self.writer.write_to(self.stream.get_mut()),
-        )
+        let (writer, stream) = (&mut self.writer, self.stream.get_mut());
+        watch_blocking(self.connection.spark(), |cx| {
+            writer.poll_write_to(Pin::new(&mut *stream), cx)
+        })
         .await
     }
 
@@ -405,18 +405,24 @@ fn is_plain_disconnect(error: &tungstenite::Error) -> bool {
     )
 }
 
-/// Runs a socket write, and marks the spark's write blocked while it cannot
-/// complete (the heartbeat ends a spark blocked for a whole interval).
-async fn watch_blocking<T>(spark: &Spark, write: impl Future<Output = T>) -> T {
-    let mut write = std::pin::pin!(write);
-    if let Poll::Ready(done) = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
-        return done;
-    }
-    spark.write_blocked();
-    // Also when the write is dropped (the close request won): the spark is
-    // closing then, and the closing writes are bounded anyway.
-    let _unblock = Unblock(spark);
-    write.await
+/// Polls a socket write to completion, and marks the spark's write blocked
+/// while it cannot complete (the heartbeat ends a spark blocked for a whole
+/// interval). The write is polled directly: a write that goes through at
+/// once costs one poll and no extra future.
+async fn watch_blocking<T>(spark: &Spark, mut write: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+    // Dropped when the write completes, and also when it is dropped (the
+    // close request won): the spark is closing then, and the closing writes
+    // are bounded anyway.
+    let mut unblock: Option<Unblock<'_>> = None;
+    std::future::poll_fn(|cx| {
+        let polled = write(cx);
+        if polled.is_pending() && unblock.is_none() {
+            spark.write_blocked();
+            unblock = Some(Unblock(spark));
+        }
+        polled
+    })
+    .await
 }
 
 /// Clears the spark's blocked mark when dropped.
