@@ -22,7 +22,18 @@ const assert = require('node:assert/strict');
 const { performance } = require('node:perf_hooks');
 const Primus = require('primus');
 
-const Socket = Primus.createSocket({ transformer: 'websockets', parser: 'json' });
+// --transformer NAME picks the client's transformer (default websockets);
+// --transports a,b forces SockJS transports (`transport: {transports}`),
+// --websockets false sets Primus' `websockets: false` (engine.io polling).
+// Read before the Socket is made, so every scenario uses them.
+function flag(name) {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+const TRANSFORMER = flag('--transformer') || 'websockets';
+const TRANSPORTS = flag('--transports') ? flag('--transports').split(',') : null;
+const Socket = Primus.createSocket({ transformer: TRANSFORMER, parser: 'json' });
+
 
 const DEFAULT_TIMEOUT = 15000;
 const LEAK_GRACE = 3000;
@@ -65,6 +76,8 @@ function parseArgs(argv) {
       case '--scenario': opts.scenario = next(); break;
       case '--ping-interval': opts.pingInterval = int(next()); break;
       case '--timeout': opts.timeout = int(next()); break;
+      case '--transformer': next(); break;
+      case '--transports': next(); break;
       case '-h':
       case '--help': usage('help requested'); break;
       default: usage(`unknown argument ${JSON.stringify(arg)}`);
@@ -109,6 +122,9 @@ function failSoon(err) {
  * it receives. `label` names it in the summary.
  */
 function connect(label, url, options = {}, { errorsAreFatal = true } = {}) {
+  if (TRANSPORTS) {
+    options = { ...options, transport: { ...(options.transport || {}), transports: TRANSPORTS } };
+  }
   const client = new Socket(url, options);
   const rec = { label, events: [], data: [], pings: [], errors: [], client };
   clients.push(rec);

@@ -23,18 +23,39 @@ pub fn dir() -> PathBuf {
 
 /// Makes sure `npm ci` has run in `tests/interop` (once per test binary).
 pub fn ensure_modules() {
-    npm_ci_once(&dir(), &["primus", "ws"], NEEDS);
+    npm_ci_once(&dir(), &["primus", "ws", "sockjs", "sockjs-client"], NEEDS);
 }
 
 /// Runs one scenario of `tests/interop/client.js` (the real Primus Node
 /// client) against `url` and panics with its output unless it passed within
 /// 60 s. Returns the JSON summary it printed last.
 pub async fn scenario(url: &str, scenario: &str, ping_interval_ms: Option<u64>) -> Value {
+    scenario_over(url, scenario, ping_interval_ms, "websockets", None).await
+}
+
+/// [`scenario`] with the client made for `transformer` (`"websockets"`,
+/// `"sockjs"`, …) and, for SockJS, only the `transports` given
+/// (`"websocket"`, `"xhr-streaming"`, `"xhr-polling"`, `"eventsource"`).
+pub async fn scenario_over(
+    url: &str,
+    scenario: &str,
+    ping_interval_ms: Option<u64>,
+    transformer: &str,
+    transports: Option<&str>,
+) -> Value {
     ensure_modules();
     let mut command = Command::new("node");
-    command
-        .arg(dir().join("client.js"))
-        .args(["--url", url, "--scenario", scenario]);
+    command.arg(dir().join("client.js")).args([
+        "--url",
+        url,
+        "--scenario",
+        scenario,
+        "--transformer",
+        transformer,
+    ]);
+    if let Some(transports) = transports {
+        command.args(["--transports", transports]);
+    }
     if let Some(ms) = ping_interval_ms {
         command.args(["--ping-interval", &ms.to_string()]);
     }

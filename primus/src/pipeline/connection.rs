@@ -78,15 +78,28 @@ pub struct Connector {
     host: Weak<dyn PipelineHost>,
     max_length: usize,
     inbound: InboundBudget,
+    pathname: Arc<str>,
 }
 
 impl Connector {
-    pub(crate) fn new(host: Weak<dyn PipelineHost>, max_length: usize, inbound: InboundBudget) -> Connector {
+    pub(crate) fn new(
+        host: Weak<dyn PipelineHost>,
+        max_length: usize,
+        inbound: InboundBudget,
+        pathname: &str,
+    ) -> Connector {
         Connector {
             host,
             max_length,
             inbound,
+            pathname: Arc::from(pathname),
         }
+    }
+
+    /// The path the server answers under (`/primus` by default): a
+    /// transport that routes by path (SockJS) reads its own URLs below it.
+    pub fn pathname(&self) -> &str {
+        &self.pathname
     }
 
     /// The server's budget for partly received messages: a transport

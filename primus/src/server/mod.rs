@@ -211,6 +211,7 @@ impl Server {
         let ping_interval = config.ping_interval;
         let max_length = pipeline.max_length;
         let inbound = InboundBudget::new(pipeline.partial_messages_budget);
+        let pathname = config.pathname.clone();
         let core = Arc::new_cyclic(|weak: &Weak<ServerCore>| {
             let host: Weak<dyn PipelineHost> = weak.clone();
             ServerCore {
@@ -220,7 +221,7 @@ impl Server {
                 authorizer,
                 middleware,
                 transformer,
-                connector: Connector::new(host, max_length, inbound),
+                connector: Connector::new(host, max_length, inbound, &pathname),
                 spec,
                 lifecycle,
                 closing: OnceLock::new(),

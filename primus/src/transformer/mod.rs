@@ -88,9 +88,11 @@
 //! ```
 
 pub mod memory;
+mod sockjs;
 mod websocket;
 
 pub use self::memory::Memory;
+pub use self::sockjs::SockJs;
 pub use self::websocket::{WebSockets, DEFAULT_READ_BUFFER_SIZE};
 
 use crate::pipeline::Connector;

@@ -107,7 +107,7 @@ impl Transformer for WebSockets {
 }
 
 /// True when the request asks for a WebSocket.
-fn is_upgrade(headers: &HeaderMap) -> bool {
+pub(super) fn is_upgrade(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
@@ -142,37 +142,45 @@ fn valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
-fn handshake(
-    settings: WebSockets,
-    mut request: Request<Body>,
-    address: Address,
-    connector: Connector,
-) -> Response {
+/// Checks a WebSocket handshake (RFC 6455 §4.2.1): the `Sec-WebSocket-Accept`
+/// value to answer with, or the response that refuses the request (400, 405
+/// for a method other than GET, with `Connection: close`). Shared by the
+/// transformers that speak WebSocket.
+pub(super) fn check_handshake<B>(request: &Request<B>) -> Result<String, Box<Response>> {
     let headers = request.headers();
     if request.method() != Method::GET {
-        return bad_handshake(StatusCode::METHOD_NOT_ALLOWED, "Invalid HTTP method");
+        return Err(Box::new(bad_handshake(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Invalid HTTP method",
+        )));
     }
     // RFC 6455 §4.1: the handshake is HTTP/1.1 or later; an HTTP/1.0
     // connection cannot be taken over after the response.
     if request.version() < http::Version::HTTP_11 {
-        return bad_handshake(StatusCode::BAD_REQUEST, "Invalid HTTP version");
+        return Err(Box::new(bad_handshake(
+            StatusCode::BAD_REQUEST,
+            "Invalid HTTP version",
+        )));
     }
     let connection_upgrade = headers
         .get(header::CONNECTION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("upgrade")));
     if !connection_upgrade {
-        return bad_handshake(StatusCode::BAD_REQUEST, "Invalid Upgrade header");
+        return Err(Box::new(bad_handshake(
+            StatusCode::BAD_REQUEST,
+            "Invalid Upgrade header",
+        )));
     }
     let Some(key) = headers
         .get(header::SEC_WEBSOCKET_KEY)
         .and_then(|k| k.to_str().ok())
         .filter(|k| valid_key(k.trim()))
     else {
-        return bad_handshake(
+        return Err(Box::new(bad_handshake(
             StatusCode::BAD_REQUEST,
             "Missing or invalid Sec-WebSocket-Key header",
-        );
+        )));
     };
     if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
         let mut response = bad_handshake(
@@ -182,9 +190,33 @@ fn handshake(
         response
             .headers_mut()
             .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return response;
+        return Err(Box::new(response));
     }
-    let accept_key = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
+    Ok(tungstenite::handshake::derive_accept_key(key.trim().as_bytes()))
+}
+
+/// `101 Switching Protocols` for a checked handshake.
+pub(super) fn switching_protocols(accept_key: &str) -> Response {
+    let mut response = response(StatusCode::SWITCHING_PROTOCOLS, "");
+    let out = response.headers_mut();
+    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(value) = HeaderValue::from_str(accept_key) {
+        out.insert(header::SEC_WEBSOCKET_ACCEPT, value);
+    }
+    response
+}
+
+fn handshake(
+    settings: WebSockets,
+    mut request: Request<Body>,
+    address: Address,
+    connector: Connector,
+) -> Response {
+    let accept_key = match check_handshake(&request) {
+        Ok(key) => key,
+        Err(refused) => return *refused,
+    };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
     let client = ConnectionRequest::from_parts(&parts, address);
@@ -207,12 +239,5 @@ fn handshake(
         }
     });
 
-    let mut response = response(StatusCode::SWITCHING_PROTOCOLS, "");
-    let out = response.headers_mut();
-    out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(value) = HeaderValue::from_str(&accept_key) {
-        out.insert(header::SEC_WEBSOCKET_ACCEPT, value);
-    }
-    response
+    switching_protocols(&accept_key)
 }

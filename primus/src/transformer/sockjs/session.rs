@@ -1,0 +1,373 @@
+//! SockJS sessions of the HTTP transports (`xhr`, `xhr_streaming`,
+//! `eventsource`): a session outlives the requests that carry it.
+//!
+//! One task per session owns its [`Connection`]: it takes what the handlers
+//! write, frames it (quoted once per message) into the session's outgoing
+//! list, and hands the client's messages (from `xhr_send`) to the
+//! connection. Receivers (the polling and streaming responses) attach to the
+//! session one at a time and take the outgoing frames.
+//!
+//! A session whose client has had no receiver for `disconnect_delay` is
+//! abandoned: its connection ends. When the server closes a session, it
+//! becomes CLOSING: what was queued, then `primus::server::close` (if
+//! announced), then the close frame are still delivered to the next
+//! receivers, and the session is forgotten `disconnect_delay` after the
+//! last receiver left.
+
+use super::framing;
+use crate::pipeline::{Connection, Work};
+use crate::spark::SparkError;
+use crate::wire::Frame;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
+
+/// The sessions of one server, by session id.
+#[derive(Default)]
+pub(super) struct Sessions {
+    map: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl Sessions {
+    /// The session with this id, if it is known.
+    pub(super) fn get(&self, id: &str) -> Option<Arc<Session>> {
+        crate::lock::lock(&self.map).get(id).cloned()
+    }
+
+    /// Adds a session; false when one with this id exists already.
+    fn insert(&self, id: &str, session: &Arc<Session>) -> bool {
+        let mut map = crate::lock::lock(&self.map);
+        if map.contains_key(id) {
+            return false;
+        }
+        map.insert(id.to_owned(), session.clone());
+        true
+    }
+
+    /// Forgets the session, if `id` still names this one.
+    fn remove(&self, id: &str, session: &Arc<Session>) {
+        let mut map = crate::lock::lock(&self.map);
+        if map.get(id).is_some_and(|known| Arc::ptr_eq(known, session)) {
+            map.remove(id);
+        }
+    }
+
+    /// How many sessions are known (open or closing).
+    pub(super) fn len(&self) -> usize {
+        crate::lock::lock(&self.map).len()
+    }
+}
+
+/// One session's state, shared by its task and its receivers.
+pub(super) struct Session {
+    outgoing: Mutex<Outgoing>,
+    /// Wakes the receiver waiting for frames.
+    ready: Notify,
+    /// Wakes the session's task: a receiver came, went or took frames.
+    changed: Notify,
+    /// The client's messages, from `xhr_send`, to the session's task.
+    inbound: mpsc::Sender<Vec<Frame>>,
+}
+
+struct Outgoing {
+    /// `o` was taken by a receiver.
+    opened: bool,
+    /// Quoted messages not taken yet.
+    messages: Vec<Bytes>,
+    bytes: usize,
+    /// The close frame, once the session is closing.
+    close: Option<Bytes>,
+    /// A receiver is attached.
+    receiver: bool,
+    /// When the last receiver left (or the session was made).
+    detached_at: Instant,
+}
+
+/// What a receiver found in the session.
+pub(super) enum Take {
+    /// The open frame (the first thing a session sends).
+    Open,
+    /// Messages, to send as one `a[...]` frame.
+    Messages(Vec<Bytes>),
+    /// The close frame: the session is closing and nothing else is left.
+    Close(Bytes),
+    /// Nothing yet.
+    Nothing,
+}
+
+/// Why a receiver could not attach.
+#[derive(Debug)]
+pub(super) struct AnotherReceiver;
+
+/// A receiver's hold on its session; dropping it detaches.
+pub(super) struct Attached {
+    session: Arc<Session>,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        {
+            let mut outgoing = crate::lock::lock(&self.session.outgoing);
+            outgoing.receiver = false;
+            outgoing.detached_at = Instant::now();
+        }
+        self.session.changed.notify_one();
+    }
+}
+
+impl Attached {
+    /// Takes what is waiting for the client, if anything.
+    pub(super) fn take(&self) -> Take {
+        let taken = {
+            let mut outgoing = crate::lock::lock(&self.session.outgoing);
+            if !outgoing.opened {
+                outgoing.opened = true;
+                return Take::Open;
+            }
+            if !outgoing.messages.is_empty() {
+                outgoing.bytes = 0;
+                Take::Messages(std::mem::take(&mut outgoing.messages))
+            } else if let Some(close) = &outgoing.close {
+                return Take::Close(close.clone());
+            } else {
+                return Take::Nothing;
+            }
+        };
+        // The task may have stopped taking work while the list was full.
+        self.session.changed.notify_one();
+        taken
+    }
+
+    /// Waits until something may be waiting (or for at most `limit`).
+    /// False when `limit` passed first (time for a heartbeat).
+    pub(super) async fn wait(&self, limit: Duration) -> bool {
+        tokio::time::timeout(limit, self.session.ready.notified())
+            .await
+            .is_ok()
+    }
+}
+
+/// How a session's task is set up.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SessionSettings {
+    /// How long a session lives without a receiver.
+    pub(super) disconnect_delay: Duration,
+    /// Bytes of framed messages held for the client before the session
+    /// stops taking more (its spark's queue then fills, and the server's
+    /// slow-consumer rule applies).
+    pub(super) outgoing_budget: usize,
+}
+
+/// Messages that `xhr_send` may hand to a session before it waits.
+const INBOUND_BATCHES: usize = 4;
+
+impl Session {
+    /// Makes a session for `connection`, registers it as `id` and starts
+    /// its task. `None` when a session with this id exists already.
+    pub(super) fn start(
+        id: &str,
+        connection: Connection,
+        sessions: &Arc<Sessions>,
+        settings: SessionSettings,
+    ) -> Option<Arc<Session>> {
+        let (inbound, receiver) = mpsc::channel(INBOUND_BATCHES);
+        let session = Arc::new(Session {
+            outgoing: Mutex::new(Outgoing {
+                opened: false,
+                messages: Vec::new(),
+                bytes: 0,
+                close: None,
+                receiver: false,
+                detached_at: Instant::now(),
+            }),
+            ready: Notify::new(),
+            changed: Notify::new(),
+            inbound,
+        });
+        if !sessions.insert(id, &session) {
+            // The connection was opened for nothing: end it at once.
+            tokio::spawn(async move {
+                connection.mark_closed();
+                connection.finish().await;
+            });
+            return None;
+        }
+        let task = Task {
+            session: session.clone(),
+            connection,
+            inbound: receiver,
+            settings,
+        };
+        let (sessions, id) = (sessions.clone(), id.to_owned());
+        tokio::spawn(async move {
+            let session = task.session.clone();
+            task.run().await;
+            sessions.remove(&id, &session);
+        });
+        Some(session)
+    }
+
+    /// Attaches a receiver; refused while another one is attached.
+    pub(super) fn attach(self: &Arc<Session>) -> Result<Attached, AnotherReceiver> {
+        {
+            let mut outgoing = crate::lock::lock(&self.outgoing);
+            if outgoing.receiver {
+                return Err(AnotherReceiver);
+            }
+            outgoing.receiver = true;
+        }
+        self.changed.notify_one();
+        Ok(Attached {
+            session: self.clone(),
+        })
+    }
+
+    /// Hands the client's messages to the session (waits while the
+    /// session's handlers are behind). False when the session has ended.
+    pub(super) async fn send(&self, frames: Vec<Frame>) -> bool {
+        self.inbound.send(frames).await.is_ok()
+    }
+
+    /// True once the session is closing.
+    pub(super) fn is_closing(&self) -> bool {
+        crate::lock::lock(&self.outgoing).close.is_some()
+    }
+
+    fn push(&self, quoted: Bytes) -> usize {
+        let bytes = {
+            let mut outgoing = crate::lock::lock(&self.outgoing);
+            outgoing.bytes += quoted.len();
+            outgoing.messages.push(quoted);
+            outgoing.bytes
+        };
+        self.ready.notify_one();
+        bytes
+    }
+
+    fn set_close(&self, frame: Bytes) {
+        crate::lock::lock(&self.outgoing).close = Some(frame);
+        self.ready.notify_one();
+    }
+
+    /// Bytes held, and when the session is abandoned if no receiver comes
+    /// (`None` while one is attached).
+    fn status(&self, disconnect_delay: Duration) -> (usize, Option<Instant>) {
+        let outgoing = crate::lock::lock(&self.outgoing);
+        let deadline = (!outgoing.receiver).then(|| outgoing.detached_at + disconnect_delay);
+        (outgoing.bytes, deadline)
+    }
+}
+
+/// The task that owns one session's connection.
+struct Task {
+    session: Arc<Session>,
+    connection: Connection,
+    inbound: mpsc::Receiver<Vec<Frame>>,
+    settings: SessionSettings,
+}
+
+/// Far enough away to mean "no deadline".
+const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
+impl Task {
+    async fn run(mut self) {
+        let watch = self.connection.close_watch();
+        let close = watch.requested();
+        tokio::pin!(close);
+        let mut blocked = false;
+        let request = loop {
+            let (held, deadline) = self.session.status(self.settings.disconnect_delay);
+            let full = held >= self.settings.outgoing_budget;
+            // The client takes nothing: its spark's queue fills behind this
+            // session, and a session blocked for a heartbeat interval ends.
+            if full != blocked {
+                blocked = full;
+                match full {
+                    true => self.connection.write_blocked(),
+                    false => self.connection.write_unblocked(),
+                }
+            }
+            let abandon = tokio::time::sleep_until(deadline.unwrap_or_else(|| Instant::now() + NEVER));
+            tokio::select! {
+                biased;
+                request = &mut close => break Some(request),
+                batch = self.inbound.recv(), if self.connection.can_receive() => {
+                    for frame in batch.into_iter().flatten() {
+                        self.connection.receive(frame);
+                    }
+                    self.connection.poll_handlers_once().await;
+                }
+                work = self.connection.work(), if !full => {
+                    if let Work::Outbound(item) = work {
+                        self.queue(item).await;
+                        while let Some(item) = self.connection.try_outbound() {
+                            self.queue(item).await;
+                        }
+                    }
+                }
+                () = self.session.changed.notified() => {}
+                () = abandon => break None,
+            }
+        };
+        if blocked {
+            self.connection.write_unblocked();
+        }
+        let Task {
+            session,
+            mut connection,
+            settings,
+            ..
+        } = self;
+        match request {
+            None => {
+                tracing::debug!(spark = connection.spark().id(), "SockJS session abandoned");
+                connection.mark_closed();
+                connection.finish().await;
+            }
+            Some(request) => {
+                // CLOSING: what was written, the announcement, then the close
+                // frame stay for the next receivers.
+                while let Some(item) = connection.try_outbound() {
+                    if let Some(frame) = connection.prepare(item).await {
+                        push_frame(&session, &connection, &frame);
+                    }
+                }
+                if request.announce {
+                    push_frame(&session, &connection, &connection.server_close_frame());
+                }
+                session.set_close(framing::close(1000, "Normal closure"));
+                connection.mark_closed();
+                connection.finish().await;
+                // Kept until no receiver has come for `disconnect_delay`.
+                loop {
+                    let (_, deadline) = session.status(settings.disconnect_delay);
+                    let until = deadline.unwrap_or_else(|| Instant::now() + NEVER);
+                    tokio::select! {
+                        () = tokio::time::sleep_until(until) => break,
+                        () = session.changed.notified() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn queue(&mut self, item: crate::spark::Outbound) {
+        if let Some(frame) = self.connection.prepare(item).await {
+            push_frame(&self.session, &self.connection, &frame);
+        }
+    }
+}
+
+fn push_frame(session: &Session, connection: &Connection, frame: &Frame) {
+    match framing::quote(frame) {
+        Some(quoted) => {
+            session.push(quoted);
+        }
+        None => connection.report(SparkError::Transport(
+            "SockJS carries text only: a binary message was dropped".into(),
+        )),
+    }
+}
