@@ -66,6 +66,20 @@ async fn run(transports: &str, receiver: &str, scenario: &str) -> serde_json::Va
     summary
 }
 
+/// Runs a scenario whose client is refused (it opens no session, so no
+/// receiver is checked).
+async fn run_refused(transports: &str, scenario: &str) -> serde_json::Value {
+    let running = contract::server_with(|builder| builder.transformer(SockJs::default())).await;
+    node::scenario_over(
+        &running.url(),
+        scenario,
+        Some(PING_MS),
+        "sockjs",
+        Some(transports),
+    )
+    .await
+}
+
 /// The same scenarios over one SockJS transport.
 macro_rules! over {
     ($module:ident, $transport:literal, $receiver:literal) => {
@@ -119,6 +133,17 @@ macro_rules! over {
             async fn server_end_with_reconnect_makes_the_client_reconnect() {
                 let summary = run($transport, $receiver, "end-reconnect").await;
                 assert_ne!(summary["firstId"], summary["secondId"], "{summary}");
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn authorization_failure_gives_no_open() {
+                let summary = super::run_refused($transport, "auth-fail").await;
+                // sockjs-client reports a refused `/info` (our 401) as
+                // "Cannot connect to server" (code 1002), without the status.
+                assert_eq!(
+                    summary["errors"][0], "Cannot connect to server",
+                    "{summary}"
+                );
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
