@@ -32,6 +32,7 @@ function flag(name) {
 }
 const TRANSFORMER = flag('--transformer') || 'websockets';
 const TRANSPORTS = flag('--transports') ? flag('--transports').split(',') : null;
+const WEBSOCKETS = flag('--websockets') !== 'false';
 const Socket = Primus.createSocket({ transformer: TRANSFORMER, parser: 'json' });
 
 
@@ -78,6 +79,7 @@ function parseArgs(argv) {
       case '--timeout': opts.timeout = int(next()); break;
       case '--transformer': next(); break;
       case '--transports': next(); break;
+      case '--websockets': next(); break;
       case '-h':
       case '--help': usage('help requested'); break;
       default: usage(`unknown argument ${JSON.stringify(arg)}`);
@@ -125,6 +127,9 @@ function connect(label, url, options = {}, { errorsAreFatal = true } = {}) {
   if (TRANSPORTS) {
     options = { ...options, transport: { ...(options.transport || {}), transports: TRANSPORTS } };
   }
+  if (!WEBSOCKETS) {
+    options = { ...options, websockets: false };
+  }
   const client = new Socket(url, options);
   const rec = { label, events: [], data: [], pings: [], errors: [], client };
   clients.push(rec);
@@ -139,6 +144,8 @@ function connect(label, url, options = {}, { errorsAreFatal = true } = {}) {
       if (name === 'error' || name === 'reconnect timeout' || name === 'reconnect failed') {
         const err = args[0];
         entry.message = err && err.message !== undefined ? err.message : String(err);
+        // engine.io-client's TransportError carries the HTTP status.
+        if (err && typeof err.description === 'number') entry.message += ` (status ${err.description})`;
         rec.errors.push(entry.message);
         if (name === 'error' && errorsAreFatal) {
           failSoon(new Error(`client ${label} emitted error: ${entry.message}`));

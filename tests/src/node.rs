@@ -23,7 +23,18 @@ pub fn dir() -> PathBuf {
 
 /// Makes sure `npm ci` has run in `tests/interop` (once per test binary).
 pub fn ensure_modules() {
-    npm_ci_once(&dir(), &["primus", "ws", "sockjs", "sockjs-client"], NEEDS);
+    npm_ci_once(
+        &dir(),
+        &[
+            "primus",
+            "ws",
+            "sockjs",
+            "sockjs-client",
+            "engine.io",
+            "engine.io-client",
+        ],
+        NEEDS,
+    );
 }
 
 /// Runs one scenario of `tests/interop/client.js` (the real Primus Node
@@ -34,8 +45,9 @@ pub async fn scenario(url: &str, scenario: &str, ping_interval_ms: Option<u64>) 
 }
 
 /// [`scenario`] with the client made for `transformer` (`"websockets"`,
-/// `"sockjs"`, …) and, for SockJS, only the `transports` given
-/// (`"websocket"`, `"xhr-streaming"`, `"xhr-polling"`, `"eventsource"`).
+/// `"sockjs"`, `"engine.io"`) and, for SockJS, only the `transports` given
+/// (`"websocket"`, `"xhr-streaming"`, `"xhr-polling"`, `"eventsource"`);
+/// for engine.io, `"polling"` sets Primus' `websockets: false`.
 pub async fn scenario_over(
     url: &str,
     scenario: &str,
@@ -53,8 +65,15 @@ pub async fn scenario_over(
         "--transformer",
         transformer,
     ]);
-    if let Some(transports) = transports {
-        command.args(["--transports", transports]);
+    match (transformer, transports) {
+        // engine.io: `polling` alone is Primus' `websockets: false`.
+        ("engine.io", Some("polling")) => {
+            command.args(["--websockets", "false"]);
+        }
+        (_, Some(transports)) => {
+            command.args(["--transports", transports]);
+        }
+        (_, None) => {}
     }
     if let Some(ms) = ping_interval_ms {
         command.args(["--ping-interval", &ms.to_string()]);

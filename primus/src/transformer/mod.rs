@@ -87,10 +87,13 @@
 //! # Ok(()) }
 //! ```
 
+mod engine_io;
 pub mod memory;
+mod session;
 mod sockjs;
 mod websocket;
 
+pub use self::engine_io::EngineIo;
 pub use self::memory::Memory;
 pub use self::sockjs::SockJs;
 pub use self::websocket::{WebSockets, DEFAULT_READ_BUFFER_SIZE};

@@ -27,10 +27,9 @@
 //! dropped with an `error`.
 
 mod framing;
-mod session;
 mod websocket;
 
-use self::session::{Session, SessionSettings, Sessions, Take};
+use super::session::{self, Session, SessionSettings, Sessions, Take};
 use super::Transformer;
 use crate::pipeline::{ConnectionRequest, Connector};
 use crate::spark::Address;
@@ -380,6 +379,10 @@ impl SockJs {
         let settings = SessionSettings {
             disconnect_delay: self.disconnect_delay,
             outgoing_budget: self.outgoing_budget,
+            opening: Some(Bytes::from_static(framing::OPEN.as_bytes())),
+            keepalive: None,
+            encode: framing::quote,
+            close: framing::close(1000, "Normal closure"),
         };
         match Session::start(id, connection, &self.sessions, settings) {
             Some(session) => Ok(session),
@@ -459,10 +462,11 @@ impl SockJs {
 async fn next_frame(attached: &session::Attached, heartbeat: Duration) -> (Bytes, bool) {
     loop {
         match attached.take() {
-            Take::Open => return (Bytes::from_static(framing::OPEN.as_bytes()), false),
+            Take::Open(frame) => return (frame, false),
             Take::Messages(messages) => return (framing::array(&messages, b""), false),
             Take::Close(frame) => return (frame, true),
-            Take::Nothing => {
+            // SockJS sessions are never upgraded: nobody asks to give way.
+            Take::Kicked | Take::Nothing => {
                 if !attached.wait(heartbeat).await {
                     return (Bytes::from_static(framing::HEARTBEAT.as_bytes()), false);
                 }

@@ -1,20 +1,21 @@
-//! SockJS sessions of the HTTP transports (`xhr`, `xhr_streaming`,
-//! `eventsource`): a session outlives the requests that carry it.
+//! Sessions of the HTTP transports (SockJS' `xhr`, `xhr_streaming` and
+//! `eventsource`, engine.io's polling): a session outlives the requests
+//! that carry it.
 //!
 //! One task per session owns its [`Connection`]: it takes what the handlers
-//! write, frames it (quoted once per message) into the session's outgoing
-//! list, and hands the client's messages (from `xhr_send`) to the
-//! connection. Receivers (the polling and streaming responses) attach to the
-//! session one at a time and take the outgoing frames.
+//! write, encodes each message once into a packet of the transport
+//! (`SessionSettings::encode`) in the session's outgoing list, and hands
+//! the client's messages (from the requests that send) to the connection.
+//! Receivers (the polling and streaming responses, or a WebSocket the
+//! session was upgraded to) attach one at a time and take the packets.
 //!
 //! A session whose client has had no receiver for `disconnect_delay` is
 //! abandoned: its connection ends. When the server closes a session, it
 //! becomes CLOSING: what was queued, then `primus::server::close` (if
-//! announced), then the close frame are still delivered to the next
+//! announced), then the close packet are still delivered to the next
 //! receivers, and the session is forgotten `disconnect_delay` after the
 //! last receiver left.
 
-use super::framing;
 use crate::pipeline::{Connection, Work};
 use crate::spark::SparkError;
 use crate::wire::Frame;
@@ -64,6 +65,7 @@ impl Sessions {
 /// One session's state, shared by its task and its receivers.
 pub(super) struct Session {
     outgoing: Mutex<Outgoing>,
+    opening: Option<Bytes>,
     /// Wakes the receiver waiting for frames.
     ready: Notify,
     /// Wakes the session's task: a receiver came, went or took frames.
@@ -73,8 +75,15 @@ pub(super) struct Session {
 }
 
 struct Outgoing {
-    /// `o` was taken by a receiver.
+    /// The opening packet was taken by a receiver (or there is none).
     opened: bool,
+    /// The attached receiver is asked to give its place up (see
+    /// [`Session::reserve`]).
+    kicked: bool,
+    /// Only [`Session::attach_reserved`] may attach now.
+    reserved: bool,
+    /// The client went away (a WebSocket receiver saw it close).
+    gone: bool,
     /// Quoted messages not taken yet.
     messages: Vec<Bytes>,
     bytes: usize,
@@ -88,12 +97,15 @@ struct Outgoing {
 
 /// What a receiver found in the session.
 pub(super) enum Take {
-    /// The open frame (the first thing a session sends).
-    Open,
-    /// Messages, to send as one `a[...]` frame.
+    /// The opening packet (the first thing a session sends, if it has one).
+    Open(Bytes),
+    /// Packets, in order.
     Messages(Vec<Bytes>),
-    /// The close frame: the session is closing and nothing else is left.
+    /// The close packet: the session is closing and nothing else is left.
     Close(Bytes),
+    /// The receiver is asked to give its place up (the session is being
+    /// upgraded to a WebSocket).
+    Kicked,
     /// Nothing yet.
     Nothing,
 }
@@ -125,7 +137,12 @@ impl Attached {
             let mut outgoing = crate::lock::lock(&self.session.outgoing);
             if !outgoing.opened {
                 outgoing.opened = true;
-                return Take::Open;
+                if let Some(opening) = &self.session.opening {
+                    return Take::Open(opening.clone());
+                }
+            }
+            if std::mem::take(&mut outgoing.kicked) {
+                return Take::Kicked;
             }
             if !outgoing.messages.is_empty() {
                 outgoing.bytes = 0;
@@ -150,15 +167,25 @@ impl Attached {
     }
 }
 
-/// How a session's task is set up.
-#[derive(Debug, Clone, Copy)]
+/// How a session is set up by its transport.
+#[derive(Debug, Clone)]
 pub(super) struct SessionSettings {
     /// How long a session lives without a receiver.
     pub(super) disconnect_delay: Duration,
-    /// Bytes of framed messages held for the client before the session
-    /// stops taking more (its spark's queue then fills, and the server's
+    /// Bytes of packets held for the client before the session stops
+    /// taking more (its spark's queue then fills, and the server's
     /// slow-consumer rule applies).
     pub(super) outgoing_budget: usize,
+    /// The first thing the first receiver takes (SockJS' `o`), if any.
+    pub(super) opening: Option<Bytes>,
+    /// A packet added every interval whatever else is sent (engine.io's
+    /// ping), if any.
+    pub(super) keepalive: Option<(Duration, Bytes)>,
+    /// A message as a packet of the transport, encoded once; `None` when
+    /// the transport cannot carry it (the spark gets an `error`).
+    pub(super) encode: fn(&Frame) -> Option<Bytes>,
+    /// The last packet of a session the server closed.
+    pub(super) close: Bytes,
 }
 
 /// Messages that `xhr_send` may hand to a session before it waits.
@@ -177,12 +204,16 @@ impl Session {
         let session = Arc::new(Session {
             outgoing: Mutex::new(Outgoing {
                 opened: false,
+                kicked: false,
+                reserved: false,
+                gone: false,
                 messages: Vec::new(),
                 bytes: 0,
                 close: None,
                 receiver: false,
                 detached_at: Instant::now(),
             }),
+            opening: settings.opening.clone(),
             ready: Notify::new(),
             changed: Notify::new(),
             inbound,
@@ -210,11 +241,44 @@ impl Session {
         Some(session)
     }
 
-    /// Attaches a receiver; refused while another one is attached.
+    /// Attaches a receiver; refused while another one is attached, and
+    /// once the session is reserved.
     pub(super) fn attach(self: &Arc<Session>) -> Result<Attached, AnotherReceiver> {
+        self.attach_if(false)
+    }
+
+    /// Reserves the session for one receiver to come (a WebSocket it is
+    /// upgraded to): other receivers are refused from now on, and the one
+    /// attached is asked to give its place up ([`Take::Kicked`]).
+    pub(super) fn reserve(&self) {
         {
             let mut outgoing = crate::lock::lock(&self.outgoing);
-            if outgoing.receiver {
+            outgoing.reserved = true;
+            outgoing.kicked = outgoing.receiver;
+        }
+        self.ready.notify_one();
+    }
+
+    /// Attaches the receiver the session was reserved for, once the one
+    /// attached before has left (waits at most `limit`).
+    pub(super) async fn attach_reserved(
+        self: &Arc<Session>,
+        limit: Duration,
+    ) -> Result<Attached, AnotherReceiver> {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.attach_if(true) {
+                Ok(attached) => return Ok(attached),
+                Err(busy) if Instant::now() >= deadline => return Err(busy),
+                Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+            }
+        }
+    }
+
+    fn attach_if(self: &Arc<Session>, reserved: bool) -> Result<Attached, AnotherReceiver> {
+        {
+            let mut outgoing = crate::lock::lock(&self.outgoing);
+            if outgoing.receiver || outgoing.reserved != reserved {
                 return Err(AnotherReceiver);
             }
             outgoing.receiver = true;
@@ -223,6 +287,13 @@ impl Session {
         Ok(Attached {
             session: self.clone(),
         })
+    }
+
+    /// The client is gone (its WebSocket closed, or it sent a close
+    /// packet): the session ends now instead of after `disconnect_delay`.
+    pub(super) fn client_gone(&self) {
+        crate::lock::lock(&self.outgoing).gone = true;
+        self.changed.notify_one();
     }
 
     /// Hands the client's messages to the session (waits while the
@@ -253,10 +324,14 @@ impl Session {
     }
 
     /// Bytes held, and when the session is abandoned if no receiver comes
-    /// (`None` while one is attached).
+    /// (`None` while one is attached; now once the client is gone).
     fn status(&self, disconnect_delay: Duration) -> (usize, Option<Instant>) {
         let outgoing = crate::lock::lock(&self.outgoing);
-        let deadline = (!outgoing.receiver).then(|| outgoing.detached_at + disconnect_delay);
+        let deadline = match (outgoing.gone, outgoing.receiver) {
+            (true, _) => Some(Instant::now()),
+            (false, true) => None,
+            (false, false) => Some(outgoing.detached_at + disconnect_delay),
+        };
         (outgoing.bytes, deadline)
     }
 }
@@ -278,6 +353,13 @@ impl Task {
         let close = watch.requested();
         tokio::pin!(close);
         let mut blocked = false;
+        let period = self
+            .settings
+            .keepalive
+            .as_ref()
+            .map_or(NEVER, |(period, _)| *period);
+        let mut keepalive = tokio::time::interval_at(Instant::now() + period, period);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let request = loop {
             let (held, deadline) = self.session.status(self.settings.disconnect_delay);
             let full = held >= self.settings.outgoing_budget;
@@ -309,6 +391,11 @@ impl Task {
                     }
                 }
                 () = self.session.changed.notified() => {}
+                _ = keepalive.tick() => {
+                    if let Some((_, packet)) = &self.settings.keepalive {
+                        self.session.push(packet.clone());
+                    }
+                }
                 () = abandon => break None,
             }
         };
@@ -323,7 +410,13 @@ impl Task {
         } = self;
         match request {
             None => {
-                tracing::debug!(spark = connection.spark().id(), "SockJS session abandoned");
+                tracing::debug!(
+                    spark = connection.spark().id(),
+                    "session abandoned or its client gone"
+                );
+                // A receiver still attached (a poll the client left behind
+                // when it closed) ends with the close packet.
+                session.set_close(settings.close.clone());
                 connection.mark_closed();
                 connection.finish().await;
             }
@@ -332,13 +425,13 @@ impl Task {
                 // frame stay for the next receivers.
                 while let Some(item) = connection.try_outbound() {
                     if let Some(frame) = connection.prepare(item).await {
-                        push_frame(&session, &connection, &frame);
+                        push_frame(&session, &connection, &settings, &frame);
                     }
                 }
                 if request.announce {
-                    push_frame(&session, &connection, &connection.server_close_frame());
+                    push_frame(&session, &connection, &settings, &connection.server_close_frame());
                 }
-                session.set_close(framing::close(1000, "Normal closure"));
+                session.set_close(settings.close.clone());
                 connection.mark_closed();
                 connection.finish().await;
                 // Kept until no receiver has come for `disconnect_delay`.
@@ -356,18 +449,18 @@ impl Task {
 
     async fn queue(&mut self, item: crate::spark::Outbound) {
         if let Some(frame) = self.connection.prepare(item).await {
-            push_frame(&self.session, &self.connection, &frame);
+            push_frame(&self.session, &self.connection, &self.settings, &frame);
         }
     }
 }
 
-fn push_frame(session: &Session, connection: &Connection, frame: &Frame) {
-    match framing::quote(frame) {
-        Some(quoted) => {
-            session.push(quoted);
+fn push_frame(session: &Session, connection: &Connection, settings: &SessionSettings, frame: &Frame) {
+    match (settings.encode)(frame) {
+        Some(packet) => {
+            session.push(packet);
         }
         None => connection.report(SparkError::Transport(
-            "SockJS carries text only: a binary message was dropped".into(),
+            "this transport carries text only: a binary message was dropped".into(),
         )),
     }
 }

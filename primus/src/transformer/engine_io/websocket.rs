@@ -1,0 +1,227 @@
+//! Engine.IO over a WebSocket: an upgrade of a polling session (`2probe`,
+//! `3probe`, `5`: the pending poll is answered with a noop and the
+//! WebSocket takes the session over), or a session of its own when the
+//! client connects with the WebSocket first. One packet per frame.
+
+use super::packet::{self, Packet};
+use super::{error, EngineIo};
+use crate::pipeline::Connector;
+use crate::spark::Address;
+use crate::transformer::session::{Attached, Session, Take};
+use crate::transformer::websocket::{check_handshake, switching_protocols};
+use crate::wire::Frame;
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::{SinkExt, StreamExt};
+use http::Request;
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// How long an upgrade may take from the WebSocket's open to `5`.
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Answers the upgrade of session `sid` (or of a new session) and starts
+/// the WebSocket's task.
+pub(super) fn accept(
+    eio: &EngineIo,
+    mut request: Request<Body>,
+    address: Address,
+    connector: &Connector,
+    sid: Option<String>,
+) -> Response {
+    let accept_key = match check_handshake(&request) {
+        Ok(key) => key,
+        Err(refused) => return *refused,
+    };
+    let max_length = connector.max_length();
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let (parts, _body) = request.into_parts();
+    let (session, open) = match sid {
+        Some(sid) => match eio.sessions.get(&sid) {
+            Some(session) => (session, None),
+            None => return error(1, "Session ID unknown"),
+        },
+        None => match eio.open_session(&parts, address, connector) {
+            Ok((sid, session)) => (session, Some(eio.open_packet(&sid, false, max_length))),
+            Err(refused) => return *refused,
+        },
+    };
+    let silence = eio.ping_interval + eio.ping_timeout;
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "upgrade failed");
+                if open.is_some() {
+                    session.client_gone();
+                }
+                return;
+            }
+        };
+        let config = WebSocketConfig::default()
+            .read_buffer_size(crate::transformer::DEFAULT_READ_BUFFER_SIZE)
+            .max_message_size(Some(EngineIo::max_payload(max_length)))
+            .max_frame_size(Some(EngineIo::max_payload(max_length)));
+        let mut stream =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let attached = match open {
+            Some(open) => {
+                let attached = session.attach();
+                if send(&mut stream, Bytes::from(open), silence).await.is_err() || attached.is_err() {
+                    session.client_gone();
+                    return;
+                }
+                attached.ok()
+            }
+            None => upgrade(&mut stream, &session).await,
+        };
+        if let Some(attached) = attached {
+            serve(stream, session, attached, max_length, silence).await;
+        }
+    });
+    switching_protocols(&accept_key)
+}
+
+/// The probe and the upgrade: `Some` once the WebSocket holds the session.
+/// When it fails the session goes on over polling.
+async fn upgrade(stream: &mut Stream, session: &Arc<Session>) -> Option<Attached> {
+    let probe = async {
+        loop {
+            match stream.next().await {
+                Some(Ok(WsMessage::Text(text))) if text.as_str() == "2probe" => {
+                    stream
+                        .send(WsMessage::Text(Utf8Bytes::from_static("3probe")))
+                        .await
+                        .ok()?;
+                }
+                Some(Ok(WsMessage::Text(text))) if text.as_str() == "5" => return Some(()),
+                Some(Ok(WsMessage::Text(_) | WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                _ => return None,
+            }
+        }
+    };
+    tokio::time::timeout(UPGRADE_TIMEOUT, probe).await.ok()??;
+    session.reserve();
+    session.attach_reserved(Duration::from_secs(1)).await.ok()
+}
+
+/// Moves packets both ways until the client or the session ends.
+async fn serve(
+    mut stream: Stream,
+    session: Arc<Session>,
+    attached: Attached,
+    max_length: usize,
+    silence: Duration,
+) {
+    // The client's messages waiting for the session to take them; reading
+    // pauses meanwhile, while writing goes on.
+    let mut handing: Option<BoxFuture<'static, bool>> = None;
+    loop {
+        tokio::select! {
+            delivered = async {
+                match handing.as_mut() {
+                    Some(handing) => handing.await,
+                    None => std::future::pending().await,
+                }
+            }, if handing.is_some() => {
+                handing = None;
+                if !delivered {
+                    break;
+                }
+            }
+            incoming = stream.next(), if handing.is_none() => {
+                let frame = match incoming {
+                    Some(Ok(WsMessage::Text(text))) => match packet::decode(text.as_str(), max_length) {
+                        Ok(Packet::Message(frame)) => Some(frame),
+                        Ok(Packet::Close) => break,
+                        Ok(_) => None,
+                        Err(error) => {
+                            tracing::debug!(%error, "engine.io packet dropped");
+                            None
+                        }
+                    },
+                    Some(Ok(WsMessage::Binary(bytes))) if bytes.len() <= max_length => Some(Frame::binary(bytes)),
+                    Some(Ok(WsMessage::Binary(_))) => {
+                        tracing::debug!("engine.io binary message over max_length dropped");
+                        None
+                    }
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => None,
+                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                };
+                if let Some(frame) = frame {
+                    let session = session.clone();
+                    handing = Some(Box::pin(async move { session.send(vec![frame]).await }));
+                }
+            }
+            packets = next_packets(&attached, silence) => match packets {
+                Outgoing::Packets(packets) => {
+                    let mut sent = Ok(());
+                    for packet in packets {
+                        sent = feed(&mut stream, packet).await;
+                        if sent.is_err() {
+                            break;
+                        }
+                    }
+                    let flushed = tokio::time::timeout(silence, stream.flush()).await;
+                    if sent.is_err() || !matches!(flushed, Ok(Ok(()))) {
+                        break;
+                    }
+                }
+                Outgoing::Close(close) => {
+                    let farewell = async {
+                        let _ = stream.send(text_message(close)).await;
+                        let _ = stream.close(None).await;
+                    };
+                    let _ = tokio::time::timeout(crate::pipeline::CLOSE_GRACE, farewell).await;
+                    break;
+                }
+            },
+        }
+    }
+    drop(attached);
+    session.client_gone();
+}
+
+enum Outgoing {
+    Packets(Vec<Bytes>),
+    Close(Bytes),
+}
+
+async fn next_packets(attached: &Attached, silence: Duration) -> Outgoing {
+    loop {
+        match attached.take() {
+            Take::Messages(packets) => return Outgoing::Packets(packets),
+            Take::Close(close) => return Outgoing::Close(close),
+            Take::Open(_) | Take::Kicked | Take::Nothing => {
+                attached.wait(silence).await;
+            }
+        }
+    }
+}
+
+fn text_message(packet: Bytes) -> WsMessage {
+    // Packets are `4` and UTF-8 text, `b` and base64, or a digit.
+    WsMessage::Text(Utf8Bytes::try_from(packet).unwrap_or_default())
+}
+
+async fn feed(stream: &mut Stream, packet: Bytes) -> Result<(), ()> {
+    match tokio::time::timeout(Duration::from_secs(30), stream.feed(text_message(packet))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+async fn send(stream: &mut Stream, packet: Bytes, limit: Duration) -> Result<(), ()> {
+    match tokio::time::timeout(limit, stream.send(text_message(packet))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
