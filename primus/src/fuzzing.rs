@@ -135,3 +135,94 @@ pub fn websocket_config(
         .read_buffer_size(read_buffer_size)
         .config(max_length)
 }
+
+/// SockJS: the messages of a client's payload (a JSON array of strings, or
+/// one JSON string when `bare_string`, as over WebSocket), each at most
+/// `max_length` bytes; `None` when the payload is refused.
+///
+/// ```
+/// use primus::fuzzing::sockjs_messages;
+///
+/// assert_eq!(sockjs_messages(br#"["a","b"]"#, false, 10), Some(vec!["a".to_owned(), "b".to_owned()]));
+/// assert_eq!(sockjs_messages(b"[1]", false, 10), None);
+/// ```
+pub fn sockjs_messages(payload: &[u8], bare_string: bool, max_length: usize) -> Option<Vec<String>> {
+    let frames = crate::transformer::sockjs::framing::messages(payload, bare_string, max_length).ok()?;
+    Some(
+        frames
+            .iter()
+            .map(|f| f.as_str().unwrap_or_default().to_owned())
+            .collect(),
+    )
+}
+
+/// SockJS: the `a[...]` frame the server sends for these messages.
+///
+/// ```
+/// assert_eq!(primus::fuzzing::sockjs_array(&["hi"]), br#"a["hi"]"#.to_vec());
+/// ```
+pub fn sockjs_array(messages: &[&str]) -> Vec<u8> {
+    use crate::transformer::sockjs::framing;
+    let quoted: Vec<bytes::Bytes> = messages
+        .iter()
+        .filter_map(|m| framing::quote(&crate::wire::Frame::text(*m)))
+        .collect();
+    framing::array(&quoted, b"").to_vec()
+}
+
+/// A message of an Engine.IO payload: text, or binary (a `b` packet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineIoMessage {
+    /// A `4` packet.
+    Text(String),
+    /// A `b` packet, base64 decoded.
+    Binary(Vec<u8>),
+}
+
+/// Engine.IO: the messages of a polling payload (other packets are left
+/// out), each at most `max_length` bytes; `None` when it is refused.
+///
+/// ```
+/// use primus::fuzzing::{engine_io_messages, EngineIoMessage};
+///
+/// let messages = engine_io_messages("4a\u{1e}3\u{1e}bAQI=", 10).unwrap();
+/// assert_eq!(messages, [EngineIoMessage::Text("a".into()), EngineIoMessage::Binary(vec![1, 2])]);
+/// ```
+pub fn engine_io_messages(payload: &str, max_length: usize) -> Option<Vec<EngineIoMessage>> {
+    use crate::transformer::engine_io::packet::{self, Packet};
+    let packets = packet::decode_payload(payload, max_length).ok()?;
+    Some(
+        packets
+            .into_iter()
+            .filter_map(|p| match p {
+                Packet::Message(frame) => Some(match frame.as_str() {
+                    Some(text) => EngineIoMessage::Text(text.to_owned()),
+                    None => EngineIoMessage::Binary(frame.as_bytes().to_vec()),
+                }),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// Engine.IO: the polling payload the server sends for these messages.
+///
+/// ```
+/// use primus::fuzzing::{engine_io_payload, EngineIoMessage};
+///
+/// let payload = engine_io_payload(&[EngineIoMessage::Text("a".into()), EngineIoMessage::Binary(vec![1, 2])]);
+/// assert_eq!(payload, "4a\u{1e}bAQI=");
+/// ```
+pub fn engine_io_payload(messages: &[EngineIoMessage]) -> String {
+    use crate::transformer::engine_io::packet;
+    let packets: Vec<bytes::Bytes> = messages
+        .iter()
+        .filter_map(|m| {
+            packet::encode(&match m {
+                EngineIoMessage::Text(text) => crate::wire::Frame::text(text.clone()),
+                EngineIoMessage::Binary(bytes) => crate::wire::Frame::binary(bytes.clone()),
+            })
+        })
+        .collect();
+    String::from_utf8_lossy(&packet::payload(&packets)).into_owned()
+}

@@ -87,10 +87,10 @@
 //! # Ok(()) }
 //! ```
 
-mod engine_io;
+pub(crate) mod engine_io;
 pub mod memory;
 mod session;
-mod sockjs;
+pub(crate) mod sockjs;
 mod websocket;
 
 pub use self::engine_io::EngineIo;

@@ -22,7 +22,7 @@
 //! 2 `Bad handshake method`, 3 `Bad request`, 5 `Unsupported protocol
 //! version`; a POST over `maxPayload` gets 413.
 
-mod packet;
+pub(crate) mod packet;
 mod websocket;
 
 use super::session::{Session, SessionSettings, Sessions, Take};

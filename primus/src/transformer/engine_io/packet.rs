@@ -17,7 +17,7 @@ pub(super) const NOOP: &str = "6";
 
 /// A packet from the client.
 #[derive(Debug, PartialEq)]
-pub(super) enum Packet {
+pub(crate) enum Packet {
     /// A message (`4…`, or `b…` in base64).
     Message(Frame),
     /// `1`: the client closes.
@@ -34,7 +34,7 @@ pub(super) enum Packet {
 
 /// Why a packet was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum PacketError {
+pub(crate) enum PacketError {
     #[error("an empty packet")]
     Empty,
     #[error("an unknown packet type")]
@@ -46,7 +46,7 @@ pub(super) enum PacketError {
 }
 
 /// A message as a packet: `4` and the text, or `b` and base64.
-pub(super) fn encode(frame: &Frame) -> Option<Bytes> {
+pub(crate) fn encode(frame: &Frame) -> Option<Bytes> {
     let mut out = Vec::with_capacity(frame.len() + 1);
     match frame.as_str() {
         Some(text) => {
@@ -62,7 +62,7 @@ pub(super) fn encode(frame: &Frame) -> Option<Bytes> {
 }
 
 /// One packet (a WebSocket frame's text, or one record of a payload).
-pub(super) fn decode(text: &str, max_length: usize) -> Result<Packet, PacketError> {
+pub(crate) fn decode(text: &str, max_length: usize) -> Result<Packet, PacketError> {
     let mut chars = text.chars();
     let kind = chars.next().ok_or(PacketError::Empty)?;
     let rest = chars.as_str();
@@ -86,7 +86,7 @@ pub(super) fn decode(text: &str, max_length: usize) -> Result<Packet, PacketErro
 }
 
 /// The packets of a polling payload, in order.
-pub(super) fn decode_payload(payload: &str, max_length: usize) -> Result<Vec<Packet>, PacketError> {
+pub(crate) fn decode_payload(payload: &str, max_length: usize) -> Result<Vec<Packet>, PacketError> {
     payload
         .split(char::from(SEPARATOR))
         .map(|packet| decode(packet, max_length))
@@ -94,7 +94,7 @@ pub(super) fn decode_payload(payload: &str, max_length: usize) -> Result<Vec<Pac
 }
 
 /// Packets joined into a polling payload.
-pub(super) fn payload(packets: &[Bytes]) -> Bytes {
+pub(crate) fn payload(packets: &[Bytes]) -> Bytes {
     let len = packets.iter().map(|p| p.len() + 1).sum::<usize>();
     let mut out = Vec::with_capacity(len);
     for (i, packet) in packets.iter().enumerate() {

@@ -17,7 +17,7 @@ pub(super) const HEARTBEAT: &str = "h";
 
 /// Why a client's SockJS payload was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum FramingError {
+pub(crate) enum FramingError {
     /// An empty body (`xhr_send`).
     #[error("Payload expected.")]
     Empty,
@@ -51,7 +51,7 @@ pub(super) fn close(code: u16, reason: &str) -> Bytes {
 
 /// A message as a JSON string, ready to go into an `a[...]` frame; `None`
 /// for a binary frame (SockJS carries text only).
-pub(super) fn quote(frame: &Frame) -> Option<Bytes> {
+pub(crate) fn quote(frame: &Frame) -> Option<Bytes> {
     let text = frame.as_str()?;
     let mut out = Vec::with_capacity(text.len() + 8);
     quote_into(&mut out, text);
@@ -67,7 +67,7 @@ fn quote_into(out: &mut Vec<u8>, text: &str) {
 
 /// An `a[...]` frame of already quoted messages, followed by `suffix`
 /// (`\n` for the XHR transports, nothing for WebSocket).
-pub(super) fn array(quoted: &[Bytes], suffix: &[u8]) -> Bytes {
+pub(crate) fn array(quoted: &[Bytes], suffix: &[u8]) -> Bytes {
     let len: usize = quoted.iter().map(|q| q.len() + 1).sum::<usize>() + 2 + suffix.len();
     let mut out = BytesMut::with_capacity(len);
     out.put_slice(b"a[");
@@ -85,7 +85,7 @@ pub(super) fn array(quoted: &[Bytes], suffix: &[u8]) -> Bytes {
 /// The messages of a client's payload: a JSON array of strings or, when
 /// `bare_string` (WebSocket), one JSON string. Each message must fit in
 /// `max_length` bytes.
-pub(super) fn messages(
+pub(crate) fn messages(
     payload: &[u8],
     bare_string: bool,
     max_length: usize,

@@ -26,7 +26,7 @@
 //! SockJS carries text only: with a binary parser (bincode) messages are
 //! dropped with an `error`.
 
-mod framing;
+pub(crate) mod framing;
 mod websocket;
 
 use super::session::{self, Session, SessionSettings, Sessions, Take};
