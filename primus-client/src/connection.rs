@@ -38,6 +38,7 @@ pub(crate) struct Setup {
     pub(crate) handlers: HashMap<&'static str, ClientHandler>,
     pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
     pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
+    pub(crate) transport: crate::Transport,
 }
 
 enum Connected {
@@ -83,6 +84,7 @@ pub(crate) async fn run(setup: Setup) {
             handler_queue: setup.handler_queue,
             highest_request: 0,
             transforms: setup.transforms,
+            transport: setup.transport,
         },
     };
     driver.run().await;
@@ -198,7 +200,7 @@ impl Driver {
     }
 
     async fn connect(&mut self, timeout: Duration) -> Connected {
-        let url = self.url.to_string();
+        let url = self.shared.transport.session_url(&self.url).to_string();
         let connecting = tokio_tungstenite::connect_async(url);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(connecting, deadline);

@@ -17,6 +17,8 @@ pub(crate) struct SessionContext {
     /// The highest request number sent: replies up to it are ours.
     pub(crate) highest_request: u64,
     pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
+    /// The server's transformer, as this client speaks it.
+    pub(crate) transport: crate::Transport,
 }
 
 impl SessionContext {

@@ -44,9 +44,11 @@ mod recovery;
 mod session;
 mod spec;
 mod url;
+mod wire;
 
 pub use plugin::{ClientPlugin, ClientPluginSetup};
 pub use recovery::{Reconnect, ReconnectState, Strategy};
+pub use wire::Transport;
 
 use primus::parser::{Json, Parser, ParserError};
 use primus::{Event as TypedEvent, Frame, Message, Request};
@@ -118,9 +120,26 @@ pub struct ClientBuilder {
     queue_size: usize,
     plugins: Vec<Box<dyn ClientPlugin>>,
     transforms: primus::transform::Transforms<()>,
+    transport: Transport,
 }
 
 impl ClientBuilder {
+    /// The server's transformer (default [`Transport::WebSockets`]), as
+    /// Primus' `transformer` option: with `engine.io` or `sockjs` the
+    /// client speaks their WebSocket transport.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus_client::ClientError> {
+    /// use primus_client::{Client, Transport};
+    ///
+    /// let (client, events) = Client::builder("http://127.0.0.1:8080").transformer(Transport::SockJs).connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn transformer(mut self, transport: Transport) -> ClientBuilder {
+        self.transport = transport;
+        self
+    }
+
     /// The server's pathname (default `/primus`). The path of the URL given
     /// to [`Client::builder`] is ignored, as in Primus.
     pub fn pathname(mut self, pathname: impl Into<String>) -> ClientBuilder {
@@ -322,6 +341,7 @@ impl ClientBuilder {
             handlers,
             handler_queue,
             transforms,
+            transport: self.transport,
         }));
         Ok((client, Events { receiver: event_rx }))
     }
@@ -355,6 +375,7 @@ impl Client {
             queue_size: DEFAULT_QUEUE_SIZE,
             plugins: Vec::new(),
             transforms: primus::transform::Transforms::default(),
+            transport: Transport::default(),
         }
     }
 

@@ -3,16 +3,17 @@
 
 use crate::command::Command;
 use crate::context::SessionContext;
+use crate::wire::Incoming;
 use crate::{ClientError, ConnectionEvent};
 use futures_util::{SinkExt, StreamExt};
 use primus::parser::Inspection;
 use primus::protocol::{self, Control};
-use primus::{Frame, FrameKind, Message};
+use primus::{Frame, Message};
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -148,12 +149,35 @@ impl<'a> Session<'a> {
         end
     }
 
+    /// Queues a frame as the server's transformer carries it (a frame it
+    /// cannot carry is dropped with an `error`).
+    async fn feed(&mut self, frame: Frame) -> Result<(), tungstenite::Error> {
+        match self.shared.transport.encode(frame) {
+            Some(message) => self.socket.feed(message).await,
+            None => {
+                let error = format!(
+                    "{} carries text only: a binary message was dropped",
+                    self.shared.transport.name()
+                );
+                self.shared
+                    .emit(ConnectionEvent::Error(ClientError::Transport(error)));
+                Ok(())
+            }
+        }
+    }
+
+    /// A control message, encoded by the parser for the transformer.
+    fn encode(&self, value: &str) -> Option<WsMessage> {
+        let frame = self.shared.parser.encode_value(value).ok()?;
+        self.shared.transport.encode(frame)
+    }
+
     async fn command(&mut self, command: Command) -> Next {
         let result = match command {
-            Command::Write(frame) => self.socket.feed(to_ws(frame)).await,
+            Command::Write(frame) => self.feed(frame).await,
             Command::Packet(packet) => match self.shared.transforms.outgoing.run(&(), packet).await {
                 Ok(Some(packet)) => match self.shared.parser.encode_value(&packet.data) {
-                    Ok(frame) => self.socket.feed(to_ws(frame)).await,
+                    Ok(frame) => self.feed(frame).await,
                     Err(error) => {
                         self.shared.emit(ConnectionEvent::Error(error.into()));
                         Ok(())
@@ -169,12 +193,12 @@ impl<'a> Session<'a> {
                 self.pending.retain(|_, waiter| !waiter.is_closed());
                 self.pending.insert(id, reply);
                 self.shared.highest_request = self.shared.highest_request.max(id);
-                self.socket.feed(to_ws(frame)).await
+                self.feed(frame).await
             }
             Command::Id(reply) => {
                 self.id_waiters.push_back(reply);
                 match self.shared.parser.encode_value(protocol::ID_REQUEST) {
-                    Ok(frame) => self.socket.feed(to_ws(frame)).await,
+                    Ok(frame) => self.feed(frame).await,
                     Err(error) => {
                         self.shared.emit(ConnectionEvent::Error(error.into()));
                         Ok(())
@@ -203,33 +227,53 @@ impl<'a> Session<'a> {
                 false,
             )
         };
-        let frame = match incoming {
+        let message = match incoming {
             None => return lost(),
             Some(Err(error)) => {
                 tracing::debug!(%error, "socket error");
                 return lost();
             }
-            Some(Ok(WsMessage::Text(text))) => match Frame::text_from_bytes(text.into()) {
-                Ok(frame) => frame,
-                Err(_) => return (Next::Continue, false),
-            },
-            Some(Ok(WsMessage::Binary(bytes))) => Frame::binary(bytes),
             Some(Ok(WsMessage::Close(_))) => {
                 let _ = self.socket.flush().await;
                 return lost();
             }
+            Some(Ok(message @ (WsMessage::Text(_) | WsMessage::Binary(_)))) => message,
             Some(Ok(_)) => {
                 let _ = self.socket.flush().await;
                 return (Next::Continue, false);
             }
         };
+        let frames = match self.shared.transport.decode(message) {
+            Incoming::Frames(frames) => frames,
+            Incoming::Answer(answer) => {
+                if self.socket.send(answer).await.is_err() {
+                    return lost();
+                }
+                return (Next::Continue, false);
+            }
+            Incoming::Closed => return lost(),
+            Incoming::Nothing => return (Next::Continue, false),
+        };
+        let mut pinged = false;
+        for frame in frames {
+            let (next, ping) = self.frame(frame).await;
+            pinged |= ping;
+            if let Next::Stop(end) = next {
+                return (Next::Stop(end), pinged);
+            }
+        }
+        (Next::Continue, pinged)
+    }
+
+    /// Handles one Primus message; the flag is true for a heartbeat ping.
+    async fn frame(&mut self, frame: Frame) -> (Next, bool) {
         match self.shared.parser.inspect(&frame) {
             Err(error) => self.shared.emit(ConnectionEvent::Error(error.into())),
             Ok(Inspection::Control(text)) => match protocol::classify(&text) {
                 Some(Control::Ping(value)) => {
                     let pong = protocol::pong(&protocol::pong_value(value));
-                    if let Ok(frame) = self.shared.parser.encode_value(&pong) {
-                        if self.socket.send(to_ws(frame)).await.is_err() {
+                    if let Some(message) = self.encode(&pong) {
+                        if self.socket.send(message).await.is_err() {
                             return (Next::Stop(SessionEnd::Lost { ping_timeout: false }), true);
                         }
                     }
@@ -308,17 +352,5 @@ impl<'a> Session<'a> {
             }
         }
         self.shared.emit(ConnectionEvent::Data(message));
-    }
-}
-
-fn to_ws(frame: Frame) -> WsMessage {
-    let (kind, bytes) = frame.into_parts();
-    match kind {
-        FrameKind::Binary => WsMessage::Binary(bytes),
-        // Frames keep text valid UTF-8, so this conversion cannot fail.
-        FrameKind::Text => match Utf8Bytes::try_from(bytes) {
-            Ok(text) => WsMessage::Text(text),
-            Err(_) => WsMessage::Binary(bytes::Bytes::new()),
-        },
     }
 }

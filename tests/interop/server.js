@@ -18,12 +18,12 @@ const Primus = require('primus');
 
 function usage(msg) {
   process.stderr.write(`server.js: ${msg}\n`);
-  process.stderr.write('usage: node server.js [--port N] [--ping-interval MS]\n');
+  process.stderr.write('usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { port: 0, pingInterval: 30000 };
+  const opts = { port: 0, pingInterval: 30000, transformer: 'websockets' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => {
@@ -37,6 +37,7 @@ function parseArgs(argv) {
     switch (arg) {
       case '--port': opts.port = int(next()); break;
       case '--ping-interval': opts.pingInterval = int(next()); break;
+      case '--transformer': opts.transformer = next(); break;
       case '-h':
       case '--help': usage('help requested'); break;
       default: usage(`unknown argument ${JSON.stringify(arg)}`);
@@ -66,7 +67,7 @@ function main() {
   });
 
   const primus = new Primus(server, {
-    transformer: 'websockets',
+    transformer: opts.transformer,
     parser: 'json',
     // 0 disables heartbeats in Primus; keep the value as given.
     pingInterval: opts.pingInterval,

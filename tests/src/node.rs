@@ -85,6 +85,11 @@ pub async fn scenario_over(
 /// The real Node.js Primus 8 server (`tests/interop/server.js`) on `port`
 /// (0 picks a free one) with the given heartbeat interval.
 pub async fn start_server(port: u16, ping_interval_ms: u64) -> ServerProcess {
+    start_server_over(port, ping_interval_ms, "websockets").await
+}
+
+/// [`start_server`] with another transformer (`"engine.io"`, `"sockjs"`).
+pub async fn start_server_over(port: u16, ping_interval_ms: u64, transformer: &str) -> ServerProcess {
     ensure_modules();
     let mut command = Command::new("node");
     command.arg(dir().join("server.js")).args([
@@ -92,6 +97,8 @@ pub async fn start_server(port: u16, ping_interval_ms: u64) -> ServerProcess {
         &port.to_string(),
         "--ping-interval",
         &ping_interval_ms.to_string(),
+        "--transformer",
+        transformer,
     ]);
     ServerProcess::start(command).await
 }

@@ -89,6 +89,7 @@
 
 pub(crate) mod engine_io;
 pub mod memory;
+mod packet_cache;
 mod session;
 pub(crate) mod sockjs;
 mod websocket;

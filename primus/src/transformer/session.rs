@@ -3,8 +3,8 @@
 //! that carry it.
 //!
 //! One task per session owns its [`Connection`]: it takes what the handlers
-//! write, encodes each message once into a packet of the transport
-//! (`SessionSettings::encode`) in the session's outgoing list, and hands
+//! write, wraps each message into a packet of the transport (once per
+//! frame: `SessionSettings::packets`) in the session's outgoing list, and hands
 //! the client's messages (from the requests that send) to the connection.
 //! Receivers (the polling and streaming responses, or a WebSocket the
 //! session was upgraded to) attach one at a time and take the packets.
@@ -16,6 +16,7 @@
 //! receivers, and the session is forgotten `disconnect_delay` after the
 //! last receiver left.
 
+use super::packet_cache::PacketCache;
 use crate::pipeline::{Connection, Work};
 use crate::spark::SparkError;
 use crate::wire::Frame;
@@ -181,9 +182,10 @@ pub(super) struct SessionSettings {
     /// A packet added every interval whatever else is sent (engine.io's
     /// ping), if any.
     pub(super) keepalive: Option<(Duration, Bytes)>,
-    /// A message as a packet of the transport, encoded once; `None` when
-    /// the transport cannot carry it (the spark gets an `error`).
-    pub(super) encode: fn(&Frame) -> Option<Bytes>,
+    /// Messages as packets of the transport, made once per frame (a
+    /// broadcast is wrapped once for all its sessions); `None` when the
+    /// transport cannot carry one (the spark gets an `error`).
+    pub(super) packets: Arc<PacketCache>,
     /// The last packet of a session the server closed.
     pub(super) close: Bytes,
 }
@@ -455,7 +457,7 @@ impl Task {
 }
 
 fn push_frame(session: &Session, connection: &Connection, settings: &SessionSettings, frame: &Frame) {
-    match (settings.encode)(frame) {
+    match settings.packets.packet(frame) {
         Some(packet) => {
             session.push(packet);
         }

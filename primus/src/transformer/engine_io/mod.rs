@@ -25,6 +25,7 @@
 pub(crate) mod packet;
 mod websocket;
 
+use super::packet_cache::PacketCache;
 use super::session::{Session, SessionSettings, Sessions, Take};
 use super::Transformer;
 use crate::pipeline::{ConnectionRequest, Connector};
@@ -61,6 +62,7 @@ pub struct EngineIo {
     max_sessions: usize,
     outgoing_budget: usize,
     sessions: Arc<Sessions>,
+    packets: Arc<PacketCache>,
     pathname: Arc<OnceLock<String>>,
 }
 
@@ -73,6 +75,7 @@ impl Default for EngineIo {
             max_sessions: 65_536,
             outgoing_budget: 1024 * 1024,
             sessions: Arc::default(),
+            packets: Arc::new(PacketCache::new(packet::encode)),
             pathname: Arc::default(),
         }
     }
@@ -163,7 +166,7 @@ impl EngineIo {
             outgoing_budget: self.outgoing_budget,
             opening: None,
             keepalive: Some((self.ping_interval, Bytes::from_static(packet::PING.as_bytes()))),
-            encode: packet::encode,
+            packets: self.packets.clone(),
             close: Bytes::from_static(packet::CLOSE.as_bytes()),
         }
     }

@@ -29,6 +29,7 @@
 pub(crate) mod framing;
 mod websocket;
 
+use super::packet_cache::PacketCache;
 use super::session::{self, Session, SessionSettings, Sessions, Take};
 use super::Transformer;
 use crate::pipeline::{ConnectionRequest, Connector};
@@ -66,6 +67,7 @@ pub struct SockJs {
     max_sessions: usize,
     outgoing_budget: usize,
     sessions: Arc<Sessions>,
+    packets: Arc<PacketCache>,
     pathname: Arc<OnceLock<String>>,
 }
 
@@ -79,6 +81,7 @@ impl Default for SockJs {
             max_sessions: 65_536,
             outgoing_budget: 1024 * 1024,
             sessions: Arc::default(),
+            packets: Arc::new(PacketCache::new(framing::quote)),
             pathname: Arc::default(),
         }
     }
@@ -381,7 +384,7 @@ impl SockJs {
             outgoing_budget: self.outgoing_budget,
             opening: Some(Bytes::from_static(framing::OPEN.as_bytes())),
             keepalive: None,
-            encode: framing::quote,
+            packets: self.packets.clone(),
             close: framing::close(1000, "Normal closure"),
         };
         match Session::start(id, connection, &self.sessions, settings) {

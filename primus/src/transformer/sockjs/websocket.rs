@@ -83,7 +83,7 @@ async fn serve(mut stream: Stream, mut connection: Connection, settings: SockJs)
         Exit::Requested(request) => {
             let mut batch = Vec::new();
             while let Some(item) = connection.try_outbound() {
-                quote_into(&mut connection, item, &mut batch).await;
+                quote_into(&mut connection, &settings, item, &mut batch).await;
             }
             if request.announce {
                 if let Some(quoted) = framing::quote(&connection.server_close_frame()) {
@@ -135,9 +135,9 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
             work = connection.work() => {
                 if let Work::Outbound(item) = work {
                     let mut batch = Vec::new();
-                    quote_into(connection, item, &mut batch).await;
+                    quote_into(connection, settings, item, &mut batch).await;
                     while let Some(item) = connection.try_outbound() {
-                        quote_into(connection, item, &mut batch).await;
+                        quote_into(connection, settings, item, &mut batch).await;
                     }
                     if !batch.is_empty() {
                         let frame = framing::array(&batch, b"");
@@ -194,11 +194,12 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
     }
 }
 
-async fn quote_into(connection: &mut Connection, item: Outbound, batch: &mut Vec<Bytes>) {
+async fn quote_into(connection: &mut Connection, settings: &SockJs, item: Outbound, batch: &mut Vec<Bytes>) {
     let Some(frame) = connection.prepare(item).await else {
         return;
     };
-    match framing::quote(&frame) {
+    // Quoted once per frame: a broadcast is quoted once for every session.
+    match settings.packets.packet(&frame) {
         Some(quoted) => batch.push(quoted),
         None => connection.report(SparkError::Transport(
             "SockJS carries text only: a binary message was dropped".into(),
