@@ -338,6 +338,47 @@ const scenarios = {
   },
 };
 
+/**
+ * Over the server's transformer (engine.io, SockJS), with the client
+ * options in `argument` (JSON; `"noWebSocket": true` removes WebSocket from
+ * the page first): open, queued writes, echo (100 KB too), 200 in order,
+ * id(), then the server's end (no reconnect).
+ */
+scenarios.transport = async function transport(page) {
+  const options = JSON.parse(argument || '{}');
+  const result = await page.evaluate(async (options) => {
+    if (options.noWebSocket) {
+      delete options.noWebSocket;
+      window.WebSocket = undefined;
+    }
+    const log = [];
+    const primus = new Primus(location.origin, options);
+    T.record(primus, ['open', 'close', 'end', 'reconnect scheduled', 'error'], log);
+    const data = [];
+    primus.on('data', (value) => data.push(value));
+    primus.write('queued before open');
+    await T.once(primus, 'open', 10000);
+    const values = ['hello', 42, { a: [1, { b: 'c' }] }, 'unicode ✓ é 中 \u2028 🚀', 'x'.repeat(100000)];
+    for (const value of values) primus.write(value);
+    for (let n = 0; n < 200; n++) primus.write({ seq: n });
+    await T.until(() => data.length >= values.length + 201, 15000, 'the echoes');
+    const id = await primus.id();
+    primus.write({ cmd: 'id' });
+    await T.until(() => data.length >= values.length + 202, 5000, 'the id');
+    primus.write({ cmd: 'end' });
+    await T.once(primus, 'end', 10000);
+    await T.sleep(1000); // a reconnect would be scheduled within 500 ms
+    return { data, values, id, log, state: primus.readyState };
+  }, options);
+  const expected = ['queued before open', ...result.values];
+  for (let n = 0; n < 200; n++) expected.push({ seq: n });
+  expected.push({ id: result.id });
+  assert.deepEqual(result.data, expected);
+  assert.deepEqual(names(result.log), ['open', 'close', 'end']);
+  assert.equal(result.state, 2);
+  return { id: result.id, received: result.data.length };
+};
+
 run(60000, async ({ context, journal }) => {
   const body = scenarios[scenario];
   if (!body) throw new Error(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(', ')}`);

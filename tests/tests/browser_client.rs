@@ -213,3 +213,98 @@ async fn a_non_json_server_serves_a_client_that_refuses_to_load() {
     server.run("wrong-parser").await;
     assert!(server.sparks().is_empty());
 }
+
+/// The served client over engine.io and SockJS: `transport` scenario with
+/// the client options given, and the transports the server saw (the query's
+/// `transport` for engine.io, the URL's last segment for SockJS).
+async fn over_transport(
+    transformer: Box<dyn FnOnce(ServerBuilder) -> ServerBuilder>,
+    options: Value,
+) -> Vec<String> {
+    use primus::middleware::{HttpRequest, Outcome, Runs};
+
+    let seen = Log::default();
+    let record = seen.clone();
+    let builder = transformer(Server::builder()).middleware(
+        "record-transport",
+        Runs {
+            http: false,
+            upgrade: true,
+        },
+        move |request: HttpRequest| {
+            let transport = match request.query.get("transport") {
+                Some(transport) => transport.to_owned(),
+                None => request
+                    .uri
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            record.push(transport);
+            async { Outcome::Continue }
+        },
+    );
+    let server = TestServer::start(builder).await;
+    let summary = browser::script("client.js", &[&server.url(), "transport", &options.to_string()]).await;
+    assert_eq!(
+        summary["id"].as_str(),
+        server.sparks().first().map(String::as_str),
+        "{summary}"
+    );
+    let mut used = seen.entries();
+    used.sort();
+    used.dedup();
+    used
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_io_polling_only_in_a_page_without_websocket() {
+    let used = over_transport(
+        Box::new(|b| b.transformer(primus::transformer::EngineIo::default())),
+        json!({ "noWebSocket": true }),
+    )
+    .await;
+    assert_eq!(used, ["polling"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_io_upgrades_to_websocket() {
+    let used = over_transport(
+        Box::new(|b| b.transformer(primus::transformer::EngineIo::default())),
+        json!({}),
+    )
+    .await;
+    assert_eq!(used, ["polling", "websocket"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockjs_over_xhr_streaming() {
+    let used = over_transport(
+        Box::new(|b| b.transformer(primus::transformer::SockJs::default())),
+        json!({ "transport": { "transports": ["xhr-streaming"] } }),
+    )
+    .await;
+    assert_eq!(used, ["xhr_send", "xhr_streaming"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockjs_over_xhr_polling() {
+    let used = over_transport(
+        Box::new(|b| b.transformer(primus::transformer::SockJs::default())),
+        json!({ "transport": { "transports": ["xhr-polling"] } }),
+    )
+    .await;
+    assert_eq!(used, ["xhr", "xhr_send"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockjs_over_websocket() {
+    let used = over_transport(
+        Box::new(|b| b.transformer(primus::transformer::SockJs::default())),
+        json!({}),
+    )
+    .await;
+    assert_eq!(used, ["websocket"]);
+}

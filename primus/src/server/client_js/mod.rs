@@ -106,6 +106,9 @@ pub(crate) struct Settings {
     pub(crate) ping_interval: Option<Duration>,
     /// The server's parser name, e.g. `json`.
     pub(crate) parser: &'static str,
+    /// The server's transformer name (`websockets`, `engine.io`, `sockjs`):
+    /// the transport the client speaks.
+    pub(crate) transformer: &'static str,
     /// JavaScript of the plugins' browser parts, inserted at the plugin
     /// marker (empty until plugins have browser parts).
     pub(crate) plugins: String,
@@ -126,6 +129,7 @@ fn rendered(core: &ServerCore) -> Arc<Rendered> {
         pathname: core.config.pathname.clone(),
         ping_interval: core.config.ping_interval,
         parser: core.pipeline.parser.name(),
+        transformer: core.transformer.name(),
         plugins: core.plugin_scripts(),
     };
     let cache = CACHE.get_or_init(Default::default);
@@ -143,6 +147,7 @@ pub(crate) fn render(settings: &Settings) -> Rendered {
         .replace("'{primus::pingTimeout}'", &ping_timeout(settings.ping_interval))
         .replace("'{primus::parser}'", &js_string(settings.parser))
         .replace("'{primus::version}'", &js_string(super::spec::PRIMUS_VERSION))
+        .replace("'{primus::transformer}'", &js_string(settings.transformer))
         .replacen(
             PLUGINS_MARKER,
             &format!("{PLUGINS_MARKER}{}\n", settings.plugins),
@@ -194,6 +199,7 @@ mod tests {
             pathname: "/realtime".to_owned(),
             ping_interval: ping_ms.map(Duration::from_millis),
             parser,
+            transformer: "websockets",
             plugins: String::new(),
         }
     }
@@ -205,6 +211,7 @@ mod tests {
             "'{primus::pingTimeout}'",
             "'{primus::parser}'",
             "'{primus::version}'",
+            "'{primus::transformer}'",
         ] {
             assert_eq!(TEMPLATE.matches(placeholder).count(), 1, "{placeholder}");
         }

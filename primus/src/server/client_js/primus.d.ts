@@ -58,6 +58,10 @@ declare namespace Primus {
     queueSize?: number;
     /** Default timeout of `request()` in ms (default 10000). */
     requestTimeout?: number;
+    /** engine.io and SockJS servers: `false` keeps to polling (default true). */
+    websockets?: boolean;
+    /** SockJS servers: `{ transports: ['websocket', 'xhr-streaming', 'xhr-polling'] }` picks and orders them. */
+    transport?: { transports?: Array<'websocket' | 'xhr-streaming' | 'xhr-polling'> };
   }
 
   /** The reconnect state passed to the `reconnect*` events. */

@@ -1,8 +1,9 @@
 /*!
  * primus-rs browser client.
  *
- * Speaks the Primus 8 protocol (websockets transformer, json parser) to a
- * primus-rs server, with the client API Primus users know, plus a small
+ * Speaks the Primus 8 protocol (json parser) to a primus-rs server over
+ * the server's transformer (websockets; engine.io: polling and the upgrade
+ * to WebSocket; SockJS: websocket, xhr-streaming, xhr-polling), with the client API Primus users know, plus a small
  * typed-event layer (`send`, `request`, `on(name)`) over the
  * `{"event":..,"data":..}` wire shape of primus-rs typed events.
  *
@@ -28,7 +29,8 @@ var COMPILED = {
   pathname: '{primus::pathname}',
   pingTimeout: '{primus::pingTimeout}',
   parser: '{primus::parser}',
-  version: '{primus::version}'
+  version: '{primus::version}',
+  transformer: '{primus::transformer}'
 };
 
 if (COMPILED.parser !== 'json') {
@@ -386,7 +388,12 @@ function Primus(url, options) {
     reconnect: options.reconnect || {},
     strategy: parseStrategy(options.strategy).join(','),
     queueSize: typeof options.queueSize === 'number' ? options.queueSize : Infinity,
-    requestTimeout: typeof options.requestTimeout === 'number' ? options.requestTimeout : 10000
+    requestTimeout: typeof options.requestTimeout === 'number' ? options.requestTimeout : 10000,
+    // For the engine.io and SockJS transports, as in Primus: `websockets:
+    // false` keeps to polling, `transport` goes to the transport (SockJS
+    // reads `transport.transports`).
+    websockets: options.websockets !== false,
+    transport: options.transport || {}
   };
   this.readyState = Primus.CLOSED;
   this.buffer = [];
@@ -612,7 +619,7 @@ Primus.prototype._connect = function connect() {
   var primus = this;
   var socket;
   try {
-    socket = new WebSocket(this.uri());
+    socket = createSocket(this.uri(), this.options);
   } catch (error) {
     // A bad URL or no WebSocket at all: fail like a refused connection.
     var token = this.socket = {};
@@ -957,6 +964,386 @@ function requestError(message, code, event) {
  * options) {…}` runs inside every new client, after its initialisation.
  */
 Primus.plugins = {};
+
+// ---------------------------------------------------------------------------
+// Transports: what carries the messages, chosen by the server's transformer.
+// Each one looks like a WebSocket to the rest of the client: `send(text)`,
+// `close()`, `url`, and the `onopen`, `onmessage({data})`, `onerror` and
+// `onclose` callbacks.
+// ---------------------------------------------------------------------------
+
+/** The socket for the server's transformer (`COMPILED.transformer`). */
+function createSocket(url, options) {
+  if (COMPILED.transformer === 'engine.io') return new EngineIoSocket(url, options);
+  if (COMPILED.transformer === 'sockjs') return new SockJsSocket(url, options);
+  return new WebSocket(url);
+}
+
+function hasWebSocket() {
+  return typeof WebSocket !== 'undefined' && !!WebSocket;
+}
+
+/** The http(s) URL of a ws(s) URL. */
+function httpUrl(url) {
+  var parsed = new URL(url);
+  parsed.protocol = parsed.protocol === 'wss:' ? 'https:' : 'http:';
+  return parsed;
+}
+
+function randomString(length, alphabet) {
+  var out = '';
+  for (var i = 0; i < length; i++) out += alphabet.charAt(Math.floor(Math.random() * alphabet.length));
+  return out;
+}
+
+/** One XHR; `done(error, text)` once. Returns the request (to abort it). */
+function request(method, url, body, done) {
+  var xhr = new XMLHttpRequest();
+  var finished = false;
+  function finish(error, text) {
+    if (finished) return;
+    finished = true;
+    done(error, text);
+  }
+  xhr.open(method, url, true);
+  xhr.onload = function () {
+    if (xhr.status >= 200 && xhr.status < 300) finish(null, xhr.responseText);
+    else finish(new Error('xhr ' + method + ' failed with status ' + xhr.status), '');
+  };
+  xhr.onerror = function () { finish(new Error('xhr ' + method + ' failed'), ''); };
+  if (body !== null) xhr.setRequestHeader('Content-Type', 'text/plain;charset=UTF-8');
+  xhr.send(body);
+  return xhr;
+}
+
+/** Shared by the transports: closes once, with or without an error. */
+function failSocket(socket, error) {
+  if (socket._closed) return;
+  socket._closed = true;
+  socket.readyState = 3;
+  if (socket._stop) socket._stop();
+  if (error && socket.onerror) socket.onerror(error);
+  if (socket.onclose) socket.onclose({ code: error ? 1006 : 1000 });
+}
+
+/**
+ * Engine.IO v4: a handshake over long polling, then the upgrade to a
+ * WebSocket (`2probe`, `3probe`, `5`) unless `websockets: false` or the
+ * page has no WebSocket. Binary messages are not sent (JSON only).
+ */
+function EngineIoSocket(url, options) {
+  var base = httpUrl(url);
+  if (base.pathname.charAt(base.pathname.length - 1) !== '/') base.pathname += '/';
+  base.searchParams.set('EIO', '4');
+  this.url = url;
+  this.readyState = 0;
+  this.onopen = this.onmessage = this.onerror = this.onclose = null;
+  this._base = base;
+  this._sid = null;
+  this._out = [];
+  this._posting = false;
+  this._poll = null;
+  this._ws = null;
+  this._upgraded = false;
+  this._upgradeReady = false;
+  this._closed = false;
+  this._mayUpgrade = options.websockets !== false && hasWebSocket();
+  var socket = this;
+  this._poll = request('GET', this._url('polling'), null, function (error, text) {
+    socket._poll = null;
+    if (error || text.charAt(0) !== '0') return failSocket(socket, error || new Error('engine.io: no open packet'));
+    var open;
+    try {
+      open = JSON.parse(text.slice(1).split('\x1e')[0]);
+    } catch (e) {
+      return failSocket(socket, e);
+    }
+    socket._sid = open.sid;
+    socket.readyState = 1;
+    if (socket.onopen) socket.onopen();
+    if (socket._closed) return;
+    socket._polling();
+    if (socket._mayUpgrade && open.upgrades && open.upgrades.indexOf('websocket') >= 0) socket._probe();
+  });
+}
+
+EngineIoSocket.prototype._url = function (transport) {
+  var parsed = new URL(this._base.href);
+  parsed.searchParams.set('transport', transport);
+  if (this._sid) parsed.searchParams.set('sid', this._sid);
+  if (transport === 'websocket') parsed.protocol = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
+  else parsed.searchParams.set('t', Date.now().toString(36) + randomString(3, 'abcdefghijklmnopqrstuvwxyz'));
+  return parsed.href;
+};
+
+EngineIoSocket.prototype._polling = function () {
+  if (this._closed || this._upgraded || this._poll) return;
+  var socket = this;
+  this._poll = request('GET', this._url('polling'), null, function (error, text) {
+    socket._poll = null;
+    // A poll that crossed the upgrade is refused: the WebSocket has it now.
+    if (socket._closed || (error && socket._upgraded)) return;
+    if (error) return failSocket(socket, error);
+    socket._packets(text.split('\x1e'));
+    socket._polling();
+  });
+};
+
+EngineIoSocket.prototype._packets = function (packets) {
+  for (var i = 0; i < packets.length && !this._closed; i++) {
+    var packet = packets[i];
+    var type = packet.charAt(0);
+    if (type === '4') {
+      if (this.onmessage) this.onmessage({ data: packet.slice(1) });
+    } else if (type === '2') {
+      this._packet('3' + packet.slice(1));
+    } else if (type === '1') {
+      failSocket(this, null);
+    }
+  }
+};
+
+EngineIoSocket.prototype.send = function (text) {
+  this._packet('4' + text);
+};
+
+EngineIoSocket.prototype._packet = function (packet) {
+  if (this._closed) return;
+  if (this._upgraded) {
+    this._ws.send(packet);
+    return;
+  }
+  this._out.push(packet);
+  this._post();
+};
+
+/** One POST at a time, carrying every packet queued meanwhile. */
+EngineIoSocket.prototype._post = function () {
+  if (this._posting || this._closed || !this._out.length) return;
+  var body = this._out.join('\x1e');
+  this._out = [];
+  this._posting = true;
+  var socket = this;
+  request('POST', this._url('polling'), body, function (error) {
+    socket._posting = false;
+    if (socket._closed) return;
+    if (error) return failSocket(socket, error);
+    if (socket._upgradeReady) return socket._completeUpgrade();
+    socket._post();
+  });
+};
+
+EngineIoSocket.prototype._probe = function () {
+  var socket = this;
+  var ws = new WebSocket(this._url('websocket'));
+  this._ws = ws;
+  ws.onopen = function () { ws.send('2probe'); };
+  ws.onmessage = function (event) {
+    if (socket._closed) return;
+    if (!socket._upgraded) {
+      if (event.data === '3probe') {
+        socket._upgradeReady = true;
+        if (!socket._posting) socket._completeUpgrade();
+      }
+      return;
+    }
+    if (typeof event.data === 'string') socket._packets([event.data]);
+  };
+  ws.onclose = function () {
+    if (socket._upgraded) failSocket(socket, new Error('engine.io websocket closed'));
+    else socket._ws = null;
+  };
+  ws.onerror = function () {};
+};
+
+/** After `3probe` and once no POST is in flight (order is kept). */
+EngineIoSocket.prototype._completeUpgrade = function () {
+  if (this._upgraded || this._closed || !this._ws) return;
+  this._upgraded = true;
+  this._ws.send('5');
+  var queued = this._out;
+  this._out = [];
+  for (var i = 0; i < queued.length; i++) this._ws.send(queued[i]);
+};
+
+EngineIoSocket.prototype._stop = function () {
+  if (this._poll) this._poll.abort();
+  this._poll = null;
+  if (this._ws) {
+    this._ws.onopen = this._ws.onmessage = this._ws.onclose = this._ws.onerror = null;
+    try { this._ws.close(); } catch (e) { /* never opened */ }
+  }
+};
+
+EngineIoSocket.prototype.close = function () {
+  if (this._closed) return;
+  if (this._sid) {
+    if (this._upgraded && this._ws) this._ws.send('1');
+    else request('POST', this._url('polling'), '1', function () {});
+  }
+  this._closed = true;
+  this.readyState = 3;
+  this._stop();
+};
+
+/**
+ * SockJS: a session under `<pathname>/<server>/<session>/`, over its
+ * `websocket`, `xhr-streaming` or `xhr-polling` transport, tried in that
+ * order (or as `transport: {transports: [...]}` says, as sockjs-client).
+ */
+function SockJsSocket(url, options) {
+  var base = httpUrl(url);
+  var path = base.pathname.replace(/\/$/, '');
+  var session = path + '/' + randomString(3, '0123456789') + '/' + randomString(8, 'abcdefghijklmnopqrstuvwxyz012345');
+  var wanted = (options.transport && options.transport.transports) || ['websocket', 'xhr-streaming', 'xhr-polling'];
+  this.url = url;
+  this.readyState = 0;
+  this.onopen = this.onmessage = this.onerror = this.onclose = null;
+  this._session = new URL(session + base.search, base.href);
+  this._transports = [];
+  for (var i = 0; i < wanted.length; i++) {
+    var name = wanted[i];
+    if (name === 'websocket' && (options.websockets === false || !hasWebSocket())) continue;
+    if (name === 'websocket' || name === 'xhr-streaming' || name === 'xhr-polling') this._transports.push(name);
+  }
+  this._out = [];
+  this._posting = false;
+  this._receiving = null;
+  this._ws = null;
+  this._opened = false;
+  this._closed = false;
+  this._try(0);
+}
+
+SockJsSocket.prototype._url = function (transport) {
+  var parsed = new URL(this._session.href);
+  parsed.pathname += '/' + transport;
+  if (transport === 'websocket') parsed.protocol = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
+  return parsed.href;
+};
+
+/** Tries transport `index`; the next one if it closes before `o`. */
+SockJsSocket.prototype._try = function (index) {
+  if (this._closed) return;
+  var name = this._transports[index];
+  var socket = this;
+  var next = function (error) {
+    if (socket._opened) return failSocket(socket, error);
+    socket._try(index + 1);
+  };
+  if (!name) return failSocket(this, new Error('sockjs: no transport could connect'));
+  this._transport = name;
+  if (name === 'websocket') {
+    var ws = new WebSocket(this._url('websocket'));
+    this._ws = ws;
+    ws.onmessage = function (event) { socket._frame(event.data); };
+    ws.onclose = function () {
+      socket._ws = null;
+      next(socket._opened ? new Error('sockjs websocket closed') : null);
+    };
+    ws.onerror = function () {};
+  } else {
+    this._receive(name === 'xhr-streaming' ? 'xhr_streaming' : 'xhr', next);
+  }
+};
+
+/** A receiving request; the next one when it ends. */
+SockJsSocket.prototype._receive = function (endpoint, next) {
+  if (this._closed) return;
+  var socket = this;
+  var xhr = new XMLHttpRequest();
+  var seen = 0;
+  var parse = function () {
+    var text = xhr.responseText || '';
+    var end;
+    while ((end = text.indexOf('\n', seen)) >= 0) {
+      var frame = text.slice(seen, end);
+      seen = end + 1;
+      socket._frame(frame);
+      if (socket._closed) return;
+    }
+  };
+  xhr.open('POST', this._url(endpoint), true);
+  xhr.onprogress = parse;
+  xhr.onload = function () {
+    socket._receiving = null;
+    if (socket._closed) return;
+    if (xhr.status !== 200) return next(new Error('sockjs ' + endpoint + ' failed with status ' + xhr.status));
+    parse();
+    if (!socket._closed) socket._receive(endpoint, next);
+  };
+  xhr.onerror = function () {
+    socket._receiving = null;
+    if (!socket._closed) next(new Error('sockjs ' + endpoint + ' failed'));
+  };
+  this._receiving = xhr;
+  xhr.send(null);
+};
+
+SockJsSocket.prototype._frame = function (frame) {
+  if (this._closed || !frame) return;
+  var type = frame.charAt(0);
+  if (type === 'o') {
+    if (this._opened) return;
+    this._opened = true;
+    this.readyState = 1;
+    if (this.onopen) this.onopen();
+    this._post();
+  } else if (type === 'a') {
+    var messages;
+    try {
+      messages = JSON.parse(frame.slice(1));
+    } catch (e) {
+      return;
+    }
+    for (var i = 0; i < messages.length && !this._closed; i++) {
+      if (this.onmessage) this.onmessage({ data: messages[i] });
+    }
+  } else if (type === 'c') {
+    failSocket(this, null);
+  }
+};
+
+SockJsSocket.prototype.send = function (text) {
+  if (this._closed) return;
+  if (this._ws && this._transport === 'websocket') {
+    this._ws.send(JSON.stringify([text]));
+    return;
+  }
+  this._out.push(text);
+  this._post();
+};
+
+/** One `xhr_send` at a time, carrying every message queued meanwhile. */
+SockJsSocket.prototype._post = function () {
+  if (this._posting || this._closed || !this._opened || !this._out.length) return;
+  var body = JSON.stringify(this._out);
+  this._out = [];
+  this._posting = true;
+  var socket = this;
+  request('POST', this._url('xhr_send'), body, function (error) {
+    socket._posting = false;
+    if (socket._closed) return;
+    if (error) return failSocket(socket, error);
+    socket._post();
+  });
+};
+
+SockJsSocket.prototype._stop = function () {
+  if (this._receiving) this._receiving.abort();
+  this._receiving = null;
+  if (this._ws) {
+    this._ws.onmessage = this._ws.onclose = this._ws.onerror = null;
+    try { this._ws.close(); } catch (e) { /* never opened */ }
+  }
+};
+
+SockJsSocket.prototype.close = function () {
+  if (this._closed) return;
+  this._closed = true;
+  this.readyState = 3;
+  this._stop();
+};
 
 // primus-rs:plugins (the server inserts the browser parts of plugins here)
 
