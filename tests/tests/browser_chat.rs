@@ -202,3 +202,77 @@ async fn two_pages_and_a_rust_client_chat_across_a_restart() {
     rusty.end();
     second.server.destroy(Destroy::default()).await;
 }
+
+/// Two chat pages over a polling transport: the chat server with
+/// `transformer`, the pages opened with `query`; the transports the server
+/// saw are returned (engine.io's `transport` query, SockJS' URL segment).
+async fn pages_chat_over(
+    transformer: Box<dyn primus::transformer::Transformer>,
+    query: &str,
+    extra: &[&str],
+) -> Vec<String> {
+    init_logs();
+    let server = chat_server::server_over(transformer).expect("chat server");
+    let seen = primus_tests::logs::Log::default();
+    let record = seen.clone();
+    server
+        .middleware()
+        .use_layer(
+            "record-transport",
+            primus::middleware::Runs {
+                http: false,
+                upgrade: true,
+            },
+            move |request: primus::middleware::HttpRequest| {
+                let transport = match request.query.get("transport") {
+                    Some(transport) => transport.to_owned(),
+                    None => request
+                        .uri
+                        .path()
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                };
+                record.push(transport);
+                async { primus::middleware::Outcome::Continue }
+            },
+        )
+        .expect("add the recording layer");
+    let addr = primus_tests::server::serve_app(chat_server::app(&server)).await;
+    let mut args = vec![format!("http://{addr}"), query.to_owned()];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let summary = primus_tests::browser::script("chat_pair.js", &args).await;
+    assert_eq!(
+        summary["members"],
+        serde_json::json!(["ada (you)", "bob"]),
+        "{summary}"
+    );
+    let mut used = seen.entries();
+    used.sort();
+    used.dedup();
+    used
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pages_chat_over_engine_io_polling_without_websocket() {
+    let used = pages_chat_over(
+        Box::new(primus::transformer::EngineIo::default()),
+        "",
+        &["--no-websocket"],
+    )
+    .await;
+    assert_eq!(used, ["polling"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pages_chat_over_sockjs_xhr_streaming() {
+    let used = pages_chat_over(
+        Box::new(primus::transformer::SockJs::default()),
+        "?transports=xhr-streaming",
+        &[],
+    )
+    .await;
+    assert_eq!(used, ["xhr_send", "xhr_streaming"]);
+}

@@ -107,6 +107,51 @@ use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::Request;
 
+/// The built-in transformer Primus calls `name`: `websockets`,
+/// `engine.io` or `sockjs`, with its defaults; `None` for another name.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let transformer = primus::transformer::by_name("sockjs").ok_or("unknown transformer")?;
+/// let server = primus::Server::builder().transformer(transformer).build()?;
+/// assert_eq!(server.transformer_name(), "sockjs");
+/// assert!(primus::transformer::by_name("carrier-pigeon").is_none());
+/// # Ok(()) }
+/// ```
+pub fn by_name(name: &str) -> Option<Box<dyn Transformer>> {
+    match name {
+        "websockets" => Some(Box::new(WebSockets::default())),
+        "engine.io" => Some(Box::new(EngineIo::default())),
+        "sockjs" => Some(Box::new(SockJs::default())),
+        _ => None,
+    }
+}
+
+/// A boxed transformer is a transformer (for [`by_name`]).
+impl<T: Transformer + ?Sized> Transformer for Box<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn claims(&self, request: &Parts) -> bool {
+        (**self).claims(request)
+    }
+
+    fn accept(
+        &self,
+        request: Request<Body>,
+        address: Address,
+        connector: &Connector,
+    ) -> BoxFuture<'static, Response> {
+        (**self).accept(request, address, connector)
+    }
+
+    fn start(&self, connector: &Connector) {
+        (**self).start(connector)
+    }
+}
+
 /// A transport: claims HTTP requests under the pathname, accepts them, and
 /// drives the connections it opens. See the [module docs](self) for a
 /// complete example.

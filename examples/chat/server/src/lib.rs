@@ -29,7 +29,20 @@ impl Members {
 
 /// The server with its state and every handler of this crate.
 pub fn server() -> Result<Server, primus::BuildError> {
+    server_over(primus::transformer::WebSockets::default())
+}
+
+/// [`server`] over another transformer (`primus::transformer::EngineIo`,
+/// `SockJs`, or one of [`primus::transformer::by_name`]).
+///
+/// ```no_run
+/// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = chat_server::server_over(primus::transformer::SockJs::default())?;
+/// # Ok(()) }
+/// ```
+pub fn server_over(transformer: impl primus::transformer::Transformer) -> Result<Server, primus::BuildError> {
     Server::builder()
+        .transformer(transformer)
         .state(Members::default())
         .handlers_from_registry()
         .build()

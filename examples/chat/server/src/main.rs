@@ -4,7 +4,11 @@
 //! `chat_events` for the wire shape).
 //!
 //! `cargo run -p chat-server -- --emit-typings chat.d.ts` writes the
-//! TypeScript typings of the chat's events and exits.
+//! TypeScript typings of the chat's events and exits;
+//! `--transformer engine.io` (or `sockjs`) serves the chat over that
+//! transformer instead of `websockets` (the page then speaks it too; add
+//! `?websockets=false` or `?transports=xhr-streaming` to its URL to pick
+//! the polling transports).
 
 use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
@@ -21,11 +25,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!(%path, "typings written");
         return Ok(());
     }
-    let address = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let server = chat_server::server()?;
+    let mut args = args.into_iter();
+    let mut address = "127.0.0.1:8080".to_owned();
+    let mut transformer = "websockets".to_owned();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--transformer" => {
+                transformer = args
+                    .next()
+                    .ok_or("--transformer needs websockets, engine.io or sockjs")?
+            }
+            _ => address = arg,
+        }
+    }
+    let transformer = primus::transformer::by_name(&transformer)
+        .ok_or_else(|| format!("unknown transformer {transformer:?}: use websockets, engine.io or sockjs"))?;
+    let server = chat_server::server_over(transformer)?;
     let listener = tokio::net::TcpListener::bind(&address).await?;
     tracing::info!(
         "chat on http://{} — open it in a browser, or `cargo run -p chat-client -- --name you`",
