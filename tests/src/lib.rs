@@ -14,6 +14,7 @@
 //! | [`browser`] | the headless-Chromium harness in `tests/browser`: Chromium, its npm modules, running and stepping scripts |
 //! | [`raw`] | speaking the wire by hand: a raw WebSocket client and raw HTTP/1.1 over TCP |
 //! | [`events`] | waiting on a `primus-client` event stream: the next event, message or value, expected sequences, reconnects |
+//! | [`memory`] | the resident memory of the test process |
 //!
 //! Interop and browser tests never pass by being skipped: when Node.js, npm
 //! or Chromium is missing they panic with what to install.
@@ -22,6 +23,7 @@ pub mod browser;
 pub mod contract;
 pub mod events;
 pub mod logs;
+pub mod memory;
 pub mod node;
 pub mod process;
 pub mod raw;

@@ -25,10 +25,9 @@
 pub(crate) mod packet;
 mod websocket;
 
-use super::packet_cache::PacketCache;
-use super::session::{Session, SessionSettings, Sessions, Take};
+use super::session::{OpenRefused, Session, SessionPool, SessionSettings, Take};
 use super::Transformer;
-use crate::pipeline::{ConnectionRequest, Connector};
+use crate::pipeline::Connector;
 use crate::spark::Address;
 use axum::body::Body;
 use axum::response::Response;
@@ -37,7 +36,7 @@ use futures_util::future::BoxFuture;
 use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, StatusCode};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The `engine.io` transformer, with engine.io's defaults.
@@ -59,11 +58,7 @@ pub struct EngineIo {
     ping_interval: Duration,
     ping_timeout: Duration,
     websocket: bool,
-    max_sessions: usize,
-    outgoing_budget: usize,
-    sessions: Arc<Sessions>,
-    packets: Arc<PacketCache>,
-    pathname: Arc<OnceLock<String>>,
+    pool: SessionPool,
 }
 
 impl Default for EngineIo {
@@ -72,11 +67,7 @@ impl Default for EngineIo {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             websocket: true,
-            max_sessions: 65_536,
-            outgoing_budget: 1024 * 1024,
-            sessions: Arc::default(),
-            packets: Arc::new(PacketCache::new(packet::encode)),
-            pathname: Arc::default(),
+            pool: SessionPool::new(packet::encode),
         }
     }
 }
@@ -87,8 +78,8 @@ impl std::fmt::Debug for EngineIo {
             .field("ping_interval", &self.ping_interval)
             .field("ping_timeout", &self.ping_timeout)
             .field("websocket", &self.websocket)
-            .field("max_sessions", &self.max_sessions)
-            .field("sessions", &self.sessions.len())
+            .field("max_sessions", &self.pool.max_sessions)
+            .field("sessions", &self.pool.len())
             .finish()
     }
 }
@@ -138,7 +129,7 @@ impl EngineIo {
     /// let engine_io = primus::transformer::EngineIo::default().max_sessions(10_000);
     /// ```
     pub fn max_sessions(mut self, sessions: usize) -> EngineIo {
-        self.max_sessions = sessions.max(1);
+        self.pool.max_sessions = sessions.max(1);
         self
     }
 
@@ -148,11 +139,7 @@ impl EngineIo {
     /// assert_eq!(primus::transformer::EngineIo::default().session_count(), 0);
     /// ```
     pub fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
-    fn pathname(&self) -> &str {
-        self.pathname.get().map_or("/primus", String::as_str)
+        self.pool.len()
     }
 
     /// The largest POST body: `max_length` and room for the packet framing.
@@ -163,10 +150,10 @@ impl EngineIo {
     fn settings(&self) -> SessionSettings {
         SessionSettings {
             disconnect_delay: self.ping_interval + self.ping_timeout,
-            outgoing_budget: self.outgoing_budget,
+            outgoing_budget: self.pool.outgoing_budget,
             opening: None,
             keepalive: Some((self.ping_interval, Bytes::from_static(packet::PING.as_bytes()))),
-            packets: self.packets.clone(),
+            packets: self.pool.packets().clone(),
             close: Bytes::from_static(packet::CLOSE.as_bytes()),
         }
     }
@@ -189,28 +176,20 @@ impl EngineIo {
         address: Address,
         connector: &Connector,
     ) -> Result<(String, Arc<Session>), Box<Response>> {
-        if self.sessions.len() >= self.max_sessions {
-            return Err(Box::new(plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Too many sessions",
-            )));
-        }
-        let connection = connector
-            .open(ConnectionRequest::from_parts(parts, address))
-            .map_err(|error| {
-                tracing::debug!(%error, "connection refused");
-                Box::new(plain(StatusCode::SERVICE_UNAVAILABLE, "Server closing"))
-            })?;
-        let sid = connection.spark().id().to_owned();
-        let session = Session::start(&sid, connection, &self.sessions, self.settings())
-            .ok_or_else(|| Box::new(error(3, "Bad request")))?;
-        Ok((sid, session))
+        let refused = |status, text| Box::new(plain(status, text));
+        self.pool
+            .open(None, parts, address, connector, self.settings())
+            .map_err(|refusal| match refusal {
+                OpenRefused::Full => refused(StatusCode::SERVICE_UNAVAILABLE, "Too many sessions"),
+                OpenRefused::Closing => refused(StatusCode::SERVICE_UNAVAILABLE, "Server closing"),
+                OpenRefused::Taken => Box::new(error(3, "Bad request")),
+            })
     }
 
     /// A long poll: the packets waiting, or a noop after `ping_interval +
     /// ping_timeout` (the ping comes before that).
     async fn poll(self, sid: String) -> Response {
-        let Some(session) = self.sessions.get(&sid) else {
+        let Some(session) = self.pool.get(&sid) else {
             return error(1, "Session ID unknown");
         };
         // A second concurrent poll, or a poll after the upgrade.
@@ -236,7 +215,7 @@ impl EngineIo {
 
     /// The client's packets, by POST.
     async fn post(self, sid: String, body: Body, connector: Connector) -> Response {
-        let Some(session) = self.sessions.get(&sid) else {
+        let Some(session) = self.pool.get(&sid) else {
             return error(1, "Session ID unknown");
         };
         let max_length = connector.max_length();
@@ -334,7 +313,7 @@ impl Transformer for EngineIo {
     /// Requests to the pathname (or its `/`) with an `EIO` query parameter.
     fn claims(&self, request: &Parts) -> bool {
         let path = request.uri.path();
-        let Some(rest) = path.strip_prefix(self.pathname()) else {
+        let Some(rest) = path.strip_prefix(self.pool.pathname()) else {
             return false;
         };
         (rest.is_empty() || rest == "/")
@@ -383,7 +362,7 @@ impl Transformer for EngineIo {
     }
 
     fn start(&self, connector: &Connector) {
-        let _ = self.pathname.set(connector.pathname().to_owned());
+        self.pool.start(connector);
     }
 }
 

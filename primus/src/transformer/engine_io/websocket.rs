@@ -45,7 +45,7 @@ pub(super) fn accept(
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
     let (session, open) = match sid {
-        Some(sid) => match eio.sessions.get(&sid) {
+        Some(sid) => match eio.pool.get(&sid) {
             Some(session) => (session, None),
             None => return error(1, "Session ID unknown"),
         },

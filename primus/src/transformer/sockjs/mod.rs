@@ -29,10 +29,9 @@
 pub(crate) mod framing;
 mod websocket;
 
-use super::packet_cache::PacketCache;
-use super::session::{self, Session, SessionSettings, Sessions, Take};
+use super::session::{self, OpenRefused, Session, SessionPool, SessionSettings, Take};
 use super::Transformer;
-use crate::pipeline::{ConnectionRequest, Connector};
+use crate::pipeline::Connector;
 use crate::spark::Address;
 use axum::body::Body;
 use axum::response::Response;
@@ -41,7 +40,7 @@ use futures_util::future::BoxFuture;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, StatusCode};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The `sockjs` transformer, with sockjs-node's defaults.
@@ -64,11 +63,7 @@ pub struct SockJs {
     disconnect_delay: Duration,
     response_limit: usize,
     websocket: bool,
-    max_sessions: usize,
-    outgoing_budget: usize,
-    sessions: Arc<Sessions>,
-    packets: Arc<PacketCache>,
-    pathname: Arc<OnceLock<String>>,
+    pool: SessionPool,
 }
 
 impl Default for SockJs {
@@ -78,11 +73,7 @@ impl Default for SockJs {
             disconnect_delay: Duration::from_secs(5),
             response_limit: 128 * 1024,
             websocket: true,
-            max_sessions: 65_536,
-            outgoing_budget: 1024 * 1024,
-            sessions: Arc::default(),
-            packets: Arc::new(PacketCache::new(framing::quote)),
-            pathname: Arc::default(),
+            pool: SessionPool::new(framing::quote),
         }
     }
 }
@@ -94,8 +85,8 @@ impl std::fmt::Debug for SockJs {
             .field("disconnect_delay", &self.disconnect_delay)
             .field("response_limit", &self.response_limit)
             .field("websocket", &self.websocket)
-            .field("max_sessions", &self.max_sessions)
-            .field("sessions", &self.sessions.len())
+            .field("max_sessions", &self.pool.max_sessions)
+            .field("sessions", &self.pool.len())
             .finish()
     }
 }
@@ -157,7 +148,7 @@ impl SockJs {
     /// let sockjs = primus::transformer::SockJs::default().max_sessions(10_000);
     /// ```
     pub fn max_sessions(mut self, sessions: usize) -> SockJs {
-        self.max_sessions = sessions.max(1);
+        self.pool.max_sessions = sessions.max(1);
         self
     }
 
@@ -168,16 +159,12 @@ impl SockJs {
     /// assert_eq!(primus::transformer::SockJs::default().session_count(), 0);
     /// ```
     pub fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
-    fn pathname(&self) -> &str {
-        self.pathname.get().map_or("/primus", String::as_str)
+        self.pool.len()
     }
 
     /// The route of a request under the pathname, if it is a SockJS one.
     fn route<'a>(&self, path: &'a str) -> Option<Route<'a>> {
-        let rest = path.strip_prefix(self.pathname())?;
+        let rest = path.strip_prefix(self.pool.pathname())?;
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.is_empty() {
             return Some(Route::Welcome);
@@ -293,7 +280,7 @@ impl Transformer for SockJs {
     }
 
     fn start(&self, connector: &Connector) {
-        let _ = self.pathname.set(connector.pathname().to_owned());
+        self.pool.start(connector);
     }
 }
 
@@ -332,7 +319,7 @@ impl SockJs {
         connector: &Connector,
     ) -> Response {
         let (parts, _body) = request.into_parts();
-        let session = match self.sessions.get(id) {
+        let session = match self.pool.get(id) {
             Some(session) => session,
             None => match self.open(id, &parts, address, connector) {
                 Ok(session) => session,
@@ -367,33 +354,24 @@ impl SockJs {
         address: Address,
         connector: &Connector,
     ) -> Result<Arc<Session>, Box<Response>> {
-        if self.sessions.len() >= self.max_sessions {
-            return Err(Box::new(plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Too many sessions",
-            )));
-        }
-        let connection = connector
-            .open(ConnectionRequest::from_parts(parts, address))
-            .map_err(|error| {
-                tracing::debug!(%error, "connection refused");
-                Box::new(plain(StatusCode::SERVICE_UNAVAILABLE, "Server closing"))
-            })?;
         let settings = SessionSettings {
             disconnect_delay: self.disconnect_delay,
-            outgoing_budget: self.outgoing_budget,
+            outgoing_budget: self.pool.outgoing_budget,
             opening: Some(Bytes::from_static(framing::OPEN.as_bytes())),
             keepalive: None,
-            packets: self.packets.clone(),
+            packets: self.pool.packets().clone(),
             close: framing::close(1000, "Normal closure"),
         };
-        match Session::start(id, connection, &self.sessions, settings) {
-            Some(session) => Ok(session),
+        let refused = |status, text| Err(Box::new(plain(status, text)));
+        match self.pool.open(Some(id), parts, address, connector, settings) {
+            Ok((_, session)) => Ok(session),
+            Err(OpenRefused::Full) => refused(StatusCode::SERVICE_UNAVAILABLE, "Too many sessions"),
+            Err(OpenRefused::Closing) => refused(StatusCode::SERVICE_UNAVAILABLE, "Server closing"),
             // Made by a concurrent request meanwhile.
-            None => self
-                .sessions
-                .get(id)
-                .ok_or_else(|| Box::new(plain(StatusCode::NOT_FOUND, "Session not found"))),
+            Err(OpenRefused::Taken) => match self.pool.get(id) {
+                Some(session) => Ok(session),
+                None => refused(StatusCode::NOT_FOUND, "Session not found"),
+            },
         }
     }
 
@@ -414,7 +392,7 @@ impl SockJs {
     /// `xhr_send`: the client's messages to its session.
     async fn xhr_send(&self, id: &str, request: Request<Body>, connector: &Connector) -> Response {
         let (parts, body) = request.into_parts();
-        let Some(session) = self.sessions.get(id) else {
+        let Some(session) = self.pool.get(id) else {
             return plain(StatusCode::NOT_FOUND, "Session not found");
         };
         if session.is_closing() {

@@ -199,7 +199,7 @@ async fn quote_into(connection: &mut Connection, settings: &SockJs, item: Outbou
         return;
     };
     // Quoted once per frame: a broadcast is quoted once for every session.
-    match settings.packets.packet(&frame) {
+    match settings.pool.packets().packet(&frame) {
         Some(quoted) => batch.push(quoted),
         None => connection.report(SparkError::Transport(
             "SockJS carries text only: a binary message was dropped".into(),
