@@ -103,3 +103,72 @@ async fn upgrades_from_other_origins_are_refused() {
         .await
         .is_ok());
 }
+
+/// The same chat, typed both ways (events, requests with replies and
+/// refusals, the chat's room of members), over engine.io and SockJS: the
+/// server made with each transformer, the typed Rust clients speaking it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_chat_over_engine_io_and_sockjs() {
+    use primus::transformer::{EngineIo, SockJs};
+    use primus_client::Transport;
+    let transformers: [(Box<dyn primus::transformer::Transformer>, Transport); 2] = [
+        (Box::new(EngineIo::default()), Transport::EngineIo),
+        (Box::new(SockJs::default()), Transport::SockJs),
+    ];
+    for (transformer, transport) in transformers {
+        let running = serve(chat_server::server_over(transformer).expect("chat server")).await;
+        let connect = || {
+            Client::builder(running.url())
+                .transformer(transport)
+                .connect()
+                .expect("connect")
+        };
+        let (ada, mut ada_events) = connect();
+        let (bob, mut bob_events) = connect();
+        assert!(matches!(next(&mut ada_events).await, ChatServer::System(_)));
+        assert!(matches!(next(&mut bob_events).await, ChatServer::System(_)));
+        assert_eq!(
+            ada.request(ChatClient::join("ada".into())).await.expect("join"),
+            ["ada"]
+        );
+        assert_eq!(
+            next(&mut ada_events).await,
+            ChatServer::Joined { name: "ada".into() }
+        );
+        assert_eq!(
+            next(&mut bob_events).await,
+            ChatServer::Joined { name: "ada".into() }
+        );
+        assert_eq!(
+            bob.request(ChatClient::join("bob".into())).await.expect("join"),
+            ["ada", "bob"],
+            "{transport:?}"
+        );
+        assert_eq!(
+            next(&mut ada_events).await,
+            ChatServer::Joined { name: "bob".into() }
+        );
+        assert_eq!(
+            next(&mut bob_events).await,
+            ChatServer::Joined { name: "bob".into() }
+        );
+        bob.send(&ChatClient::Say("hi ada".into())).expect("say");
+        let said = ChatServer::Message {
+            from: "bob".into(),
+            text: "hi ada".into(),
+        };
+        assert_eq!(next(&mut ada_events).await, said, "{transport:?}");
+        assert_eq!(next(&mut bob_events).await, said, "{transport:?}");
+        match ada.request(ChatClient::join("   ".into())).await {
+            Err(ClientError::Rejected(reason)) => assert!(reason.contains("1 to 32 characters"), "{reason}"),
+            other => panic!("expected a rejected join over {transport:?}, got {other:?}"),
+        }
+        bob.end();
+        assert_eq!(
+            next(&mut ada_events).await,
+            ChatServer::Left { name: "bob".into() },
+            "{transport:?}"
+        );
+        ada.end();
+    }
+}

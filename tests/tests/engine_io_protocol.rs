@@ -210,3 +210,34 @@ async fn ten_thousand_abandoned_sessions_leave_memory_where_it_was() {
         "RSS {before} KiB after the first round, {after} KiB after the second ({peak_sessions} sessions at once)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_origins_are_refused_on_every_request_by_default() {
+    use primus::server::Origins;
+    let running = contract::server_with(|builder| {
+        builder
+            .transformer(EngineIo::default())
+            .origins(Origins::same_origin())
+    })
+    .await;
+    let addr = running.addr;
+    let foreign = [("Origin", "http://evil.example")];
+    let refused = raw::get(addr, "/primus/?EIO=4&transport=polling", &foreign).await;
+    refused.assert_status(403);
+    // `raw` sends `Host: 127.0.0.1`: this origin is the same.
+    let same = "http://127.0.0.1";
+    let sid = {
+        let reply = raw::get(addr, "/primus/?EIO=4&transport=polling", &[("Origin", same)]).await;
+        reply.assert_status(200);
+        let open: serde_json::Value = serde_json::from_str(reply.body.strip_prefix('0').unwrap()).unwrap();
+        open["sid"].as_str().unwrap().to_owned()
+    };
+    let poll = raw::get(
+        addr,
+        &format!("/primus/?EIO=4&transport=polling&sid={sid}"),
+        &foreign,
+    )
+    .await;
+    poll.assert_status(403);
+    assert_eq!(running.server.connected(), 1);
+}

@@ -252,3 +252,31 @@ async fn ten_thousand_abandoned_sessions_leave_memory_where_it_was() {
         "RSS {before} KiB after the first round, {after} KiB after the second ({peak_sessions} sessions at once)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_origins_are_refused_on_every_request_by_default() {
+    use primus::server::Origins;
+    let running = contract::server_with(|builder| {
+        builder
+            .transformer(SockJs::default())
+            .origins(Origins::same_origin())
+    })
+    .await;
+    let addr = running.addr;
+    let foreign = [("Origin", "http://evil.example")];
+    raw::get(addr, "/primus/info", &foreign).await.assert_status(403);
+    let request = |origin: &str| {
+        format!(
+            "POST /primus/000/o1/xhr HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nOrigin: {origin}\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    raw::http(addr, &request("http://evil.example"))
+        .await
+        .assert_status(403);
+    assert_eq!(running.server.connected(), 0);
+    // `raw` sends `Host: 127.0.0.1`: this origin is the same.
+    let same = raw::http(addr, &request("http://127.0.0.1")).await;
+    same.assert_status(200);
+    same.assert_header("access-control-allow-origin", "http://127.0.0.1");
+    assert_eq!(same.body, "o\n");
+}
