@@ -241,3 +241,19 @@ async fn foreign_origins_are_refused_on_every_request_by_default() {
     poll.assert_status(403);
     assert_eq!(running.server.connected(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_is_wrapped_once_for_every_session() {
+    let engine_io = EngineIo::default();
+    let running = server(engine_io.clone()).await;
+    let mut sids = Vec::new();
+    for _ in 0..20 {
+        sids.push(handshake(running.addr).await);
+    }
+    let before = engine_io.packets_encoded();
+    assert_eq!(running.server.write(&"to everyone").expect("broadcast"), 20);
+    for sid in &sids {
+        assert_eq!(poll(running.addr, sid).await, "4\"to everyone\"");
+    }
+    assert_eq!(engine_io.packets_encoded() - before, 1);
+}

@@ -142,6 +142,16 @@ impl EngineIo {
         self.pool.len()
     }
 
+    /// How many messages were wrapped into this transport's packets: a
+    /// message sent to many sessions (a broadcast) counts once.
+    ///
+    /// ```
+    /// assert_eq!(primus::transformer::EngineIo::default().packets_encoded(), 0);
+    /// ```
+    pub fn packets_encoded(&self) -> u64 {
+        self.pool.packets().encoded()
+    }
+
     /// The largest POST body: `max_length` and room for the packet framing.
     fn max_payload(max_length: usize) -> usize {
         max_length.saturating_add(64)

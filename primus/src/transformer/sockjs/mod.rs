@@ -162,6 +162,16 @@ impl SockJs {
         self.pool.len()
     }
 
+    /// How many messages were wrapped into this transport's packets: a
+    /// message sent to many sessions (a broadcast) counts once.
+    ///
+    /// ```
+    /// assert_eq!(primus::transformer::SockJs::default().packets_encoded(), 0);
+    /// ```
+    pub fn packets_encoded(&self) -> u64 {
+        self.pool.packets().encoded()
+    }
+
     /// The route of a request under the pathname, if it is a SockJS one.
     fn route<'a>(&self, path: &'a str) -> Option<Route<'a>> {
         let rest = path.strip_prefix(self.pool.pathname())?;
