@@ -5,7 +5,7 @@
 
 use primus::transformer::EngineIo;
 use primus_tests::contract;
-use primus_tests::memory::rss_kib;
+use primus_tests::memory::assert_flat_over_two_rounds;
 use primus_tests::raw::{self, Reply};
 use primus_tests::server::Running;
 use std::net::SocketAddr;
@@ -186,29 +186,24 @@ async fn ten_thousand_abandoned_sessions_leave_memory_where_it_was() {
             .buffer_unordered(32)
             .collect::<Vec<_>>()
     };
-    // As for SockJS: a first round (the allocator keeps what it freed),
-    // then the same again; leaked sessions would add up.
-    let mut rounds = Vec::new();
-    for _ in 0..2 {
-        let sids = open(10_000).await;
-        assert_eq!(sids.len(), 10_000);
-        let peak_sessions = engine_io.session_count();
-        assert!(
-            peak_sessions > 5000,
-            "{peak_sessions} sessions alive right after opening"
-        );
-        tokio::time::sleep(Duration::from_secs(11)).await;
-        assert_eq!(engine_io.session_count(), 0);
-        assert_eq!(running.server.connected(), 0);
-        rounds.push((peak_sessions, rss_kib()));
-    }
-    let [(_, before), (peak_sessions, after)] = rounds[..] else {
-        unreachable!()
-    };
-    assert!(
-        after < before + 8 * 1024,
-        "RSS {before} KiB after the first round, {after} KiB after the second ({peak_sessions} sessions at once)"
-    );
+    let (engine_io, running) = (&engine_io, &running);
+    assert_flat_over_two_rounds(8 * 1024, |_| {
+        let open = &open;
+        async move {
+            let sids = open(10_000).await;
+            assert_eq!(sids.len(), 10_000);
+            let peak_sessions = engine_io.session_count();
+            assert!(
+                peak_sessions > 5000,
+                "{peak_sessions} sessions alive right after opening"
+            );
+            tokio::time::sleep(Duration::from_secs(11)).await;
+            assert_eq!(engine_io.session_count(), 0);
+            assert_eq!(running.server.connected(), 0);
+            peak_sessions
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

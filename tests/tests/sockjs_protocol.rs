@@ -4,7 +4,7 @@
 
 use primus::transformer::SockJs;
 use primus_tests::contract;
-use primus_tests::memory::rss_kib;
+use primus_tests::memory::assert_flat_over_two_rounds;
 use primus_tests::raw::{self, Reply};
 use primus_tests::server::Running;
 use std::net::SocketAddr;
@@ -226,31 +226,25 @@ async fn ten_thousand_abandoned_sessions_leave_memory_where_it_was() {
             .buffer_unordered(32)
             .collect::<Vec<_>>()
     };
-    // A first round of 10,000 (the allocator keeps what it freed: the
-    // process' RSS does not go back down), then the same again: leaked
-    // sessions would add up, reused memory does not.
-    let mut rounds = Vec::new();
-    for round in 0..2u32 {
-        let first = 1000 + round * 10_000;
-        let opened = open(first..first + 10_000).await;
-        assert!(opened.iter().all(|frame| frame == "o\n"));
-        let peak_sessions = sockjs.session_count();
-        assert!(
-            peak_sessions > 5000,
-            "{peak_sessions} sessions alive right after opening"
-        );
-        tokio::time::sleep(delay + Duration::from_secs(1)).await;
-        assert_eq!(sockjs.session_count(), 0);
-        assert_eq!(running.server.connected(), 0);
-        rounds.push((peak_sessions, rss_kib()));
-    }
-    let [(_, before), (peak_sessions, after)] = rounds[..] else {
-        unreachable!()
-    };
-    assert!(
-        after < before + 8 * 1024,
-        "RSS {before} KiB after the first round, {after} KiB after the second ({peak_sessions} sessions at once)"
-    );
+    let (sockjs, running) = (&sockjs, &running);
+    assert_flat_over_two_rounds(8 * 1024, |round| {
+        let open = &open;
+        async move {
+            let first = 1000 + round * 10_000;
+            let opened = open(first..first + 10_000).await;
+            assert!(opened.iter().all(|frame| frame == "o\n"));
+            let peak_sessions = sockjs.session_count();
+            assert!(
+                peak_sessions > 5000,
+                "{peak_sessions} sessions alive right after opening"
+            );
+            tokio::time::sleep(delay + Duration::from_secs(1)).await;
+            assert_eq!(sockjs.session_count(), 0);
+            assert_eq!(running.server.connected(), 0);
+            peak_sessions
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
