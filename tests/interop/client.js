@@ -272,6 +272,20 @@ function describe(value) {
 // Scenarios. Each gets (opts) and returns an object merged into the summary.
 
 const SCENARIOS = {
+  /** engine.io: the upgrade to WebSocket completes soon after open. */
+  async upgrade(opts) {
+    const a = connect('a', opts.url);
+    await waitForEvent(a, 'open', 5000);
+    const started = now();
+    const name = () => a.client.socket && a.client.socket.transport && a.client.socket.transport.name;
+    while (name() !== 'websocket' && now() - started < 3000) await sleep(20);
+    assert.equal(name(), 'websocket', 'the engine.io upgrade did not complete within 3 s');
+    a.client.write('after the upgrade');
+    await waitForData(a, 1, 5000);
+    assert.deepStrictEqual(a.data[0], 'after the upgrade');
+    return { transport: name(), upgradedAfterMs: now() - started };
+  },
+
   async open(opts) {
     const a = connect('a', opts.url);
     await waitForEvent(a, 'open', 5000);

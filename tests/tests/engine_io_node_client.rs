@@ -157,3 +157,12 @@ macro_rules! over {
 
 over!(upgraded, "upgrade");
 over!(polling, "polling");
+
+/// engine.io-client pauses its polling before it sends `5`: the server
+/// must answer the pending poll when it answers the probe, or the upgrade
+/// waits for the next packet (a Primus ping, seconds later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upgrade_completes_without_waiting_for_a_ping() {
+    let summary = run("upgrade", "upgrade").await;
+    assert_eq!(summary["transport"], "websocket", "{summary}");
+}

@@ -83,6 +83,9 @@ struct Outgoing {
     kicked: bool,
     /// Only [`Session::attach_reserved`] may attach now.
     reserved: bool,
+    /// An upgrade is being probed: receivers (polls) are answered at once
+    /// with [`Take::Kicked`] (engine.io's noop) so the client can pause.
+    upgrading: bool,
     /// The client went away (a WebSocket receiver saw it close).
     gone: bool,
     /// Quoted messages not taken yet.
@@ -142,7 +145,7 @@ impl Attached {
                     return Take::Open(opening.clone());
                 }
             }
-            if std::mem::take(&mut outgoing.kicked) {
+            if std::mem::take(&mut outgoing.kicked) || outgoing.upgrading {
                 return Take::Kicked;
             }
             if !outgoing.messages.is_empty() {
@@ -208,6 +211,7 @@ impl Session {
                 opened: false,
                 kicked: false,
                 reserved: false,
+                upgrading: false,
                 gone: false,
                 messages: Vec::new(),
                 bytes: 0,
@@ -256,9 +260,30 @@ impl Session {
         {
             let mut outgoing = crate::lock::lock(&self.outgoing);
             outgoing.reserved = true;
+            outgoing.upgrading = false;
             outgoing.kicked = outgoing.receiver;
         }
         self.ready.notify_one();
+    }
+
+    /// An upgrade is being probed: the receiver attached now, and every one
+    /// that attaches until [`reserve`](Self::reserve) or
+    /// [`upgrade_failed`](Self::upgrade_failed), takes [`Take::Kicked`] at
+    /// once (engine.io answers polls with a noop meanwhile).
+    pub(super) fn upgrading(&self) {
+        crate::lock::lock(&self.outgoing).upgrading = true;
+        self.ready.notify_one();
+    }
+
+    /// The upgrade failed: receivers attach and take packets as before.
+    pub(super) fn upgrade_failed(&self) {
+        {
+            let mut outgoing = crate::lock::lock(&self.outgoing);
+            outgoing.reserved = false;
+            outgoing.kicked = false;
+            outgoing.upgrading = false;
+        }
+        self.changed.notify_one();
     }
 
     /// Attaches the receiver the session was reserved for, once the one

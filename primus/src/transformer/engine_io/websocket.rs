@@ -92,7 +92,12 @@ pub(super) fn accept(
 
 /// The probe and the upgrade: `Some` once the WebSocket holds the session.
 /// When it fails the session goes on over polling.
+///
+/// As engine.io does, polls are answered with a noop from the probe on:
+/// engine.io-client pauses its polling (it waits for the pending poll to
+/// complete) before it sends `5`; only then are polls refused.
 async fn upgrade(stream: &mut Stream, session: &Arc<Session>) -> Option<Attached> {
+    let mut probed = false;
     let probe = async {
         loop {
             match stream.next().await {
@@ -101,6 +106,10 @@ async fn upgrade(stream: &mut Stream, session: &Arc<Session>) -> Option<Attached
                         .send(WsMessage::Text(Utf8Bytes::from_static("3probe")))
                         .await
                         .ok()?;
+                    if !probed {
+                        session.upgrading();
+                        probed = true;
+                    }
                 }
                 Some(Ok(WsMessage::Text(text))) if text.as_str() == "5" => return Some(()),
                 Some(Ok(WsMessage::Text(_) | WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
@@ -108,9 +117,20 @@ async fn upgrade(stream: &mut Stream, session: &Arc<Session>) -> Option<Attached
             }
         }
     };
-    tokio::time::timeout(UPGRADE_TIMEOUT, probe).await.ok()??;
-    session.reserve();
-    session.attach_reserved(Duration::from_secs(1)).await.ok()
+    let upgraded = tokio::time::timeout(UPGRADE_TIMEOUT, probe).await.ok().flatten();
+    let attached = match upgraded {
+        Some(()) => {
+            // Polls are refused from now on; the pending one gets a noop.
+            session.reserve();
+            session.attach_reserved(Duration::from_secs(1)).await.ok()
+        }
+        None => None,
+    };
+    if attached.is_none() {
+        // The session goes on over polling.
+        session.upgrade_failed();
+    }
+    attached
 }
 
 /// Moves packets both ways until the client or the session ends.
