@@ -103,6 +103,12 @@ impl Transport {
                 let text = text.as_str();
                 match text.as_bytes().first() {
                     Some(b'4') => Incoming::Frames(vec![Frame::text(&text[1..])]),
+                    // A binary message as the server sends it to clients
+                    // that force base64 (Primus' engine.io clients do).
+                    Some(b'b') => match base64(&text.as_bytes()[1..]) {
+                        Some(bytes) => Incoming::Frames(vec![Frame::binary(bytes)]),
+                        None => Incoming::Nothing,
+                    },
                     Some(b'2') => {
                         Incoming::Answer(WsMessage::Text(Utf8Bytes::from(format!("3{}", &text[1..]))))
                     }
@@ -124,6 +130,34 @@ impl Transport {
             _ => Incoming::Nothing,
         }
     }
+}
+
+/// Standard base64 (with or without padding); `None` when invalid.
+fn base64(text: &[u8]) -> Option<Vec<u8>> {
+    let digits = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in digits {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// What a WebSocket message from the server carried.

@@ -252,3 +252,32 @@ async fn a_broadcast_is_wrapped_once_for_every_session() {
     }
     assert_eq!(engine_io.packets_encoded() - before, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_messages_in_one_post_are_all_handled_and_too_many_are_refused() {
+    // The default max_length (10 MiB): the bodies here are ~60 KB.
+    let running = contract::server_with(|builder| builder.transformer(EngineIo::default())).await;
+    let addr = running.addr;
+    let sid = handshake(addr).await;
+    // 10,000 messages in one POST: handed to the pipeline as it can take
+    // them (not all at once), and every one is echoed, in order.
+    let body: Vec<String> = (0..10_000).map(|n| format!("4{n}")).collect();
+    post(addr, &format!("sid={sid}"), &body.join("\u{1e}"))
+        .await
+        .assert_status(200);
+    let mut echoed: Vec<String> = Vec::new();
+    while echoed.len() < 10_000 {
+        let polled = poll(addr, &sid).await;
+        echoed.extend(polled.split('\u{1e}').filter(|p| *p != "2").map(str::to_owned));
+    }
+    assert_eq!(echoed, body);
+    // One more is refused as too large, and the session goes on.
+    let body: Vec<&str> = (0..10_001).map(|_| "41").collect();
+    post(addr, &format!("sid={sid}"), &body.join("\u{1e}"))
+        .await
+        .assert_status(413);
+    post(addr, &format!("sid={sid}"), "4\"still here\"")
+        .await
+        .assert_status(200);
+    assert_eq!(poll(addr, &sid).await, "4\"still here\"");
+}

@@ -87,6 +87,7 @@
 //! # Ok(()) }
 //! ```
 
+mod body;
 pub(crate) mod engine_io;
 pub mod memory;
 mod packet_cache;

@@ -16,6 +16,7 @@
 //! receivers, and the session is forgotten `disconnect_delay` after the
 //! last receiver left.
 
+use super::body::Held;
 use super::packet_cache::PacketCache;
 use crate::pipeline::{Connection, Work};
 use crate::spark::SparkError;
@@ -71,8 +72,9 @@ pub(super) struct Session {
     ready: Notify,
     /// Wakes the session's task: a receiver came, went or took frames.
     changed: Notify,
-    /// The client's messages, from `xhr_send`, to the session's task.
-    inbound: mpsc::Sender<Vec<Frame>>,
+    /// The client's messages, from the requests that send, to the
+    /// session's task, with the budget their bytes hold.
+    inbound: mpsc::Sender<Batch>,
 }
 
 struct Outgoing {
@@ -169,6 +171,15 @@ impl Attached {
             .await
             .is_ok()
     }
+}
+
+/// Messages of one request (or one WebSocket frame) on their way to the
+/// session's task.
+pub(super) struct Batch {
+    frames: std::collections::VecDeque<Frame>,
+    /// The budget the request's bytes hold, given back once every message
+    /// was handed over (or the session ended).
+    _held: Held,
 }
 
 /// How a session is set up by its transport.
@@ -325,8 +336,15 @@ impl Session {
 
     /// Hands the client's messages to the session (waits while the
     /// session's handlers are behind). False when the session has ended.
-    pub(super) async fn send(&self, frames: Vec<Frame>) -> bool {
-        self.inbound.send(frames).await.is_ok()
+    pub(super) async fn send(&self, frames: Vec<Frame>, held: Held) -> bool {
+        if frames.is_empty() {
+            return true;
+        }
+        let batch = Batch {
+            frames: frames.into(),
+            _held: held,
+        };
+        self.inbound.send(batch).await.is_ok()
     }
 
     /// True once the session is closing.
@@ -367,7 +385,7 @@ impl Session {
 struct Task {
     session: Arc<Session>,
     connection: Connection,
-    inbound: mpsc::Receiver<Vec<Frame>>,
+    inbound: mpsc::Receiver<Batch>,
     settings: SessionSettings,
 }
 
@@ -387,7 +405,23 @@ impl Task {
             .map_or(NEVER, |(period, _)| *period);
         let mut keepalive = tokio::time::interval_at(Instant::now() + period, period);
         keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The batch being handed to the connection: a message at a time
+        // while it can take more, so a request with many messages cannot
+        // queue past the pipeline's limit (its bytes stay held meanwhile).
+        let mut backlog: Option<Batch> = None;
         let request = loop {
+            if let Some(batch) = backlog.as_mut() {
+                while self.connection.can_receive() {
+                    let Some(frame) = batch.frames.pop_front() else {
+                        break;
+                    };
+                    self.connection.receive(frame);
+                }
+                if batch.frames.is_empty() {
+                    backlog = None;
+                }
+                self.connection.poll_handlers_once().await;
+            }
             let (held, deadline) = self.session.status(self.settings.disconnect_delay);
             let full = held >= self.settings.outgoing_budget;
             // The client takes nothing: its spark's queue fills behind this
@@ -403,11 +437,8 @@ impl Task {
             tokio::select! {
                 biased;
                 request = &mut close => break Some(request),
-                batch = self.inbound.recv(), if self.connection.can_receive() => {
-                    for frame in batch.into_iter().flatten() {
-                        self.connection.receive(frame);
-                    }
-                    self.connection.poll_handlers_once().await;
+                batch = self.inbound.recv(), if backlog.is_none() && self.connection.can_receive() => {
+                    backlog = batch;
                 }
                 work = self.connection.work(), if !full => {
                     if let Work::Outbound(item) = work {

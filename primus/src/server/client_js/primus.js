@@ -1150,8 +1150,11 @@ EngineIoSocket.prototype._probe = function () {
     if (typeof event.data === 'string') socket._packets([event.data]);
   };
   ws.onclose = function () {
-    if (socket._upgraded) failSocket(socket, new Error('engine.io websocket closed'));
-    else socket._ws = null;
+    if (socket._upgraded) return failSocket(socket, new Error('engine.io websocket closed'));
+    // The probe failed: polling goes on, and so do the POSTs it held back.
+    socket._ws = null;
+    socket._upgradeReady = false;
+    socket._post();
   };
   ws.onerror = function () {};
 };
@@ -1284,7 +1287,9 @@ SockJsSocket.prototype._frame = function (frame) {
   if (this._closed || !frame) return;
   var type = frame.charAt(0);
   if (type === 'o') {
-    if (this._opened) return;
+    // A second `o`: the server lost the session and made a new one under
+    // its id (as sockjs-client: close, so Primus reconnects).
+    if (this._opened) return failSocket(this, new Error('Server lost session'));
     this._opened = true;
     this.readyState = 1;
     if (this.onopen) this.onopen();

@@ -25,6 +25,7 @@
 pub(crate) mod packet;
 mod websocket;
 
+use super::body::{self, BodyError};
 use super::session::{OpenRefused, Session, SessionPool, SessionSettings, Take};
 use super::Transformer;
 use crate::pipeline::Connector;
@@ -228,31 +229,34 @@ impl EngineIo {
         let Some(session) = self.pool.get(&sid) else {
             return error(1, "Session ID unknown");
         };
+        if session.is_closing() {
+            return error(1, "Session ID unknown");
+        }
         let max_length = connector.max_length();
-        let Ok(body) = axum::body::to_bytes(body, Self::max_payload(max_length)).await else {
+        let too_large = || {
             let mut refused = plain(StatusCode::PAYLOAD_TOO_LARGE, "");
             *refused.body_mut() = Body::empty();
-            return refused;
+            refused
         };
+        // Held (counted with the server's other partly received messages)
+        // until the session has taken every message.
+        let (body, held) =
+            match body::read(body, Self::max_payload(max_length), connector.inbound_budget()).await {
+                Ok(read) => read,
+                Err(BodyError::TooLarge) => return too_large(),
+                Err(BodyError::TimedOut) => return plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+                Err(BodyError::Busy) => return plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
+                Err(BodyError::Failed) => return error(3, "Bad request"),
+            };
         let Ok(payload) = std::str::from_utf8(&body) else {
             return error(3, "Bad request");
         };
         let packets = match packet::decode_payload(payload, max_length) {
+            Ok(packets) if packets.len() > MAX_PACKETS => return too_large(),
             Ok(packets) => packets,
-            Err(packet::PacketError::TooLarge { .. }) => {
-                let mut refused = plain(StatusCode::PAYLOAD_TOO_LARGE, "");
-                *refused.body_mut() = Body::empty();
-                return refused;
-            }
+            Err(packet::PacketError::TooLarge { .. }) => return too_large(),
             Err(_) => return error(3, "Bad request"),
         };
-        // Held until the session takes it: counted with the server's other
-        // partly received messages.
-        let budget = connector.inbound_budget();
-        let mut held = 0;
-        if budget.receive(&mut held, body.len()).is_err() {
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy");
-        }
         drop(body);
         let mut frames = Vec::new();
         let mut closing = false;
@@ -263,12 +267,10 @@ impl EngineIo {
                 _ => {}
             }
         }
-        let delivered = frames.is_empty()
-            || matches!(
-                tokio::time::timeout(SEND_WAIT, session.send(frames)).await,
-                Ok(true)
-            );
-        budget.complete(&mut held);
+        let delivered = matches!(
+            tokio::time::timeout(SEND_WAIT, session.send(frames, held)).await,
+            Ok(true)
+        );
         if closing {
             session.client_gone();
         }
@@ -284,6 +286,10 @@ impl EngineIo {
         }
     }
 }
+
+/// Most packets in one POST (engine.io-client sends what was written
+/// meanwhile in one POST: thousands at most).
+const MAX_PACKETS: usize = 10_000;
 
 /// How long a POST waits for a session whose handlers are behind.
 const SEND_WAIT: Duration = Duration::from_secs(10);

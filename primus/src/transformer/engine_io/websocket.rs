@@ -5,9 +5,11 @@
 
 use super::packet::{self, Packet};
 use super::{error, EngineIo};
-use crate::pipeline::Connector;
+use crate::pipeline::{Connector, InboundBudget};
 use crate::spark::Address;
+use crate::transformer::body::Held;
 use crate::transformer::session::{Attached, Session, Take};
+use crate::transformer::websocket::metered::Metered;
 use crate::transformer::websocket::{check_handshake, switching_protocols};
 use crate::wire::Frame;
 use axum::body::Body;
@@ -23,7 +25,9 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// Partly received messages count against the server's budget, as on the
+/// `websockets` transformer.
+type Stream = WebSocketStream<Metered<TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// How long an upgrade may take from the WebSocket's open to `5`.
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,6 +59,7 @@ pub(super) fn accept(
         },
     };
     let silence = eio.ping_interval + eio.ping_timeout;
+    let budget = connector.inbound_budget().clone();
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
@@ -70,8 +75,8 @@ pub(super) fn accept(
             .read_buffer_size(crate::transformer::DEFAULT_READ_BUFFER_SIZE)
             .max_message_size(Some(EngineIo::max_payload(max_length)))
             .max_frame_size(Some(EngineIo::max_payload(max_length)));
-        let mut stream =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let io = Metered::new(TokioIo::new(upgraded), budget.clone());
+        let mut stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         let attached = match open {
             Some(open) => {
                 let attached = session.attach();
@@ -84,7 +89,7 @@ pub(super) fn accept(
             None => upgrade(&mut stream, &session).await,
         };
         if let Some(attached) = attached {
-            serve(stream, session, attached, max_length, silence).await;
+            serve(stream, session, attached, max_length, silence, budget).await;
         }
     });
     switching_protocols(&accept_key)
@@ -140,6 +145,7 @@ async fn serve(
     attached: Attached,
     max_length: usize,
     silence: Duration,
+    budget: InboundBudget,
 ) {
     // The client's messages waiting for the session to take them; reading
     // pauses meanwhile, while writing goes on.
@@ -158,6 +164,7 @@ async fn serve(
                 }
             }
             incoming = stream.next(), if handing.is_none() => {
+                stream.get_mut().message_done();
                 let frame = match incoming {
                     Some(Ok(WsMessage::Text(text))) => match packet::decode(text.as_str(), max_length) {
                         Ok(Packet::Message(frame)) => Some(frame),
@@ -178,7 +185,8 @@ async fn serve(
                 };
                 if let Some(frame) = frame {
                     let session = session.clone();
-                    handing = Some(Box::pin(async move { session.send(vec![frame]).await }));
+                    let held = Held::nothing(&budget);
+                    handing = Some(Box::pin(async move { session.send(vec![frame], held).await }));
                 }
             }
             packets = next_packets(&attached, silence) => match packets {

@@ -12,6 +12,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 /// The open frame, sent once per session.
 pub(super) const OPEN: &str = "o";
 
+/// Most messages in one client payload (sockjs-client sends what was
+/// written meanwhile in one `xhr_send`: thousands at most).
+pub(crate) const MAX_MESSAGES: usize = 10_000;
+
 /// The heartbeat frame.
 pub(super) const HEARTBEAT: &str = "h";
 

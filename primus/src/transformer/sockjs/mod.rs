@@ -29,6 +29,7 @@
 pub(crate) mod framing;
 mod websocket;
 
+use super::body::{self, BodyError};
 use super::session::{self, OpenRefused, Session, SessionPool, SessionSettings, Take};
 use super::Transformer;
 use crate::pipeline::Connector;
@@ -409,24 +410,32 @@ impl SockJs {
             return plain(StatusCode::NOT_FOUND, "Session closed");
         }
         let max_length = connector.max_length();
-        let Ok(body) = axum::body::to_bytes(body, framing::payload_limit(max_length)).await else {
-            return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+        // Held (counted with the server's other partly received messages)
+        // until the session has taken every message.
+        let read = body::read(
+            body,
+            framing::payload_limit(max_length),
+            connector.inbound_budget(),
+        )
+        .await;
+        let (body, held) = match read {
+            Ok(read) => read,
+            Err(BodyError::TooLarge) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+            Err(BodyError::TimedOut) => return plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+            Err(BodyError::Busy) => return plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
+            Err(BodyError::Failed) => return plain(StatusCode::BAD_REQUEST, "Bad request"),
         };
-        // Held until the session takes it: counted with the server's other
-        // partly received messages.
-        let budget = connector.inbound_budget();
-        let mut held = 0;
-        if budget.receive(&mut held, body.len()).is_err() {
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy");
-        }
         let frames = framing::messages(&body, false, max_length);
         drop(body);
-        let result = match frames {
+        match frames {
             Err(framing::FramingError::TooLarge { .. }) => {
                 plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")
             }
+            Ok(frames) if frames.len() > framing::MAX_MESSAGES => {
+                plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")
+            }
             Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
-            Ok(frames) => match tokio::time::timeout(SEND_WAIT, session.send(frames)).await {
+            Ok(frames) => match tokio::time::timeout(SEND_WAIT, session.send(frames, held)).await {
                 Ok(true) => {
                     let mut response = Response::new(Body::empty());
                     *response.status_mut() = StatusCode::NO_CONTENT;
@@ -442,9 +451,7 @@ impl SockJs {
                 Ok(false) => plain(StatusCode::NOT_FOUND, "Session closed"),
                 Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
             },
-        };
-        budget.complete(&mut held);
-        result
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use super::framing::{self, FramingError};
 use super::SockJs;
 use crate::pipeline::{Connection, ConnectionRequest, Connector, Work};
 use crate::spark::{Address, CloseRequest, Outbound, Spark, SparkError};
+use crate::transformer::websocket::metered::Metered;
 use crate::transformer::websocket::{check_handshake, switching_protocols};
 use axum::body::Body;
 use axum::response::Response;
@@ -25,7 +26,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// Partly received messages count against the server's budget, as on the
+/// `websockets` transformer.
+type Stream = WebSocketStream<Metered<TokioIo<hyper::upgrade::Upgraded>>>;
 
 /// Answers the upgrade and starts the session's task.
 pub(super) fn accept(
@@ -54,8 +57,8 @@ pub(super) fn accept(
             .read_buffer_size(crate::transformer::DEFAULT_READ_BUFFER_SIZE)
             .max_message_size(Some(framing::payload_limit(max_length)))
             .max_frame_size(Some(framing::payload_limit(max_length)));
-        let stream =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        let io = Metered::new(TokioIo::new(upgraded), connector.inbound_budget().clone());
+        let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         match connector.open(client) {
             Ok(connection) => {
                 tokio::spawn(serve(stream, connection, settings));
@@ -72,7 +75,9 @@ pub(super) fn accept(
 
 /// Why the loop stopped.
 enum Exit {
-    Requested(CloseRequest),
+    /// The server asked to close; the frame the loop was about to send,
+    /// if the request came first (it goes out before the rest).
+    Requested(CloseRequest, Option<Bytes>),
     Gone,
 }
 
@@ -80,7 +85,7 @@ async fn serve(mut stream: Stream, mut connection: Connection, settings: SockJs)
     let exit = pump(&mut stream, &mut connection, &settings).await;
     let grace = connection.close_grace();
     match exit {
-        Exit::Requested(request) => {
+        Exit::Requested(request, unsent) => {
             let mut batch = Vec::new();
             while let Some(item) = connection.try_outbound() {
                 quote_into(&mut connection, &settings, item, &mut batch).await;
@@ -91,6 +96,9 @@ async fn serve(mut stream: Stream, mut connection: Connection, settings: SockJs)
                 }
             }
             let farewell = async {
+                if let Some(unsent) = unsent {
+                    send(&mut stream, unsent).await?;
+                }
                 if !batch.is_empty() {
                     send(&mut stream, framing::array(&batch, b"")).await?;
                 }
@@ -131,7 +139,7 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
     loop {
         tokio::select! {
             biased;
-            request = &mut close => return Exit::Requested(request),
+            request = &mut close => return Exit::Requested(request, None),
             work = connection.work() => {
                 if let Work::Outbound(item) = work {
                     let mut batch = Vec::new();
@@ -148,12 +156,17 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
                     }
                 }
             }
-            incoming = stream.next(), if connection.can_receive() => match incoming {
+            incoming = stream.next(), if connection.can_receive() => {
+                stream.get_mut().message_done();
+                match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
                     if text.is_empty() {
                         continue;
                     }
                     match framing::messages(text.as_bytes(), true, max_length) {
+                        Ok(frames) if frames.len() > framing::MAX_MESSAGES => {
+                            connection.report(SparkError::Transport("too many messages in one SockJS frame; dropped".into()));
+                        }
                         Ok(frames) => {
                             for frame in frames {
                                 connection.receive(frame);
@@ -182,7 +195,7 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
                     tracing::debug!(%error, "SockJS websocket failed");
                     return Exit::Gone;
                 }
-            },
+            }},
             () = &mut heartbeat => {
                 let frame = Bytes::from_static(framing::HEARTBEAT.as_bytes());
                 if let Some(exit) = send_unless_closed(stream, frame, connection.spark(), close.as_mut()).await {
@@ -222,9 +235,10 @@ async fn send_unless_closed<F: Future<Output = CloseRequest>>(
     close: Pin<&mut F>,
 ) -> Option<Exit> {
     spark.write_blocked();
+    let unsent = frame.clone();
     let exit = tokio::select! {
         biased;
-        request = close => Some(Exit::Requested(request)),
+        request = close => Some(Exit::Requested(request, Some(unsent))),
         sent = send(stream, frame) => sent.err().map(|_| Exit::Gone),
     };
     spark.write_unblocked();
@@ -237,7 +251,7 @@ async fn flush_unless_closed<F: Future<Output = CloseRequest>>(
 ) -> Option<Exit> {
     tokio::select! {
         biased;
-        request = close => Some(Exit::Requested(request)),
+        request = close => Some(Exit::Requested(request, None)),
         flushed = stream.flush() => flushed.err().map(|_| Exit::Gone),
     }
 }

@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A stream whose reads count against an [`InboundBudget`] until
 /// [`message_done`](Self::message_done) releases them.
-pub(super) struct Metered<S> {
+pub(in crate::transformer) struct Metered<S> {
     inner: S,
     budget: InboundBudget,
     /// Bytes read since the last complete message.
@@ -17,7 +17,7 @@ pub(super) struct Metered<S> {
 }
 
 impl<S> Metered<S> {
-    pub(super) fn new(inner: S, budget: InboundBudget) -> Metered<S> {
+    pub(in crate::transformer) fn new(inner: S, budget: InboundBudget) -> Metered<S> {
         Metered {
             inner,
             budget,
@@ -28,7 +28,7 @@ impl<S> Metered<S> {
     /// A message is complete: what was read for it is released. (What was
     /// read of the next one in the same read goes uncounted: at most one
     /// read buffer.)
-    pub(super) fn message_done(&mut self) {
+    pub(in crate::transformer) fn message_done(&mut self) {
         if self.partial > 0 {
             self.budget.complete(&mut self.partial);
         }
@@ -36,7 +36,7 @@ impl<S> Metered<S> {
 }
 
 /// True when `error` is the budget refusing more bytes.
-pub(super) fn is_budget_spent(error: &io::Error) -> Option<usize> {
+pub(in crate::transformer) fn is_budget_spent(error: &io::Error) -> Option<usize> {
     error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<BudgetSpent>())

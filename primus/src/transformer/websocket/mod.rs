@@ -12,7 +12,7 @@
 //! is no task hop per message (see [`socket`]).
 
 mod frame_writer;
-mod metered;
+pub(super) mod metered;
 mod socket;
 
 use super::Transformer;
