@@ -15,6 +15,7 @@
 //! | [`raw`] | speaking the wire by hand: a raw WebSocket client and raw HTTP/1.1 over TCP |
 //! | [`events`] | waiting on a `primus-client` event stream: the next event, message or value, expected sequences, reconnects |
 //! | [`memory`] | the resident memory of the test process |
+//! | [`transports`] | recording which transport each request of a client used |
 //!
 //! Interop and browser tests never pass by being skipped: when Node.js, npm
 //! or Chromium is missing they panic with what to install.
@@ -28,4 +29,5 @@ pub mod node;
 pub mod process;
 pub mod raw;
 pub mod server;
+pub mod transports;
 pub mod wait;

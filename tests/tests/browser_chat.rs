@@ -214,30 +214,10 @@ async fn pages_chat_over(
     init_logs();
     let server = chat_server::server_over(transformer).expect("chat server");
     let seen = primus_tests::logs::Log::default();
-    let record = seen.clone();
+    use primus_tests::transports::{recorder, LAYER, RUNS};
     server
         .middleware()
-        .use_layer(
-            "record-transport",
-            primus::middleware::Runs {
-                http: false,
-                upgrade: true,
-            },
-            move |request: primus::middleware::HttpRequest| {
-                let transport = match request.query.get("transport") {
-                    Some(transport) => transport.to_owned(),
-                    None => request
-                        .uri
-                        .path()
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                };
-                record.push(transport);
-                async { primus::middleware::Outcome::Continue }
-            },
-        )
+        .use_layer(LAYER, RUNS, recorder(seen.clone()))
         .expect("add the recording layer");
     let addr = primus_tests::server::serve_app(chat_server::app(&server)).await;
     let mut args = vec![format!("http://{addr}"), query.to_owned()];
@@ -249,10 +229,7 @@ async fn pages_chat_over(
         serde_json::json!(["ada (you)", "bob"]),
         "{summary}"
     );
-    let mut used = seen.entries();
-    used.sort();
-    used.dedup();
-    used
+    primus_tests::transports::used(&seen)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

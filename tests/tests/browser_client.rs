@@ -221,31 +221,7 @@ async fn over_transport(
     transformer: Box<dyn FnOnce(ServerBuilder) -> ServerBuilder>,
     options: Value,
 ) -> Vec<String> {
-    use primus::middleware::{HttpRequest, Outcome, Runs};
-
-    let seen = Log::default();
-    let record = seen.clone();
-    let builder = transformer(Server::builder()).middleware(
-        "record-transport",
-        Runs {
-            http: false,
-            upgrade: true,
-        },
-        move |request: HttpRequest| {
-            let transport = match request.query.get("transport") {
-                Some(transport) => transport.to_owned(),
-                None => request
-                    .uri
-                    .path()
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            };
-            record.push(transport);
-            async { Outcome::Continue }
-        },
-    );
+    let (builder, seen) = primus_tests::transports::recording(transformer(Server::builder()));
     let server = TestServer::start(builder).await;
     let summary = browser::script("client.js", &[&server.url(), "transport", &options.to_string()]).await;
     assert_eq!(
@@ -253,10 +229,7 @@ async fn over_transport(
         server.sparks().first().map(String::as_str),
         "{summary}"
     );
-    let mut used = seen.entries();
-    used.sort();
-    used.dedup();
-    used
+    primus_tests::transports::used(&seen)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,11 +5,10 @@
 //! (Primus' `websockets: false`). The scenarios are those of
 //! `node_client.rs` (`tests/interop/client.js`).
 
-use primus::middleware::{HttpRequest, Outcome, Runs};
 use primus::transformer::EngineIo;
+use primus_tests::logs::Log;
+use primus_tests::transports::{recorder, used, LAYER, RUNS};
 use primus_tests::{contract, node};
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The heartbeat scenario's interval; the others run with a slower one,
@@ -27,25 +26,13 @@ fn ping_for(scenario: &str) -> u64 {
 /// Runs `scenario` with the client in `mode` (`"upgrade"` or `"polling"`)
 /// and checks the Engine.IO transports the server saw.
 async fn run(mode: &str, scenario: &str) -> serde_json::Value {
-    let seen = Arc::new(Mutex::new(BTreeSet::new()));
-    let record = seen.clone();
+    let seen = Log::default();
+    let record = recorder(seen.clone());
     let running = contract::server_with(|builder| {
         builder
             .ping_interval(Some(Duration::from_millis(ping_for(scenario))))
             .transformer(EngineIo::default())
-            .middleware(
-                "record-transport",
-                Runs {
-                    http: false,
-                    upgrade: true,
-                },
-                move |request: HttpRequest| {
-                    if let Some(transport) = request.query.get("transport") {
-                        record.lock().unwrap().insert(transport.to_owned());
-                    }
-                    async { Outcome::Continue }
-                },
-            )
+            .middleware(LAYER, RUNS, record)
     })
     .await;
     let transports = (mode == "polling").then_some("polling");
@@ -57,7 +44,7 @@ async fn run(mode: &str, scenario: &str) -> serde_json::Value {
         transports,
     )
     .await;
-    let used: Vec<String> = seen.lock().unwrap().iter().cloned().collect();
+    let used = used(&seen);
     match (mode, scenario) {
         ("polling", _) => assert_eq!(used, ["polling"], "transports the server saw"),
         // The client ends right after `open`, before it tries the upgrade.

@@ -5,11 +5,10 @@
 //! (`transport: { transports: [...] }`). The scenarios are those of
 //! `node_client.rs` (`tests/interop/client.js`).
 
-use primus::middleware::{HttpRequest, Outcome, Runs};
 use primus::transformer::SockJs;
+use primus_tests::logs::Log;
+use primus_tests::transports::{recorder, used, LAYER, RUNS};
 use primus_tests::{contract, node};
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The heartbeat scenario's interval; the others run with a slower one,
@@ -30,31 +29,14 @@ const RECEIVERS: [&str; 4] = ["websocket", "xhr_streaming", "xhr", "eventsource"
 /// Runs `scenario` with the client limited to `transports`, and checks
 /// that the server saw that receiver and no other.
 async fn run(transports: &str, receiver: &str, scenario: &str) -> serde_json::Value {
-    let seen = Arc::new(Mutex::new(BTreeSet::new()));
-    let record = seen.clone();
+    let seen = Log::default();
+    let record = recorder(seen.clone());
     let running = contract::server_with(|builder| {
         builder
             .ping_interval(Some(Duration::from_millis(ping_for(scenario))))
             // Short, so abandoned sessions go quickly.
             .transformer(SockJs::default().disconnect_delay(Duration::from_secs(2)))
-            .middleware(
-                "record-transport",
-                Runs {
-                    http: false,
-                    upgrade: true,
-                },
-                move |request: HttpRequest| {
-                    let last = request
-                        .uri
-                        .path()
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    record.lock().unwrap().insert(last);
-                    async { Outcome::Continue }
-                },
-            )
+            .middleware(LAYER, RUNS, record)
     })
     .await;
     let summary = node::scenario_over(
@@ -65,12 +47,9 @@ async fn run(transports: &str, receiver: &str, scenario: &str) -> serde_json::Va
         Some(transports),
     )
     .await;
-    let used: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
+    let used: Vec<String> = used(&seen)
+        .into_iter()
         .filter(|segment| RECEIVERS.contains(&segment.as_str()))
-        .cloned()
         .collect();
     assert_eq!(used, [receiver], "receivers the server saw");
     summary

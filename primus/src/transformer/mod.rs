@@ -91,7 +91,9 @@ mod body;
 pub(crate) mod engine_io;
 pub mod memory;
 mod packet_cache;
+mod reply;
 mod session;
+mod session_pool;
 pub(crate) mod sockjs;
 mod websocket;
 

@@ -26,7 +26,9 @@ pub(crate) mod packet;
 mod websocket;
 
 use super::body::{self, BodyError};
-use super::session::{OpenRefused, Session, SessionPool, SessionSettings, Take};
+use super::reply::{plain, ready};
+use super::session::{Session, SessionSettings, Take};
+use super::session_pool::{OpenRefused, SessionPool};
 use super::Transformer;
 use crate::pipeline::Connector;
 use crate::spark::Address;
@@ -221,7 +223,7 @@ impl EngineIo {
             }
         };
         drop(attached);
-        text(body)
+        plain(StatusCode::OK, body)
     }
 
     /// The client's packets, by POST.
@@ -233,11 +235,7 @@ impl EngineIo {
             return error(1, "Session ID unknown");
         }
         let max_length = connector.max_length();
-        let too_large = || {
-            let mut refused = plain(StatusCode::PAYLOAD_TOO_LARGE, "");
-            *refused.body_mut() = Body::empty();
-            refused
-        };
+        let too_large = || plain(StatusCode::PAYLOAD_TOO_LARGE, Body::empty());
         // Held (counted with the server's other partly received messages)
         // until the session has taken every message.
         let (body, held) =
@@ -356,9 +354,10 @@ impl Transformer for EngineIo {
             (Some("polling"), None, Method::GET) => {
                 let (parts, _body) = request.into_parts();
                 ready(match self.open_session(&parts, address, connector) {
-                    Ok((sid, _session)) => {
-                        text(self.open_packet(&sid, self.websocket, connector.max_length()))
-                    }
+                    Ok((sid, _session)) => plain(
+                        StatusCode::OK,
+                        self.open_packet(&sid, self.websocket, connector.max_length()),
+                    ),
                     Err(refused) => *refused,
                 })
             }
@@ -382,10 +381,6 @@ impl Transformer for EngineIo {
     }
 }
 
-fn ready(response: Response) -> BoxFuture<'static, Response> {
-    Box::pin(std::future::ready(response))
-}
-
 /// An engine.io error: `400 {"code":N,"message":…}`.
 fn error(code: u8, message: &str) -> Response {
     let mut response = Response::new(Body::from(format!(r#"{{"code":{code},"message":"{message}"}}"#)));
@@ -393,25 +388,5 @@ fn error(code: u8, message: &str) -> Response {
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-fn plain(status: StatusCode, body: &str) -> Response {
-    let mut response = Response::new(Body::from(body.to_owned()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
-    response
-}
-
-/// A polling response: packets as text.
-fn text(body: impl Into<Body>) -> Response {
-    let mut response = Response::new(body.into());
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
     response
 }

@@ -30,7 +30,9 @@ pub(crate) mod framing;
 mod websocket;
 
 use super::body::{self, BodyError};
-use super::session::{self, OpenRefused, Session, SessionPool, SessionSettings, Take};
+use super::reply::{plain, ready};
+use super::session::{self, Session, SessionSettings, Take};
+use super::session_pool::{OpenRefused, SessionPool};
 use super::Transformer;
 use crate::pipeline::Connector;
 use crate::spark::Address;
@@ -434,7 +436,7 @@ impl SockJs {
             Ok(frames) if frames.len() > framing::MAX_MESSAGES => {
                 plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large")
             }
-            Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+            Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
             Ok(frames) => match tokio::time::timeout(SEND_WAIT, session.send(frames, held)).await {
                 Ok(true) => {
                     let mut response = Response::new(Body::empty());
@@ -580,24 +582,10 @@ fn preflight(request: &HeaderMap, methods: &'static str) -> Response {
     response
 }
 
-fn plain(status: StatusCode, body: &str) -> Response {
-    let mut response = Response::new(Body::from(body.to_owned()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
-    response
-}
-
 fn not_allowed(allow: &'static str) -> Response {
     let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
-}
-
-fn ready(response: Response) -> BoxFuture<'static, Response> {
-    Box::pin(std::future::ready(response))
 }
