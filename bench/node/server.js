@@ -2,8 +2,9 @@
 'use strict';
 
 //
-// The Node.js Primus 8 server under test (websockets transformer, json
-// parser): what a user would otherwise deploy. It follows the bench servers'
+// The Node.js Primus 8 server under test (json parser; the `websockets`
+// transformer unless `--transformer engine.io|sockjs` picks another): what a
+// user would otherwise deploy. It follows the bench servers'
 // contract (bench/README.md):
 //
 // - listens on 127.0.0.1 (port 0 = a free one), Primus at /primus;
@@ -13,15 +14,24 @@
 //   broadcast to every spark with `primus.write(data)`;
 // - exits when its stdin ends (so it never outlives the suite) or on SIGTERM.
 //
-// Usage: node server.js [--port N] [--ping-interval MS]
+// Usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME]
 //
 
 const http = require('node:http');
 const Primus = require('primus');
 
 function parseArgs(argv) {
-  const opts = { port: 0, pingInterval: 30000 };
+  const opts = { port: 0, pingInterval: 30000, transformer: 'websockets' };
+  const transformers = ['websockets', 'engine.io', 'sockjs'];
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--transformer') {
+      opts.transformer = argv[++i];
+      if (!transformers.includes(opts.transformer)) {
+        process.stderr.write(`server.js: --transformer must be one of ${transformers.join(', ')}\n`);
+        process.exit(2);
+      }
+      continue;
+    }
     const value = Number(argv[i + 1]);
     switch (argv[i]) {
       case '--port': opts.port = value; i++; break;
@@ -45,7 +55,7 @@ function main() {
     res.end();
   });
   const primus = new Primus(server, {
-    transformer: 'websockets',
+    transformer: opts.transformer,
     parser: 'json',
     pingInterval: opts.pingInterval,
   });

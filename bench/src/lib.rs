@@ -19,8 +19,12 @@
 //! [`report`] writes the Markdown with [`machine`]'s description and the
 //! [`micro`]benchmarks. [`soak`] is the separate soak scenario (churn,
 //! broadcasts and bad input; resources back to baseline afterwards).
+//! [`transport_scenarios`] runs echo and broadcast over the engine.io and
+//! SockJS transports, speaking them through [`transport`] (and [`http`] for
+//! the polling ones).
 
 pub mod fdlimit;
+pub mod http;
 pub mod latency;
 pub mod loadgen;
 pub mod machine;
@@ -30,4 +34,6 @@ pub mod report;
 pub mod scenarios;
 pub mod servers;
 pub mod soak;
+pub mod transport;
+pub mod transport_scenarios;
 pub mod wire;

@@ -79,13 +79,19 @@ impl GateControl {
 }
 
 impl Gate {
-    fn measuring(&self) -> bool {
+    /// True while the window is measured.
+    pub(crate) fn measuring(&self) -> bool {
         self.measuring.load(Ordering::Relaxed)
+    }
+
+    /// A receiver that turns `true` when the drivers must return.
+    pub(crate) fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.stop.clone()
     }
 }
 
 /// Waits until the gate is stopped (never returns early).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
@@ -388,6 +394,16 @@ impl BroadcastPlan {
         self.sending.store(false, Ordering::SeqCst);
     }
 
+    /// True until [`stop_sending`](Self::stop_sending).
+    pub(crate) fn sending(&self) -> bool {
+        self.sending.load(Ordering::Relaxed)
+    }
+
+    /// Records that broadcasts `0..count` were sent.
+    pub(crate) fn set_sent(&self, count: u64) {
+        self.sent.store(count, Ordering::Release);
+    }
+
     /// Broadcasts sent so far.
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Acquire)
@@ -405,22 +421,22 @@ impl BroadcastPlan {
         (seq % self.ring.len() as u64) as usize
     }
 
-    fn slot(&self, seq: u64) -> &AtomicU64 {
+    pub(crate) fn slot(&self, seq: u64) -> &AtomicU64 {
         &self.ring[self.index(seq)]
     }
 
-    fn mark_sent(&self, seq: u64, at: Instant) {
+    pub(crate) fn mark_sent(&self, seq: u64, at: Instant) {
         let nanos = at.duration_since(self.base).as_nanos() as u64;
         self.sent_at[self.index(seq)].store(nanos, Ordering::Release);
     }
 
-    fn since_sent(&self, seq: u64, now: Instant) -> Duration {
+    pub(crate) fn since_sent(&self, seq: u64, now: Instant) -> Duration {
         let sent = Duration::from_nanos(self.sent_at[self.index(seq)].load(Ordering::Acquire));
         now.duration_since(self.base).saturating_sub(sent)
     }
 
     /// True when broadcast `seq` may be sent: `seq - window` reached everyone.
-    fn may_send(&self, seq: u64) -> bool {
+    pub(crate) fn may_send(&self, seq: u64) -> bool {
         seq < self.max_broadcasts
             && (seq < self.window || self.slot(seq - self.window).load(Ordering::Acquire) >= self.conns)
     }
@@ -601,13 +617,18 @@ pub async fn collect(handles: Vec<tokio::task::JoinHandle<Outcome>>, timeout: Du
 /// A request frame for broadcast `seq`: the JSON string is `data_len`
 /// characters, ending with the 8-digit sequence number.
 pub fn broadcast_request(seq: u64, typed: bool, data_len: usize) -> Vec<u8> {
+    wire::client_frame(wire::opcode::TEXT, &broadcast_payload(seq, typed, data_len))
+}
+
+/// The Primus message of [`broadcast_request`], unframed.
+pub fn broadcast_payload(seq: u64, typed: bool, data_len: usize) -> Vec<u8> {
     let data = format!("{:b>width$}{seq:08}", "", width = data_len.saturating_sub(8));
     let payload = if typed {
         format!(r#"{{"event":"broadcast","data":"{data}"}}"#)
     } else {
         format!("\"{data}\"")
     };
-    wire::client_frame(wire::opcode::TEXT, payload.as_bytes())
+    payload.into_bytes()
 }
 
 #[cfg(test)]

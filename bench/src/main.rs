@@ -3,7 +3,7 @@
 //! ```text
 //! primus-bench [COMMAND] [OPTIONS]
 //!
-//! COMMAND   all (default) | echo | broadcast | idle | setup | micro | soak
+//! COMMAND   all (default) | echo | broadcast | idle | setup | transports | micro | soak
 //! --quick            small counts and short windows (development; soak: 10 s)
 //! --rounds N         repetitions of echo, broadcast and setup (default 3, quick 1)
 //! --servers LIST     comma-separated: typed,raw,tungstenite,node (default all)
@@ -12,6 +12,7 @@
 //! --measure SECS     length of each measured window (default 5, quick 1)
 //! --warmup SECS      warm-up before each window (default 1, quick 0.3)
 //! --duration SECS    soak: how long the load runs (default 60, quick 10)
+//! --transports LIST  transports: any of eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming (default all)
 //! ```
 //!
 //! `soak` is not part of `all`: it runs typed and raw by default (and
@@ -26,6 +27,7 @@ use primus_bench::report::Report;
 use primus_bench::scenarios::{self, Config, Scenario};
 use primus_bench::servers::{self, Environment, ServerKind};
 use primus_bench::soak::{self, SoakConfig, SoakReport};
+use primus_bench::transport::Transport;
 use primus_bench::{fdlimit, micro};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,12 +43,13 @@ struct Args {
     measure: Option<f64>,
     warmup: Option<f64>,
     duration: Option<f64>,
+    transports: Option<Vec<Transport>>,
 }
 
 fn usage() -> &'static str {
-    "usage: primus-bench [all|echo|broadcast|idle|setup|micro|soak] [--quick] [--rounds N] \
+    "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak] [--quick] [--rounds N] \
      [--servers typed,raw,tungstenite,node] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
-     [--duration SECS]"
+     [--duration SECS] [--transports eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming]"
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -60,11 +63,14 @@ fn parse_args() -> Result<Args, String> {
         measure: None,
         warmup: None,
         duration: None,
+        transports: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
         match arg.as_str() {
-            "all" | "echo" | "broadcast" | "idle" | "setup" | "micro" | "soak" => args.command = arg,
+            "all" | "echo" | "broadcast" | "idle" | "setup" | "transports" | "micro" | "soak" => {
+                args.command = arg
+            }
             "--quick" => args.quick = true,
             "--no-micro" => args.micro = false,
             "--rounds" => {
@@ -81,6 +87,14 @@ fn parse_args() -> Result<Args, String> {
                     .map(|id| ServerKind::from_id(id.trim()).ok_or(format!("unknown server {id:?}")))
                     .collect::<Result<Vec<_>, _>>()?;
                 args.servers = Some(kinds);
+            }
+            "--transports" => {
+                let list = iter.next().ok_or("--transports needs a list")?;
+                let transports = list
+                    .split(',')
+                    .map(|id| Transport::from_id(id.trim()).ok_or(format!("unknown transport {id:?}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                args.transports = Some(transports);
             }
             "--out" => args.out = Some(iter.next().ok_or("--out needs a path")?.into()),
             "--measure" | "--warmup" => {
@@ -166,6 +180,12 @@ async fn run(args: Args) -> Result<PathBuf, String> {
     if let Some(secs) = args.warmup {
         config.warmup = std::time::Duration::from_secs_f64(secs);
     }
+    if let Some(transports) = &args.transports {
+        config.transports = Transport::ALL
+            .into_iter()
+            .filter(|t| transports.contains(t))
+            .collect();
+    }
     if let Some(servers) = &args.servers {
         config.servers = ServerKind::ALL
             .into_iter()
@@ -178,6 +198,7 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         "broadcast" => vec![Scenario::Broadcast],
         "idle" => vec![Scenario::Idle],
         "setup" => vec![Scenario::Setup],
+        "transports" => vec![Scenario::Transports],
         _ => Vec::new(),
     };
     let run_micro = args.command == "micro" || (args.command == "all" && args.micro);
@@ -212,7 +233,8 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         let complete = args.servers.is_none()
             && args.rounds.is_none()
             && args.measure.is_none()
-            && args.warmup.is_none();
+            && args.warmup.is_none()
+            && args.transports.is_none();
         if args.command == "all" && !args.quick && complete {
             servers::workspace_root().join("BENCHMARKS.md")
         } else {

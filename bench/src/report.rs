@@ -228,6 +228,9 @@ impl Report<'_> {
         if !self.results.setup.is_empty() {
             self.setup_section(&mut out);
         }
+        if !self.results.transport_echo.is_empty() || !self.results.transport_broadcast.is_empty() {
+            self.transports_section(&mut out);
+        }
         if let Some(micro) = self.micro {
             self.micro_section(&mut out, micro);
         }
@@ -435,6 +438,122 @@ impl Report<'_> {
                         ratio(cpu, tung_cpu),
                         ratio(cpu, node_cpu),
                         encodes,
+                        cell.background(),
+                    );
+                }
+            }
+            out.push('\n');
+        }
+        write_notes(out, &notes);
+    }
+
+    fn transports_section(&self, out: &mut String) {
+        let c = self.config;
+        let _ = writeln!(out, "\n## engine.io and SockJS transports\n");
+        let _ = writeln!(
+            out,
+            "Each server runs the transformer of the transport (primus-rs with\n\
+             `--transformer`, Node Primus 8 with the same transformer: `engine.io@6.5.5`,\n\
+             `sockjs@0.3.24`); \"× Node\" divides by Node Primus **with the same transport**.\n\
+             Echo: {} sessions, each keeping {} messages of 32 B in flight (closed loop).\n\
+             Broadcast: {} sessions, one triggers, at most {} broadcasts incomplete (peak).\n\
+             The polling transports hold two HTTP connections per session (a poll and a\n\
+             send), as browsers do; what queues up while a send is in flight goes in the\n\
+             next one. *Framings per broadcast*: messages primus-rs wrapped into the\n\
+             transport's packet (`packets_encoded()`) per broadcast.\n",
+            c.transport_echo_conns, c.echo_window, c.transport_broadcast_conns, c.broadcast_window,
+        );
+        let mut notes = Vec::new();
+        let servers: Vec<ServerKind> = self
+            .servers()
+            .iter()
+            .copied()
+            .filter(|s| *s != ServerKind::Tungstenite)
+            .collect();
+        if !self.results.transport_echo.is_empty() {
+            let _ = writeln!(out, "### Echo, 32 B, peak\n");
+            let _ = writeln!(
+                out,
+                "| transport | server | msgs/s | p50 | p99 | server CPU ms / 1k msgs | × Node | background |"
+            );
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+            for &transport in &c.transports {
+                let node_cpu = find(&self.results.transport_echo, &transport, ServerKind::NodePrimus)
+                    .and_then(|c| c.median(EchoRun::cpu_per_1k));
+                for &server in &servers {
+                    let Some(cell) = find(&self.results.transport_echo, &transport, server) else {
+                        continue;
+                    };
+                    if cell.ok().next().is_none() {
+                        let _ = write!(out, "| {} ", transport.label());
+                        failed_row(out, server, &cell.failures(), 7);
+                        continue;
+                    }
+                    footnote_failures(&mut notes, &format!("{} echo", transport.label()), cell);
+                    let cpu = cell.median(EchoRun::cpu_per_1k);
+                    let (p50, p99) = cell.latency_cells();
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                        transport.label(),
+                        server.label(),
+                        thousands(cell.median(EchoRun::throughput).unwrap_or(f64::NAN)),
+                        p50,
+                        p99,
+                        with_range(cpu, cell.range(EchoRun::cpu_per_1k), ms),
+                        ratio(cpu, node_cpu),
+                        cell.background(),
+                    );
+                }
+            }
+            out.push('\n');
+        }
+        if !self.results.transport_broadcast.is_empty() {
+            let _ = writeln!(
+                out,
+                "### Broadcast to {} sessions, peak\n",
+                thousands(c.transport_broadcast_conns as f64)
+            );
+            let _ = writeln!(
+                out,
+                "| transport | server | deliveries/s | p50 | p99 | server CPU ms / 1k deliveries | × Node | encodes per broadcast | framings per broadcast | background |"
+            );
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for &transport in &c.transports {
+                let node_cpu = find(
+                    &self.results.transport_broadcast,
+                    &transport,
+                    ServerKind::NodePrimus,
+                )
+                .and_then(|c| c.median(BroadcastRun::cpu_per_1k));
+                for &server in &servers {
+                    let Some(cell) = find(&self.results.transport_broadcast, &transport, server) else {
+                        continue;
+                    };
+                    if cell.ok().next().is_none() {
+                        let _ = write!(out, "| {} ", transport.label());
+                        failed_row(out, server, &cell.failures(), 9);
+                        continue;
+                    }
+                    footnote_failures(&mut notes, &format!("{} broadcast", transport.label()), cell);
+                    let cpu = cell.median(BroadcastRun::cpu_per_1k);
+                    let (p50, p99) = cell.latency_cells();
+                    let per_broadcast = |pick: fn(&BroadcastRun) -> Option<f64>| {
+                        cell.median(|r| pick(r).unwrap_or(f64::NAN))
+                            .map_or("n/a".to_owned(), |v| format!("{v:.3}"))
+                    };
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                        transport.label(),
+                        server.label(),
+                        thousands(cell.median(BroadcastRun::throughput).unwrap_or(f64::NAN)),
+                        p50,
+                        p99,
+                        with_range(cpu, cell.range(BroadcastRun::cpu_per_1k), ms),
+                        ratio(cpu, node_cpu),
+                        per_broadcast(|r| r.encodes_per_broadcast),
+                        per_broadcast(|r| r.framings_per_broadcast),
                         cell.background(),
                     );
                 }
@@ -720,6 +839,61 @@ impl Report<'_> {
                         pass: encodes.map(|e| e <= 1.01),
                     });
                 }
+            }
+        }
+        for &transport in &self.config.transports {
+            for &mode in &modes {
+                let echo_cpu = |server| {
+                    find(&self.results.transport_echo, &transport, server)
+                        .and_then(|c| c.median(EchoRun::cpu_per_1k))
+                };
+                let broadcast = |server| find(&self.results.transport_broadcast, &transport, server);
+                let broadcast_cpu =
+                    |server| broadcast(server).and_then(|c| c.median(BroadcastRun::cpu_per_1k));
+                if find(&self.results.transport_echo, &transport, mode).is_some() {
+                    targets.push(bound(
+                        format!(
+                            "{}, {} echo 32 B: server CPU/1k msgs ≤ 0.25× Node Primus ({})",
+                            mode.label(),
+                            transport.label(),
+                            transport.transformer()
+                        ),
+                        echo_cpu(mode),
+                        echo_cpu(ServerKind::NodePrimus),
+                        0.25,
+                        true,
+                    ));
+                }
+                let Some(cell) = broadcast(mode) else {
+                    continue;
+                };
+                targets.push(bound(
+                    format!(
+                        "{}, {} broadcast to {}: server CPU/1k deliveries ≤ 0.25× Node Primus ({})",
+                        mode.label(),
+                        transport.label(),
+                        thousands(self.config.transport_broadcast_conns as f64),
+                        transport.transformer()
+                    ),
+                    broadcast_cpu(mode),
+                    broadcast_cpu(ServerKind::NodePrimus),
+                    0.25,
+                    true,
+                ));
+                let encodes = cell.median(|r| r.encodes_per_broadcast.unwrap_or(f64::NAN));
+                let framings = cell.median(|r| r.framings_per_broadcast.unwrap_or(f64::NAN));
+                targets.push(Target {
+                    text: format!(
+                        "{}, {} broadcast: one encode and one framing per broadcast",
+                        mode.label(),
+                        transport.label()
+                    ),
+                    measured: match (encodes, framings) {
+                        (Some(e), Some(f)) => format!("{e:.3} encodes, {f:.3} framings per broadcast"),
+                        _ => "not measured".to_owned(),
+                    },
+                    pass: encodes.zip(framings).map(|(e, f)| e <= 1.01 && f <= 1.01),
+                });
             }
         }
         if !self.results.idle.is_empty() {

@@ -20,7 +20,8 @@ use crate::latency::{Samples, Summary};
 use crate::loadgen::{self, BroadcastPlan, EchoPlan, OpenSpec, Outcome};
 use crate::procfs::{Snapshot, Usage};
 use crate::servers::{Environment, ServerKind, ServerProcess, StartOptions};
-use crate::wire;
+use crate::transport::Transport;
+use crate::{transport_scenarios, wire};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,12 @@ pub struct Config {
     pub setup_conns: usize,
     /// Setup: connections opened at once.
     pub setup_concurrency: usize,
+    /// Transports: the engine.io and SockJS transports to run.
+    pub transports: Vec<Transport>,
+    /// Transports: echo sessions (32 B requests, `echo_window` in flight each).
+    pub transport_echo_conns: usize,
+    /// Transports: broadcast sessions.
+    pub transport_broadcast_conns: usize,
 }
 
 /// One echo frame size and its fixed offered rate.
@@ -108,6 +115,9 @@ impl Config {
             idle_settle: Duration::from_secs(2),
             setup_conns: 2_000,
             setup_concurrency: 32,
+            transports: Transport::ALL.to_vec(),
+            transport_echo_conns: 100,
+            transport_broadcast_conns: 1_000,
         }
     }
 
@@ -122,6 +132,8 @@ impl Config {
             idle_conns: 1_000,
             idle_settle: Duration::from_millis(500),
             setup_conns: 300,
+            transport_echo_conns: 50,
+            transport_broadcast_conns: 200,
             ..Config::full()
         }
     }
@@ -138,15 +150,18 @@ pub enum Scenario {
     Idle,
     /// Connection setup rate.
     Setup,
+    /// Echo and broadcast over the engine.io and SockJS transports.
+    Transports,
 }
 
 impl Scenario {
     /// All network scenarios, in run order.
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::Echo,
         Scenario::Broadcast,
         Scenario::Idle,
         Scenario::Setup,
+        Scenario::Transports,
     ];
 }
 
@@ -197,6 +212,9 @@ pub struct BroadcastRun {
     pub latency: Option<Summary>,
     /// primus-rs: parser encodes per broadcast over the whole run.
     pub encodes_per_broadcast: Option<f64>,
+    /// primus-rs over engine.io or SockJS: messages wrapped into the
+    /// transport's packet per broadcast over the whole run.
+    pub framings_per_broadcast: Option<f64>,
 }
 
 impl BroadcastRun {
@@ -287,6 +305,10 @@ pub struct Results {
     pub idle: Vec<Cell<usize, IdleRun>>,
     /// Setup runs.
     pub setup: Vec<Cell<usize, SetupRun>>,
+    /// Echo runs over the engine.io and SockJS transports.
+    pub transport_echo: Vec<Cell<Transport, EchoRun>>,
+    /// Broadcast runs over the engine.io and SockJS transports.
+    pub transport_broadcast: Vec<Cell<Transport, BroadcastRun>>,
 }
 
 fn push<K: PartialEq + Copy, R>(
@@ -362,6 +384,43 @@ pub async fn run(config: &Config, env: &Environment, scenarios: &[Scenario]) -> 
                 push(&mut results.setup, config.setup_conns, server, run);
             }
         }
+        if scenarios.contains(&Scenario::Transports) {
+            for &transport in &config.transports {
+                for server in transport_scenarios::servers(config) {
+                    let label = format!("{} echo 32 B peak round {round}", transport.label());
+                    let run = transport_scenarios::echo(config, env, server, transport).await;
+                    progress(&label, server, &run, |r| {
+                        format!(
+                            "{:.0} msg/s, {:.2} ms CPU/1k, p50 {} µs, p99 {} µs",
+                            r.throughput(),
+                            r.cpu_per_1k(),
+                            r.latency.map_or(0, |l| l.p50_us),
+                            r.latency.map_or(0, |l| l.p99_us)
+                        )
+                    });
+                    push(&mut results.transport_echo, transport, server, run);
+                }
+                for server in transport_scenarios::servers(config) {
+                    let label = format!(
+                        "{} broadcast {} conns round {round}",
+                        transport.label(),
+                        config.transport_broadcast_conns
+                    );
+                    let run = transport_scenarios::broadcast(config, env, server, transport).await;
+                    progress(&label, server, &run, |r| {
+                        format!(
+                            "{:.0} deliveries/s, {:.3} ms CPU/1k, {} broadcasts, encodes/broadcast {:?}, framings/broadcast {:?}",
+                            r.throughput(),
+                            r.cpu_per_1k(),
+                            r.broadcasts,
+                            r.encodes_per_broadcast,
+                            r.framings_per_broadcast
+                        )
+                    });
+                    push(&mut results.transport_broadcast, transport, server, run);
+                }
+            }
+        }
     }
     // Memory is not noisy the way CPU is: one round.
     if scenarios.contains(&Scenario::Idle) {
@@ -427,7 +486,7 @@ async fn start(
 }
 
 /// Warm-up, then the measured window; stops the drivers and collects them.
-async fn measure(
+pub(crate) async fn measure(
     config: &Config,
     server: &ServerProcess,
     control: &loadgen::GateControl,
@@ -448,7 +507,7 @@ async fn measure(
 }
 
 /// Fails when any driver failed or any reply was wrong.
-fn check(outcomes: &[Outcome]) -> Result<(), String> {
+pub(crate) fn check(outcomes: &[Outcome]) -> Result<(), String> {
     let failed: Vec<&String> = outcomes.iter().filter_map(|o| o.error.as_ref()).collect();
     if let Some(first) = failed.first() {
         return Err(format!(
@@ -464,7 +523,7 @@ fn check(outcomes: &[Outcome]) -> Result<(), String> {
     Ok(())
 }
 
-fn merged_samples(outcomes: &mut [Outcome]) -> Samples {
+pub(crate) fn merged_samples(outcomes: &mut [Outcome]) -> Samples {
     let total = outcomes.iter().map(|o| o.samples.len()).sum();
     let mut samples = Samples::with_capacity(total);
     for outcome in outcomes {
@@ -540,7 +599,10 @@ pub async fn broadcast(
     conns: usize,
     load: Load,
 ) -> Result<BroadcastRun, String> {
-    let options = StartOptions { count_encodes: true };
+    let options = StartOptions {
+        count_encodes: true,
+        ..StartOptions::default()
+    };
     let mut process = start(env, server, options, &format!("broadcast-{conns}")).await?;
     let probe: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &echo_payload(server, 32)).into();
     let typed = server.is_typed();
@@ -626,6 +688,7 @@ pub async fn broadcast(
         latency: merged_samples(&mut outcomes).summary(),
         usage,
         encodes_per_broadcast,
+        framings_per_broadcast: None,
     })
 }
 

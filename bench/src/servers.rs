@@ -216,6 +216,8 @@ async fn prepare_node(dir: &Path) -> Result<NodeSetup, String> {
 pub struct StartOptions {
     /// primus-rs: count parser encodes (for the broadcast scenario).
     pub count_encodes: bool,
+    /// The Primus transformer (`--transformer`); `None`: `websockets`.
+    pub transformer: Option<&'static str>,
 }
 
 /// What a Rust server says about itself (`bench-server`'s `stats` line).
@@ -229,6 +231,9 @@ pub struct ServerStats {
     /// Tokio tasks alive in the server's runtime
     /// (`RuntimeMetrics::num_alive_tasks`).
     pub tasks: Option<u64>,
+    /// primus-rs over engine.io or SockJS: messages wrapped into the
+    /// transport's packets so far (`packets_encoded()`).
+    pub framed: Option<u64>,
 }
 
 /// A running server process; killed when dropped.
@@ -258,6 +263,9 @@ impl ServerProcess {
                     .map_err(|why| format!("Node unavailable: {why}"))?;
                 let mut command = Command::new("node");
                 command.arg(&node.script);
+                if let Some(transformer) = options.transformer {
+                    command.args(["--transformer", transformer]);
+                }
                 command
             }
             _ => {
@@ -272,6 +280,12 @@ impl ServerProcess {
                     .args(["--read-buffer", &READ_BUFFER.to_string()]);
                 if options.count_encodes && kind.is_primus_rs() {
                     command.arg("--count-encodes");
+                }
+                if let Some(transformer) = options.transformer {
+                    if !kind.is_primus_rs() {
+                        return Err(format!("{} speaks only websockets", kind.label()));
+                    }
+                    command.args(["--transformer", transformer]);
                 }
                 command
             }
@@ -357,6 +371,7 @@ impl ServerProcess {
             encodes: field("encodes"),
             connected: field("connected"),
             tasks: field("tasks"),
+            framed: field("framed"),
         })
     }
 

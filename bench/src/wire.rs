@@ -85,8 +85,13 @@ pub fn upgrade_request(addr: SocketAddr, query: &str) -> String {
     } else {
         format!("?{query}")
     };
+    upgrade_request_at(addr, &format!("/primus/{query}"))
+}
+
+/// The upgrade request for any request target (path and query).
+pub fn upgrade_request_at(addr: SocketAddr, target: &str) -> String {
     format!(
-        "GET /primus/{query} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: cHJpbXVzLXJzIGJlbmNoIQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
 }
@@ -153,7 +158,7 @@ impl FrameReader {
 
     /// Reads once from `stream` into the free space (compacting or growing
     /// first). Returns the number of bytes read; 0 means end of stream.
-    pub async fn fill(&mut self, stream: &mut TcpStream) -> io::Result<usize> {
+    pub async fn fill(&mut self, stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> io::Result<usize> {
         self.make_room();
         let read = stream.read(&mut self.buf[self.end..]).await?;
         self.end += read;
@@ -305,15 +310,30 @@ impl Conn {
         read_capacity: usize,
         timeout: Duration,
     ) -> Result<Conn, WireError> {
-        tokio::time::timeout(timeout, Conn::open_inner(addr, query, read_capacity))
+        let request = upgrade_request(addr, query);
+        tokio::time::timeout(timeout, Conn::open_inner(addr, request, read_capacity))
             .await
             .map_err(|_| WireError::Timeout)?
     }
 
-    async fn open_inner(addr: SocketAddr, query: &str, read_capacity: usize) -> Result<Conn, WireError> {
+    /// Connects to `addr` and upgrades at `target` (path and query), within
+    /// `timeout`.
+    pub async fn open_at(
+        addr: SocketAddr,
+        target: &str,
+        read_capacity: usize,
+        timeout: Duration,
+    ) -> Result<Conn, WireError> {
+        let request = upgrade_request_at(addr, target);
+        tokio::time::timeout(timeout, Conn::open_inner(addr, request, read_capacity))
+            .await
+            .map_err(|_| WireError::Timeout)?
+    }
+
+    async fn open_inner(addr: SocketAddr, request: String, read_capacity: usize) -> Result<Conn, WireError> {
         let mut stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        stream.write_all(upgrade_request(addr, query).as_bytes()).await?;
+        stream.write_all(request.as_bytes()).await?;
         let mut answer = Vec::with_capacity(512);
         let mut chunk = [0u8; 1024];
         let head_end = loop {

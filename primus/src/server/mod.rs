@@ -389,14 +389,18 @@ impl Server {
     /// ```
     pub fn write_to<T: Serialize + ?Sized>(&self, value: &T, target: &Target) -> Result<usize, ParserError> {
         let pipeline = &self.core.pipeline;
-        let message = Outbound::encode(value, &*pipeline.parser, pipeline.encodes_per_spark())?;
+        let message = match Outbound::encode(value, &*pipeline.parser, pipeline.encodes_per_spark())? {
+            // Sent to many: wrapped once by the transports that wrap.
+            Outbound::Frame(frame) if target.spark_id().is_none() => Outbound::Frame(frame.shared()),
+            message => message,
+        };
         Ok(pipeline.broadcast.deliver(&message, target))
     }
 
     /// Broadcasts an encoded frame; returns how many sparks it was queued for.
     pub fn write_frame(&self, frame: &Frame) -> usize {
         self.broadcast()
-            .deliver(&Outbound::Frame(frame.clone()), &Target::all())
+            .deliver(&Outbound::Frame(frame.clone().shared()), &Target::all())
     }
 
     /// Calls `visit` for every connected spark until it returns

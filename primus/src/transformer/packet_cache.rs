@@ -1,31 +1,18 @@
 //! Encode once, also for the transports that wrap each message in a packet
-//! of their own (engine.io's `4…`, SockJS' quoted string): the packets made
-//! for the last few frames are kept, so a broadcast (one frame, shared by
-//! every recipient) is wrapped once, not once per recipient.
-//!
-//! A frame is known by its bytes' address and length. The cache keeps a
-//! clone of each frame it holds, so the allocation stays alive and its
-//! address cannot be reused by another frame while the entry exists: equal
-//! address, length and kind mean the same bytes.
+//! of their own (engine.io's `4…`, SockJS' quoted string): a frame sent to
+//! many sparks (a broadcast, marked by `Frame::shared`) carries a slot that
+//! the first session to send it fills with the packet, and every other
+//! session takes from. The packet lives as long as the frame: no eviction,
+//! no lock shared between sessions, nothing kept for frames sent to one
+//! spark.
 
-use crate::lock;
 use crate::wire::Frame;
 use bytes::Bytes;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
-/// Frames remembered (the most recent first).
-const ENTRIES: usize = 8;
-
-/// Larger frames are wrapped each time: keeping them would hold too much
-/// memory for too little gain.
-const MAX_CACHED: usize = 64 * 1024;
-
-/// The packets of the last frames a transport wrapped.
+/// Makes a transport's packets, once per frame.
 pub(super) struct PacketCache {
     encode: fn(&Frame) -> Option<Bytes>,
-    entries: Mutex<VecDeque<(Frame, Bytes)>>,
     encoded: AtomicU64,
 }
 
@@ -43,30 +30,19 @@ impl PacketCache {
     pub(super) fn new(encode: fn(&Frame) -> Option<Bytes>) -> PacketCache {
         PacketCache {
             encode,
-            entries: Mutex::new(VecDeque::with_capacity(ENTRIES)),
             encoded: AtomicU64::new(0),
         }
     }
 
-    /// The packet for `frame`: the one made before for the same frame, or
-    /// a new one.
+    /// The packet for `frame`: for a shared frame, the one made before by
+    /// this transport, or a new one.
     pub(super) fn packet(&self, frame: &Frame) -> Option<Bytes> {
-        if frame.len() > MAX_CACHED {
-            return self.encode(frame);
+        match frame.packet_slot() {
+            // The maker is known by its function: two transformers of the
+            // same kind make the same packets.
+            Some(slot) => slot.get_or_make(self.encode as usize, || self.encode(frame)),
+            None => self.encode(frame),
         }
-        let same = |(known, _): &(Frame, Bytes)| {
-            known.as_bytes().as_ptr() == frame.as_bytes().as_ptr()
-                && known.len() == frame.len()
-                && known.kind() == frame.kind()
-        };
-        if let Some((_, packet)) = lock::lock(&self.entries).iter().find(|entry| same(entry)) {
-            return Some(packet.clone());
-        }
-        let packet = self.encode(frame)?;
-        let mut entries = lock::lock(&self.entries);
-        entries.push_front((frame.clone(), packet.clone()));
-        entries.truncate(ENTRIES);
-        Some(packet)
     }
 
     fn encode(&self, frame: &Frame) -> Option<Bytes> {
@@ -74,7 +50,7 @@ impl PacketCache {
         (self.encode)(frame)
     }
 
-    /// How many packets were made (cache misses), for tests and metrics.
+    /// How many packets were made, for tests and metrics.
     pub(super) fn encoded(&self) -> u64 {
         self.encoded.load(Ordering::Relaxed)
     }
@@ -90,35 +66,40 @@ mod tests {
         Some(Bytes::from(out))
     }
 
-    #[test]
-    fn a_shared_frame_is_wrapped_once() {
-        let cache = PacketCache::new(wrap);
-        let broadcast = Frame::text("\"to everyone\"");
-        for _ in 0..1000 {
-            assert_eq!(cache.packet(&broadcast.clone()).unwrap(), "4\"to everyone\"");
-        }
-        assert_eq!(cache.encoded(), 1);
-        // Equal bytes in another frame are another frame (wrapped again,
-        // with the same result).
-        let echo = Frame::text("\"to everyone\"");
-        assert_eq!(cache.packet(&echo).unwrap(), "4\"to everyone\"");
-        assert_eq!(cache.encoded(), 2);
+    fn quote(frame: &Frame) -> Option<Bytes> {
+        serde_json::to_vec(frame.as_str()?).ok().map(Bytes::from)
     }
 
     #[test]
-    fn old_and_large_frames_are_wrapped_again() {
+    fn a_shared_frame_is_wrapped_once_however_many_frames_come_between() {
         let cache = PacketCache::new(wrap);
-        let first = Frame::text("\"first\"");
-        cache.packet(&first);
-        for i in 0..ENTRIES {
-            cache.packet(&Frame::text(format!("{i}")));
+        let broadcasts: Vec<Frame> = (0..100)
+            .map(|i| Frame::text(format!("\"broadcast {i}\"")).shared())
+            .collect();
+        // 1,000 recipients, each at its own point of the stream.
+        for recipient in 0..1000 {
+            for broadcast in broadcasts.iter().cycle().skip(recipient % 100).take(100) {
+                let packet = cache.packet(&broadcast.clone()).unwrap();
+                assert_eq!(&packet[1..], broadcast.as_bytes());
+            }
         }
-        cache.packet(&first);
-        assert_eq!(cache.encoded(), ENTRIES as u64 + 2);
-        let large = Frame::text("x".repeat(MAX_CACHED + 1));
-        cache.packet(&large);
-        cache.packet(&large);
-        assert_eq!(cache.encoded(), ENTRIES as u64 + 4);
-        assert_eq!(cache.packet(&Frame::binary(vec![1])), None);
+        assert_eq!(cache.encoded(), 100);
+    }
+
+    #[test]
+    fn frames_for_one_spark_and_other_transports_are_wrapped_each_time() {
+        let engine_io = PacketCache::new(wrap);
+        let echo = Frame::text("\"just for you\"");
+        engine_io.packet(&echo);
+        engine_io.packet(&echo);
+        assert_eq!(engine_io.encoded(), 2);
+        // A shared frame that reaches two transformers gets each one's packet.
+        let sockjs = PacketCache::new(quote);
+        let broadcast = Frame::text("\"hi\"").shared();
+        assert_eq!(engine_io.packet(&broadcast).unwrap(), "4\"hi\"");
+        assert_eq!(sockjs.packet(&broadcast).unwrap(), "\"\\\"hi\\\"\"");
+        assert_eq!(engine_io.packet(&broadcast).unwrap(), "4\"hi\"");
+        assert_eq!(engine_io.encoded(), 3);
+        assert_eq!(engine_io.packet(&Frame::binary(vec![1]).shared()), None);
     }
 }

@@ -4,8 +4,12 @@
 //! transport message: either text (always valid UTF-8) or binary. Frames are
 //! cheap to clone (the bytes are reference counted), which is what lets a
 //! broadcast encode a value once and hand the same frame to every connection.
+//! A broadcast frame also carries a [`PacketSlot`], so a transport that wraps
+//! each message in a packet of its own (engine.io, SockJS) wraps it once for
+//! all its recipients, too.
 
 use bytes::Bytes;
+use std::sync::{Arc, OnceLock};
 
 /// Whether a [`Frame`] travels as a text or a binary transport message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,11 +30,54 @@ pub enum FrameKind {
 /// assert_eq!(frame.as_str(), Some("\"hello\""));
 /// assert_eq!(Frame::binary(vec![1, 2, 3]).as_bytes(), &[1, 2, 3]);
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Frame {
     kind: FrameKind,
     // Invariant: when `kind` is `Text`, `bytes` is valid UTF-8.
     bytes: Bytes,
+    /// Set on frames sent to many sparks ([`Frame::shared`]).
+    slot: Option<Arc<PacketSlot>>,
+}
+
+/// Two frames are equal when their kind and bytes are: the packet slot is
+/// a cache, not part of the value.
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        self.kind == other.kind && self.bytes == other.bytes
+    }
+}
+
+impl Eq for Frame {}
+
+impl std::hash::Hash for Frame {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        self.bytes.hash(state);
+    }
+}
+
+/// The packet a transport made for a shared frame: made by the first
+/// recipient's session, reused by every other one, freed with the frame.
+#[derive(Default)]
+pub(crate) struct PacketSlot {
+    /// Which packet maker made it (a frame could reach two servers with
+    /// different transformers), and the packet (`None`: the transport
+    /// cannot carry the frame).
+    made: OnceLock<(usize, Option<Bytes>)>,
+}
+
+impl PacketSlot {
+    /// The packet `maker` (identified by `maker_id`) made for this frame:
+    /// made now if it is the first to ask; made again without keeping it if
+    /// another maker filled the slot.
+    pub(crate) fn get_or_make(&self, maker_id: usize, make: impl Fn() -> Option<Bytes>) -> Option<Bytes> {
+        let (made_by, packet) = self.made.get_or_init(|| (maker_id, make()));
+        if *made_by == maker_id {
+            packet.clone()
+        } else {
+            make()
+        }
+    }
 }
 
 impl Frame {
@@ -39,6 +86,7 @@ impl Frame {
         Frame {
             kind: FrameKind::Text,
             bytes: Bytes::from(text.into()),
+            slot: None,
         }
     }
 
@@ -54,6 +102,7 @@ impl Frame {
         Ok(Frame {
             kind: FrameKind::Text,
             bytes,
+            slot: None,
         })
     }
 
@@ -64,6 +113,7 @@ impl Frame {
         Frame {
             kind: FrameKind::Text,
             bytes,
+            slot: None,
         }
     }
 
@@ -72,6 +122,7 @@ impl Frame {
         Frame {
             kind: FrameKind::Binary,
             bytes: bytes.into(),
+            slot: None,
         }
     }
 
@@ -118,6 +169,23 @@ impl Frame {
     /// Splits the frame into its kind and bytes.
     pub fn into_parts(self) -> (FrameKind, Bytes) {
         (self.kind, self.bytes)
+    }
+
+    /// The same frame, marked as sent to many sparks: transports that wrap
+    /// messages into packets of their own wrap it once for all of them
+    /// ([`packet_slot`](Self::packet_slot)). Clones share the mark.
+    pub(crate) fn shared(mut self) -> Frame {
+        if self.slot.is_none() {
+            self.slot = Some(Arc::default());
+        }
+        self
+    }
+
+    /// Where the packet made for this shared frame is kept; `None` for a
+    /// frame sent to one spark (its packet is made once anyway).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn packet_slot(&self) -> Option<&PacketSlot> {
+        self.slot.as_deref()
     }
 }
 

@@ -6,6 +6,7 @@
 //! bench-server tungstenite  # a minimal tokio-tungstenite echo server (no Primus)
 //!   [--read-buffer BYTES]   # WebSocket read buffer (default 4096, primus-rs' default)
 //!   [--count-encodes]       # primus modes: count parser encodes (reported by `stats`)
+//!   [--transformer NAME]    # primus modes: websockets (default), engine.io or sockjs
 //! ```
 //!
 //! Every mode follows the bench servers' contract (see `bench/README.md`):
@@ -15,11 +16,13 @@
 //! event), answers the stdin line `stats` with one JSON line, and exits when
 //! stdin ends so it never outlives the suite.
 //!
-//! The `stats` line is `{"encodes":N,"connected":N,"tasks":N}`: parser
+//! The `stats` line is `{"encodes":N,"connected":N,"tasks":N,"framed":N}`: parser
 //! encodes (with `--count-encodes`), connected clients (primus-rs:
 //! `Server::connected()`, the sparks; tungstenite: connections past the
 //! handshake) and the tokio tasks alive in the server's runtime
-//! (`RuntimeMetrics::num_alive_tasks`; the accept loop is one of them).
+//! (`RuntimeMetrics::num_alive_tasks`; the accept loop is one of them), and
+//! with engine.io or SockJS the messages wrapped into the transport's
+//! packets (`packets_encoded()`, 0 otherwise).
 
 mod counting;
 mod primus_echo;
@@ -36,6 +39,8 @@ pub struct Settings {
     pub read_buffer: usize,
     /// Whether primus modes count parser encodes.
     pub count_encodes: bool,
+    /// The primus modes' transformer, by its Primus name.
+    pub transformer: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +65,7 @@ fn parse_args() -> Result<(Mode, Settings), String> {
     let mut settings = Settings {
         read_buffer: 4096,
         count_encodes: false,
+        transformer: "websockets",
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -71,6 +77,18 @@ fn parse_args() -> Result<(Mode, Settings), String> {
                     .ok_or("--read-buffer needs a positive number of bytes")?;
             }
             "--count-encodes" => settings.count_encodes = true,
+            "--transformer" => {
+                settings.transformer = match args.next().as_deref() {
+                    Some("websockets") => "websockets",
+                    Some("engine.io") => "engine.io",
+                    Some("sockjs") => "sockjs",
+                    other => {
+                        return Err(format!(
+                            "--transformer: websockets, engine.io or sockjs, not {other:?}"
+                        ))
+                    }
+                };
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -142,8 +160,9 @@ fn control(mode: Mode, runtime: tokio::runtime::Handle) {
             let mut stdout = std::io::stdout().lock();
             let _ = writeln!(
                 stdout,
-                "{{\"encodes\":{},\"connected\":{connected},\"tasks\":{tasks}}}",
-                counting::encodes()
+                "{{\"encodes\":{},\"connected\":{connected},\"tasks\":{tasks},\"framed\":{}}}",
+                counting::encodes(),
+                primus_echo::framed()
             );
             let _ = stdout.flush();
         }

@@ -2,11 +2,13 @@
 //!
 //! Both are built and served the way the README shows users
 //! (`Server::builder()…build()`, then `serve` on a listener, which is what
-//! `listen` does), with the default options: 4 KiB read buffer, 1024-frame
-//! send queues, 30 s heartbeat, JSON parser.
+//! `listen` does), with the default options: 4 KiB read buffer, 1 MiB
+//! outbound queue budget per connection, 30 s heartbeat, JSON parser; the `websockets` transformer
+//! unless `--transformer` names engine.io or SockJS (their defaults too).
 
 use super::counting::CountingJson;
 use super::Settings;
+use primus::transformer::{EngineIo, SockJs};
 use primus::{Payload, Server, ServerBuilder, Spark};
 use std::sync::OnceLock;
 use tokio::net::TcpListener;
@@ -17,6 +19,17 @@ static SERVER: OnceLock<Server> = OnceLock::new();
 /// Connected sparks (`Server::connected()`); 0 before the server is built.
 pub fn connected() -> usize {
     SERVER.get().map_or(0, Server::connected)
+}
+
+/// Reads the transformer's framing counter (engine.io and SockJS).
+type FramedCounter = Box<dyn Fn() -> u64 + Send + Sync>;
+
+/// The engine.io or SockJS transformer's counter, when one is in use.
+static FRAMED: OnceLock<FramedCounter> = OnceLock::new();
+
+/// Messages wrapped into engine.io or SockJS packets so far; 0 with `websockets`.
+pub fn framed() -> u64 {
+    FRAMED.get().map_or(0, |count| count())
 }
 
 /// The typed events of the typed mode.
@@ -45,6 +58,21 @@ async fn broadcast(server: Server, Payload(text): Payload<String>) {
 
 fn builder(settings: Settings) -> ServerBuilder {
     let builder = Server::builder().read_buffer_size(settings.read_buffer);
+    let builder = match settings.transformer {
+        "engine.io" => {
+            let engine_io = EngineIo::default();
+            let counter = engine_io.clone();
+            let _ = FRAMED.set(Box::new(move || counter.packets_encoded()));
+            builder.transformer(engine_io)
+        }
+        "sockjs" => {
+            let sockjs = SockJs::default();
+            let counter = sockjs.clone();
+            let _ = FRAMED.set(Box::new(move || counter.packets_encoded()));
+            builder.transformer(sockjs)
+        }
+        _ => builder,
+    };
     if settings.count_encodes {
         builder.parser(CountingJson)
     } else {
