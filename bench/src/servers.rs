@@ -189,7 +189,10 @@ async fn prepare_node(dir: &Path) -> Result<NodeSetup, String> {
         .await
         .map_err(|e| format!("node is not installed ({e})"))?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
-    if !dir.join("node_modules").join("primus").exists() {
+    let installed = ["primus", "ws", "engine.io", "sockjs"]
+        .iter()
+        .all(|package| dir.join("node_modules").join(package).exists());
+    if !installed {
         eprintln!(
             "installing the Node server's packages (npm ci in {})…",
             dir.display()

@@ -171,13 +171,44 @@ async fn an_abandoned_session_ends_after_ping_interval_and_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_session() {
+    let engine_io = EngineIo::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(300))
+        .max_sessions_per_address(3);
+    let running = server(engine_io.clone()).await;
+    let addr = running.addr;
+    let mut sids = Vec::new();
+    for _ in 0..3 {
+        sids.push(handshake(addr).await);
+    }
+    let fourth = raw::get(addr, "/primus/?EIO=4&transport=polling", &[]).await;
+    fourth.assert_status(429);
+    assert_eq!(fourth.body, "Too many sessions from this address");
+    assert_eq!(engine_io.session_count(), 3);
+    assert_eq!(running.server.connected(), 3, "no spark for the refused one");
+    // The sessions held go on.
+    let sent = post(addr, &format!("sid={}", sids[0]), "4\"still here\"").await;
+    sent.assert_status(200);
+    assert_eq!(poll(addr, &sids[0]).await, "4\"still here\"");
+    // Once they are abandoned and collected, the address may open again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(engine_io.session_count(), 0);
+    for _ in 0..3 {
+        handshake(addr).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_abandoned_sessions_leave_memory_where_it_was() {
     use futures_util::StreamExt;
     // Long enough that the sessions of a round are all alive when it has
     // opened them, also on a busy machine.
+    // Every session comes from 127.0.0.1: past the per-address cap.
     let engine_io = EngineIo::default()
         .ping_interval(Duration::from_secs(5))
-        .ping_timeout(Duration::from_secs(5));
+        .ping_timeout(Duration::from_secs(5))
+        .max_sessions_per_address(20_000);
     let running = server(engine_io.clone()).await;
     let addr = running.addr;
     let open = |count: usize| {

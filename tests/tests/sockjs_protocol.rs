@@ -212,12 +212,35 @@ async fn an_abandoned_session_ends_its_spark_after_disconnect_delay() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_session() {
+    let sockjs = SockJs::default()
+        .disconnect_delay(Duration::from_millis(300))
+        .max_sessions_per_address(2);
+    let running = server(sockjs.clone()).await;
+    let addr = running.addr;
+    assert_eq!(poll(addr, "p1").await, "o\n");
+    assert_eq!(poll(addr, "p2").await, "o\n");
+    let third = post(addr, "/primus/000/p3/xhr", "").await;
+    third.assert_status(429);
+    assert_eq!(third.body, "Too many sessions from this address");
+    assert_eq!(sockjs.session_count(), 2);
+    assert_eq!(running.server.connected(), 2, "no spark for the refused one");
+    // Once they are abandoned and collected, the address may open again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(sockjs.session_count(), 0);
+    assert_eq!(poll(addr, "p4").await, "o\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_abandoned_sessions_leave_memory_where_it_was() {
     use futures_util::StreamExt;
     // Long enough that the sessions of a round are all alive when it has
     // opened them, also on a busy machine.
     let delay = Duration::from_secs(8);
-    let sockjs = SockJs::default().disconnect_delay(delay);
+    // Every session comes from 127.0.0.1: past the per-address cap.
+    let sockjs = SockJs::default()
+        .disconnect_delay(delay)
+        .max_sessions_per_address(20_000);
     let running = server(sockjs.clone()).await;
     let addr = running.addr;
     let open = |range: std::ops::Range<u32>| {

@@ -23,49 +23,80 @@ use crate::spark::SparkError;
 use crate::wire::Frame;
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
-/// The sessions of one server, by session id.
+/// The sessions of one server, by session id, and how many each client
+/// address holds.
 #[derive(Default)]
 pub(super) struct Sessions {
-    map: Mutex<HashMap<String, Arc<Session>>>,
+    map: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    by_id: HashMap<String, Arc<Session>>,
+    per_address: HashMap<IpAddr, usize>,
 }
 
 impl Sessions {
     /// The session with this id, if it is known.
     pub(super) fn get(&self, id: &str) -> Option<Arc<Session>> {
-        crate::lock::lock(&self.map).get(id).cloned()
+        crate::lock::lock(&self.map).by_id.get(id).cloned()
     }
 
     /// Adds a session; false when one with this id exists already.
     fn insert(&self, id: &str, session: &Arc<Session>) -> bool {
-        let mut map = crate::lock::lock(&self.map);
-        if map.contains_key(id) {
+        let mut known = crate::lock::lock(&self.map);
+        if known.by_id.contains_key(id) {
             return false;
         }
-        map.insert(id.to_owned(), session.clone());
+        known.by_id.insert(id.to_owned(), session.clone());
+        if let Some(address) = session.address {
+            *known.per_address.entry(address).or_default() += 1;
+        }
         true
     }
 
     /// Forgets the session, if `id` still names this one.
     fn remove(&self, id: &str, session: &Arc<Session>) {
-        let mut map = crate::lock::lock(&self.map);
-        if map.get(id).is_some_and(|known| Arc::ptr_eq(known, session)) {
-            map.remove(id);
+        let mut known = crate::lock::lock(&self.map);
+        if !known.by_id.get(id).is_some_and(|held| Arc::ptr_eq(held, session)) {
+            return;
+        }
+        known.by_id.remove(id);
+        if let Some(address) = session.address {
+            if let Some(count) = known.per_address.get_mut(&address) {
+                *count -= 1;
+                if *count == 0 {
+                    known.per_address.remove(&address);
+                }
+            }
         }
     }
 
     /// How many sessions are known (open or closing).
     pub(super) fn len(&self) -> usize {
-        crate::lock::lock(&self.map).len()
+        crate::lock::lock(&self.map).by_id.len()
+    }
+
+    /// How many of them were opened from `address`.
+    pub(super) fn from_address(&self, address: IpAddr) -> usize {
+        crate::lock::lock(&self.map)
+            .per_address
+            .get(&address)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
 /// One session's state, shared by its task and its receivers.
 pub(super) struct Session {
+    /// The client's address, counted against `max_sessions_per_address`.
+    address: Option<IpAddr>,
     outgoing: Mutex<Outgoing>,
     opening: Option<Bytes>,
     /// Wakes the receiver waiting for frames.
@@ -218,6 +249,7 @@ impl Session {
     ) -> Option<Arc<Session>> {
         let (inbound, receiver) = mpsc::channel(INBOUND_BATCHES);
         let session = Arc::new(Session {
+            address: connection.spark().address().ip,
             outgoing: Mutex::new(Outgoing {
                 opened: false,
                 kicked: false,

@@ -18,6 +18,8 @@ pub(super) struct SessionPool {
     pathname: Arc<std::sync::OnceLock<String>>,
     /// Most sessions at once.
     pub(super) max_sessions: usize,
+    /// Most sessions at once from one client address.
+    pub(super) max_sessions_per_address: usize,
     /// See [`SessionSettings::outgoing_budget`].
     pub(super) outgoing_budget: usize,
 }
@@ -27,6 +29,8 @@ pub(super) struct SessionPool {
 pub(super) enum OpenRefused {
     /// `max_sessions` are open.
     Full,
+    /// `max_sessions_per_address` are open from the client's address.
+    AddressFull,
     /// The server is closing (or gone).
     Closing,
     /// A session with this id exists (made by a concurrent request).
@@ -41,6 +45,7 @@ impl SessionPool {
             packets: Arc::new(PacketCache::new(encode)),
             pathname: Arc::default(),
             max_sessions: 65_536,
+            max_sessions_per_address: 1_024,
             outgoing_budget: 1024 * 1024,
         }
     }
@@ -84,6 +89,15 @@ impl SessionPool {
     ) -> Result<(String, Arc<Session>), OpenRefused> {
         if self.sessions.len() >= self.max_sessions {
             return Err(OpenRefused::Full);
+        }
+        // Checked before the connection opens (no spark is made for a
+        // refused session); concurrent handshakes from one address may pass
+        // the cap by as many as are in flight at once.
+        if let Some(ip) = address.ip {
+            if self.sessions.from_address(ip) >= self.max_sessions_per_address {
+                tracing::debug!(%ip, cap = self.max_sessions_per_address, "session refused: too many from this address");
+                return Err(OpenRefused::AddressFull);
+            }
         }
         let request = crate::pipeline::ConnectionRequest::from_parts(parts, address);
         let connection = connector.open(request).map_err(|error| {

@@ -82,6 +82,7 @@ impl std::fmt::Debug for EngineIo {
             .field("ping_timeout", &self.ping_timeout)
             .field("websocket", &self.websocket)
             .field("max_sessions", &self.pool.max_sessions)
+            .field("max_sessions_per_address", &self.pool.max_sessions_per_address)
             .field("sessions", &self.pool.len())
             .finish()
     }
@@ -133,6 +134,21 @@ impl EngineIo {
     /// ```
     pub fn max_sessions(mut self, sessions: usize) -> EngineIo {
         self.pool.max_sessions = sessions.max(1);
+        self
+    }
+
+    /// Most sessions at once from one client address (default 1,024); one
+    /// more gets `429 Too many sessions from this address`. A handshake
+    /// costs the client one request and the server a session held until
+    /// its timeout, so without this one client could take every session of
+    /// `max_sessions`. The address is the spark's (behind a reverse proxy,
+    /// set `ServerBuilder::trust_proxy`, or every client has the proxy's).
+    ///
+    /// ```
+    /// let engine_io = primus::transformer::EngineIo::default().max_sessions_per_address(10_000);
+    /// ```
+    pub fn max_sessions_per_address(mut self, sessions: usize) -> EngineIo {
+        self.pool.max_sessions_per_address = sessions.max(1);
         self
     }
 
@@ -194,6 +210,10 @@ impl EngineIo {
             .open(None, parts, address, connector, self.settings())
             .map_err(|refusal| match refusal {
                 OpenRefused::Full => refused(StatusCode::SERVICE_UNAVAILABLE, "Too many sessions"),
+                OpenRefused::AddressFull => refused(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many sessions from this address",
+                ),
                 OpenRefused::Closing => refused(StatusCode::SERVICE_UNAVAILABLE, "Server closing"),
                 OpenRefused::Taken => Box::new(error(3, "Bad request")),
             })

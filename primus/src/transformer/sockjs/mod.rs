@@ -89,6 +89,7 @@ impl std::fmt::Debug for SockJs {
             .field("response_limit", &self.response_limit)
             .field("websocket", &self.websocket)
             .field("max_sessions", &self.pool.max_sessions)
+            .field("max_sessions_per_address", &self.pool.max_sessions_per_address)
             .field("sessions", &self.pool.len())
             .finish()
     }
@@ -152,6 +153,21 @@ impl SockJs {
     /// ```
     pub fn max_sessions(mut self, sessions: usize) -> SockJs {
         self.pool.max_sessions = sessions.max(1);
+        self
+    }
+
+    /// Most sessions at once from one client address (default 1,024); one
+    /// more gets `429 Too many sessions from this address`. A handshake
+    /// costs the client one request and the server a session held until
+    /// its timeout, so without this one client could take every session of
+    /// `max_sessions`. The address is the spark's (behind a reverse proxy,
+    /// set `ServerBuilder::trust_proxy`, or every client has the proxy's).
+    ///
+    /// ```
+    /// let sockjs = primus::transformer::SockJs::default().max_sessions_per_address(10_000);
+    /// ```
+    pub fn max_sessions_per_address(mut self, sessions: usize) -> SockJs {
+        self.pool.max_sessions_per_address = sessions.max(1);
         self
     }
 
@@ -379,6 +395,10 @@ impl SockJs {
         match self.pool.open(Some(id), parts, address, connector, settings) {
             Ok((_, session)) => Ok(session),
             Err(OpenRefused::Full) => refused(StatusCode::SERVICE_UNAVAILABLE, "Too many sessions"),
+            Err(OpenRefused::AddressFull) => refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sessions from this address",
+            ),
             Err(OpenRefused::Closing) => refused(StatusCode::SERVICE_UNAVAILABLE, "Server closing"),
             // Made by a concurrent request meanwhile.
             Err(OpenRefused::Taken) => match self.pool.get(id) {
