@@ -84,7 +84,7 @@ impl Sessions {
     }
 
     /// How many of them were opened from `address`.
-    pub(super) fn from_address(&self, address: IpAddr) -> usize {
+    pub(super) fn held_by(&self, address: IpAddr) -> usize {
         crate::lock::lock(&self.map)
             .per_address
             .get(&address)

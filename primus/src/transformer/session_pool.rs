@@ -94,7 +94,7 @@ impl SessionPool {
         // refused session); concurrent handshakes from one address may pass
         // the cap by as many as are in flight at once.
         if let Some(ip) = address.ip {
-            if self.sessions.from_address(ip) >= self.max_sessions_per_address {
+            if self.sessions.held_by(ip) >= self.max_sessions_per_address {
                 tracing::debug!(%ip, cap = self.max_sessions_per_address, "session refused: too many from this address");
                 return Err(OpenRefused::AddressFull);
             }
