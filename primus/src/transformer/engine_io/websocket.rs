@@ -150,8 +150,13 @@ async fn serve(
     // The client's messages waiting for the session to take them; reading
     // pauses meanwhile, while writing goes on.
     let mut handing: Option<BoxFuture<'static, bool>> = None;
+    // Packets are fed to the socket's write buffer as they come and flushed
+    // once nothing else is ready: one write for all the replies to the
+    // messages of one read, not one per reply.
+    let mut unflushed = false;
     loop {
         tokio::select! {
+            biased;
             delivered = async {
                 match handing.as_mut() {
                     Some(handing) => handing.await,
@@ -163,32 +168,6 @@ async fn serve(
                     break;
                 }
             }
-            incoming = stream.next(), if handing.is_none() => {
-                stream.get_mut().message_done();
-                let frame = match incoming {
-                    Some(Ok(WsMessage::Text(text))) => match packet::decode(text.as_str(), max_length) {
-                        Ok(Packet::Message(frame)) => Some(frame),
-                        Ok(Packet::Close) => break,
-                        Ok(_) => None,
-                        Err(error) => {
-                            tracing::debug!(%error, "engine.io packet dropped");
-                            None
-                        }
-                    },
-                    Some(Ok(WsMessage::Binary(bytes))) if bytes.len() <= max_length => Some(Frame::binary(bytes)),
-                    Some(Ok(WsMessage::Binary(_))) => {
-                        tracing::debug!("engine.io binary message over max_length dropped");
-                        None
-                    }
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => None,
-                    Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
-                };
-                if let Some(frame) = frame {
-                    let session = session.clone();
-                    let held = Held::nothing(&budget);
-                    handing = Some(Box::pin(async move { session.send(vec![frame], held).await }));
-                }
-            }
             packets = next_packets(&attached, silence) => match packets {
                 Outgoing::Packets(packets) => {
                     let mut sent = Ok(());
@@ -198,10 +177,10 @@ async fn serve(
                             break;
                         }
                     }
-                    let flushed = tokio::time::timeout(silence, stream.flush()).await;
-                    if sent.is_err() || !matches!(flushed, Ok(Ok(()))) {
+                    if sent.is_err() {
                         break;
                     }
+                    unflushed = true;
                 }
                 Outgoing::Close(close) => {
                     let farewell = async {
@@ -212,6 +191,51 @@ async fn serve(
                     break;
                 }
             },
+            incoming = stream.next(), if handing.is_none() => {
+                // This message and those already read with it, handed over
+                // together.
+                let mut frames = Vec::new();
+                let mut next = incoming;
+                let mut stop = false;
+                let mut read = 0;
+                loop {
+                    read += 1;
+                    stream.get_mut().message_done();
+                    match read_step(next, max_length) {
+                        Step::Frame(frame) => frames.push(frame),
+                        Step::Skip => {}
+                        Step::Stop => {
+                            stop = true;
+                            break;
+                        }
+                    }
+                    if read >= MAX_READ_TOGETHER {
+                        break;
+                    }
+                    match futures_util::FutureExt::now_or_never(stream.next()) {
+                        Some(more) => next = more,
+                        None => break,
+                    }
+                }
+                if stop {
+                    // What came before the end is still the client's.
+                    if !frames.is_empty() {
+                        let _ = session.send(frames, Held::nothing(&budget)).await;
+                    }
+                    break;
+                }
+                if !frames.is_empty() {
+                    let session = session.clone();
+                    let held = Held::nothing(&budget);
+                    handing = Some(Box::pin(async move { session.send(frames, held).await }));
+                }
+            }
+            () = std::future::ready(()), if unflushed => {
+                unflushed = false;
+                if !matches!(tokio::time::timeout(silence, stream.flush()).await, Ok(Ok(()))) {
+                    break;
+                }
+            }
         }
     }
     drop(attached);
@@ -221,6 +245,43 @@ async fn serve(
 enum Outgoing {
     Packets(Vec<Bytes>),
     Close(Bytes),
+}
+
+/// Most messages of one read handed to the session together.
+const MAX_READ_TOGETHER: usize = 64;
+
+/// What one message from the client means to the loop.
+enum Step {
+    /// A Primus message for the session.
+    Frame(Frame),
+    /// Nothing for the session (a ping, a pong, an undecodable packet).
+    Skip,
+    /// The client closed (a close packet or frame, an error, the end).
+    Stop,
+}
+
+fn read_step(
+    incoming: Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>,
+    max_length: usize,
+) -> Step {
+    match incoming {
+        Some(Ok(WsMessage::Text(text))) => match packet::decode(text.as_str(), max_length) {
+            Ok(Packet::Message(frame)) => Step::Frame(frame),
+            Ok(Packet::Close) => Step::Stop,
+            Ok(_) => Step::Skip,
+            Err(error) => {
+                tracing::debug!(%error, "engine.io packet dropped");
+                Step::Skip
+            }
+        },
+        Some(Ok(WsMessage::Binary(bytes))) if bytes.len() <= max_length => Step::Frame(Frame::binary(bytes)),
+        Some(Ok(WsMessage::Binary(_))) => {
+            tracing::debug!("engine.io binary message over max_length dropped");
+            Step::Skip
+        }
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Step::Skip,
+        Some(Ok(WsMessage::Close(_)) | Err(_)) | None => Step::Stop,
+    }
 }
 
 async fn next_packets(attached: &Attached, silence: Duration) -> Outgoing {

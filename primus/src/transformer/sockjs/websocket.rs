@@ -136,6 +136,10 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
     let max_length = connection.max_length();
     let heartbeat = tokio::time::sleep(settings.heartbeat_delay);
     tokio::pin!(heartbeat);
+    // Frames are fed to the socket's write buffer as they come and flushed
+    // once nothing else is ready: one write for all the replies to the
+    // messages of one read, not one per reply.
+    let mut unflushed = false;
     loop {
         tokio::select! {
             biased;
@@ -149,9 +153,10 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
                     }
                     if !batch.is_empty() {
                         let frame = framing::array(&batch, b"");
-                        if let Some(exit) = send_unless_closed(stream, frame, connection.spark(), close.as_mut()).await {
+                        if let Some(exit) = feed_unless_closed(stream, frame, connection.spark(), close.as_mut()).await {
                             return exit;
                         }
+                        unflushed = true;
                         heartbeat.as_mut().reset(tokio::time::Instant::now() + settings.heartbeat_delay);
                     }
                 }
@@ -203,6 +208,15 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
                 }
                 heartbeat.as_mut().reset(tokio::time::Instant::now() + settings.heartbeat_delay);
             }
+            () = std::future::ready(()), if unflushed => {
+                unflushed = false;
+                connection.spark().write_blocked();
+                let exit = flush_unless_closed(stream, close.as_mut()).await;
+                connection.spark().write_unblocked();
+                if let Some(exit) = exit {
+                    return exit;
+                }
+            }
         }
     }
 }
@@ -224,6 +238,33 @@ async fn send(stream: &mut Stream, frame: Bytes) -> Result<(), tokio_tungstenite
     // SockJS frames are ASCII-safe JSON or single letters: always UTF-8.
     let text = Utf8Bytes::try_from(frame).unwrap_or_default();
     stream.send(WsMessage::Text(text)).await
+}
+
+/// Puts a frame in the socket's write buffer (written once the buffer is
+/// full or flushed), unless the server asks to close first; while the
+/// buffer cannot take it the spark is marked blocked. `Some` when the loop
+/// should stop.
+async fn feed_unless_closed<F: Future<Output = CloseRequest>>(
+    stream: &mut Stream,
+    frame: Bytes,
+    spark: &Spark,
+    close: Pin<&mut F>,
+) -> Option<Exit> {
+    let unsent = frame.clone();
+    // SockJS frames are ASCII-safe JSON or single letters: always UTF-8.
+    let text = Utf8Bytes::try_from(frame).unwrap_or_default();
+    let mut feeding = stream.feed(WsMessage::Text(text));
+    if let Some(fed) = futures_util::FutureExt::now_or_never(&mut feeding) {
+        return fed.err().map(|_| Exit::Gone);
+    }
+    spark.write_blocked();
+    let exit = tokio::select! {
+        biased;
+        request = close => Some(Exit::Requested(request, Some(unsent))),
+        fed = feeding => fed.err().map(|_| Exit::Gone),
+    };
+    spark.write_unblocked();
+    exit
 }
 
 /// Sends a frame, unless the server asks to close first; a send that cannot
