@@ -212,6 +212,40 @@ async fn an_abandoned_session_ends_its_spark_after_disconnect_delay() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_requests_for_one_session_open_one_spark() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    let running = contract::server_with(move |builder| {
+        let counted = counted.clone();
+        builder
+            .transformer(SockJs::default().heartbeat_delay(Duration::from_millis(200)))
+            .on_connection(move |_spark| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async {}
+            })
+    })
+    .await;
+    let addr = running.addr;
+    for round in 0..20 {
+        let path = format!("/primus/000/race{round}/xhr");
+        let answers = futures_util::future::join_all((0..8).map(|_| post(addr, &path, ""))).await;
+        // One request opened the session and took the opening frame; the
+        // others were a second receiver, a poll answered by a heartbeat, or
+        // (while it was being opened) "not found". None opened a spark.
+        let opened = answers.iter().filter(|answer| answer.body == "o\n").count();
+        assert_eq!(opened, 1, "{answers:?}");
+    }
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        20,
+        "a spark per session, no more"
+    );
+    assert_eq!(running.server.connected(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_cannot_take_every_session() {
     let sockjs = SockJs::default()
         .disconnect_delay(Duration::from_millis(300))

@@ -22,7 +22,7 @@ use crate::pipeline::{Connection, Work};
 use crate::spark::SparkError;
 use crate::wire::Frame;
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +40,21 @@ pub(super) struct Sessions {
 struct Known {
     by_id: HashMap<String, Arc<Session>>,
     per_address: HashMap<IpAddr, usize>,
+    /// Ids of sessions being opened (see [`Sessions::claim`]).
+    opening: HashSet<String>,
+}
+
+/// An id claimed for a session being opened; released when dropped (by
+/// then the session is known by its id, or was not opened).
+pub(super) struct Claim<'a> {
+    sessions: &'a Sessions,
+    id: String,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        crate::lock::lock(&self.sessions.map).opening.remove(&self.id);
+    }
 }
 
 impl Sessions {
@@ -76,6 +91,21 @@ impl Sessions {
                 }
             }
         }
+    }
+
+    /// Claims `id` for a session about to be opened: `None` when a session
+    /// with this id exists or is being opened by a concurrent request, so
+    /// that two first requests for one id open one connection, not a
+    /// second one that would connect and end at once.
+    pub(super) fn claim(&self, id: &str) -> Option<Claim<'_>> {
+        let mut known = crate::lock::lock(&self.map);
+        if known.by_id.contains_key(id) || !known.opening.insert(id.to_owned()) {
+            return None;
+        }
+        Some(Claim {
+            sessions: self,
+            id: id.to_owned(),
+        })
     }
 
     /// How many sessions are known (open or closing).

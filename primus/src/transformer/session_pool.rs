@@ -99,6 +99,12 @@ impl SessionPool {
                 return Err(OpenRefused::AddressFull);
             }
         }
+        // A client-chosen id (SockJS) is claimed before the connection
+        // opens: a concurrent first request for it opens nothing.
+        let _claim = match id {
+            Some(id) => Some(self.sessions.claim(id).ok_or(OpenRefused::Taken)?),
+            None => None,
+        };
         let request = crate::pipeline::ConnectionRequest::from_parts(parts, address);
         let connection = connector.open(request).map_err(|error| {
             tracing::debug!(%error, "connection refused");
