@@ -108,6 +108,10 @@ pub struct Outcome {
     pub mismatches: u64,
     /// Fixed-rate sends skipped because too many requests were in flight.
     pub skipped: u64,
+    /// Transport scenarios: how many times data arrived while measuring (a
+    /// poll's answer, a read of a stream or a socket), for the messages each
+    /// one carried.
+    pub arrivals: u64,
     /// Why the driver stopped early, if it did.
     pub error: Option<String>,
     /// The connection, for closing.

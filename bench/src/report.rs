@@ -460,7 +460,9 @@ impl Report<'_> {
              The polling transports hold two HTTP connections per session (a poll and a\n\
              send), as browsers do; what queues up while a send is in flight goes in the\n\
              next one. *Framings per broadcast*: messages primus-rs wrapped into the\n\
-             transport's packet (`packets_encoded()`) per broadcast.\n",
+             transport's packet (`packets_encoded()`) per broadcast. *Msgs per arrival*:\n\
+             messages a session received each time data arrived (a poll's answer, a read\n\
+             of the stream or the socket): over HTTP each arrival costs a request.\n",
             c.transport_echo_conns, c.echo_window, c.transport_broadcast_conns, c.broadcast_window,
         );
         let mut notes = Vec::new();
@@ -474,9 +476,9 @@ impl Report<'_> {
             let _ = writeln!(out, "### Echo, 32 B, peak\n");
             let _ = writeln!(
                 out,
-                "| transport | server | msgs/s | p50 | p99 | server CPU ms / 1k msgs | × Node | background |"
+                "| transport | server | msgs/s | p50 | p99 | server CPU ms / 1k msgs | × Node | msgs per arrival | background |"
             );
-            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
             for &transport in &c.transports {
                 let node_cpu = find(&self.results.transport_echo, &transport, ServerKind::NodePrimus)
                     .and_then(|c| c.median(EchoRun::cpu_per_1k));
@@ -486,7 +488,7 @@ impl Report<'_> {
                     };
                     if cell.ok().next().is_none() {
                         let _ = write!(out, "| {} ", transport.label());
-                        failed_row(out, server, &cell.failures(), 7);
+                        failed_row(out, server, &cell.failures(), 8);
                         continue;
                     }
                     footnote_failures(&mut notes, &format!("{} echo", transport.label()), cell);
@@ -494,7 +496,7 @@ impl Report<'_> {
                     let (p50, p99) = cell.latency_cells();
                     let _ = writeln!(
                         out,
-                        "| {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
                         transport.label(),
                         server.label(),
                         thousands(cell.median(EchoRun::throughput).unwrap_or(f64::NAN)),
@@ -502,6 +504,8 @@ impl Report<'_> {
                         p99,
                         with_range(cpu, cell.range(EchoRun::cpu_per_1k), ms),
                         ratio(cpu, node_cpu),
+                        cell.median(|r| r.messages_per_arrival.unwrap_or(f64::NAN))
+                            .map_or("n/a".to_owned(), |v| format!("{v:.2}")),
                         cell.background(),
                     );
                 }
@@ -516,9 +520,9 @@ impl Report<'_> {
             );
             let _ = writeln!(
                 out,
-                "| transport | server | deliveries/s | p50 | p99 | server CPU ms / 1k deliveries | × Node | encodes per broadcast | framings per broadcast | background |"
+                "| transport | server | deliveries/s | p50 | p99 | server CPU ms / 1k deliveries | × Node | encodes per broadcast | framings per broadcast | msgs per arrival | background |"
             );
-            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             for &transport in &c.transports {
                 let node_cpu = find(
                     &self.results.transport_broadcast,
@@ -532,7 +536,7 @@ impl Report<'_> {
                     };
                     if cell.ok().next().is_none() {
                         let _ = write!(out, "| {} ", transport.label());
-                        failed_row(out, server, &cell.failures(), 9);
+                        failed_row(out, server, &cell.failures(), 10);
                         continue;
                     }
                     footnote_failures(&mut notes, &format!("{} broadcast", transport.label()), cell);
@@ -544,7 +548,7 @@ impl Report<'_> {
                     };
                     let _ = writeln!(
                         out,
-                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
                         transport.label(),
                         server.label(),
                         thousands(cell.median(BroadcastRun::throughput).unwrap_or(f64::NAN)),
@@ -554,6 +558,7 @@ impl Report<'_> {
                         ratio(cpu, node_cpu),
                         per_broadcast(|r| r.encodes_per_broadcast),
                         per_broadcast(|r| r.framings_per_broadcast),
+                        per_broadcast(|r| r.messages_per_arrival),
                         cell.background(),
                     );
                 }

@@ -185,6 +185,9 @@ pub struct EchoRun {
     pub latency: Option<Summary>,
     /// Fixed rate: sends skipped because the cap on requests in flight was reached.
     pub skipped: u64,
+    /// Transport scenarios: replies per arrival of data (a poll's answer,
+    /// a read of the stream or socket).
+    pub messages_per_arrival: Option<f64>,
 }
 
 impl EchoRun {
@@ -215,6 +218,8 @@ pub struct BroadcastRun {
     /// primus-rs over engine.io or SockJS: messages wrapped into the
     /// transport's packet per broadcast over the whole run.
     pub framings_per_broadcast: Option<f64>,
+    /// Transport scenarios: deliveries per arrival of data at a session.
+    pub messages_per_arrival: Option<f64>,
 }
 
 impl BroadcastRun {
@@ -588,6 +593,7 @@ pub async fn echo(
         skipped: outcomes.iter().map(|o| o.skipped).sum(),
         latency: merged_samples(&mut outcomes).summary(),
         usage,
+        messages_per_arrival: None,
     })
 }
 
@@ -689,6 +695,7 @@ pub async fn broadcast(
         usage,
         encodes_per_broadcast,
         framings_per_broadcast: None,
+        messages_per_arrival: None,
     })
 }
 

@@ -195,6 +195,9 @@ async fn drive(
                     continue;
                 }
             };
+            if gate.measuring() && items.iter().any(|item| matches!(item, Received::Message(_))) {
+                outcome.arrivals += 1;
+            }
             for item in items {
                 match item {
                     Received::EngineIoPing => {
@@ -309,6 +312,12 @@ async fn broadcast_session(session: Session, plan: Arc<BroadcastPlan>, gate: Gat
     outcome
 }
 
+/// Messages per arrival of data, over every session of a run.
+fn per_arrival(messages: u64, outcomes: &[Outcome]) -> Option<f64> {
+    let arrivals: u64 = outcomes.iter().map(|o| o.arrivals).sum();
+    (arrivals > 0).then(|| messages as f64 / arrivals as f64)
+}
+
 fn start_options(transport: Transport, count: bool) -> StartOptions {
     StartOptions {
         count_encodes: count,
@@ -362,11 +371,13 @@ pub async fn echo(
     let (usage, mut outcomes) = measure(config, &process, &control, handles).await?;
     process.stop().await;
     check(&outcomes)?;
+    let messages: u64 = outcomes.iter().map(|o| o.count).sum();
     Ok(EchoRun {
-        messages: outcomes.iter().map(|o| o.count).sum(),
+        messages,
         skipped: 0,
         latency: merged_samples(&mut outcomes).summary(),
         usage,
+        messages_per_arrival: per_arrival(messages, &outcomes),
     })
 }
 
@@ -444,8 +455,10 @@ pub async fn broadcast(
         let (before, after) = (pick(before_stats.as_ref()?)?, pick(after_stats.as_ref()?)?);
         (sent_all > 0).then(|| after.saturating_sub(before) as f64 / sent_all as f64)
     };
+    let deliveries: u64 = outcomes.iter().map(|o| o.count).sum();
     Ok(BroadcastRun {
-        deliveries: outcomes.iter().map(|o| o.count).sum(),
+        messages_per_arrival: per_arrival(deliveries, &outcomes),
+        deliveries,
         broadcasts: outcomes.iter().map(|o| o.sent).sum(),
         latency: merged_samples(&mut outcomes).summary(),
         usage,
