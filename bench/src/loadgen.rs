@@ -139,12 +139,33 @@ pub async fn open_many(
     spec: impl Fn(usize) -> OpenSpec + Send + Sync + 'static,
     deadline: Instant,
 ) -> Result<(Vec<Conn>, Samples), String> {
-    let spec = Arc::new(spec);
+    open_concurrently(count, concurrency, deadline, move |index, timeout| {
+        let spec = spec(index);
+        async move { open_one(addr, &spec, timeout).await }
+    })
+    .await
+}
+
+/// Opens `count` things (connections, sessions) with `open(index,
+/// timeout)`, `concurrency` at a time, until `deadline`; returns them in
+/// index order and the time each took. The first failure stops every
+/// worker and is returned (what was opened is closed).
+pub async fn open_concurrently<T, Fut>(
+    count: usize,
+    concurrency: usize,
+    deadline: Instant,
+    open: impl Fn(usize, Duration) -> Fut + Send + Sync + 'static,
+) -> Result<(Vec<T>, Samples), String>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = Result<T, WireError>> + Send,
+{
+    let open = Arc::new(open);
     let next = Arc::new(AtomicUsize::new(0));
     let failure: Arc<Mutex<Option<String>>> = Arc::default();
     let mut workers = Vec::new();
     for _ in 0..concurrency.clamp(1, count.max(1)) {
-        let (spec, next, failure) = (spec.clone(), next.clone(), failure.clone());
+        let (open, next, failure) = (open.clone(), next.clone(), failure.clone());
         workers.push(tokio::spawn(async move {
             let mut opened = Vec::new();
             let mut samples = Samples::default();
@@ -153,13 +174,15 @@ pub async fn open_many(
                 if index >= count || Instant::now() >= deadline || failure.lock().is_ok_and(|f| f.is_some()) {
                     break;
                 }
-                let spec = spec(index);
                 let started = Instant::now();
                 let timeout = OPEN_TIMEOUT.min(deadline.saturating_duration_since(started));
-                match open_one(addr, &spec, timeout).await {
-                    Ok(conn) => {
+                let result = tokio::time::timeout(timeout, open(index, timeout))
+                    .await
+                    .unwrap_or(Err(WireError::Timeout));
+                match result {
+                    Ok(item) => {
                         samples.record(started.elapsed());
-                        opened.push((index, conn));
+                        opened.push((index, item));
                     }
                     Err(error) => {
                         if let Ok(mut failure) = failure.lock() {
@@ -172,30 +195,24 @@ pub async fn open_many(
             (opened, samples)
         }));
     }
-    let mut conns = Vec::with_capacity(count);
+    let mut items = Vec::with_capacity(count);
     let mut samples = Samples::with_capacity(count);
     for worker in workers {
         let (opened, worker_samples) = worker.await.map_err(|e| e.to_string())?;
-        conns.extend(opened);
+        items.extend(opened);
         samples.merge(worker_samples);
     }
-    conns.sort_by_key(|(index, _)| *index);
-    let conns: Vec<Conn> = conns.into_iter().map(|(_, conn)| conn).collect();
-    let failure = failure.lock().ok().and_then(|mut f| f.take());
-    match failure {
-        Some(reason) => {
-            close_all(conns);
-            Err(reason)
-        }
-        None if conns.len() < count => {
-            let opened = conns.len();
-            close_all(conns);
-            Err(format!(
-                "only {opened} of {count} connections opened before the deadline"
-            ))
-        }
-        None => Ok((conns, samples)),
+    if let Some(reason) = failure.lock().ok().and_then(|mut f| f.take()) {
+        return Err(reason);
     }
+    if items.len() < count {
+        return Err(format!(
+            "only {} of {count} connections opened before the deadline",
+            items.len()
+        ));
+    }
+    items.sort_by_key(|(index, _)| *index);
+    Ok((items.into_iter().map(|(_, item)| item).collect(), samples))
 }
 
 async fn open_one(addr: SocketAddr, spec: &OpenSpec, timeout: Duration) -> Result<Conn, WireError> {

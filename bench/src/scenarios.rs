@@ -19,7 +19,7 @@
 use crate::latency::{Samples, Summary};
 use crate::loadgen::{self, BroadcastPlan, EchoPlan, OpenSpec, Outcome};
 use crate::procfs::{Snapshot, Usage};
-use crate::servers::{Environment, ServerKind, ServerProcess, StartOptions};
+use crate::servers::{Environment, ServerKind, ServerProcess, ServerStats, StartOptions};
 use crate::transport::Transport;
 use crate::{transport_scenarios, wire};
 use std::sync::Arc;
@@ -609,7 +609,7 @@ pub async fn broadcast(
         count_encodes: true,
         ..StartOptions::default()
     };
-    let mut process = start(env, server, options, &format!("broadcast-{conns}")).await?;
+    let process = start(env, server, options, &format!("broadcast-{conns}")).await?;
     let probe: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &echo_payload(server, 32)).into();
     let typed = server.is_typed();
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -642,20 +642,69 @@ pub async fn broadcast(
         config.broadcast_data_len,
         period,
     ));
-    let encodes_before = process.encodes().await;
+    let window = broadcast_window(config, process, &plan, |gate| {
+        opened
+            .into_iter()
+            .enumerate()
+            .map(|(index, conn)| {
+                let (plan, gate) = (plan.clone(), gate.clone());
+                if index == 0 {
+                    tokio::spawn(loadgen::broadcast_trigger(conn, plan, gate))
+                } else {
+                    tokio::spawn(loadgen::broadcast_receiver(conn, plan, gate))
+                }
+            })
+            .collect()
+    })
+    .await?;
+    let encodes_per_broadcast = window.per_broadcast(plan.sent(), |stats| stats.encodes);
+    let mut outcomes = window.outcomes;
+    Ok(BroadcastRun {
+        deliveries: outcomes.iter().map(|o| o.count).sum(),
+        broadcasts: outcomes.iter().map(|o| o.sent).sum(),
+        latency: merged_samples(&mut outcomes).summary(),
+        usage: window.usage,
+        encodes_per_broadcast,
+        framings_per_broadcast: None,
+        messages_per_arrival: None,
+    })
+}
+
+/// What a broadcast run measured ([`broadcast_window`]).
+pub(crate) struct BroadcastWindow {
+    /// CPU during the measured window.
+    pub(crate) usage: Usage,
+    /// Every driver's outcome.
+    pub(crate) outcomes: Vec<Outcome>,
+    /// primus-rs: its counters before the drivers started and once every
+    /// broadcast sent was delivered.
+    stats: Option<(ServerStats, ServerStats)>,
+}
+
+impl BroadcastWindow {
+    /// How much a counter of the server grew per broadcast sent.
+    pub(crate) fn per_broadcast(&self, sent: u64, pick: fn(&ServerStats) -> Option<u64>) -> Option<f64> {
+        let (before, after) = self.stats.as_ref()?;
+        let (before, after) = (pick(before)?, pick(after)?);
+        (sent > 0).then(|| after.saturating_sub(before) as f64 / sent as f64)
+    }
+}
+
+/// The common part of the broadcast runs: starts the drivers (`spawn`),
+/// warms up, measures the window, lets every broadcast sent reach everyone
+/// (so the server's counters include all of them), then stops the drivers
+/// and the server. Fails when a driver failed or broadcasts stayed
+/// undelivered.
+pub(crate) async fn broadcast_window(
+    config: &Config,
+    mut process: ServerProcess,
+    plan: &BroadcastPlan,
+    spawn: impl FnOnce(loadgen::Gate) -> Vec<tokio::task::JoinHandle<Outcome>>,
+) -> Result<BroadcastWindow, String> {
+    let counts = process.kind().is_primus_rs();
+    let stats_before = if counts { process.stats().await } else { None };
     let (control, gate) = loadgen::gate();
-    let handles: Vec<_> = opened
-        .into_iter()
-        .enumerate()
-        .map(|(index, conn)| {
-            let (plan, gate) = (plan.clone(), gate.clone());
-            if index == 0 {
-                tokio::spawn(loadgen::broadcast_trigger(conn, plan, gate))
-            } else {
-                tokio::spawn(loadgen::broadcast_receiver(conn, plan, gate))
-            }
-        })
-        .collect();
+    let handles = spawn(gate);
     tokio::time::sleep(config.warmup).await;
     let sample =
         || Snapshot::take(process.pid()).map_err(|e| format!("cannot read the server's CPU time: {e}"));
@@ -664,38 +713,25 @@ pub async fn broadcast(
     tokio::time::sleep(config.measure).await;
     control.stop_measuring();
     let after = sample();
-    // Let every broadcast sent reach everyone, so that the server has
-    // encoded all of them when its encodes are counted.
     plan.stop_sending();
     let settle_deadline = Instant::now() + Duration::from_secs(10);
     while !plan.settled() && Instant::now() < settle_deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let settled = plan.settled();
-    let encodes_after = process.encodes().await;
+    let stats_after = if counts { process.stats().await } else { None };
     control.stop();
-    let mut outcomes = loadgen::collect(handles, Duration::from_secs(15)).await;
+    let outcomes = loadgen::collect(handles, Duration::from_secs(15)).await;
     let usage = before?.until(&after?);
     process.stop().await;
     check(&outcomes)?;
     if !settled {
         return Err("broadcasts still undelivered 10 s after the trigger stopped".to_owned());
     }
-    let sent_all = plan.sent();
-    let encodes_per_broadcast = match (encodes_before, encodes_after) {
-        (Some(before), Some(after)) if sent_all > 0 => {
-            Some(after.saturating_sub(before) as f64 / sent_all as f64)
-        }
-        _ => None,
-    };
-    Ok(BroadcastRun {
-        deliveries: outcomes.iter().map(|o| o.count).sum(),
-        broadcasts: outcomes.iter().map(|o| o.sent).sum(),
-        latency: merged_samples(&mut outcomes).summary(),
+    Ok(BroadcastWindow {
         usage,
-        encodes_per_broadcast,
-        framings_per_broadcast: None,
-        messages_per_arrival: None,
+        outcomes,
+        stats: stats_before.zip(stats_after),
     })
 }
 

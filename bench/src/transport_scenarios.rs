@@ -14,14 +14,15 @@
 //! in the other scenarios, started with `--transformer`.
 
 use crate::loadgen::{self, sequence_of, BroadcastPlan, Gate, Outcome};
-use crate::procfs::Snapshot;
-use crate::scenarios::{check, echo_payload, measure, merged_samples, BroadcastRun, Config, EchoRun};
+use crate::scenarios::{
+    broadcast_window, check, echo_payload, measure, merged_samples, BroadcastRun, Config, EchoRun,
+};
 use crate::servers::{Environment, ServerKind, ServerProcess, StartOptions};
 use crate::transport::{self, Outgoing, Received, Transport, TransportReceiver, TransportSender};
 use crate::wire::WireError;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -55,63 +56,22 @@ async fn open_sessions(
     spec: impl Fn(usize) -> (String, Option<Arc<[u8]>>) + Send + Sync + 'static,
     deadline: Instant,
 ) -> Result<Vec<Session>, String> {
-    let spec = Arc::new(spec);
-    let next = Arc::new(AtomicUsize::new(0));
-    let failure: Arc<Mutex<Option<String>>> = Arc::default();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency.clamp(1, count.max(1)) {
-        let (spec, next, failure) = (spec.clone(), next.clone(), failure.clone());
-        workers.push(tokio::spawn(async move {
-            let mut opened = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= count || Instant::now() >= deadline || failure.lock().is_ok_and(|f| f.is_some()) {
-                    break;
-                }
-                let (query, probe) = spec(index);
-                let timeout = loadgen::OPEN_TIMEOUT.min(deadline.saturating_duration_since(Instant::now()));
-                let result = tokio::time::timeout(timeout, async {
-                    let (mut sender, mut receiver) =
-                        transport::open(addr, transport, &query, timeout).await?;
-                    if let Some(probe) = probe {
-                        sender.send(&[Outgoing::Message(probe)]).await?;
-                        let mut items = Vec::new();
-                        while !items.iter().any(|i| matches!(i, Received::Message(_))) {
-                            receiver.receive(&mut items).await?;
-                        }
-                    }
-                    Ok::<_, WireError>((sender, receiver))
-                })
-                .await
-                .unwrap_or(Err(WireError::Timeout));
-                match result {
-                    Ok(session) => opened.push((index, session)),
-                    Err(error) => {
-                        if let Ok(mut failure) = failure.lock() {
-                            failure.get_or_insert_with(|| format!("session {index}: {error}"));
-                        }
-                        break;
-                    }
+    let opened = loadgen::open_concurrently(count, concurrency, deadline, move |index, timeout| {
+        let (query, probe) = spec(index);
+        async move {
+            let (mut sender, mut receiver) = transport::open(addr, transport, &query, timeout).await?;
+            if let Some(probe) = probe {
+                sender.send(&[Outgoing::Message(probe)]).await?;
+                let mut items = Vec::new();
+                while !items.iter().any(|i| matches!(i, Received::Message(_))) {
+                    receiver.receive(&mut items).await?;
                 }
             }
-            opened
-        }));
-    }
-    let mut sessions = Vec::with_capacity(count);
-    for worker in workers {
-        sessions.extend(worker.await.map_err(|e| e.to_string())?);
-    }
-    if let Some(reason) = failure.lock().ok().and_then(|mut f| f.take()) {
-        return Err(reason);
-    }
-    if sessions.len() < count {
-        return Err(format!(
-            "only {} of {count} sessions opened before the deadline",
-            sessions.len()
-        ));
-    }
-    sessions.sort_by_key(|(index, _)| *index);
-    Ok(sessions.into_iter().map(|(_, session)| session).collect())
+            Ok((sender, receiver))
+        }
+    })
+    .await?;
+    Ok(opened.0)
 }
 
 /// Writes what the driver queued, batching whatever queued up while the
@@ -389,7 +349,7 @@ pub async fn broadcast(
     transport: Transport,
 ) -> Result<BroadcastRun, String> {
     let conns = config.transport_broadcast_conns;
-    let mut process = start(env, server, transport, true, "broadcast").await?;
+    let process = start(env, server, transport, true, "broadcast").await?;
     let probe: Arc<[u8]> = echo_payload(server, 32).into();
     let typed = server.is_typed();
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -418,51 +378,28 @@ pub async fn broadcast(
         config.broadcast_data_len,
         None,
     ));
-    let before_stats = process.stats().await;
-    let (control, gate) = loadgen::gate();
-    let handles: Vec<_> = sessions
-        .into_iter()
-        .enumerate()
-        .map(|(index, session)| {
-            tokio::spawn(broadcast_session(session, plan.clone(), gate.clone(), index == 0))
-        })
-        .collect();
-    tokio::time::sleep(config.warmup).await;
-    let sample =
-        || Snapshot::take(process.pid()).map_err(|e| format!("cannot read the server's CPU time: {e}"));
-    let before = sample();
-    control.start_measuring();
-    tokio::time::sleep(config.measure).await;
-    control.stop_measuring();
-    let after = sample();
-    plan.stop_sending();
-    let settle_deadline = Instant::now() + Duration::from_secs(10);
-    while !plan.settled() && Instant::now() < settle_deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let settled = plan.settled();
-    let after_stats = process.stats().await;
-    control.stop();
-    let mut outcomes = loadgen::collect(handles, Duration::from_secs(15)).await;
-    let usage = before?.until(&after?);
-    process.stop().await;
-    check(&outcomes)?;
-    if !settled {
-        return Err("broadcasts still undelivered 10 s after the trigger stopped".to_owned());
-    }
-    let sent_all = plan.sent();
-    let per_broadcast = |pick: fn(&crate::servers::ServerStats) -> Option<u64>| {
-        let (before, after) = (pick(before_stats.as_ref()?)?, pick(after_stats.as_ref()?)?);
-        (sent_all > 0).then(|| after.saturating_sub(before) as f64 / sent_all as f64)
-    };
+    let window = broadcast_window(config, process, &plan, |gate| {
+        sessions
+            .into_iter()
+            .enumerate()
+            .map(|(index, session)| {
+                tokio::spawn(broadcast_session(session, plan.clone(), gate.clone(), index == 0))
+            })
+            .collect()
+    })
+    .await?;
+    let sent = plan.sent();
+    let encodes_per_broadcast = window.per_broadcast(sent, |stats| stats.encodes);
+    let framings_per_broadcast = window.per_broadcast(sent, |stats| stats.framed);
+    let mut outcomes = window.outcomes;
     let deliveries: u64 = outcomes.iter().map(|o| o.count).sum();
     Ok(BroadcastRun {
         messages_per_arrival: per_arrival(deliveries, &outcomes),
         deliveries,
         broadcasts: outcomes.iter().map(|o| o.sent).sum(),
         latency: merged_samples(&mut outcomes).summary(),
-        usage,
-        encodes_per_broadcast: per_broadcast(|s| s.encodes),
-        framings_per_broadcast: per_broadcast(|s| s.framed),
+        usage: window.usage,
+        encodes_per_broadcast,
+        framings_per_broadcast,
     })
 }

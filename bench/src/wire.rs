@@ -310,10 +310,12 @@ impl Conn {
         read_capacity: usize,
         timeout: Duration,
     ) -> Result<Conn, WireError> {
-        let request = upgrade_request(addr, query);
-        tokio::time::timeout(timeout, Conn::open_inner(addr, request, read_capacity))
-            .await
-            .map_err(|_| WireError::Timeout)?
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        Conn::open_at(addr, &format!("/primus/{query}"), read_capacity, timeout).await
     }
 
     /// Connects to `addr` and upgrades at `target` (path and query), within
