@@ -200,6 +200,17 @@ impl EchoRun {
     pub fn cpu_per_1k(&self) -> f64 {
         per_1k(self.usage.server_ms, self.messages)
     }
+
+    /// The progress line of a run.
+    fn describe(&self) -> String {
+        format!(
+            "{:.0} msg/s, {:.2} ms CPU/1k, p50 {} µs, p99 {} µs",
+            self.throughput(),
+            self.cpu_per_1k(),
+            self.latency.map_or(0, |l| l.p50_us),
+            self.latency.map_or(0, |l| l.p99_us)
+        )
+    }
 }
 
 /// One measured broadcast run.
@@ -346,15 +357,7 @@ pub async fn run(config: &Config, env: &Environment, scenarios: &[Scenario]) -> 
                             load_label(load)
                         );
                         let run = echo(config, env, server, case.size, load).await;
-                        progress(&label, server, &run, |r| {
-                            format!(
-                                "{:.0} msg/s, {:.2} ms CPU/1k, p50 {} µs, p99 {} µs",
-                                r.throughput(),
-                                r.cpu_per_1k(),
-                                r.latency.map_or(0, |l| l.p50_us),
-                                r.latency.map_or(0, |l| l.p99_us)
-                            )
-                        });
+                        progress(&label, server, &run, EchoRun::describe);
                         push(&mut results.echo, (case.size, load), server, run);
                     }
                 }
@@ -394,15 +397,7 @@ pub async fn run(config: &Config, env: &Environment, scenarios: &[Scenario]) -> 
                 for server in transport_scenarios::servers(config) {
                     let label = format!("{} echo 32 B peak round {round}", transport.label());
                     let run = transport_scenarios::echo(config, env, server, transport).await;
-                    progress(&label, server, &run, |r| {
-                        format!(
-                            "{:.0} msg/s, {:.2} ms CPU/1k, p50 {} µs, p99 {} µs",
-                            r.throughput(),
-                            r.cpu_per_1k(),
-                            r.latency.map_or(0, |l| l.p50_us),
-                            r.latency.map_or(0, |l| l.p99_us)
-                        )
-                    });
+                    progress(&label, server, &run, EchoRun::describe);
                     push(&mut results.transport_echo, transport, server, run);
                 }
                 for server in transport_scenarios::servers(config) {
