@@ -155,6 +155,9 @@ async fn serve(
     // messages of one read, not one per reply.
     let mut unflushed = false;
     loop {
+        // Reading comes before writing: a steady stream of packets must not
+        // starve the client's messages (its pongs among them); reading is
+        // held back by `handing` instead, one read's worth at a time.
         tokio::select! {
             biased;
             delivered = async {
@@ -168,29 +171,6 @@ async fn serve(
                     break;
                 }
             }
-            packets = next_packets(&attached, silence) => match packets {
-                Outgoing::Packets(packets) => {
-                    let mut sent = Ok(());
-                    for packet in packets {
-                        sent = feed(&mut stream, packet).await;
-                        if sent.is_err() {
-                            break;
-                        }
-                    }
-                    if sent.is_err() {
-                        break;
-                    }
-                    unflushed = true;
-                }
-                Outgoing::Close(close) => {
-                    let farewell = async {
-                        let _ = stream.send(text_message(close)).await;
-                        let _ = stream.close(None).await;
-                    };
-                    let _ = tokio::time::timeout(crate::pipeline::CLOSE_GRACE, farewell).await;
-                    break;
-                }
-            },
             incoming = stream.next(), if handing.is_none() => {
                 // This message and those already read with it, handed over
                 // together.
@@ -230,6 +210,29 @@ async fn serve(
                     handing = Some(Box::pin(async move { session.send(frames, held).await }));
                 }
             }
+            packets = next_packets(&attached, silence) => match packets {
+                Outgoing::Packets(packets) => {
+                    let mut sent = Ok(());
+                    for packet in packets {
+                        sent = feed(&mut stream, packet).await;
+                        if sent.is_err() {
+                            break;
+                        }
+                    }
+                    if sent.is_err() {
+                        break;
+                    }
+                    unflushed = true;
+                }
+                Outgoing::Close(close) => {
+                    let farewell = async {
+                        let _ = stream.send(text_message(close)).await;
+                        let _ = stream.close(None).await;
+                    };
+                    let _ = tokio::time::timeout(crate::pipeline::CLOSE_GRACE, farewell).await;
+                    break;
+                }
+            },
             () = std::future::ready(()), if unflushed => {
                 unflushed = false;
                 if !matches!(tokio::time::timeout(silence, stream.flush()).await, Ok(Ok(()))) {
