@@ -203,9 +203,10 @@ async fn pump(stream: &mut Stream, connection: &mut Connection, settings: &SockJ
             }},
             () = &mut heartbeat => {
                 let frame = Bytes::from_static(framing::HEARTBEAT.as_bytes());
-                if let Some(exit) = send_unless_closed(stream, frame, connection.spark(), close.as_mut()).await {
+                if let Some(exit) = feed_unless_closed(stream, frame, connection.spark(), close.as_mut()).await {
                     return exit;
                 }
+                unflushed = true;
                 heartbeat.as_mut().reset(tokio::time::Instant::now() + settings.heartbeat_delay);
             }
             () = std::future::ready(()), if unflushed => {
@@ -262,25 +263,6 @@ async fn feed_unless_closed<F: Future<Output = CloseRequest>>(
         biased;
         request = close => Some(Exit::Requested(request, Some(unsent))),
         fed = feeding => fed.err().map(|_| Exit::Gone),
-    };
-    spark.write_unblocked();
-    exit
-}
-
-/// Sends a frame, unless the server asks to close first; a send that cannot
-/// complete at once marks the spark blocked. `Some` when the loop should stop.
-async fn send_unless_closed<F: Future<Output = CloseRequest>>(
-    stream: &mut Stream,
-    frame: Bytes,
-    spark: &Spark,
-    close: Pin<&mut F>,
-) -> Option<Exit> {
-    spark.write_blocked();
-    let unsent = frame.clone();
-    let exit = tokio::select! {
-        biased;
-        request = close => Some(Exit::Requested(request, Some(unsent))),
-        sent = send(stream, frame) => sent.err().map(|_| Exit::Gone),
     };
     spark.write_unblocked();
     exit
