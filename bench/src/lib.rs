@@ -15,7 +15,8 @@
 //! The data path of a run: [`servers`] starts a server process,
 //! [`loadgen`] opens connections and drives them (speaking the wire through
 //! [`wire`]), [`procfs`] reads the server's CPU time and memory,
-//! [`scenarios`] decides what to run and collects [`scenarios::Results`],
+//! [`scenarios`] measures one run, [`suite`] runs the chosen scenarios and collects
+//! [`scenarios::Results`],
 //! [`report`] writes the Markdown with [`machine`]'s description and the
 //! [`micro`]benchmarks. [`soak`] is the separate soak scenario (churn,
 //! broadcasts and bad input; resources back to baseline afterwards).
@@ -34,6 +35,7 @@ pub mod report;
 pub mod scenarios;
 pub mod servers;
 pub mod soak;
+pub mod suite;
 pub mod transport;
 pub mod transport_scenarios;
 pub mod wire;

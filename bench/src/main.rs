@@ -24,7 +24,7 @@
 
 use primus_bench::machine::Machine;
 use primus_bench::report::Report;
-use primus_bench::scenarios::{self, Config, Scenario};
+use primus_bench::scenarios::{Config, Scenario};
 use primus_bench::servers::{self, Environment, ServerKind};
 use primus_bench::soak::{self, SoakConfig, SoakReport};
 use primus_bench::transport::Transport;
@@ -210,7 +210,7 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         }
     }
     let machine = Machine::describe(env.node.as_ref().map(|n| n.version.clone()).map_err(Clone::clone)).await;
-    let results = scenarios::run(&config, &env, &scenarios).await;
+    let results = primus_bench::suite::run(&config, &env, &scenarios).await;
     let micro = if run_micro {
         Some(micro::run(config.quick).await)
     } else {
