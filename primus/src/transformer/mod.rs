@@ -90,7 +90,7 @@
 mod body;
 pub(crate) mod engine_io;
 pub mod memory;
-mod packet_cache;
+mod packet_maker;
 mod reply;
 mod session;
 mod session_pool;

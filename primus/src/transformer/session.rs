@@ -17,7 +17,7 @@
 //! last receiver left.
 
 use super::body::Held;
-use super::packet_cache::PacketCache;
+use super::packet_maker::PacketMaker;
 use crate::pipeline::{Connection, Work};
 use crate::spark::SparkError;
 use crate::wire::Frame;
@@ -260,7 +260,7 @@ pub(super) struct SessionSettings {
     /// Messages as packets of the transport, made once per frame (a
     /// broadcast is wrapped once for all its sessions); `None` when the
     /// transport cannot carry one (the spark gets an `error`).
-    pub(super) packets: Arc<PacketCache>,
+    pub(super) packets: Arc<PacketMaker>,
     /// The last packet of a session the server closed.
     pub(super) close: Bytes,
 }

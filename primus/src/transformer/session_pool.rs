@@ -1,20 +1,20 @@
 //! What a transformer built on sessions (engine.io, SockJS) keeps: its
-//! sessions, the packet cache of its encoding, the pathname it serves
+//! sessions, the packet maker of its encoding, the pathname it serves
 //! under, its limits, and how it opens a connection with its session.
 
-use super::packet_cache::PacketCache;
+use super::packet_maker::PacketMaker;
 use super::session::{Session, SessionSettings, Sessions};
 use crate::wire::Frame;
 use bytes::Bytes;
 use std::sync::Arc;
 
 /// What a transformer built on sessions keeps: its sessions, the packet
-/// cache of its encoding, the pathname it serves under and its limits.
+/// maker of its encoding, the pathname it serves under and its limits.
 /// Cheap to clone (a transformer's clones share it).
 #[derive(Clone)]
 pub(super) struct SessionPool {
     sessions: Arc<Sessions>,
-    packets: Arc<PacketCache>,
+    packets: Arc<PacketMaker>,
     pathname: Arc<std::sync::OnceLock<String>>,
     /// Most sessions at once.
     pub(super) max_sessions: usize,
@@ -42,7 +42,7 @@ impl SessionPool {
     pub(super) fn new(encode: fn(&Frame) -> Option<Bytes>) -> SessionPool {
         SessionPool {
             sessions: Arc::default(),
-            packets: Arc::new(PacketCache::new(encode)),
+            packets: Arc::new(PacketMaker::new(encode)),
             pathname: Arc::default(),
             max_sessions: 65_536,
             max_sessions_per_address: 1_024,
@@ -72,7 +72,7 @@ impl SessionPool {
 
     /// The messages of this pool as packets (a frame shared by many
     /// sessions is wrapped once).
-    pub(super) fn packets(&self) -> &Arc<PacketCache> {
+    pub(super) fn packets(&self) -> &Arc<PacketMaker> {
         &self.packets
     }
 

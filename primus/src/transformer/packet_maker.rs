@@ -11,24 +11,24 @@ use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Makes a transport's packets, once per frame.
-pub(super) struct PacketCache {
+pub(super) struct PacketMaker {
     encode: fn(&Frame) -> Option<Bytes>,
     encoded: AtomicU64,
 }
 
-impl std::fmt::Debug for PacketCache {
+impl std::fmt::Debug for PacketMaker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PacketCache")
+        f.debug_struct("PacketMaker")
             .field("encoded", &self.encoded())
             .finish_non_exhaustive()
     }
 }
 
-impl PacketCache {
-    /// A cache for packets made by `encode` (`None`: the transport cannot
+impl PacketMaker {
+    /// Makes packets with `encode` (`None`: the transport cannot
     /// carry the frame).
-    pub(super) fn new(encode: fn(&Frame) -> Option<Bytes>) -> PacketCache {
-        PacketCache {
+    pub(super) fn new(encode: fn(&Frame) -> Option<Bytes>) -> PacketMaker {
+        PacketMaker {
             encode,
             encoded: AtomicU64::new(0),
         }
@@ -72,29 +72,29 @@ mod tests {
 
     #[test]
     fn a_shared_frame_is_wrapped_once_however_many_frames_come_between() {
-        let cache = PacketCache::new(wrap);
+        let maker = PacketMaker::new(wrap);
         let broadcasts: Vec<Frame> = (0..100)
             .map(|i| Frame::text(format!("\"broadcast {i}\"")).shared())
             .collect();
         // 1,000 recipients, each at its own point of the stream.
         for recipient in 0..1000 {
             for broadcast in broadcasts.iter().cycle().skip(recipient % 100).take(100) {
-                let packet = cache.packet(&broadcast.clone()).unwrap();
+                let packet = maker.packet(&broadcast.clone()).unwrap();
                 assert_eq!(&packet[1..], broadcast.as_bytes());
             }
         }
-        assert_eq!(cache.encoded(), 100);
+        assert_eq!(maker.encoded(), 100);
     }
 
     #[test]
     fn frames_for_one_spark_and_other_transports_are_wrapped_each_time() {
-        let engine_io = PacketCache::new(wrap);
+        let engine_io = PacketMaker::new(wrap);
         let echo = Frame::text("\"just for you\"");
         engine_io.packet(&echo);
         engine_io.packet(&echo);
         assert_eq!(engine_io.encoded(), 2);
         // A shared frame that reaches two transformers gets each one's packet.
-        let sockjs = PacketCache::new(quote);
+        let sockjs = PacketMaker::new(quote);
         let broadcast = Frame::text("\"hi\"").shared();
         assert_eq!(engine_io.packet(&broadcast).unwrap(), "4\"hi\"");
         assert_eq!(sockjs.packet(&broadcast).unwrap(), "\"\\\"hi\\\"\"");
