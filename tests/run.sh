@@ -5,6 +5,8 @@
 #   Node.js + npm   the real npm `primus@8.0.9` (interop) and playwright-core
 #                   and TypeScript (browser tests), installed with `npm ci`
 #   Chromium        Debian's /usr/bin/chromium, driven headless
+#   redis-server    Debian's redis-server (and redis-cli), started by the
+#                   cluster tests on free ports (the package starts nothing)
 #
 # System packages come from apt-get (as root, or through sudo when it is
 # available). Extra arguments are passed to `cargo test`.
@@ -29,10 +31,11 @@ missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
-echo "node $(node --version), npm $(npm --version), $(/usr/bin/chromium --version)"
+echo "node $(node --version), npm $(npm --version), $(/usr/bin/chromium --version), $(redis-server --version | cut -d' ' -f1-3)"
 
 for dir in tests/interop tests/browser; do
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then

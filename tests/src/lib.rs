@@ -13,12 +13,13 @@
 //! | [`node`] | the Node.js harness in `tests/interop`: the real npm `primus@8.0.9` client scenarios and server |
 //! | [`browser`] | the headless-Chromium harness in `tests/browser`: Chromium, its npm modules, running and stepping scripts |
 //! | [`raw`] | speaking the wire by hand: a raw WebSocket client and raw HTTP/1.1 over TCP |
+//! | [`redis`] | a real `redis-server` on a free port, killed and restarted at will |
 //! | [`events`] | waiting on a `primus-client` event stream: the next event, message or value, expected sequences, reconnects |
 //! | [`memory`] | the resident memory of the test process |
 //! | [`transports`] | recording which transport each request of a client used |
 //!
 //! Interop and browser tests never pass by being skipped: when Node.js, npm
-//! or Chromium is missing they panic with what to install.
+//! Chromium or redis-server is missing they panic with what to install.
 
 pub mod browser;
 pub mod contract;
@@ -28,6 +29,7 @@ pub mod memory;
 pub mod node;
 pub mod process;
 pub mod raw;
+pub mod redis;
 pub mod server;
 pub mod transports;
 pub mod wait;

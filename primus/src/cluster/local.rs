@@ -2,7 +2,7 @@
 
 use super::{Broadcast, Target};
 use crate::lock;
-use crate::spark::{Outbound, Spark};
+use crate::spark::{CloseRequest, Outbound, Spark};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -129,6 +129,13 @@ impl Broadcast for LocalBroadcast {
         self.targets(target)
             .iter()
             .filter(|spark| spark.write_outbound(message.clone()).is_ok())
+            .count()
+    }
+
+    fn end(&self, target: &Target, request: CloseRequest) -> usize {
+        self.targets(target)
+            .iter()
+            .filter(|spark| spark.close(request))
             .count()
     }
 

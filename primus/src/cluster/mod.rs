@@ -32,11 +32,16 @@
 //! assert_eq!(target.rooms(), ["lobby"]);
 //! ```
 
+mod answer;
 mod local;
+#[cfg(feature = "redis")]
+pub mod redis;
 
+pub use answer::ClusterAnswer;
 pub use local::LocalBroadcast;
 
-use crate::spark::{Outbound, Spark};
+use crate::spark::{CloseRequest, Outbound, Spark};
+use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
 /// Which sparks a delivery reaches.
@@ -113,12 +118,54 @@ impl Target {
     }
 }
 
+/// What the server tells its [`Broadcast`] when it is built.
+///
+/// ```
+/// use primus::cluster::Attached;
+///
+/// let attached = Attached::new("/primus", "json");
+/// assert_eq!(attached.pathname(), "/primus");
+/// assert_eq!(attached.parser_name(), "json");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pathname: String,
+    parser_name: &'static str,
+}
+
+impl Attached {
+    /// The server's pathname and the name of its parser.
+    pub fn new(pathname: impl Into<String>, parser_name: &'static str) -> Attached {
+        Attached {
+            pathname: pathname.into(),
+            parser_name,
+        }
+    }
+
+    /// The pathname Primus answers under (`/primus`).
+    pub fn pathname(&self) -> &str {
+        &self.pathname
+    }
+
+    /// The name of the server's parser ([`Parser::name`](crate::parser::Parser::name)):
+    /// frames delivered through the seam are encoded with it.
+    pub fn parser_name(&self) -> &'static str {
+        self.parser_name
+    }
+}
+
 /// Where sparks are known and messages are delivered: the broadcast seam.
 ///
 /// The methods about "the sparks" see the sparks of this process (a
-/// [`Spark`] is a local connection); delivery and membership are what a
-/// multi-process implementation extends to other processes.
+/// [`Spark`] is a local connection); delivery, ending sparks and the
+/// `*_everywhere` questions are what a multi-process implementation (such
+/// as [`redis::RedisBroadcast`](crate::cluster) with the `redis` feature)
+/// extends to other processes.
 pub trait Broadcast: Send + Sync + 'static {
+    /// Called once by [`ServerBuilder::build`](crate::ServerBuilder::build)
+    /// with the server's pathname and parser, before any spark connects.
+    fn attach(&self, _server: &Attached) {}
+
     /// Adds a newly connected spark; false when its id is taken (the
     /// connection is then refused).
     fn add(&self, spark: &Spark) -> bool;
@@ -163,4 +210,53 @@ pub trait Broadcast: Send + Sync + 'static {
 
     /// The names of the rooms that have sparks, sorted.
     fn room_names(&self) -> Vec<String>;
+
+    /// Closes every spark `target` names as `request` says; returns how
+    /// many local sparks were closed. The default closes local sparks only.
+    fn end(&self, target: &Target, request: CloseRequest) -> usize {
+        let mut closed = 0;
+        for spark in self.sparks() {
+            if reaches(target, &spark, |id, room| {
+                self.rooms_of(id).iter().any(|r| r == room)
+            }) && spark.close(request)
+            {
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// How many sparks are connected on every node that answered. The
+    /// default answers for this process alone (one node of one).
+    fn connected_everywhere(&self) -> BoxFuture<'static, ClusterAnswer<usize>> {
+        let count = self.len();
+        Box::pin(async move { ClusterAnswer::local(count) })
+    }
+
+    /// The ids of the sparks in `room` on every node that answered, sorted.
+    /// The default answers for this process alone.
+    fn members_everywhere(&self, room: &str) -> BoxFuture<'static, ClusterAnswer<Vec<Arc<str>>>> {
+        let members = self.members(room);
+        Box::pin(async move { ClusterAnswer::local(members) })
+    }
+
+    /// Called by [`Server::destroy`](crate::Server::destroy) once the
+    /// sparks are closed: leave the cluster cleanly. The default does
+    /// nothing.
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// True when `target` reaches `spark`; `in_room(id, room)` says whether the
+/// spark with that id is in that room.
+pub(crate) fn reaches(target: &Target, spark: &Spark, in_room: impl Fn(&str, &str) -> bool) -> bool {
+    let id = spark.id();
+    if target.excludes(id) {
+        return false;
+    }
+    if let Some(only) = target.spark_id() {
+        return only == id;
+    }
+    target.rooms().is_empty() || target.rooms().iter().any(|room| in_room(id, room))
 }

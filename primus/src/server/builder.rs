@@ -5,7 +5,7 @@ use super::cors::Cors;
 use super::listener::Limits;
 use super::origins::Origins;
 use super::{Config, Parts, Server};
-use crate::cluster::{Broadcast, LocalBroadcast};
+use crate::cluster::{Attached, Broadcast, LocalBroadcast};
 use crate::message::transform::{self, Flow, Packet, TransformError, Transforms};
 use crate::message::Message;
 use crate::middleware::{builtins, HttpRequest, IntoOutcome, Layer, MiddlewareError, Runs, Stack};
@@ -617,6 +617,7 @@ impl ServerBuilder {
         let broadcast = self
             .broadcast
             .unwrap_or_else(|| Arc::new(LocalBroadcast::default()));
+        broadcast.attach(&Attached::new(self.pathname.clone(), self.parser.name()));
         let pipeline = Pipeline::new(
             self.parser,
             self.handlers,

@@ -54,7 +54,7 @@ pub use self::origins::Origins;
 pub use self::spec::PRIMUS_VERSION;
 
 use self::authorization::Authorizer;
-use crate::cluster::{Broadcast, Target};
+use crate::cluster::{Broadcast, ClusterAnswer, Target};
 use crate::lock;
 use crate::middleware::Stack;
 use crate::parser::{Parser, ParserError};
@@ -397,6 +397,56 @@ impl Server {
         Ok(pipeline.broadcast.deliver(&message, target))
     }
 
+    /// Ends every spark `target` names, on every node of a cluster, for
+    /// good (`primus::server::close`, as [`Spark::end`]); returns how many
+    /// sparks of this process were ended.
+    ///
+    /// ```no_run
+    /// # fn demo(server: primus::Server) {
+    /// use primus::cluster::Target;
+    /// server.end_sparks(&Target::spark("a-spark-id")); // wherever it is connected
+    /// server.end_sparks(&Target::room("banned"));
+    /// # }
+    /// ```
+    pub fn end_sparks(&self, target: &Target) -> usize {
+        self.broadcast().end(
+            target,
+            CloseRequest {
+                announce: true,
+                code: None,
+            },
+        )
+    }
+
+    /// How many sparks are connected across the cluster (this process
+    /// alone without one), with how many nodes answered in time.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: primus::Server) {
+    /// let answer = server.connected_everywhere().await;
+    /// if !answer.is_complete() {
+    ///     tracing::warn!(missing = answer.nodes_expected - answer.nodes_answered, "partial count");
+    /// }
+    /// println!("{} connected", answer.value);
+    /// # }
+    /// ```
+    pub async fn connected_everywhere(&self) -> ClusterAnswer<usize> {
+        self.broadcast().connected_everywhere().await
+    }
+
+    /// The ids of the sparks in `room` across the cluster, sorted, with how
+    /// many nodes answered in time.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: primus::Server) {
+    /// let lobby = server.room_members_everywhere("lobby").await;
+    /// println!("{} in the lobby", lobby.value.len());
+    /// # }
+    /// ```
+    pub async fn room_members_everywhere(&self, room: &str) -> ClusterAnswer<Vec<Arc<str>>> {
+        self.broadcast().members_everywhere(room).await
+    }
+
     /// Broadcasts an encoded frame; returns how many sparks it was queued for.
     pub fn write_frame(&self, frame: &Frame) -> usize {
         self.broadcast()
@@ -420,8 +470,8 @@ impl Server {
     }
 
     /// Shuts down: stops the heartbeat, waits `timeout`, ends every spark
-    /// (with or without `primus::server::close`), then stops the listeners
-    /// when `close` is set.
+    /// (with or without `primus::server::close`), leaves the cluster (see
+    /// [`Broadcast::shutdown`]), then stops the listeners when `close` is set.
     pub async fn destroy(&self, options: Destroy) {
         self.core.lifecycle.send_replace(Lifecycle::Destroying);
         if !options.timeout.is_zero() {
@@ -437,6 +487,8 @@ impl Server {
         for spark in self.sparks() {
             spark.close(request);
         }
+        // A cluster leaves cleanly (its node and sparks out of the registry).
+        self.broadcast().shutdown().await;
         if options.close || options.reconnect {
             self.core.lifecycle.send_replace(Lifecycle::Closed);
         }

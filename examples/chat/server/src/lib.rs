@@ -41,11 +41,25 @@ pub fn server() -> Result<Server, primus::BuildError> {
 /// # Ok(()) }
 /// ```
 pub fn server_over(transformer: impl primus::transformer::Transformer) -> Result<Server, primus::BuildError> {
+    builder().transformer(transformer).build()
+}
+
+/// The chat's server builder (its state and every handler of this crate),
+/// to add a transformer or a cluster to before building. With a cluster
+/// (`primus::cluster::redis`), what people say reaches the people on every
+/// node; `who` lists the names known to the node that answers.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use primus::cluster::redis::Redis;
+/// let cluster = Redis::new("redis://127.0.0.1:6379/").prefix("chat").connect().await?;
+/// let server = chat_server::builder().broadcast(cluster).build()?;
+/// # Ok(()) }
+/// ```
+pub fn builder() -> primus::ServerBuilder {
     Server::builder()
-        .transformer(transformer)
         .state(Members::default())
         .handlers_from_registry()
-        .build()
 }
 
 /// The chat's web page: join with a name, then chat (it uses the browser

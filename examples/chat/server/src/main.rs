@@ -9,6 +9,10 @@
 //! transformer instead of `websockets` (the page then speaks it too; add
 //! `?websockets=false` or `?transports=xhr-streaming` to its URL to pick
 //! the polling transports).
+//!
+//! `--redis redis://127.0.0.1:6379/` makes this server one node of a chat
+//! over Redis (prefix `chat`): run a second one on another port with the
+//! same Redis, and people on either node chat together.
 
 use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
@@ -28,6 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = args.into_iter();
     let mut address = "127.0.0.1:8080".to_owned();
     let mut transformer = "websockets".to_owned();
+    let mut redis = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--transformer" => {
@@ -35,12 +40,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .next()
                     .ok_or("--transformer needs websockets, engine.io or sockjs")?
             }
+            "--redis" => {
+                redis = Some(
+                    args.next()
+                        .ok_or("--redis needs a URL such as redis://127.0.0.1:6379/")?,
+                )
+            }
             _ => address = arg,
         }
     }
     let transformer = primus::transformer::by_name(&transformer)
         .ok_or_else(|| format!("unknown transformer {transformer:?}: use websockets, engine.io or sockjs"))?;
-    let server = chat_server::server_over(transformer)?;
+    let mut builder = chat_server::builder().transformer(transformer);
+    if let Some(url) = redis {
+        let cluster = primus::cluster::redis::Redis::new(url)
+            .prefix("chat")
+            .connect()
+            .await?;
+        tracing::info!(node = %cluster.node_id(), "chat node on Redis");
+        builder = builder.broadcast(cluster);
+    }
+    let server = builder.build()?;
     let listener = tokio::net::TcpListener::bind(&address).await?;
     tracing::info!(
         "chat on http://{} — open it in a browser, or `cargo run -p chat-client -- --name you`",
