@@ -477,6 +477,32 @@ const SCENARIOS = {
     assert.deepStrictEqual(b.data[0], payload, `other client got ${JSON.stringify(b.data[0])}`);
     return { a: a.data[0], b: b.data[0] };
   },
+
+  /**
+   * The chat example (not the echo contract): join as `node-one`, say
+   * `hello from node one`, and wait for the chat's own `message` event
+   * coming back. Another client (on another node of a cluster) checks
+   * that it got both.
+   */
+  async 'chat-say'(opts) {
+    const a = connect('a', opts.url);
+    await waitForEvent(a, 'open', 5000);
+    const seen = async (what, predicate) => {
+      const started = now();
+      while (!a.data.some(predicate)) {
+        if (now() - started > 5000) {
+          throw new Error(`no ${what} within 5 s; got ${JSON.stringify(a.data)}`);
+        }
+        await sleep(10);
+      }
+    };
+    a.client.write({ event: 'join', data: { name: 'node-one' }, request: 1 });
+    await seen('reply to the join', (m) => m && m.reply === 1);
+    a.client.write({ event: 'say', data: 'hello from node one' });
+    await seen('message event', (m) => m && m.event === 'message'
+      && m.data.from === 'node-one' && m.data.text === 'hello from node one');
+    return { received: a.data };
+  },
 };
 
 // ---------------------------------------------------------------------------

@@ -128,7 +128,10 @@ async fn three_nodes_share_broadcasts_rooms_lookups_and_ends() {
             _ => c.send(json!({ "cmd": "broadcast", "data": data })),
         }
         for peer in [&mut a, &mut b, &mut c] {
-            assert_eq!(peer.values_for(Duration::from_millis(400)).await, [data.clone()]);
+            assert_eq!(
+                peer.values_for(Duration::from_millis(400)).await,
+                std::slice::from_ref(&data)
+            );
         }
     }
     assert!(
@@ -469,4 +472,65 @@ async fn a_broadcast_is_encoded_once_across_three_nodes() {
         [0, 1, 1],
         "each write encoded once, by its sender; receivers re-encode nothing"
     );
+}
+
+/// The chat example as two nodes on one Redis (what `cargo run -p
+/// chat-server -- ADDRESS --redis URL` builds): a plain Primus client, the
+/// real Node one, joins and says something on node 1; a typed Rust client
+/// on node 2 gets the `joined` and `message` events. Typed requests are
+/// unaffected, and answer from their own node (`who` lists node 2's people).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chat_example_runs_as_two_nodes() {
+    use chat_events::{ChatClient, ChatServer};
+    use primus_tests::events::next_as;
+    let redis = RedisServer::start();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let cluster = Redis::new(redis.url())
+            .prefix("chat")
+            .connect()
+            .await
+            .expect("redis");
+        let server = chat_server::builder().broadcast(cluster).build().expect("chat");
+        nodes.push(serve(server).await);
+    }
+    let (bob, mut bob_events) = Client::builder(nodes[1].url()).connect().expect("connect");
+    assert!(matches!(
+        next_as::<ChatServer>(&mut bob_events, WAIT).await,
+        ChatServer::System(_)
+    ));
+    assert_eq!(
+        bob.request(ChatClient::join("bob".into())).await.expect("join"),
+        ["bob"]
+    );
+    assert_eq!(
+        next_as::<ChatServer>(&mut bob_events, WAIT).await,
+        ChatServer::Joined { name: "bob".into() }
+    );
+
+    let summary = primus_tests::node::scenario(&nodes[0].url(), "chat-say", None).await;
+    let seen_on_node_one = summary["received"].to_string();
+    assert!(seen_on_node_one.contains(r#""reply":1"#), "{seen_on_node_one}");
+
+    assert_eq!(
+        next_as::<ChatServer>(&mut bob_events, WAIT).await,
+        ChatServer::Joined {
+            name: "node-one".into()
+        }
+    );
+    assert_eq!(
+        next_as::<ChatServer>(&mut bob_events, WAIT).await,
+        ChatServer::Message {
+            from: "node-one".into(),
+            text: "hello from node one".into()
+        }
+    );
+    // The Node client has left node 1: node 1 says so to everyone.
+    assert_eq!(
+        next_as::<ChatServer>(&mut bob_events, WAIT).await,
+        ChatServer::Left {
+            name: "node-one".into()
+        }
+    );
+    assert_eq!(bob.request(ChatClient::who()).await.expect("who"), ["bob"]);
 }

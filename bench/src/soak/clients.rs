@@ -229,7 +229,7 @@ pub(super) async fn oversize(context: &Context) {
 pub(super) async fn garbage(context: &Context, turn: u64) {
     let counters = &context.counters;
     counters.add(Count::GarbageStarted);
-    let noise: Vec<u8> = if turn % 2 == 0 {
+    let noise: Vec<u8> = if turn.is_multiple_of(2) {
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n".to_vec()
     } else {
         (0..70 * 1024).map(|i| b'a' + (i % 26) as u8).collect()
@@ -307,7 +307,7 @@ pub(super) async fn half_open(context: &Context, turn: u64) {
         }
     };
     counters.add(Count::HalfOpenStarted);
-    if turn % 2 == 0 {
+    if turn.is_multiple_of(2) {
         let head = format!(
             "GET /primus/ HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\n",
             context.addr

@@ -194,7 +194,7 @@ impl Socket {
                                 }
                             }
                             reads += 1;
-                            if reads % READS_PER_TURN == 0 {
+                            if reads.is_multiple_of(READS_PER_TURN) {
                                 tokio::task::yield_now().await;
                             }
                             // Most handlers finish without waiting: run the
