@@ -24,6 +24,7 @@
 //! SockJS transports, speaking them through [`transport`] (and [`http`] for
 //! the polling ones).
 
+pub mod cluster;
 pub mod fdlimit;
 pub mod http;
 pub mod latency;

@@ -372,8 +372,8 @@ pub struct BroadcastPlan {
     /// When each broadcast of the ring was sent, in nanoseconds since `base`.
     sent_at: Vec<AtomicU64>,
     base: Instant,
-    /// Whether the server speaks typed events.
-    pub typed: bool,
+    /// How a broadcast request is written.
+    pub dialect: BroadcastDialect,
     /// Length of the broadcast JSON string (see [`broadcast_request`]).
     pub data_len: usize,
     /// `None`: send whenever the window allows (peak). `Some(period)`: one
@@ -390,7 +390,7 @@ impl BroadcastPlan {
     pub fn new(
         conns: u64,
         window: u64,
-        typed: bool,
+        dialect: BroadcastDialect,
         data_len: usize,
         period: Option<Duration>,
     ) -> BroadcastPlan {
@@ -402,7 +402,7 @@ impl BroadcastPlan {
             ring: (0..window * 2).map(|_| AtomicU64::new(0)).collect(),
             sent_at: (0..window * 2).map(|_| AtomicU64::new(0)).collect(),
             base: Instant::now(),
-            typed,
+            dialect,
             data_len,
             period,
             sending: AtomicBool::new(true),
@@ -549,7 +549,7 @@ async fn broadcast_loop(
                 // `next_seq - window` is (each connection receives in order).
                 plan.slot(next_seq).store(0, Ordering::Release);
                 plan.mark_sent(next_seq, now);
-                out.extend_from_slice(&broadcast_request(next_seq, plan.typed, plan.data_len));
+                out.extend_from_slice(&broadcast_request(next_seq, plan.dialect, plan.data_len));
                 next_seq += 1;
                 plan.sent.store(next_seq, Ordering::Release);
                 if measuring {
@@ -635,19 +635,42 @@ pub async fn collect(handles: Vec<tokio::task::JoinHandle<Outcome>>, timeout: Du
     outcomes
 }
 
-/// A request frame for broadcast `seq`: the JSON string is `data_len`
-/// characters, ending with the 8-digit sequence number.
-pub fn broadcast_request(seq: u64, typed: bool, data_len: usize) -> Vec<u8> {
-    wire::client_frame(wire::opcode::TEXT, &broadcast_payload(seq, typed, data_len))
+/// How the trigger asks a server for a broadcast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BroadcastDialect {
+    /// A Primus message, the JSON string itself (raw data handlers).
+    Primus,
+    /// A typed Primus event: `{"event":"broadcast","data":"…"}`.
+    PrimusTyped,
+    /// A Socket.IO event packet: `42["broadcast","…"]` (delivered as
+    /// `42["b","…"]`).
+    SocketIo,
 }
 
-/// The Primus message of [`broadcast_request`], unframed.
-pub fn broadcast_payload(seq: u64, typed: bool, data_len: usize) -> Vec<u8> {
+impl BroadcastDialect {
+    /// The Primus dialect of a server: typed events or raw data.
+    pub fn primus(typed: bool) -> BroadcastDialect {
+        if typed {
+            BroadcastDialect::PrimusTyped
+        } else {
+            BroadcastDialect::Primus
+        }
+    }
+}
+
+/// A request frame for broadcast `seq`: the JSON string is `data_len`
+/// characters, ending with the 8-digit sequence number.
+pub fn broadcast_request(seq: u64, dialect: BroadcastDialect, data_len: usize) -> Vec<u8> {
+    wire::client_frame(wire::opcode::TEXT, &broadcast_payload(seq, dialect, data_len))
+}
+
+/// The message of [`broadcast_request`], unframed.
+pub fn broadcast_payload(seq: u64, dialect: BroadcastDialect, data_len: usize) -> Vec<u8> {
     let data = format!("{:b>width$}{seq:08}", "", width = data_len.saturating_sub(8));
-    let payload = if typed {
-        format!(r#"{{"event":"broadcast","data":"{data}"}}"#)
-    } else {
-        format!("\"{data}\"")
+    let payload = match dialect {
+        BroadcastDialect::PrimusTyped => format!(r#"{{"event":"broadcast","data":"{data}"}}"#),
+        BroadcastDialect::Primus => format!("\"{data}\""),
+        BroadcastDialect::SocketIo => format!(r#"42["broadcast","{data}"]"#),
     };
     payload.into_bytes()
 }
@@ -664,13 +687,16 @@ mod tests {
             Some(12_345_678)
         );
         assert_eq!(sequence_of(b"\"short\""), None);
-        let frame = broadcast_request(7, false, 30);
+        let socket_io = broadcast_payload(42, BroadcastDialect::SocketIo, 30);
+        assert_eq!(sequence_of(&socket_io), Some(42));
+        assert!(socket_io.starts_with(br#"42["broadcast",""#));
+        let frame = broadcast_request(7, BroadcastDialect::Primus, 30);
         assert_eq!(frame[1] & 0x7f, 32);
     }
 
     #[test]
     fn window_is_enforced() {
-        let plan = BroadcastPlan::new(3, 2, false, 30, None);
+        let plan = BroadcastPlan::new(3, 2, BroadcastDialect::Primus, 30, None);
         assert!(plan.may_send(0) && plan.may_send(1));
         assert!(!plan.may_send(2));
         for _ in 0..3 {

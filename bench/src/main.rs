@@ -22,6 +22,7 @@
 //! writes `target/primus-bench/BENCHMARKS-<command>[-quick].md`, so a
 //! development run never overwrites the published figures.
 
+use primus_bench::cluster::{self, ClusterConfig};
 use primus_bench::machine::Machine;
 use primus_bench::report::Report;
 use primus_bench::scenarios::{Config, Scenario};
@@ -47,7 +48,7 @@ struct Args {
 }
 
 fn usage() -> &'static str {
-    "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak] [--quick] [--rounds N] \
+    "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak|cluster] [--quick] [--rounds N] \
      [--servers typed,raw,tungstenite,node] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
      [--duration SECS] [--transports eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming]"
 }
@@ -68,7 +69,7 @@ fn parse_args() -> Result<Args, String> {
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
         match arg.as_str() {
-            "all" | "echo" | "broadcast" | "idle" | "setup" | "transports" | "micro" | "soak" => {
+            "all" | "echo" | "broadcast" | "idle" | "setup" | "transports" | "micro" | "soak" | "cluster" => {
                 args.command = arg
             }
             "--quick" => args.quick = true,
@@ -166,6 +167,9 @@ async fn run(args: Args) -> Result<PathBuf, String> {
     if args.command == "soak" {
         return run_soak(args).await;
     }
+    if args.command == "cluster" {
+        return run_cluster(args).await;
+    }
     let mut config = if args.quick {
         Config::quick()
     } else {
@@ -248,6 +252,49 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::write(&path, report.render()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// `cluster`: primus-rs and Socket.IO on one and two nodes over one Redis.
+async fn run_cluster(args: Args) -> Result<PathBuf, String> {
+    let mut config = if args.quick {
+        ClusterConfig::quick()
+    } else {
+        ClusterConfig::full()
+    };
+    if let Some(rounds) = args.rounds {
+        config.suite.rounds = rounds;
+    }
+    if let Some(secs) = args.measure {
+        config.suite.measure = std::time::Duration::from_secs_f64(secs);
+    }
+    if let Some(secs) = args.warmup {
+        config.suite.warmup = std::time::Duration::from_secs_f64(secs);
+    }
+    let env = Environment::prepare(true).await?;
+    let node = env.node.as_ref().map(|n| n.version.clone()).map_err(Clone::clone);
+    let machine = Machine::describe(node).await;
+    let results = cluster::run(&config, &env).await?;
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let report = cluster::render(
+        &config,
+        &results,
+        &format!(
+            "{} cores ({}), {}, commit {}, {}, node {}, {}",
+            machine.cores, machine.cpu_model, machine.kernel, machine.commit, machine.rustc, machine.node, machine.date
+        ),
+        &format!("cargo run --release -p primus-bench -- {command}"),
+    );
+    let path = args.out.unwrap_or_else(|| {
+        let quick = if args.quick { "-quick" } else { "" };
+        servers::target_dir()
+            .join("primus-bench")
+            .join(format!("BENCHMARKS-cluster{quick}.md"))
+    });
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, report).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }
 

@@ -17,7 +17,7 @@
 //! within each round; the report shows the median of the rounds.
 
 use crate::latency::{Samples, Summary};
-use crate::loadgen::{self, BroadcastPlan, EchoPlan, OpenSpec, Outcome};
+use crate::loadgen::{self, BroadcastDialect, BroadcastPlan, EchoPlan, OpenSpec, Outcome};
 use crate::procfs::{Snapshot, Usage};
 use crate::servers::{Environment, ServerKind, ServerProcess, ServerStats, StartOptions};
 use crate::transport::Transport;
@@ -518,11 +518,11 @@ pub async fn broadcast(
     let plan = Arc::new(BroadcastPlan::new(
         conns as u64,
         config.broadcast_window,
-        typed,
+        BroadcastDialect::primus(typed),
         config.broadcast_data_len,
         period,
     ));
-    let window = broadcast_window(config, process, &plan, |gate| {
+    let window = broadcast_window(config, vec![process], &plan, |gate| {
         opened
             .into_iter()
             .enumerate()
@@ -538,12 +538,13 @@ pub async fn broadcast(
     })
     .await?;
     let encodes_per_broadcast = window.per_broadcast(plan.sent(), |stats| stats.encodes);
+    let usage = window.usage();
     let mut outcomes = window.outcomes;
     Ok(BroadcastRun {
         deliveries: outcomes.iter().map(|o| o.count).sum(),
         broadcasts: outcomes.iter().map(|o| o.sent).sum(),
         latency: merged_samples(&mut outcomes).summary(),
-        usage: window.usage,
+        usage,
         encodes_per_broadcast,
         framings_per_broadcast: None,
         messages_per_arrival: None,
@@ -552,16 +553,22 @@ pub async fn broadcast(
 
 /// What a broadcast run measured ([`broadcast_window`]).
 pub(crate) struct BroadcastWindow {
-    /// CPU during the measured window.
-    pub(crate) usage: Usage,
+    /// CPU of each server process during the measured window, in the
+    /// order they were given (the first is the trigger's).
+    pub(crate) usages: Vec<Usage>,
     /// Every driver's outcome.
     pub(crate) outcomes: Vec<Outcome>,
-    /// primus-rs: its counters before the drivers started and once every
-    /// broadcast sent was delivered.
+    /// primus-rs: the first server's counters before the drivers started
+    /// and once every broadcast sent was delivered.
     stats: Option<(ServerStats, ServerStats)>,
 }
 
 impl BroadcastWindow {
+    /// CPU of the first (or only) server during the measured window.
+    pub(crate) fn usage(&self) -> Usage {
+        self.usages.first().copied().unwrap_or_default()
+    }
+
     /// How much a counter of the server grew per broadcast sent.
     pub(crate) fn per_broadcast(&self, sent: u64, pick: fn(&ServerStats) -> Option<u64>) -> Option<f64> {
         let (before, after) = self.stats.as_ref()?;
@@ -571,45 +578,60 @@ impl BroadcastWindow {
 }
 
 /// The common part of the broadcast runs: starts the drivers (`spawn`),
-/// warms up, measures the window, lets every broadcast sent reach everyone
-/// (so the server's counters include all of them), then stops the drivers
-/// and the server. Fails when a driver failed or broadcasts stayed
-/// undelivered.
+/// warms up, measures the window (the CPU of every server process), lets
+/// every broadcast sent reach everyone (so the servers' counters include
+/// all of them), then stops the drivers and the servers. Fails when a
+/// driver failed or broadcasts stayed undelivered.
 pub(crate) async fn broadcast_window(
     config: &Config,
-    mut process: ServerProcess,
+    mut processes: Vec<ServerProcess>,
     plan: &BroadcastPlan,
     spawn: impl FnOnce(loadgen::Gate) -> Vec<tokio::task::JoinHandle<Outcome>>,
 ) -> Result<BroadcastWindow, String> {
-    let counts = process.kind().is_primus_rs();
-    let stats_before = if counts { process.stats().await } else { None };
+    let first = processes.first_mut().ok_or("no server to measure")?;
+    let counts = first.kind().is_primus_rs();
+    let stats_before = if counts { first.stats().await } else { None };
     let (control, gate) = loadgen::gate();
     let handles = spawn(gate);
     tokio::time::sleep(config.warmup).await;
-    let sample =
-        || Snapshot::take(process.pid()).map_err(|e| format!("cannot read the server's CPU time: {e}"));
-    let before = sample();
+    let sample = |processes: &[ServerProcess]| {
+        processes
+            .iter()
+            .map(|process| Snapshot::take(process.pid()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("cannot read a server's CPU time: {e}"))
+    };
+    let before = sample(&processes);
     control.start_measuring();
     tokio::time::sleep(config.measure).await;
     control.stop_measuring();
-    let after = sample();
+    let after = sample(&processes);
     plan.stop_sending();
     let settle_deadline = Instant::now() + Duration::from_secs(10);
     while !plan.settled() && Instant::now() < settle_deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let settled = plan.settled();
-    let stats_after = if counts { process.stats().await } else { None };
+    let stats_after = match processes.first_mut() {
+        Some(first) if counts => first.stats().await,
+        _ => None,
+    };
     control.stop();
     let outcomes = loadgen::collect(handles, Duration::from_secs(15)).await;
-    let usage = before?.until(&after?);
-    process.stop().await;
+    let usages = before?
+        .iter()
+        .zip(after?.iter())
+        .map(|(before, after)| before.until(after))
+        .collect();
+    for process in processes {
+        process.stop().await;
+    }
     check(&outcomes)?;
     if !settled {
         return Err("broadcasts still undelivered 10 s after the trigger stopped".to_owned());
     }
     Ok(BroadcastWindow {
-        usage,
+        usages,
         outcomes,
         stats: stats_before.zip(stats_after),
     })

@@ -6,6 +6,7 @@
 //! | [`ServerKind::PrimusRaw`] | `bench-server raw` | primus-rs with one `on_data` handler |
 //! | [`ServerKind::Tungstenite`] | `bench-server tungstenite` | raw tokio-tungstenite echo: the limit for our stack |
 //! | [`ServerKind::NodePrimus`] | `node bench/node/server.js` | the real Primus 8 with the `websockets` transformer |
+//! | [`ServerKind::NodeSocketIo`] | `node bench/node/socketio-server.js` | Socket.IO 4.8 (WebSocket transport), alone or on Redis with `@socket.io/redis-adapter`: the cluster benchmark's reference |
 //!
 //! Every server prints `{"port":N}` once listening on `127.0.0.1`, and exits
 //! when its stdin ends. A [`ServerProcess`] is killed when dropped, so a
@@ -35,6 +36,9 @@ pub enum ServerKind {
     Tungstenite,
     /// Node.js Primus 8 (`bench/node/server.js`).
     NodePrimus,
+    /// Node.js Socket.IO 4.8 (`bench/node/socketio-server.js`); only the
+    /// cluster benchmark runs it, so it is not in [`ServerKind::ALL`].
+    NodeSocketIo,
 }
 
 impl ServerKind {
@@ -53,6 +57,7 @@ impl ServerKind {
             ServerKind::PrimusRaw => "primus-rs raw",
             ServerKind::Tungstenite => "tokio-tungstenite",
             ServerKind::NodePrimus => "Node Primus 8",
+            ServerKind::NodeSocketIo => "Node Socket.IO 4.8",
         }
     }
 
@@ -63,6 +68,7 @@ impl ServerKind {
             ServerKind::PrimusRaw => "raw",
             ServerKind::Tungstenite => "tungstenite",
             ServerKind::NodePrimus => "node",
+            ServerKind::NodeSocketIo => "socketio",
         }
     }
 
@@ -189,7 +195,7 @@ async fn prepare_node(dir: &Path) -> Result<NodeSetup, String> {
         .await
         .map_err(|e| format!("node is not installed ({e})"))?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
-    let installed = ["primus", "ws", "engine.io", "sockjs"]
+    let installed = ["primus", "ws", "engine.io", "sockjs", "socket.io", "@socket.io/redis-adapter", "redis"]
         .iter()
         .all(|package| dir.join("node_modules").join(package).exists());
     if !installed {
@@ -215,12 +221,15 @@ async fn prepare_node(dir: &Path) -> Result<NodeSetup, String> {
 }
 
 /// Options for one server start.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StartOptions {
     /// primus-rs: count parser encodes (for the broadcast scenario).
     pub count_encodes: bool,
     /// The Primus transformer (`--transformer`); `None`: `websockets`.
     pub transformer: Option<&'static str>,
+    /// primus-rs and Socket.IO: a node of a cluster on this Redis
+    /// (`--redis URL`); `None`: a single server.
+    pub redis: Option<String>,
 }
 
 /// What a Rust server says about itself (`bench-server`'s `stats` line).
@@ -269,6 +278,21 @@ impl ServerProcess {
                 if let Some(transformer) = options.transformer {
                     command.args(["--transformer", transformer]);
                 }
+                if options.redis.is_some() {
+                    return Err("the Node Primus server has no cluster mode here".to_owned());
+                }
+                command
+            }
+            ServerKind::NodeSocketIo => {
+                let node = env
+                    .node
+                    .as_ref()
+                    .map_err(|why| format!("Node unavailable: {why}"))?;
+                let mut command = Command::new("node");
+                command.arg(node.script.with_file_name("socketio-server.js"));
+                if let Some(url) = &options.redis {
+                    command.args(["--redis", url]);
+                }
                 command
             }
             _ => {
@@ -289,6 +313,12 @@ impl ServerProcess {
                         return Err(format!("{} speaks only websockets", kind.label()));
                     }
                     command.args(["--transformer", transformer]);
+                }
+                if let Some(url) = &options.redis {
+                    if !kind.is_primus_rs() {
+                        return Err(format!("{} has no cluster mode", kind.label()));
+                    }
+                    command.args(["--redis", url]);
                 }
                 command
             }
@@ -358,7 +388,7 @@ impl ServerProcess {
     /// `bench-server`); `None` for Node or when the server does not answer
     /// within 5 s.
     pub async fn stats(&mut self) -> Option<ServerStats> {
-        if self.kind == ServerKind::NodePrimus {
+        if matches!(self.kind, ServerKind::NodePrimus | ServerKind::NodeSocketIo) {
             return None;
         }
         let stdin = self.stdin.as_mut()?;

@@ -13,7 +13,7 @@
 //! request, as the Primus clients do. The servers are the same processes as
 //! in the other scenarios, started with `--transformer`.
 
-use crate::loadgen::{self, sequence_of, BroadcastPlan, Gate, Outcome};
+use crate::loadgen::{self, sequence_of, BroadcastDialect, BroadcastPlan, Gate, Outcome};
 use crate::scenarios::{
     broadcast_window, check, echo_payload, measure, merged_samples, BroadcastRun, Config, EchoRun,
 };
@@ -237,7 +237,7 @@ async fn broadcast_session(session: Session, plan: Arc<BroadcastPlan>, gate: Gat
         while tick_plan.may_send(seq) && tick_plan.sending() {
             tick_plan.slot(seq).store(0, Ordering::Release);
             tick_plan.mark_sent(seq, now);
-            let payload = loadgen::broadcast_payload(seq, tick_plan.typed, tick_plan.data_len);
+            let payload = loadgen::broadcast_payload(seq, tick_plan.dialect, tick_plan.data_len);
             let _ = queue.send(Outgoing::Message(payload.into()));
             seq += 1;
             tick_plan.set_sent(seq);
@@ -282,6 +282,7 @@ fn start_options(transport: Transport, count: bool) -> StartOptions {
     StartOptions {
         count_encodes: count,
         transformer: Some(transport.transformer()),
+        redis: None,
     }
 }
 
@@ -374,11 +375,11 @@ pub async fn broadcast(
     let plan = Arc::new(BroadcastPlan::new(
         conns as u64,
         config.broadcast_window,
-        typed,
+        BroadcastDialect::primus(typed),
         config.broadcast_data_len,
         None,
     ));
-    let window = broadcast_window(config, process, &plan, |gate| {
+    let window = broadcast_window(config, vec![process], &plan, |gate| {
         sessions
             .into_iter()
             .enumerate()
@@ -391,6 +392,7 @@ pub async fn broadcast(
     let sent = plan.sent();
     let encodes_per_broadcast = window.per_broadcast(sent, |stats| stats.encodes);
     let framings_per_broadcast = window.per_broadcast(sent, |stats| stats.framed);
+    let usage = window.usage();
     let mut outcomes = window.outcomes;
     let deliveries: u64 = outcomes.iter().map(|o| o.count).sum();
     Ok(BroadcastRun {
@@ -398,7 +400,7 @@ pub async fn broadcast(
         deliveries,
         broadcasts: outcomes.iter().map(|o| o.sent).sum(),
         latency: merged_samples(&mut outcomes).summary(),
-        usage: window.usage,
+        usage,
         encodes_per_broadcast,
         framings_per_broadcast,
     })

@@ -30,7 +30,7 @@ mod report;
 
 pub use report::SoakReport;
 
-use crate::loadgen::{self, BroadcastPlan, OpenSpec, Outcome};
+use crate::loadgen::{self, BroadcastDialect, BroadcastPlan, OpenSpec, Outcome};
 use crate::procfs::{self, Snapshot, Usage};
 use crate::scenarios::echo_payload;
 use crate::servers::{Environment, ServerKind, ServerProcess, StartOptions};
@@ -476,7 +476,7 @@ pub async fn soak(config: &SoakConfig, env: &Environment, server: ServerKind) ->
     let plan = Arc::new(BroadcastPlan::new(
         receivers as u64,
         16,
-        typed,
+        BroadcastDialect::primus(typed),
         30,
         Some(Duration::from_secs_f64(1.0 / config.broadcast_rate.max(0.01))),
     ));

@@ -7,6 +7,7 @@
 //!   [--read-buffer BYTES]   # WebSocket read buffer (default 4096, primus-rs' default)
 //!   [--count-encodes]       # primus modes: count parser encodes (reported by `stats`)
 //!   [--transformer NAME]    # primus modes: websockets (default), engine.io or sockjs
+//!   [--redis URL]           # primus modes: a node of a cluster on this Redis (prefix `bench`)
 //! ```
 //!
 //! Every mode follows the bench servers' contract (see `bench/README.md`):
@@ -41,6 +42,8 @@ pub struct Settings {
     pub count_encodes: bool,
     /// The primus modes' transformer, by its Primus name.
     pub transformer: &'static str,
+    /// The primus modes' Redis, when the server is a node of a cluster.
+    pub redis: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +69,7 @@ fn parse_args() -> Result<(Mode, Settings), String> {
         read_buffer: 4096,
         count_encodes: false,
         transformer: "websockets",
+        redis: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -88,6 +92,11 @@ fn parse_args() -> Result<(Mode, Settings), String> {
                         ))
                     }
                 };
+            }
+            "--redis" => {
+                let url = args.next().ok_or("--redis needs a URL")?;
+                // Read once per process and kept for its life.
+                settings.redis = Some(Box::leak(url.into_boxed_str()));
             }
             other => return Err(format!("unknown argument {other:?}")),
         }

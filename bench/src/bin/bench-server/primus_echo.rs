@@ -8,6 +8,7 @@
 
 use super::counting::CountingJson;
 use super::Settings;
+use primus::cluster::redis::Redis;
 use primus::transformer::{EngineIo, SockJs};
 use primus::{Payload, Server, ServerBuilder, Spark};
 use std::sync::OnceLock;
@@ -56,7 +57,9 @@ async fn broadcast(server: Server, Payload(text): Payload<String>) {
     let _ = server.write(&Bench::Echo(text));
 }
 
-fn builder(settings: Settings) -> ServerBuilder {
+/// The builder both modes start from; with `--redis`, a node of a cluster
+/// on that Redis (prefix `bench`).
+async fn builder(settings: Settings) -> Result<ServerBuilder, Box<dyn std::error::Error>> {
     let builder = Server::builder().read_buffer_size(settings.read_buffer);
     let builder = match settings.transformer {
         "engine.io" => {
@@ -73,11 +76,15 @@ fn builder(settings: Settings) -> ServerBuilder {
         }
         _ => builder,
     };
-    if settings.count_encodes {
+    let builder = match settings.redis {
+        Some(url) => builder.broadcast(Redis::new(url).prefix("bench").connect().await?),
+        None => builder,
+    };
+    Ok(if settings.count_encodes {
         builder.parser(CountingJson)
     } else {
         builder
-    }
+    })
 }
 
 /// Typed mode: the handlers above, collected from the registry.
@@ -85,7 +92,7 @@ pub async fn serve_typed(
     listener: TcpListener,
     settings: Settings,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let server = builder(settings).handlers_from_registry().build()?;
+    let server = builder(settings).await?.handlers_from_registry().build()?;
     let _ = SERVER.set(server.clone());
     server.serve(listener).await?;
     Ok(())
@@ -97,6 +104,7 @@ pub async fn serve_typed(
 /// `server.write`, which encodes it once for all sparks.
 pub async fn serve_raw(listener: TcpListener, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let server = builder(settings)
+        .await?
         .on_data(|spark, message| async move {
             if spark.query().get("bench") == Some("trigger") {
                 if let Ok(value) = message.decode::<serde_json::Value>() {
