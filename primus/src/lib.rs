@@ -101,6 +101,8 @@ pub use pipeline::extract::State;
 #[cfg(feature = "server")]
 pub use pipeline::plugin::{Plugin, PluginError, PluginSetup};
 #[cfg(feature = "server")]
+pub use pipeline::public_error::PublicError;
+#[cfg(feature = "server")]
 pub use registry::typescript;
 #[cfg(feature = "server")]
 pub use server::{AuthError, BuildError, Cors, Destroy, Server, ServerBuilder};

@@ -68,3 +68,40 @@ async fn warnings_of_one_connection_are_rate_limited() {
         &log[..log.len().min(2000)]
     );
 }
+
+/// An app that never set up logging still sees a failing handler: with no
+/// subscriber at all, the server prints the spark's first errors to stderr
+/// (the `quiet-server` process installs none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_handler_is_visible_without_a_log_subscriber() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_quiet-server"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start quiet-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let line = tokio::time::timeout(WAIT, tokio::io::BufReader::new(stdout).lines().next_line())
+        .await
+        .expect("the port line in time")
+        .expect("read")
+        .expect("a port line");
+    let port: serde_json::Value = serde_json::from_str(&line).expect("json");
+    let url = format!("ws://127.0.0.1:{}/primus/", port["port"]);
+    let _socket = raw::try_connect(&url, &[]).await.expect("connect");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let printed = tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("the database at 10.0.0.7 refused the login") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("the failure on stderr in time");
+    assert!(printed.starts_with("primus: spark "), "{printed}");
+}

@@ -40,6 +40,10 @@ pub enum ToServer {
     Fail,
     #[primus(reply = u8)]
     Slow,
+    #[primus(reply = String)]
+    Refuse,
+    #[primus(reply = u8)]
+    Crash,
 }
 
 #[primus::event]
@@ -128,6 +132,16 @@ async fn add(Payload((a, b)): Payload<(u32, u32)>) -> u32 {
 #[primus::on(ToServer::Fail)]
 async fn fail() -> Result<String, &'static str> {
     Err("this request always fails")
+}
+
+#[primus::on(ToServer::Refuse)]
+async fn refuse() -> Result<String, primus::PublicError> {
+    Err(primus::PublicError::new("rooms are full"))
+}
+
+#[primus::on(ToServer::Crash)]
+async fn crash() -> u8 {
+    panic!("the handler's own secret state at src/handlers.rs:12")
 }
 
 #[primus::on(ToServer::Slow)]
@@ -244,9 +258,114 @@ async fn requests_get_replies_and_failures() {
     client
         .write(&json!({ "event": "fail", "request": 4 }))
         .expect("write");
+    // Not a `PublicError`: the client reads an error id, the log the text.
+    let reply = next_value(&mut events, WAIT).await;
+    assert_eq!(reply["reply"], 4);
+    let id = error_id_of(reply["error"].as_str().expect("error text"));
+    let logged = running.errors.entries();
+    assert!(
+        logged
+            .iter()
+            .any(|entry| entry.contains(&id) && entry.contains("this request always fails")),
+        "the log has the id and the text: {logged:?}"
+    );
+    client
+        .write(&json!({ "event": "refuse", "request": 5 }))
+        .expect("write");
     assert_eq!(
         next_value(&mut events, WAIT).await,
-        json!({ "reply": 4, "error": "`fail` failed: this request always fails" })
+        json!({ "reply": 5, "error": "rooms are full" })
+    );
+}
+
+/// The id in `internal error (error id 1a2b3c4d)`; panics on other text.
+fn error_id_of(text: &str) -> String {
+    let id = text
+        .strip_prefix("internal error (error id ")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not an internal error: {text:?}"));
+    assert!(
+        id.len() == 8 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{text:?}"
+    );
+    id.to_owned()
+}
+
+/// Every way a request can fail, and what the client reads: never serde's
+/// text, a Rust type or function name, a source position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_replies_never_leak_internals() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    next_value(&mut events, WAIT).await; // welcome
+    let requests = [
+        json!({ "event": "add", "data": ["x"], "request": 1 }),
+        json!({ "event": "add", "data": [1, 2, 3], "request": 2 }),
+        json!({ "event": "add", "request": 3 }),
+        json!({ "event": "list_rooms", "data": {"deep": [1]}, "request": 4 }),
+        json!({ "event": "fail", "request": 5 }),
+        json!({ "event": "crash", "request": 6 }),
+        json!({ "event": "no_such_event", "request": 7 }),
+        json!({ "event": "fail", "data": 12, "request": 8 }),
+    ];
+    for request in &requests {
+        client.write(request).expect("write");
+    }
+    let mut replies = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while replies.len() < requests.len() {
+        let value = tokio::time::timeout_at(deadline, async { next_value(&mut events, WAIT).await })
+            .await
+            .unwrap_or_else(|_| panic!("only these replies came: {replies:?}"));
+        if value.get("reply").is_some() {
+            replies.push(value);
+        }
+    }
+    for reply in &replies {
+        let error = reply["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an error reply: {reply}"));
+        for leak in [
+            "::",
+            "line ",
+            "column ",
+            "`",
+            "ToServer",
+            "u32",
+            "String",
+            "invalid type",
+            "src/",
+            "secret",
+        ] {
+            assert!(!error.contains(leak), "{leak:?} leaked to the client in {reply}");
+        }
+    }
+    let by_id = |id: u64| {
+        replies
+            .iter()
+            .find(|r| r["reply"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(by_id(1)["error"], "invalid payload for event \"add\"");
+    assert_eq!(by_id(7)["error"], "no handler for event \"no_such_event\"");
+    error_id_of(by_id(6)["error"].as_str().unwrap_or_default());
+    // The panic did not end the connection.
+    client.write(&json!({ "event": "leave" })).expect("write");
+    let mut left = false;
+    for _ in 0..10 {
+        if next_value(&mut events, WAIT).await == json!({ "event": "left" }) {
+            left = true;
+            break;
+        }
+    }
+    assert!(left, "the connection goes on after a handler panicked");
+    // The log has what the client did not get.
+    let logged = running.errors.entries().join("\n");
+    assert!(logged.contains("`crash` panicked"), "{logged}");
+    assert!(
+        logged.contains("the payload does not match `ToServer`"),
+        "{logged}"
     );
 }
 
@@ -263,15 +382,12 @@ async fn payload_that_does_not_match_is_an_error_not_silence() {
         .expect("write");
     let reply = next_value(&mut events, WAIT).await;
     assert_eq!(reply["reply"], 3);
-    let error = reply["error"].as_str().expect("error text");
-    assert!(
-        error.starts_with("event `add` of `ToServer` has a payload that does not match: "),
-        "{error}"
-    );
+    assert_eq!(reply["error"], "invalid payload for event \"add\"");
     let errors = running.errors.entries();
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(
-        errors[0].starts_with("event `move` of `ToServer` has a payload that does not match"),
+        errors[0].starts_with("event `move` [error id ")
+            && errors[0].contains("the payload does not match `ToServer`"),
         "{errors:?}"
     );
     // Still connected.
@@ -316,7 +432,9 @@ fn registry_lists_enums_and_handlers_in_order() {
             "list_rooms",
             "add",
             "fail",
-            "slow"
+            "slow",
+            "refuse",
+            "crash"
         ]
     );
     assert_eq!(to_server.events[6].reply, Some("Vec < String >"));
@@ -325,6 +443,7 @@ fn registry_lists_enums_and_handlers_in_order() {
         handlers,
         [
             "add",
+            "crash",
             "fail",
             "farewell",
             "greet",
@@ -334,6 +453,7 @@ fn registry_lists_enums_and_handlers_in_order() {
             "moved",
             "post",
             "raw",
+            "refuse",
             "say",
             "slow",
             "whoami"
@@ -367,7 +487,9 @@ async fn typed_client_sends_requests_and_reads_typed_events() {
         ["lobby", "rust"]
     );
     match client.request(ToServer::fail()).await {
-        Err(ClientError::Rejected(reason)) => assert_eq!(reason, "`fail` failed: this request always fails"),
+        Err(ClientError::Rejected(reason)) => {
+            error_id_of(&reason);
+        }
         other => panic!("expected a rejection, got {other:?}"),
     }
     match client

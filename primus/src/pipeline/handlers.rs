@@ -1,14 +1,15 @@
 //! The handlers of one server, and the order they run in (documented for
 //! users on [`Server`](crate::Server#handler-order)).
 
-use crate::message::envelope::Envelope;
+use crate::lock::lock;
+use crate::message::envelope::{Envelope, OutgoingReply};
 use crate::message::Message;
 use crate::spark::BoxError;
 use crate::spark::{Spark, SparkError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -33,7 +34,37 @@ pub(crate) struct Handlers {
     pub(crate) plugin_added: Vec<PluginListener>,
     /// Listeners of plugins being removed.
     pub(crate) plugin_removed: Vec<PluginListener>,
+    /// Events asked for that have no handler, logged once each.
+    unknown_events: Arc<UnknownEvents>,
 }
+
+/// The names of requested events that have no handler, each logged once.
+/// At most [`UnknownEvents::REMEMBERED`] names are kept (clients choose the
+/// names); later new names are logged at debug level.
+#[derive(Default)]
+struct UnknownEvents(Mutex<HashSet<String>>);
+
+impl UnknownEvents {
+    const REMEMBERED: usize = 64;
+
+    /// True the first time `name` is seen (while there is room to remember it).
+    fn first_time(&self, name: &str) -> bool {
+        let mut names = lock(&self.0);
+        if names.len() >= Self::REMEMBERED || names.contains(name) {
+            return false;
+        }
+        names.insert(name.to_owned())
+    }
+}
+
+/// True when no `tracing` subscriber is installed, for this thread or
+/// globally: log lines would go nowhere.
+fn no_log_subscriber() -> bool {
+    tracing::dispatcher::get_default(|dispatch| dispatch.is::<tracing::subscriber::NoSubscriber>())
+}
+
+/// At most this many characters of a client's event name are echoed back.
+const ECHOED_NAME_CHARS: usize = 64;
 
 pub(crate) type PluginListener = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -79,9 +110,30 @@ impl Handlers {
                 if let Some(call) = self.events.get(name.as_str()) {
                     return Some(call(spark.clone(), message, request));
                 }
+                if let Some(id) = request {
+                    self.no_handler(spark, &name, id);
+                }
             }
         }
         self.data(spark, message)
+    }
+
+    /// Answers a request for an event that has no handler at once (rather
+    /// than leaving the client to its timeout), and logs the name once. The
+    /// message still goes to the `data` handlers.
+    fn no_handler(&self, spark: &Spark, name: &str, request: u64) {
+        let shown: String = name.chars().take(ECHOED_NAME_CHARS).collect();
+        let text = format!("no handler for event \"{shown}\"");
+        let _ = spark.write(&OutgoingReply::<()> {
+            reply: request,
+            data: None,
+            error: Some(&text),
+        });
+        if self.unknown_events.first_time(name) {
+            tracing::warn!(spark = spark.id(), event = ?shown, "a request for an event without a handler (logged once per event)");
+        } else {
+            tracing::debug!(spark = spark.id(), event = ?shown, "a request for an event without a handler");
+        }
     }
 
     /// True when messages are routed by their envelope (there are typed
@@ -132,14 +184,22 @@ impl Handlers {
         // must not grow with them. The text is escaped (`?`): it may carry
         // what the client sent, newlines and escape sequences included.
         match spark.count_warning() {
-            n if n < WARNINGS_PER_SPARK => {
-                tracing::warn!(spark = spark.id(), error = ?error.to_string(), "spark error")
+            n if n <= WARNINGS_PER_SPARK => {
+                if n < WARNINGS_PER_SPARK {
+                    tracing::warn!(spark = spark.id(), error = ?error.to_string(), "spark error")
+                } else {
+                    tracing::warn!(
+                        spark = spark.id(),
+                        error = ?error.to_string(),
+                        "spark error (further errors of this spark are logged at debug level)"
+                    )
+                }
+                if no_log_subscriber() {
+                    // Nobody would see the warning: an app that has not set
+                    // up logging still learns that a handler failed.
+                    eprintln!("primus: spark {} error: {:?}", spark.id(), error.to_string());
+                }
             }
-            n if n == WARNINGS_PER_SPARK => tracing::warn!(
-                spark = spark.id(),
-                error = ?error.to_string(),
-                "spark error (further errors of this spark are logged at debug level)"
-            ),
             _ => tracing::debug!(spark = spark.id(), error = ?error.to_string(), "spark error"),
         }
         for handler in &self.error {

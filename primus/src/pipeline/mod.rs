@@ -27,6 +27,7 @@ pub(crate) mod extract;
 pub(crate) mod handlers;
 mod inbound_budget;
 pub(crate) mod plugin;
+pub(crate) mod public_error;
 pub(crate) mod typed;
 
 pub(crate) use self::active_plugins::ActivePlugins;

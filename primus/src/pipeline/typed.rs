@@ -4,14 +4,17 @@
 
 use super::extract::{HandlerContext, NoPayload, Rejection};
 use super::handlers::EventCall;
+use super::public_error::{error_id, HandlerFailure};
 use crate::message::envelope::OutgoingReply;
 use crate::message::event::{NoReply, Variant};
 use crate::message::Message;
 use crate::spark::BoxError;
 use crate::spark::{Spark, SparkError};
+use futures_util::FutureExt;
 use serde::Serialize;
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 /// What a handler's return value means.
@@ -20,15 +23,16 @@ pub enum HandlerOutcome {
     Done,
     /// Send this reply to the requester.
     Reply(Box<dyn erased_serde::Serialize + Send>),
-    /// The handler failed with this message.
-    Failed(String),
+    /// The handler failed (see [`PublicError`](crate::PublicError) for what
+    /// the client reads).
+    Failed(HandlerFailure),
 }
 
 /// A handler's return type, checked against the event's reply type `R`.
 #[diagnostic::on_unimplemented(
     message = "a handler for this event cannot return `{Self}`",
     label = "the event's reply type is `{R}`",
-    note = "an event that is not a request (reply type `NoReply`) is handled by a function returning `()` or `Result<(), E>`; a request declared with `#[primus(reply = T)]` by one returning `T` or `Result<T, E>` (`E: Display`)"
+    note = "an event that is not a request (reply type `NoReply`) is handled by a function returning `()` or `Result<(), E>`; a request declared with `#[primus(reply = T)]` by one returning `T` or `Result<T, E>` (`E: Display`; a `primus::PublicError` is the only error whose text reaches the client)"
 )]
 pub trait HandlerReturn<R>: Send {
     /// Converts the value into a [`HandlerOutcome`].
@@ -41,11 +45,11 @@ impl HandlerReturn<NoReply> for () {
     }
 }
 
-impl<E: Display + Send> HandlerReturn<NoReply> for Result<(), E> {
+impl<E: Display + Send + 'static> HandlerReturn<NoReply> for Result<(), E> {
     fn into_outcome(self) -> HandlerOutcome {
         match self {
             Ok(()) => HandlerOutcome::Done,
-            Err(error) => HandlerOutcome::Failed(error.to_string()),
+            Err(error) => HandlerOutcome::Failed(HandlerFailure::from_error(error)),
         }
     }
 }
@@ -56,11 +60,11 @@ impl<R: Serialize + Send + 'static> HandlerReturn<R> for R {
     }
 }
 
-impl<R: Serialize + Send + 'static, E: Display + Send> HandlerReturn<R> for Result<R, E> {
+impl<R: Serialize + Send + 'static, E: Display + Send + 'static> HandlerReturn<R> for Result<R, E> {
     fn into_outcome(self) -> HandlerOutcome {
         match self {
             Ok(reply) => HandlerOutcome::Reply(Box::new(reply)),
-            Err(error) => HandlerOutcome::Failed(error.to_string()),
+            Err(error) => HandlerOutcome::Failed(HandlerFailure::from_error(error)),
         }
     }
 }
@@ -111,7 +115,7 @@ where
         Box::pin(async move {
             match future.await {
                 Ok(returned) => match returned.into_outcome() {
-                    HandlerOutcome::Failed(message) => Err(BoxError::from(message)),
+                    HandlerOutcome::Failed(failure) => Err(BoxError::from(failure.detail().to_owned())),
                     HandlerOutcome::Done | HandlerOutcome::Reply(_) => Ok(()),
                 },
                 Err(rejection) => Err(format!("`{function}` was not called: {rejection}").into()),
@@ -131,8 +135,13 @@ where
         let future = handler(HandlerContext::new(spark.clone(), None, None));
         Box::pin(async move {
             match future.await.map(HandlerReturn::into_outcome) {
-                Ok(HandlerOutcome::Failed(message)) => {
-                    tracing::warn!(spark = spark.id(), function, %message, "disconnection handler failed")
+                Ok(HandlerOutcome::Failed(failure)) => {
+                    tracing::warn!(
+                        spark = spark.id(),
+                        function,
+                        message = failure.detail(),
+                        "disconnection handler failed"
+                    )
                 }
                 Ok(_) => {}
                 Err(rejection) => {
@@ -154,7 +163,9 @@ where
         let future = handler(HandlerContext::new(spark.clone(), Some(message), None));
         Box::pin(async move {
             match future.await.map(HandlerReturn::into_outcome) {
-                Ok(HandlerOutcome::Failed(message)) => spark.report(&SparkError::Handler(message.into())),
+                Ok(HandlerOutcome::Failed(failure)) => spark.report(&SparkError::Handler(
+                    format!("`{function}` failed: {}", failure.detail()).into(),
+                )),
                 Ok(_) => {}
                 Err(rejection) => report_rejection(&spark, function, rejection),
             }
@@ -175,11 +186,13 @@ where
         let event: E = match message.decode() {
             Ok(event) => event,
             Err(error) => {
-                let reason = format!(
-                    "event `{name}` of `{}` has a payload that does not match: {error}",
-                    E::TYPE_NAME
+                // The client learns which event; serde's text and the Rust
+                // type go to the log only.
+                let failure = HandlerFailure::public(
+                    format!("invalid payload for event \"{name}\""),
+                    format!("the payload does not match `{}`: {error}", E::TYPE_NAME),
                 );
-                answer_failure(&spark, request, reason);
+                fail(&spark, request, &format!("event `{name}`"), &failure);
                 return Box::pin(std::future::ready(()));
             }
         };
@@ -189,7 +202,16 @@ where
         };
         let future = handler(HandlerContext::new(spark.clone(), Some(message), Some(payload)));
         Box::pin(async move {
-            match future.await {
+            // A panic is answered like an internal error (the requester
+            // does not wait for its timeout); the connection goes on.
+            let finished = match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(finished) => finished,
+                Err(panic) => {
+                    let failure = HandlerFailure::internal(panic_text(&*panic));
+                    return fail(&spark, request, &format!("`{function}` panicked"), &failure);
+                }
+            };
+            match finished {
                 Ok(returned) => match returned.into_outcome() {
                     HandlerOutcome::Done => {}
                     HandlerOutcome::Reply(reply) => match request {
@@ -204,14 +226,15 @@ where
                             tracing::debug!(function, "reply dropped: the event was not sent as a request")
                         }
                     },
-                    HandlerOutcome::Failed(message) => {
-                        answer_failure(&spark, request, format!("`{function}` failed: {message}"))
+                    HandlerOutcome::Failed(failure) => {
+                        fail(&spark, request, &format!("`{function}` failed"), &failure)
                     }
                 },
-                Err(rejection) => answer_failure(
+                Err(rejection) => fail(
                     &spark,
                     request,
-                    format!("`{function}` was not called: {rejection}"),
+                    &format!("`{function}` was not called"),
+                    &HandlerFailure::internal(rejection.to_string()),
                 ),
             }
         })
@@ -219,13 +242,35 @@ where
     ErasedHandler::Event { name, call }
 }
 
-fn answer_failure(spark: &Spark, request: Option<u64>, reason: String) {
-    if let Some(id) = request {
+/// Answers a failed request and reports the failure. The client reads the
+/// app's public text, or `internal error (error id …)`; the log (and the
+/// `error` handlers) get `context`, the id and the whole detail.
+fn fail(spark: &Spark, request: Option<u64>, context: &str, failure: &HandlerFailure) {
+    let id = error_id();
+    if let Some(request) = request {
+        let internal;
+        let text = match failure.public_text() {
+            Some(text) => text,
+            None => {
+                internal = format!("internal error (error id {id})");
+                &internal
+            }
+        };
         let _ = spark.write(&OutgoingReply::<()> {
-            reply: id,
+            reply: request,
             data: None,
-            error: Some(&reason),
+            error: Some(text),
         });
     }
-    spark.report(&SparkError::Handler(reason.into()));
+    let logged = format!("{context} [error id {id}]: {}", failure.detail());
+    spark.report(&SparkError::Handler(logged.into()));
+}
+
+/// The message of a panic, when it has one.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic without a message".to_owned(),
+    }
 }

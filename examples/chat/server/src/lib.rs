@@ -3,7 +3,7 @@
 //! here.
 
 use chat_events::{ChatClient, ChatClientJoin, ChatServer};
-use primus::{Message, Payload, Server, Spark, State};
+use primus::{Message, Payload, PublicError, Server, Spark, State};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -101,10 +101,10 @@ async fn join(
     server: Server,
     State(members): State<Members>,
     Payload(ChatClientJoin { name }): Payload<ChatClientJoin>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, PublicError> {
     let name = name.trim().to_owned();
     if name.is_empty() || name.len() > 32 {
-        return Err("a name has 1 to 32 characters".to_owned());
+        return Err(PublicError::new("a name has 1 to 32 characters"));
     }
     if let Ok(mut map) = members.0.lock() {
         map.insert(spark.id().to_owned(), name.clone());
