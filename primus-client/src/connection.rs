@@ -200,7 +200,8 @@ impl Driver {
     }
 
     async fn connect(&mut self, timeout: Duration) -> Connected {
-        let url = self.shared.transport.session_url(&self.url).to_string();
+        let attempt = crate::url::with_fresh_cache_buster(&self.url);
+        let url = self.shared.transport.session_url(&attempt).to_string();
         let connecting = tokio_tungstenite::connect_async(url);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(connecting, deadline);

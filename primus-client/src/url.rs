@@ -47,6 +47,26 @@ pub(crate) fn websocket_url(given: &str, pathname: &str) -> Result<Url, ClientEr
     Ok(url)
 }
 
+/// `url` with a new `_primuscb` value: each connection attempt gets its
+/// own, as Primus' clients do, so no cache or proxy answers a reconnect
+/// from an earlier attempt.
+pub(crate) fn with_fresh_cache_buster(url: &Url) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(key, value)| {
+            let value = if key == "_primuscb" {
+                cache_buster()
+            } else {
+                value.into_owned()
+            };
+            (key.into_owned(), value)
+        })
+        .collect();
+    let mut fresh = url.clone();
+    fresh.query_pairs_mut().clear().extend_pairs(pairs);
+    fresh
+}
+
 /// A short random token in Primus' `yeast` alphabet.
 fn cache_buster() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
@@ -59,6 +79,29 @@ fn cache_buster() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_attempt_gets_its_own_cache_buster() {
+        let first = websocket_url("http://example.com/?room=a", "/primus").unwrap();
+        let buster = |url: &Url| {
+            url.query_pairs()
+                .find(|(k, _)| k == "_primuscb")
+                .map(|(_, v)| v.into_owned())
+        };
+        let attempts: Vec<Url> = (0..5).map(|_| with_fresh_cache_buster(&first)).collect();
+        for attempt in &attempts {
+            assert_ne!(buster(attempt), buster(&first));
+            assert_eq!(
+                attempt
+                    .query_pairs()
+                    .next()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned())),
+                Some(("room".into(), "a".into()))
+            );
+            assert_eq!(attempt.path(), "/primus");
+        }
+        assert_ne!(buster(&attempts[0]), buster(&attempts[1]));
+    }
 
     #[test]
     fn converts_like_primus() {

@@ -323,6 +323,57 @@ async fn destroy_ends_everyone_and_stops_listening() {
     ));
 }
 
+/// `destroy` returns once the connections have closed and their
+/// `disconnection` handlers ran (a slow one included), not before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_waits_for_disconnection_handlers() {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let counter = finished.clone();
+    let server = Server::builder()
+        .on_disconnection(move |_spark| {
+            let counter = counter.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build()
+        .expect("build");
+    let running = serve(server.clone()).await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(Client::builder(running.url()).connect().expect("connect"));
+    }
+    until("three sparks", WAIT, || server.connected() == 3).await;
+    server.destroy(Destroy::default()).await;
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        3,
+        "destroy returned before the handlers ran"
+    );
+
+    // And it waits no longer than `drain`.
+    let stuck = Server::builder()
+        .on_disconnection(|_spark| async { tokio::time::sleep(Duration::from_secs(60)).await })
+        .build()
+        .expect("build");
+    let running = serve(stuck.clone()).await;
+    let _client = Client::builder(running.url()).connect().expect("connect");
+    until("the spark", WAIT, || stuck.connected() == 1).await;
+    let started = std::time::Instant::now();
+    stuck
+        .destroy(Destroy {
+            drain: Duration::from_millis(300),
+            ..Destroy::default()
+        })
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_with_reconnect_sends_no_server_close() {
     let server = Server::builder().build().expect("build");

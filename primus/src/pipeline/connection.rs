@@ -4,6 +4,7 @@
 
 use super::dispatch::Dispatcher;
 use super::inbound_budget::InboundBudget;
+use super::live_connections::LiveConnection;
 use super::{PipelineHost, CLOSE_GRACE};
 use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
@@ -139,6 +140,7 @@ impl Connector {
             return Err(OpenError::IdInUse(spark.id().to_owned()));
         }
         tracing::debug!(spark = spark.id(), address = ?spark.address(), "connected");
+        let live = pipeline.live.enter();
         host.opened(&spark);
         let dispatcher = Dispatcher::new(spark.clone(), pipeline);
         Ok(Connection {
@@ -146,6 +148,7 @@ impl Connector {
             outbound,
             dispatcher,
             host,
+            live,
         })
     }
 }
@@ -180,6 +183,8 @@ pub struct Connection {
     outbound: QueueReceiver<Outbound>,
     dispatcher: Dispatcher,
     host: Arc<dyn PipelineHost>,
+    /// Counts this connection as running until it has finished (or is dropped).
+    live: LiveConnection,
 }
 
 /// What [`Connection::work`] found.
@@ -365,6 +370,7 @@ impl Connection {
             spark,
             dispatcher,
             host,
+            live,
             ..
         } = self;
         spark.mark_closed();
@@ -373,6 +379,7 @@ impl Connection {
         tracing::debug!(spark = spark.id(), "disconnected");
         dispatcher.finish().await;
         broadcast.forget(spark.id());
+        drop(live);
     }
 }
 

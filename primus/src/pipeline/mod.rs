@@ -26,6 +26,7 @@ mod dispatch;
 pub(crate) mod extract;
 pub(crate) mod handlers;
 mod inbound_budget;
+pub(crate) mod live_connections;
 pub(crate) mod plugin;
 pub(crate) mod public_error;
 pub(crate) mod typed;
@@ -35,6 +36,7 @@ pub use self::connection::{CloseWatch, Connection, ConnectionRequest, Connector,
 pub use self::inbound_budget::{BudgetSpent, InboundBudget};
 
 use self::handlers::Handlers;
+use self::live_connections::LiveConnections;
 use crate::cluster::Broadcast;
 use crate::parser::Parser;
 use crate::spark::hub::SparkHub;
@@ -67,6 +69,8 @@ pub(crate) struct Pipeline {
     pub(crate) partial_messages_budget: usize,
     /// `primus::server::close`, encoded once.
     pub(crate) server_close: Frame,
+    /// Connections still running (open or finishing).
+    pub(crate) live: Arc<LiveConnections>,
 }
 
 /// The byte and count limits every connection of one server obeys.
@@ -107,6 +111,7 @@ impl Pipeline {
             max_invalid_frames: limits.max_invalid_frames,
             partial_messages_budget: limits.partial_messages_budget,
             server_close,
+            live: Arc::default(),
         }
     }
 

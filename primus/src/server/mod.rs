@@ -179,6 +179,11 @@ pub struct Destroy {
     pub reconnect: bool,
     /// Wait this long before closing the connections (default 0).
     pub timeout: Duration,
+    /// Then wait at most this long for every connection to close and its
+    /// `disconnection` handlers to finish (default 10 s): when
+    /// [`Server::destroy`] returns, they have, unless this ran out (it says
+    /// so in the log).
+    pub drain: Duration,
 }
 
 impl Default for Destroy {
@@ -187,6 +192,7 @@ impl Default for Destroy {
             close: true,
             reconnect: false,
             timeout: Duration::ZERO,
+            drain: Duration::from_secs(10),
         }
     }
 }
@@ -470,8 +476,10 @@ impl Server {
     }
 
     /// Shuts down: stops the heartbeat, waits `timeout`, ends every spark
-    /// (with or without `primus::server::close`), leaves the cluster (see
-    /// [`Broadcast::shutdown`]), then stops the listeners when `close` is set.
+    /// (with or without `primus::server::close`), waits until every
+    /// connection has closed and its `disconnection` handlers have run (at
+    /// most `drain`), leaves the cluster (see [`Broadcast::shutdown`]), then
+    /// stops the listeners when `close` is set.
     pub async fn destroy(&self, options: Destroy) {
         self.core.lifecycle.send_replace(Lifecycle::Destroying);
         if !options.timeout.is_zero() {
@@ -486,6 +494,14 @@ impl Server {
         let request = *self.core.closing.get_or_init(|| request);
         for spark in self.sparks() {
             spark.close(request);
+        }
+        let live = &self.core.pipeline.live;
+        if !live.drained(options.drain).await {
+            tracing::warn!(
+                running = live.count(),
+                drain = ?options.drain,
+                "destroy: connections still running after the drain time"
+            );
         }
         // A cluster leaves cleanly (its node and sparks out of the registry).
         self.broadcast().shutdown().await;
