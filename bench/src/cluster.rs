@@ -41,6 +41,8 @@ pub struct ClusterConfig {
     pub conns: usize,
     /// The loads, each run for every setup.
     pub loads: Vec<ClusterLoad>,
+    /// The frameworks run (both by default).
+    pub stacks: Vec<Stack>,
 }
 
 /// How fast the trigger asks for broadcasts.
@@ -75,6 +77,7 @@ impl ClusterConfig {
             },
             conns: 10_000,
             loads: vec![ClusterLoad::Peak, ClusterLoad::Rate(5.0)],
+            stacks: vec![Stack::PrimusRs, Stack::SocketIo],
         }
     }
 
@@ -87,6 +90,7 @@ impl ClusterConfig {
             },
             conns: 2_000,
             loads: vec![ClusterLoad::Peak, ClusterLoad::Rate(10.0)],
+            stacks: vec![Stack::PrimusRs, Stack::SocketIo],
         }
     }
 }
@@ -101,6 +105,15 @@ pub enum Stack {
 }
 
 impl Stack {
+    /// The framework a server kind of `--servers` stands for (`raw`, `socketio`).
+    pub fn of(kind: ServerKind) -> Option<Stack> {
+        match kind {
+            ServerKind::PrimusRaw => Some(Stack::PrimusRs),
+            ServerKind::NodeSocketIo => Some(Stack::SocketIo),
+            _ => None,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Stack::PrimusRs => "primus-rs",
@@ -202,13 +215,15 @@ async fn open(stack: Stack, addr: SocketAddr, trigger: bool, timeout: Duration) 
             let query = if trigger { "bench=trigger" } else { "" };
             let mut conn = Conn::open(addr, query, 4 * 1024, timeout).await?;
             if !trigger {
-                conn.send(&wire::client_frame(wire::opcode::TEXT, b"\"probe\"")).await?;
+                conn.send(&wire::client_frame(wire::opcode::TEXT, b"\"probe\""))
+                    .await?;
                 conn.next_data(left()).await?;
             }
             Ok(conn)
         }
         Stack::SocketIo => {
-            let mut conn = Conn::open_at(addr, "/socket.io/?EIO=4&transport=websocket", 4 * 1024, timeout).await?;
+            let mut conn =
+                Conn::open_at(addr, "/socket.io/?EIO=4&transport=websocket", 4 * 1024, timeout).await?;
             let open = conn.next_data(left()).await?;
             if !open.starts_with(b"0{") {
                 return Err(WireError::Protocol("no Engine.IO open packet".into()));
@@ -350,12 +365,15 @@ pub async fn run(config: &ClusterConfig, env: &Environment) -> Result<Vec<SetupR
         .loads
         .iter()
         .flat_map(|&load| {
-            SETUPS.iter().map(move |&(stack, nodes)| SetupRuns {
-                stack,
-                nodes,
-                load,
-                rounds: Vec::new(),
-            })
+            SETUPS
+                .iter()
+                .filter(|(stack, _)| config.stacks.contains(stack))
+                .map(move |&(stack, nodes)| SetupRuns {
+                    stack,
+                    nodes,
+                    load,
+                    rounds: Vec::new(),
+                })
         })
         .collect();
     for round in 0..config.suite.rounds {
@@ -401,7 +419,12 @@ pub fn render(config: &ClusterConfig, results: &[SetupRuns], machine: &str, comm
         let of_load: Vec<&SetupRuns> = results.iter().filter(|s| s.load == load).collect();
         let _ = writeln!(out, "## {}\n", load.label());
         table(&mut out, &of_load);
-        let find = |stack, nodes| of_load.iter().copied().find(|s| s.stack == stack && s.nodes == nodes);
+        let find = |stack, nodes| {
+            of_load
+                .iter()
+                .copied()
+                .find(|s| s.stack == stack && s.nodes == nodes)
+        };
         let ours = find(Stack::PrimusRs, 2);
         let _ = writeln!(
             out,
@@ -423,7 +446,10 @@ pub fn render(config: &ClusterConfig, results: &[SetupRuns], machine: &str, comm
             );
             if load == ClusterLoad::Peak {
                 targets.push((
-                    format!("peak, node {}: CPU per delivery at most 0.2x Socket.IO's", node + 1),
+                    format!(
+                        "peak, node {}: CPU per delivery at most 0.2x Socket.IO's",
+                        node + 1
+                    ),
                     fmt(ratio, 3) + "x",
                     ratio.map(|r| r <= 0.2),
                 ));
@@ -434,7 +460,11 @@ pub fn render(config: &ClusterConfig, results: &[SetupRuns], machine: &str, comm
             let remote = a.nodes.get(1)?.latency?.p99_us;
             Some((f64::from(remote) - f64::from(local)) / 1000.0)
         });
-        let _ = writeln!(out, "- primus-rs on 2 nodes: p99 across Redis minus p99 local {} ms\n", fmt(gap, 2));
+        let _ = writeln!(
+            out,
+            "- primus-rs on 2 nodes: p99 across Redis minus p99 local {} ms\n",
+            fmt(gap, 2)
+        );
         if let ClusterLoad::Rate(_) = load {
             targets.push((
                 format!("{}: cross-node p99 within 2 ms of local", load.label()),

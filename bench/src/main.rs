@@ -49,7 +49,7 @@ struct Args {
 
 fn usage() -> &'static str {
     "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak|cluster] [--quick] [--rounds N] \
-     [--servers typed,raw,tungstenite,node] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
+     [--servers typed,raw,tungstenite,node,socketio] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
      [--duration SECS] [--transports eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming]"
 }
 
@@ -265,6 +265,16 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
     if let Some(rounds) = args.rounds {
         config.suite.rounds = rounds;
     }
+    if let Some(servers) = &args.servers {
+        // `raw` keeps the primus-rs setups, `socketio` the Socket.IO ones.
+        config.stacks = servers
+            .iter()
+            .filter_map(|kind| cluster::Stack::of(*kind))
+            .collect();
+        if config.stacks.is_empty() {
+            return Err("cluster runs raw (primus-rs) and socketio (Socket.IO)".to_owned());
+        }
+    }
     if let Some(secs) = args.measure {
         config.suite.measure = std::time::Duration::from_secs_f64(secs);
     }
@@ -281,7 +291,13 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
         &results,
         &format!(
             "{} cores ({}), {}, commit {}, {}, node {}, {}",
-            machine.cores, machine.cpu_model, machine.kernel, machine.commit, machine.rustc, machine.node, machine.date
+            machine.cores,
+            machine.cpu_model,
+            machine.kernel,
+            machine.commit,
+            machine.rustc,
+            machine.node,
+            machine.date
         ),
         &format!("cargo run --release -p primus-bench -- {command}"),
     );

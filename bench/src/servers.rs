@@ -74,7 +74,10 @@ impl ServerKind {
 
     /// Parses [`id`](Self::id).
     pub fn from_id(id: &str) -> Option<ServerKind> {
-        ServerKind::ALL.into_iter().find(|kind| kind.id() == id)
+        ServerKind::ALL
+            .into_iter()
+            .chain([ServerKind::NodeSocketIo])
+            .find(|kind| kind.id() == id)
     }
 
     /// True for the two primus-rs modes.
@@ -195,9 +198,17 @@ async fn prepare_node(dir: &Path) -> Result<NodeSetup, String> {
         .await
         .map_err(|e| format!("node is not installed ({e})"))?;
     let version = String::from_utf8_lossy(&version.stdout).trim().to_owned();
-    let installed = ["primus", "ws", "engine.io", "sockjs", "socket.io", "@socket.io/redis-adapter", "redis"]
-        .iter()
-        .all(|package| dir.join("node_modules").join(package).exists());
+    let installed = [
+        "primus",
+        "ws",
+        "engine.io",
+        "sockjs",
+        "socket.io",
+        "@socket.io/redis-adapter",
+        "redis",
+    ]
+    .iter()
+    .all(|package| dir.join("node_modules").join(package).exists());
     if !installed {
         eprintln!(
             "installing the Node server's packages (npm ci in {})…",
