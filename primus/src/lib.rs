@@ -97,7 +97,7 @@ pub use message::{event, transform, Message};
 pub use wire::{protocol, Frame, FrameKind};
 
 #[cfg(feature = "server")]
-pub use pipeline::extract::State;
+pub use pipeline::extract::{Extension, State};
 #[cfg(feature = "server")]
 pub use pipeline::plugin::{Plugin, PluginError, PluginSetup};
 #[cfg(feature = "server")]

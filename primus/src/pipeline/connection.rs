@@ -9,7 +9,7 @@ use super::{PipelineHost, CLOSE_GRACE};
 use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
 use crate::spark::queue::QueueReceiver;
-use crate::spark::{Address, CloseRequest, Outbound, Query, Spark, SparkError, SparkInit};
+use crate::spark::{Address, CloseRequest, Outbound, Query, RequestExtensions, Spark, SparkError, SparkInit};
 use crate::wire::Frame;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
@@ -35,6 +35,9 @@ pub struct ConnectionRequest {
     pub address: Address,
     /// The parsed query string.
     pub query: Query,
+    /// What the authorization hook and middleware set for the spark
+    /// (`HttpRequest::set_extension`); the spark starts with these values.
+    pub extensions: http::Extensions,
 }
 
 impl ConnectionRequest {
@@ -51,6 +54,11 @@ impl ConnectionRequest {
             headers,
             address,
             query: Query::parse(parts.uri.query().unwrap_or("")),
+            extensions: parts
+                .extensions
+                .get::<RequestExtensions>()
+                .map(RequestExtensions::snapshot)
+                .unwrap_or_default(),
         }
     }
 }
@@ -131,6 +139,7 @@ impl Connector {
             per_spark: pipeline.plugins.per_spark_encoding().clone(),
             hub,
             queue_bytes: pipeline.send_queue_bytes,
+            extensions: request.extensions,
         });
         if !pipeline.broadcast.add(&spark) {
             tracing::error!(

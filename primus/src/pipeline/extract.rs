@@ -8,6 +8,7 @@
 //! | [`Spark`] | the connection | all |
 //! | [`Server`] | the server, e.g. to broadcast | all |
 //! | [`State<T>`] | a clone of the state added with [`ServerBuilder::state`](crate::ServerBuilder::state) | all |
+//! | [`Extension<T>`] | a clone of the spark's value of type `T` (the identity set at authorization, see [`Spark::extension`]) | all |
 //! | [`Payload<T>`] | the event's payload, decoded (`T` must be the variant's payload type) | typed events |
 //! | [`Message`] | the message as it arrived | `data` and typed events |
 //!
@@ -52,6 +53,32 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct State<T>(pub T);
+
+/// A value the spark carries ([`Spark::extension`]), typically who the
+/// client is, set by the authorization hook with
+/// [`HttpRequest::set_extension`](crate::middleware::HttpRequest::set_extension).
+///
+/// A handler taking `Extension<T>` on a spark that has no `T` is not
+/// called: a request is answered `internal error (error id …)` and the log
+/// names the missing type. Take `Option<Extension<T>>` when it may be
+/// missing (an anonymous client).
+///
+/// ```
+/// use primus::{Extension, Payload};
+///
+/// #[derive(Clone)]
+/// struct User { name: String }
+///
+/// #[primus::event]
+/// enum Ask { #[primus(reply = String)] WhoAmI }
+///
+/// #[primus::on(Ask::WhoAmI)]
+/// async fn who_am_i(Extension(user): Extension<User>) -> String {
+///     user.name
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extension<T>(pub T);
 
 /// The payload type of `connection` and `disconnection` handlers: there is
 /// none, so `Payload<_>` cannot be an argument there.
@@ -164,5 +191,22 @@ impl<P> FromHandlerContext<P> for Message {
             .message
             .clone()
             .ok_or_else(|| Rejection::new("`Message` is only available in `data` and typed event handlers"))
+    }
+}
+
+impl<P, T: Clone + Send + Sync + 'static> FromHandlerContext<P> for Extension<T> {
+    fn from_context(context: &mut HandlerContext<P>) -> Result<Extension<T>, Rejection> {
+        context.spark().extension::<T>().map(Extension).ok_or_else(|| {
+            Rejection::new(format!(
+                "this spark carries no `{}` (set it in the authorization hook with `HttpRequest::set_extension`, or with `Spark::set_extension`)",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
+
+impl<P, T: Clone + Send + Sync + 'static> FromHandlerContext<P> for Option<Extension<T>> {
+    fn from_context(context: &mut HandlerContext<P>) -> Result<Option<Extension<T>>, Rejection> {
+        Ok(context.spark().extension::<T>().map(Extension))
     }
 }

@@ -14,7 +14,7 @@ use super::client_js;
 use super::cors::CorsOutcome;
 use super::{Server, ServerCore};
 use crate::middleware::{Builtin, HttpRequest, Kind, Layer, Outcome};
-use crate::spark::Address;
+use crate::spark::{Address, RequestExtensions};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
@@ -85,15 +85,18 @@ where
 async fn handle(core: Arc<ServerCore>, request: Request<Body>) -> Response {
     // Only `Parts` (which is `Sync`) is borrowed across awaits; the body is
     // kept by value for the transformer.
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let address = Address::resolve(&parts.headers, peer, core.config.trust_proxy);
     let upgrade = core.transformer.claims(&parts);
     let mut headers = HeaderMap::new();
-    if let Some(response) = run_middleware(&core, &parts, address, upgrade, &mut headers).await {
+    let extensions = RequestExtensions::default();
+    if let Some(response) = run_middleware(&core, &parts, address, upgrade, &mut headers, &extensions).await {
         return response;
     }
     if upgrade {
+        // What the hook and the layers set goes with the spark this opens.
+        parts.extensions.insert(extensions);
         let request = Request::from_parts(parts, body);
         return core.transformer.accept(request, address, &core.connector).await;
     }
@@ -115,6 +118,7 @@ async fn run_middleware(
     address: Address,
     upgrade: bool,
     headers: &mut HeaderMap,
+    extensions: &RequestExtensions,
 ) -> Option<Response> {
     let layers = core.middleware.snapshot();
     let applies = |layer: &&Layer| {
@@ -127,9 +131,11 @@ async fn run_middleware(
     };
     for layer in layers.iter().filter(applies) {
         let answer = match &layer.kind {
-            Kind::Builtin(builtin) => builtin_layer(*builtin, core, request, address, upgrade, headers).await,
+            Kind::Builtin(builtin) => {
+                builtin_layer(*builtin, core, request, address, upgrade, headers, extensions).await
+            }
             Kind::User(function) => {
-                match function(HttpRequest::from_parts(request, address, upgrade)).await {
+                match function(HttpRequest::from_parts(request, address, upgrade).sharing(extensions)).await {
                     Outcome::Continue => None,
                     Outcome::ContinueWith(extra) => {
                         headers.extend(extra);
@@ -163,6 +169,7 @@ async fn builtin_layer(
     address: Address,
     upgrade: bool,
     headers: &mut HeaderMap,
+    extensions: &RequestExtensions,
 ) -> Option<Response> {
     let sub_path = request
         .uri
@@ -246,7 +253,7 @@ async fn builtin_layer(
                 Body::from("Origin not allowed"),
             )
         }),
-        Builtin::Authorization => authorize(core, request, address, upgrade).await.err(),
+        Builtin::Authorization => authorize(core, request, address, upgrade, extensions).await.err(),
     }
 }
 
@@ -256,11 +263,13 @@ async fn authorize(
     request: &Parts,
     address: Address,
     upgrade: bool,
+    extensions: &RequestExtensions,
 ) -> Result<(), Response> {
     let Some(authorizer) = &core.authorizer else {
         return Ok(());
     };
-    let Err(error) = authorizer(HttpRequest::from_parts(request, address, upgrade)).await else {
+    let view = HttpRequest::from_parts(request, address, upgrade).sharing(extensions);
+    let Err(error) = authorizer(view).await else {
         return Ok(());
     };
     tracing::debug!(%error, status = %error.status(), upgrade, "request not authorized");

@@ -42,6 +42,7 @@
 mod address;
 mod close;
 mod error;
+mod extensions;
 pub(crate) mod hub;
 mod id;
 mod outbound;
@@ -52,6 +53,7 @@ pub(crate) mod queue;
 pub use address::Address;
 pub use close::CloseRequest;
 pub use error::{BoxError, SparkError, WriteError};
+pub use extensions::RequestExtensions;
 pub use id::{generate_id, ID_LENGTH};
 pub use outbound::Outbound;
 pub(crate) use outbound::PerSparkEncoding;
@@ -65,7 +67,7 @@ use hub::SparkHub;
 use queue::{queue, Full, Pushed, QueueReceiver, QueueSender};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 const OPEN: u8 = 0;
@@ -102,6 +104,8 @@ struct SparkInner {
     /// Errors reported so far (for the log's rate limit).
     warnings: AtomicU32,
     close: CloseSignal,
+    /// Typed data set at authorization and by handlers.
+    extensions: Mutex<http::Extensions>,
 }
 
 /// The clock that `blocked_since` counts from.
@@ -122,6 +126,8 @@ pub(crate) struct SparkInit {
     pub(crate) hub: Arc<dyn SparkHub>,
     /// Budget of the outbound queue, in bytes.
     pub(crate) queue_bytes: usize,
+    /// What the authorization hook and middleware set for this spark.
+    pub(crate) extensions: http::Extensions,
 }
 
 impl Spark {
@@ -143,9 +149,60 @@ impl Spark {
                 blocked_since: AtomicU64::new(0),
                 warnings: AtomicU32::new(0),
                 close: CloseSignal::default(),
+                extensions: Mutex::new(init.extensions),
             }),
         };
         (spark, rx)
+    }
+
+    /// A clone of the value of type `T` this spark carries, if any: set by
+    /// the authorization hook or a middleware layer
+    /// (`HttpRequest::set_extension`), or by [`set_extension`](Self::set_extension).
+    /// Handlers can take it as an argument with `primus::Extension<T>`.
+    ///
+    /// ```no_run
+    /// # fn demo(spark: primus::Spark) {
+    /// #[derive(Clone)]
+    /// struct User { name: String }
+    ///
+    /// match spark.extension::<User>() {
+    ///     Some(user) => println!("{} is {}", spark.id(), user.name),
+    ///     None => println!("{} is anonymous", spark.id()),
+    /// }
+    /// # }
+    /// ```
+    pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        crate::lock::lock(&self.inner.extensions).get::<T>().cloned()
+    }
+
+    /// Stores `value` on this spark, for later handlers; returns the value
+    /// of that type it replaced.
+    ///
+    /// ```no_run
+    /// # fn demo(spark: primus::Spark) {
+    /// #[derive(Clone)]
+    /// struct Nickname(String);
+    ///
+    /// spark.set_extension(Nickname("ada".into()));
+    /// assert!(spark.extension::<Nickname>().is_some());
+    /// # }
+    /// ```
+    pub fn set_extension<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        crate::lock::lock(&self.inner.extensions).insert(value)
+    }
+
+    /// Removes the value of type `T` from this spark and returns it.
+    ///
+    /// ```no_run
+    /// # fn demo(spark: primus::Spark) {
+    /// #[derive(Clone)]
+    /// struct Nickname(String);
+    ///
+    /// let _forgotten: Option<Nickname> = spark.remove_extension::<Nickname>();
+    /// # }
+    /// ```
+    pub fn remove_extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        crate::lock::lock(&self.inner.extensions).remove::<T>()
     }
 
     /// The spark id (21 random URL-safe characters unless the server has an
