@@ -169,6 +169,13 @@ impl Driver {
     /// Queues a command while no socket is open; false on `End`.
     fn hold(&mut self, command: Command) -> bool {
         if let Command::End = command {
+            if !self.queue.is_empty() {
+                // As Primus' `end()` while offline: nothing more is sent.
+                tracing::warn!(
+                    dropped = self.queue.len(),
+                    "ended while not connected: the queued messages are dropped"
+                );
+            }
             return false;
         }
         if self.queue.len() >= self.queue_size {

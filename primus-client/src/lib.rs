@@ -461,8 +461,21 @@ impl Client {
         answer.await.map_err(|_| ClientError::Closed)
     }
 
-    /// Closes the connection (no reconnection follows). Queued writes are
-    /// sent first.
+    /// Closes the connection; no reconnection follows.
+    ///
+    /// While connected, what was written before `end` is sent first, then
+    /// the socket is closed. While not connected (connecting or waiting to
+    /// reconnect), the client ends at once, as Primus' `end()` does: the
+    /// writes queued meanwhile are dropped (a warning says how many), and
+    /// requests still waiting fail with [`ClientError::Closed`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus_client::ClientError> {
+    /// let (client, _events) = primus_client::Client::builder("http://127.0.0.1:8080").connect()?;
+    /// client.write(&"bye")?;
+    /// client.end();
+    /// # Ok(()) }
+    /// ```
     pub fn end(&self) {
         let _ = self.commands.send(command::Command::End);
     }
