@@ -288,18 +288,7 @@ async fn run_once(
     let redis_pid = redis.pid();
     let redis_before = redis_pid.and_then(|pid| Snapshot::take(pid).ok());
     let window = broadcast_window(&config.suite, processes, &plan, |gate| {
-        opened
-            .into_iter()
-            .enumerate()
-            .map(|(index, conn)| {
-                let (plan, gate) = (plan.clone(), gate.clone());
-                if index == 0 {
-                    tokio::spawn(loadgen::broadcast_trigger(conn, plan, gate))
-                } else {
-                    tokio::spawn(loadgen::broadcast_receiver(conn, plan, gate))
-                }
-            })
-            .collect()
+        loadgen::spawn_broadcast_drivers(opened, &plan, &gate)
     })
     .await?;
     let redis_after = redis_pid.and_then(|pid| Snapshot::take(pid).ok());

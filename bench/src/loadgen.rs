@@ -570,6 +570,27 @@ async fn broadcast_loop(
     }
 }
 
+/// Spawns the drivers of a broadcast run: connection 0 triggers the
+/// broadcasts, every other one receives them.
+pub fn spawn_broadcast_drivers(
+    conns: Vec<Conn>,
+    plan: &Arc<BroadcastPlan>,
+    gate: &Gate,
+) -> Vec<tokio::task::JoinHandle<Outcome>> {
+    conns
+        .into_iter()
+        .enumerate()
+        .map(|(index, conn)| {
+            let (plan, gate) = (plan.clone(), gate.clone());
+            if index == 0 {
+                tokio::spawn(broadcast_trigger(conn, plan, gate))
+            } else {
+                tokio::spawn(broadcast_receiver(conn, plan, gate))
+            }
+        })
+        .collect()
+}
+
 /// Keeps a connection open, answering pings, until the gate stops.
 pub async fn hold(conn: Conn, gate: Gate) -> Outcome {
     let mut outcome = Outcome::default();

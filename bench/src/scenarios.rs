@@ -523,18 +523,7 @@ pub async fn broadcast(
         period,
     ));
     let window = broadcast_window(config, vec![process], &plan, |gate| {
-        opened
-            .into_iter()
-            .enumerate()
-            .map(|(index, conn)| {
-                let (plan, gate) = (plan.clone(), gate.clone());
-                if index == 0 {
-                    tokio::spawn(loadgen::broadcast_trigger(conn, plan, gate))
-                } else {
-                    tokio::spawn(loadgen::broadcast_receiver(conn, plan, gate))
-                }
-            })
-            .collect()
+        loadgen::spawn_broadcast_drivers(opened, &plan, &gate)
     })
     .await?;
     let encodes_per_broadcast = window.per_broadcast(plan.sent(), |stats| stats.encodes);

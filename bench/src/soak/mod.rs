@@ -482,18 +482,7 @@ pub async fn soak(config: &SoakConfig, env: &Environment, server: ServerKind) ->
     ));
     let (gate_control, gate) = loadgen::gate();
     gate_control.start_measuring();
-    let drivers: Vec<JoinHandle<Outcome>> = opened
-        .into_iter()
-        .enumerate()
-        .map(|(index, conn)| {
-            let (plan, gate) = (plan.clone(), gate.clone());
-            if index == 0 {
-                tokio::spawn(loadgen::broadcast_trigger(conn, plan, gate))
-            } else {
-                tokio::spawn(loadgen::broadcast_receiver(conn, plan, gate))
-            }
-        })
-        .collect();
+    let drivers: Vec<JoinHandle<Outcome>> = loadgen::spawn_broadcast_drivers(opened, &plan, &gate);
 
     // Churn and bad input.
     let (stop, stop_rx) = watch::channel(false);
