@@ -144,7 +144,7 @@ impl Rejection {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of this primus handler",
     label = "not an extractor for a handler whose payload is `{P}`",
-    note = "handler arguments are extractors: `Spark`, `Server`, `State<T>`, `Message`, or the event's payload as `Payload<T>`, where `T` is the variant's payload type (here `{P}`)"
+    note = "handler arguments are extractors: `Spark`, `Server`, `State<T>`, `Extension<T>`, `Message`, or the event's payload as `Payload<T>`, where `T` is the variant's payload type (here `{P}`)"
 )]
 pub trait FromHandlerContext<P>: Sized + Send {
     /// Takes the argument from the context.
