@@ -105,3 +105,56 @@ async fn a_failing_handler_is_visible_without_a_log_subscriber() {
     .expect("the failure on stderr in time");
     assert!(printed.starts_with("primus: spark "), "{printed}");
 }
+
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Traced {
+    #[primus(reply = u32)]
+    Hello(u32),
+}
+
+#[primus::on(Traced::Hello)]
+async fn hello(primus::Payload(n): primus::Payload<u32>) -> u32 {
+    tracing::info!(n, "inside the handler");
+    n + 1
+}
+
+/// A spark's handlers run inside its span (`spark{id=… address=…
+/// transformer=…}`), and each typed event inside one of its own
+/// (`event{name=… request=…}`), so every log line of a handler says whose
+/// it is.
+#[tokio::test(flavor = "current_thread")]
+async fn handlers_log_inside_the_spark_and_event_spans() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let _guard = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish()
+        .set_default();
+    let server = Server::builder().handlers_from_registry().build().expect("build");
+    let running = serve(server).await;
+    let (client, _events) = primus_client::Client::builder(running.url())
+        .connect()
+        .expect("connect");
+    let answer = tokio::time::timeout(WAIT, client.request(Traced::hello(41)))
+        .await
+        .expect("in time")
+        .expect("answer");
+    assert_eq!(answer, 42);
+    let spark = running
+        .server
+        .sparks()
+        .first()
+        .map(|s| s.id().to_owned())
+        .expect("a spark");
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let line = log
+        .lines()
+        .find(|line| line.contains("inside the handler"))
+        .unwrap_or_else(|| panic!("no handler line in:\n{log}"));
+    assert!(line.contains(&format!("spark{{id=\"{spark}\"")), "{line}");
+    assert!(line.contains("transformer=\"websockets\""), "{line}");
+    assert!(line.contains("event{name=\"hello\" request=1}"), "{line}");
+}

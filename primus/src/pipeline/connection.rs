@@ -88,6 +88,8 @@ pub struct Connector {
     max_length: usize,
     inbound: InboundBudget,
     pathname: Arc<str>,
+    /// The transformer's name, for the sparks' spans.
+    transformer: &'static str,
 }
 
 impl Connector {
@@ -96,12 +98,14 @@ impl Connector {
         max_length: usize,
         inbound: InboundBudget,
         pathname: &str,
+        transformer: &'static str,
     ) -> Connector {
         Connector {
             host,
             max_length,
             inbound,
             pathname: Arc::from(pathname),
+            transformer,
         }
     }
 
@@ -151,7 +155,14 @@ impl Connector {
         tracing::debug!(spark = spark.id(), address = ?spark.address(), "connected");
         let live = pipeline.live.enter();
         host.opened(&spark);
-        let dispatcher = Dispatcher::new(spark.clone(), pipeline);
+        // One span for the spark's whole life: its handlers run inside it.
+        let span = tracing::info_span!(
+            "spark",
+            id = spark.id(),
+            address = ?spark.address().ip,
+            transformer = self.transformer
+        );
+        let dispatcher = Dispatcher::new(spark.clone(), pipeline, span);
         Ok(Connection {
             spark,
             outbound,

@@ -34,6 +34,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Most messages queued while handlers are busy; past this the transport
 /// stops reading from the socket (back-pressure onto the client).
@@ -67,12 +68,14 @@ pub(crate) struct Dispatcher {
     /// Invalid messages received so far, and how many are tolerated.
     invalid: u32,
     max_invalid: u32,
+    /// The spark's span: every handler runs inside it.
+    span: tracing::Span,
 }
 
 impl Dispatcher {
     /// Starts the connection handlers of a new spark: the plugins', then
     /// the application's.
-    pub(crate) fn new(spark: Spark, pipeline: &Pipeline) -> Dispatcher {
+    pub(crate) fn new(spark: Spark, pipeline: &Pipeline, span: tracing::Span) -> Dispatcher {
         let reads_envelopes = pipeline.handlers.wants_envelope() && pipeline.parser.is_builtin_json();
         let cache = PluginCache::new(&pipeline.plugins);
         // The set the cache just read (one lock per spark, not two).
@@ -108,6 +111,7 @@ impl Dispatcher {
             draining: None,
             invalid: 0,
             max_invalid: pipeline.max_invalid_frames.max(1),
+            span,
         }
     }
 
@@ -188,6 +192,10 @@ impl Dispatcher {
     }
 
     fn start_next(&mut self) {
+        // Spans a handler opens when it is called (a typed event's) are
+        // children of the spark's.
+        let span = self.span.clone();
+        let _inside = span.enter();
         while !self.is_busy() {
             let Some((message, envelope)) = self.pending.pop_front() else {
                 return;
@@ -211,6 +219,8 @@ impl Dispatcher {
     /// runs. The handler's state lives in `self`, so dropping a poll loses
     /// nothing.
     pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let span = self.span.clone();
+        let _inside = span.enter();
         if let Some(draining) = self.draining.as_mut() {
             if draining.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
@@ -311,7 +321,8 @@ impl Dispatcher {
         while self.is_busy() {
             self.progress().await;
         }
-        self.handlers.disconnection(&self.spark).await;
+        let span = self.span.clone();
+        self.handlers.disconnection(&self.spark).instrument(span).await;
         let plugins = self.plugins().clone();
         for handler in plugins.plugins.iter().flat_map(|p| &p.disconnection) {
             handler(self.spark.clone()).await;

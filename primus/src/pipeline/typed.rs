@@ -16,6 +16,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// What a handler's return value means.
 pub enum HandlerOutcome {
@@ -201,43 +202,52 @@ where
             return Box::pin(std::future::ready(()));
         };
         let future = handler(HandlerContext::new(spark.clone(), Some(message), Some(payload)));
-        Box::pin(async move {
-            // A panic is answered like an internal error (the requester
-            // does not wait for its timeout); the connection goes on.
-            let finished = match AssertUnwindSafe(future).catch_unwind().await {
-                Ok(finished) => finished,
-                Err(panic) => {
-                    let failure = HandlerFailure::internal(panic_text(&*panic));
-                    return fail(&spark, request, &format!("`{function}` panicked"), &failure);
-                }
-            };
-            match finished {
-                Ok(returned) => match returned.into_outcome() {
-                    HandlerOutcome::Done => {}
-                    HandlerOutcome::Reply(reply) => match request {
-                        Some(id) => {
-                            let _ = spark.write(&OutgoingReply {
-                                reply: id,
-                                data: Some(&*reply),
-                                error: None,
-                            });
-                        }
-                        None => {
-                            tracing::debug!(function, "reply dropped: the event was not sent as a request")
+        // One span per typed event (inside the spark's): its name, and the
+        // request number when it is a request.
+        let span = tracing::info_span!("event", name, request);
+        Box::pin(
+            async move {
+                // A panic is answered like an internal error (the requester
+                // does not wait for its timeout); the connection goes on.
+                let finished = match AssertUnwindSafe(future).catch_unwind().await {
+                    Ok(finished) => finished,
+                    Err(panic) => {
+                        let failure = HandlerFailure::internal(panic_text(&*panic));
+                        return fail(&spark, request, &format!("`{function}` panicked"), &failure);
+                    }
+                };
+                match finished {
+                    Ok(returned) => match returned.into_outcome() {
+                        HandlerOutcome::Done => {}
+                        HandlerOutcome::Reply(reply) => match request {
+                            Some(id) => {
+                                let _ = spark.write(&OutgoingReply {
+                                    reply: id,
+                                    data: Some(&*reply),
+                                    error: None,
+                                });
+                            }
+                            None => {
+                                tracing::debug!(
+                                    function,
+                                    "reply dropped: the event was not sent as a request"
+                                )
+                            }
+                        },
+                        HandlerOutcome::Failed(failure) => {
+                            fail(&spark, request, &format!("`{function}` failed"), &failure)
                         }
                     },
-                    HandlerOutcome::Failed(failure) => {
-                        fail(&spark, request, &format!("`{function}` failed"), &failure)
-                    }
-                },
-                Err(rejection) => fail(
-                    &spark,
-                    request,
-                    &format!("`{function}` was not called"),
-                    &HandlerFailure::internal(rejection.to_string()),
-                ),
+                    Err(rejection) => fail(
+                        &spark,
+                        request,
+                        &format!("`{function}` was not called"),
+                        &HandlerFailure::internal(rejection.to_string()),
+                    ),
+                }
             }
-        })
+            .instrument(span),
+        )
     });
     ErasedHandler::Event { name, call }
 }

@@ -220,6 +220,7 @@ impl Server {
         let pathname = config.pathname.clone();
         let core = Arc::new_cyclic(|weak: &Weak<ServerCore>| {
             let host: Weak<dyn PipelineHost> = weak.clone();
+            let transformer_name = transformer.name();
             ServerCore {
                 config,
                 pipeline,
@@ -227,7 +228,7 @@ impl Server {
                 authorizer,
                 middleware,
                 transformer,
-                connector: Connector::new(host, max_length, inbound, &pathname),
+                connector: Connector::new(host, max_length, inbound, &pathname, transformer_name),
                 spec,
                 lifecycle,
                 closing: OnceLock::new(),
