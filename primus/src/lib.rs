@@ -71,6 +71,8 @@
 mod lock;
 mod message;
 pub mod parser;
+#[cfg(feature = "server")]
+pub mod telemetry;
 mod wire;
 
 #[cfg(feature = "server")]

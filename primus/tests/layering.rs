@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// ones before it.
 const LAYERS: &[&str] = &[
     "lock",
+    "telemetry",
     "wire",
     "parser",
     "message",

@@ -172,3 +172,43 @@ async fn two_people_chat_over_engine_io_and_sockjs() {
         ada.end();
     }
 }
+
+/// The chat's `/metrics`, scraped after some chat: primus' counters and
+/// histograms through the `metrics` facade, as Prometheus text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_scraped_from_the_chat() {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the only recorder of this test binary");
+    let server = chat_server::server().expect("chat server");
+    let addr = primus_tests::server::serve_app(chat_server::app_with_metrics(&server, metrics)).await;
+    let url = format!("http://{addr}");
+    let (ada, mut ada_events) = Client::builder(&url).connect().expect("connect");
+    assert!(matches!(next(&mut ada_events).await, ChatServer::System(_)));
+    ada.request(ChatClient::join("ada".into())).await.expect("join");
+    ada.send(&ChatClient::Say("counted".into())).expect("say");
+    loop {
+        if let ChatServer::Message { .. } = next(&mut ada_events).await {
+            break;
+        }
+    }
+    // A refused join counts as a handler error.
+    assert!(ada.request(ChatClient::join("".into())).await.is_err());
+    let reply = raw::get(addr, "/metrics", &[]).await;
+    reply.assert_status(200);
+    let body = reply.body;
+    let value = |line_start: &str| -> f64 {
+        body.lines()
+            .find(|line| line.starts_with(line_start))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no `{line_start}` in:\n{body}"))
+    };
+    assert!(value("primus_connects_total{transformer=\"websockets\"}") >= 1.0);
+    assert!(value("primus_connections_open") >= 1.0);
+    assert!(value("primus_messages_in_total") >= 3.0);
+    assert!(value("primus_bytes_in_total") > 0.0);
+    assert!(value("primus_messages_out_total") >= 3.0);
+    assert!(value("primus_spark_errors_total{kind=\"handler\"}") >= 1.0);
+    assert!(value("primus_handler_seconds_count{event=\"join\"}") >= 2.0);
+    assert!(value("primus_broadcast_fanout_count") >= 1.0);
+}

@@ -10,6 +10,7 @@ use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
 use crate::spark::queue::QueueReceiver;
 use crate::spark::{Address, CloseRequest, Outbound, Query, RequestExtensions, Spark, SparkError, SparkInit};
+use crate::telemetry::ConnectionMeters;
 use crate::wire::Frame;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
@@ -169,6 +170,7 @@ impl Connector {
             dispatcher,
             host,
             live,
+            meters: ConnectionMeters::opened(self.transformer),
         })
     }
 }
@@ -205,6 +207,8 @@ pub struct Connection {
     host: Arc<dyn PipelineHost>,
     /// Counts this connection as running until it has finished (or is dropped).
     live: LiveConnection,
+    /// Its message and byte counters.
+    meters: ConnectionMeters,
 }
 
 /// What [`Connection::work`] found.
@@ -254,6 +258,7 @@ impl Connection {
     /// to the pipeline: a control message is answered, anything else is
     /// queued for the handlers.
     pub fn receive(&mut self, frame: Frame) {
+        self.meters.received(frame.len());
         self.dispatcher.incoming(frame);
     }
 
@@ -286,6 +291,7 @@ impl Connection {
     /// futures by hand.
     pub fn poll_work(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
         if let Poll::Ready(item) = self.outbound.poll_recv(cx) {
+            self.meters.sent(encoded_len(&item));
             return Poll::Ready(Work::Outbound(item));
         }
         self.dispatcher.poll_progress(cx).map(|()| Work::Handled)
@@ -322,7 +328,9 @@ impl Connection {
 
     /// The next outbound item, if one is queued.
     pub fn try_outbound(&mut self) -> Option<Outbound> {
-        self.outbound.try_recv()
+        let item = self.outbound.try_recv()?;
+        self.meters.sent(encoded_len(&item));
+        Some(item)
     }
 
     /// Turns an outbound item into the frame to send: a frame as it is, a
@@ -400,6 +408,14 @@ impl Connection {
         dispatcher.finish().await;
         broadcast.forget(spark.id());
         drop(live);
+    }
+}
+
+/// The bytes of an outbound item that is already encoded.
+fn encoded_len(item: &Outbound) -> Option<usize> {
+    match item {
+        Outbound::Frame(frame) => Some(frame.len()),
+        Outbound::Packet(_) => None,
     }
 }
 

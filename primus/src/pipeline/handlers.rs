@@ -180,6 +180,7 @@ impl Handlers {
 
     /// Reports an error: to every error handler, and to the log.
     pub(crate) fn error(&self, spark: &Spark, error: &SparkError) {
+        crate::telemetry::spark_error(error.kind());
         // Rate-limited per spark: a client can cause errors at will, the log
         // must not grow with them. The text is escaped (`?`): it may carry
         // what the client sent, newlines and escape sequences included.

@@ -2,6 +2,7 @@
 //! finishing (their last messages and their `disconnection` handlers), so
 //! that a server being destroyed can wait for them.
 
+use crate::telemetry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ impl LiveConnections {
     /// Counts one more running connection until the guard is dropped.
     pub(crate) fn enter(self: &Arc<Self>) -> LiveConnection {
         self.count.fetch_add(1, Ordering::AcqRel);
+        telemetry::connections_open().increment(1);
         LiveConnection(self.clone())
     }
 
@@ -52,6 +54,8 @@ impl LiveConnections {
 
 impl Drop for LiveConnection {
     fn drop(&mut self) {
+        telemetry::connections_open().decrement(1);
+        telemetry::disconnected();
         if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.drained.notify_waiters();
         }

@@ -209,7 +209,10 @@ where
             async move {
                 // A panic is answered like an internal error (the requester
                 // does not wait for its timeout); the connection goes on.
-                let finished = match AssertUnwindSafe(future).catch_unwind().await {
+                let started = std::time::Instant::now();
+                let finished = AssertUnwindSafe(future).catch_unwind().await;
+                crate::telemetry::handled(name, started.elapsed().as_secs_f64());
+                let finished = match finished {
                     Ok(finished) => finished,
                     Err(panic) => {
                         let failure = HandlerFailure::internal(panic_text(&*panic));

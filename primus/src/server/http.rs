@@ -273,6 +273,7 @@ async fn authorize(
         return Ok(());
     };
     tracing::debug!(%error, status = %error.status(), upgrade, "request not authorized");
+    crate::telemetry::auth_refused();
     let body = serde_json::json!({ "error": error.message() }).to_string();
     let mut response = respond(error.status(), Some("application/json"), Body::from(body));
     if let Some(challenge) = error.challenge().and_then(|c| HeaderValue::from_str(c).ok()) {

@@ -401,7 +401,9 @@ impl Server {
             Outbound::Frame(frame) if target.spark_id().is_none() => Outbound::Frame(frame.shared()),
             message => message,
         };
-        Ok(pipeline.broadcast.deliver(&message, target))
+        let reached = pipeline.broadcast.deliver(&message, target);
+        crate::telemetry::fanout(reached);
+        Ok(reached)
     }
 
     /// Ends every spark `target` names, on every node of a cluster, for

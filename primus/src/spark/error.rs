@@ -94,3 +94,27 @@ pub enum SparkError {
     #[error("transport error: {0}")]
     Transport(String),
 }
+
+impl SparkError {
+    /// A short name of the kind of error, for metrics and logs
+    /// (`slow_consumer`, `handler`, …).
+    ///
+    /// ```
+    /// let error = primus::spark::SparkError::SlowConsumer { budget: 1024 };
+    /// assert_eq!(error.kind(), "slow_consumer");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SparkError::Decode(_) => "decode",
+            SparkError::PayloadTooLarge { .. } => "payload_too_large",
+            SparkError::TooManyInvalid { .. } => "too_many_invalid",
+            SparkError::PartialMessagesBudget { .. } => "partial_messages_budget",
+            SparkError::Connection(_) => "connection",
+            SparkError::SlowConsumer { .. } => "slow_consumer",
+            SparkError::Stalled { .. } => "stalled",
+            SparkError::Handler(_) => "handler",
+            SparkError::Transform(_) => "transform",
+            SparkError::Transport(_) => "transport",
+        }
+    }
+}

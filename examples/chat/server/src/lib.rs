@@ -84,6 +84,30 @@ pub fn app(server: &Server) -> axum::Router {
         .layer(server.layer())
 }
 
+/// [`app`], plus the process's metrics as Prometheus text at `/metrics`
+/// (primus' metrics are listed in [`primus::telemetry`]); `metrics` is the
+/// handle of the recorder the process installed.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+/// let server = chat_server::server()?;
+/// let app = chat_server::app_with_metrics(&server, metrics);
+/// # let _ = app; Ok(()) }
+/// ```
+pub fn app_with_metrics(
+    server: &Server,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+) -> axum::Router {
+    app(server).route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move { metrics.render() }
+        }),
+    )
+}
+
 async fn page() -> axum::response::Html<&'static str> {
     axum::response::Html(PAGE)
 }

@@ -10,6 +10,8 @@
 //! `?websockets=false` or `?transports=xhr-streaming` to its URL to pick
 //! the polling transports).
 //!
+//! Metrics (Prometheus text) are at `/metrics`.
+//!
 //! `--redis redis://127.0.0.1:6379/` makes this server one node of a chat
 //! over Redis (prefix `chat`): run a second one on another port with the
 //! same Redis, and people on either node chat together.
@@ -66,7 +68,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "chat on http://{} — open it in a browser, or `cargo run -p chat-client -- --name you`",
         listener.local_addr()?
     );
-    let app = chat_server::app(&server).into_make_service_with_connect_info::<SocketAddr>();
+    // Prometheus text at /metrics: connections, messages, errors, handler times.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    let app =
+        chat_server::app_with_metrics(&server, metrics).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = server.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
