@@ -16,11 +16,14 @@
 //! | `primus_broadcast_fanout` | histogram | | sparks of this process a `write`/`write_to` reached |
 //!
 //! Per-connection counters are registered once when the connection opens,
-//! so counting a message is an atomic add, not a lookup.
+//! and a handler's histogram when its event is first handled, so counting a
+//! message is an atomic add, not a lookup. Install the recorder before the
+//! first client connects.
 //!
 //! This module is a ground layer: it imports nothing of the crate.
 
-use metrics::{counter, gauge, histogram, Counter, Gauge};
+use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
+use std::sync::OnceLock;
 
 /// The counters one connection updates for every message.
 #[derive(Debug)]
@@ -78,9 +81,29 @@ pub(crate) fn auth_refused() {
     counter!("primus_auth_refusals_total").increment(1);
 }
 
-/// A typed event's handler ran for `seconds`.
-pub(crate) fn handled(event: &'static str, seconds: f64) {
-    histogram!("primus_handler_seconds", "event" => event).record(seconds);
+/// The time of one typed event's handlers, registered on first use (so a
+/// recorder installed after the server was built is still the one used).
+#[derive(Debug)]
+pub(crate) struct HandlerTimer {
+    event: &'static str,
+    histogram: OnceLock<Histogram>,
+}
+
+impl HandlerTimer {
+    /// The timer of `event`'s handler.
+    pub(crate) fn new(event: &'static str) -> HandlerTimer {
+        HandlerTimer {
+            event,
+            histogram: OnceLock::new(),
+        }
+    }
+
+    /// The handler ran for `seconds`.
+    pub(crate) fn record(&self, seconds: f64) {
+        self.histogram
+            .get_or_init(|| histogram!("primus_handler_seconds", "event" => self.event))
+            .record(seconds);
+    }
 }
 
 /// A broadcast reached `sparks` sparks of this process.

@@ -183,6 +183,7 @@ where
     Ret: HandlerReturn<E::Reply>,
 {
     let name = <E as Variant<ID>>::NAME;
+    let timer = Arc::new(crate::telemetry::HandlerTimer::new(name));
     let call: EventCall = Arc::new(move |spark: Spark, message: Message, request: Option<u64>| {
         let event: E = match message.decode() {
             Ok(event) => event,
@@ -205,13 +206,14 @@ where
         // One span per typed event (inside the spark's): its name, and the
         // request number when it is a request.
         let span = tracing::info_span!("event", name, request);
+        let timer = timer.clone();
         Box::pin(
             async move {
                 // A panic is answered like an internal error (the requester
                 // does not wait for its timeout); the connection goes on.
                 let started = std::time::Instant::now();
                 let finished = AssertUnwindSafe(future).catch_unwind().await;
-                crate::telemetry::handled(name, started.elapsed().as_secs_f64());
+                timer.record(started.elapsed().as_secs_f64());
                 let finished = match finished {
                     Ok(finished) => finished,
                     Err(panic) => {
