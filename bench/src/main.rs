@@ -301,16 +301,22 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
         ),
         &format!("cargo run --release -p primus-bench -- {command}"),
     );
-    let path = args.out.unwrap_or_else(|| {
-        let quick = if args.quick { "-quick" } else { "" };
+    write_report(args.out, "cluster", args.quick, &report)
+}
+
+/// Writes a report of `command` to `out`, or by default to
+/// `target/primus-bench/BENCHMARKS-<command>[-quick].md`.
+fn write_report(out: Option<PathBuf>, command: &str, quick: bool, text: &str) -> Result<PathBuf, String> {
+    let path = out.unwrap_or_else(|| {
+        let quick = if quick { "-quick" } else { "" };
         servers::target_dir()
             .join("primus-bench")
-            .join(format!("BENCHMARKS-cluster{quick}.md"))
+            .join(format!("BENCHMARKS-{command}{quick}.md"))
     });
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    std::fs::write(&path, report).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
 }
 
@@ -345,15 +351,5 @@ async fn run_soak(args: Args) -> Result<PathBuf, String> {
             .trim()
             .to_owned(),
     };
-    let path = args.out.unwrap_or_else(|| {
-        let quick = if args.quick { "-quick" } else { "" };
-        servers::target_dir()
-            .join("primus-bench")
-            .join(format!("BENCHMARKS-soak{quick}.md"))
-    });
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    std::fs::write(&path, report.render()).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
+    write_report(args.out, "soak", args.quick, &report.render())
 }

@@ -15,6 +15,25 @@ use tracing_subscriber::util::SubscriberInitExt;
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+impl Captured {
+    /// A log subscriber for this thread only (the current-thread runtime
+    /// of a test runs every task here) writing lines up to `level` into
+    /// the returned buffer, until the guard is dropped.
+    fn on_this_thread(
+        level: tracing_subscriber::filter::LevelFilter,
+    ) -> (Captured, tracing::subscriber::DefaultGuard) {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let guard = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
+            .set_default();
+        (captured, guard)
+    }
+}
+
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0
@@ -33,15 +52,7 @@ impl Write for Captured {
 /// the rest go to debug). Before: one WARN line per frame, for ever.
 #[tokio::test(flavor = "current_thread")]
 async fn warnings_of_one_connection_are_rate_limited() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // On this thread only; the current-thread runtime runs every task here.
-    let _guard = tracing_subscriber::fmt()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .set_default();
+    let (captured, _guard) = Captured::on_this_thread(tracing_subscriber::filter::LevelFilter::WARN);
     let server = Server::builder()
         .ping_interval(None)
         .max_invalid_frames(1000)
@@ -125,14 +136,7 @@ async fn hello(primus::Payload(n): primus::Payload<u32>) -> u32 {
 /// it is.
 #[tokio::test(flavor = "current_thread")]
 async fn handlers_log_inside_the_spark_and_event_spans() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let _guard = tracing_subscriber::fmt()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .set_default();
+    let (captured, _guard) = Captured::on_this_thread(tracing_subscriber::filter::LevelFilter::INFO);
     let server = Server::builder().handlers_from_registry().build().expect("build");
     let running = serve(server).await;
     let (client, _events) = primus_client::Client::builder(running.url())
