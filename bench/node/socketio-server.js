@@ -40,8 +40,11 @@ async function main() {
   const server = http.createServer();
   const io = new Server(server, {
     transports: ['websocket'],
-    // The bench's frames are small; the default (1 MB) is kept.
     serveClient: false,
+    // No Engine.IO pings during a run (a run lasts well under 10 minutes):
+    // the load generator speaks only the handshake and events.
+    pingInterval: 600000,
+    pingTimeout: 600000,
   });
   if (opts.redis) {
     const { createClient } = require('redis');

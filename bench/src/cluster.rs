@@ -206,7 +206,8 @@ impl RedisProcess {
 /// Opens one connection of `stack` at `addr`; the trigger's is marked
 /// (primus-rs: `?bench=trigger`) and other primus-rs connections wait for
 /// an echo so that their spark is up; Socket.IO connections finish the
-/// Socket.IO handshake (`0{…}`, `40`, `40{…}`).
+/// Socket.IO handshake (`0{…}`, `40`, `40{…}`). Socket.IO's Engine.IO
+/// pings are not answered: `socketio-server.js` sends none during a run.
 async fn open(stack: Stack, addr: SocketAddr, trigger: bool, timeout: Duration) -> Result<Conn, WireError> {
     let started = Instant::now();
     let left = || timeout.saturating_sub(started.elapsed());

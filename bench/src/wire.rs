@@ -269,7 +269,7 @@ pub enum Incoming {
     Closed,
 }
 
-/// Classifies `frame`, answering pings (Primus, Engine.IO or WebSocket) into `out`.
+/// Classifies `frame`, answering pings (Primus or WebSocket) into `out`.
 pub fn handle(reader: &FrameReader, frame: FrameRef, out: &mut Vec<u8>) -> Incoming {
     match frame.opcode {
         opcode::TEXT | opcode::BINARY => {
@@ -279,11 +279,6 @@ pub fn handle(reader: &FrameReader, frame: FrameRef, out: &mut Vec<u8>) -> Incom
                 let mut pong = payload.to_vec();
                 pong[9..13].copy_from_slice(b"pong");
                 client_frame_into(out, opcode::TEXT, &pong, mask_key());
-                Incoming::Answered
-            } else if frame.opcode == opcode::TEXT && payload == b"2" {
-                // An Engine.IO v4 ping (Socket.IO servers); no Primus
-                // message is the bare number 2 in the bench's loads.
-                client_frame_into(out, opcode::TEXT, b"3", mask_key());
                 Incoming::Answered
             } else {
                 Incoming::Data(frame)
