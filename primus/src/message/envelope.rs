@@ -131,6 +131,18 @@ pub(crate) struct OutgoingReply<'a, R: ?Sized> {
     pub(crate) error: Option<&'a str>,
 }
 
+impl<'a> OutgoingReply<'a, ()> {
+    /// The reply to request `reply` that says it failed with `error`.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn failure(reply: u64, error: &'a str) -> OutgoingReply<'a, ()> {
+        OutgoingReply {
+            reply,
+            data: None,
+            error: Some(error),
+        }
+    }
+}
+
 /// A reply as received.
 #[derive(Deserialize)]
 #[serde(bound = "R: DeserializeOwned")]

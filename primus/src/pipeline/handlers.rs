@@ -124,11 +124,7 @@ impl Handlers {
     fn no_handler(&self, spark: &Spark, name: &str, request: u64) {
         let shown: String = name.chars().take(ECHOED_NAME_CHARS).collect();
         let text = format!("no handler for event \"{shown}\"");
-        let _ = spark.write(&OutgoingReply::<()> {
-            reply: request,
-            data: None,
-            error: Some(&text),
-        });
+        let _ = spark.write(&OutgoingReply::failure(request, &text));
         if self.unknown_events.first_time(name) {
             tracing::warn!(spark = spark.id(), event = ?shown, "a request for an event without a handler (logged once per event)");
         } else {

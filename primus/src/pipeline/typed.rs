@@ -271,11 +271,7 @@ fn fail(spark: &Spark, request: Option<u64>, context: &str, failure: &HandlerFai
                 &internal
             }
         };
-        let _ = spark.write(&OutgoingReply::<()> {
-            reply: request,
-            data: None,
-            error: Some(text),
-        });
+        let _ = spark.write(&OutgoingReply::failure(request, text));
     }
     let logged = format!("{context} [error id {id}]: {}", failure.detail());
     spark.report(&SparkError::Handler(logged.into()));
