@@ -15,5 +15,7 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<Message, ClientError>>,
     },
     Id(oneshot::Sender<String>),
+    /// Start connecting (manual mode); ignored once started.
+    Open,
     End,
 }

@@ -8,6 +8,7 @@ use crate::context::SessionContext;
 use crate::handlers::ClientHandler;
 use crate::recovery::{Reconnect, Recovery, Strategy};
 use crate::session::{Session, SessionEnd};
+use crate::stream::OpenFailure;
 use crate::{ClientError, ConnectionEvent};
 use primus::parser::Parser;
 use primus::Message;
@@ -16,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 
 /// How the ping timeout is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,11 @@ pub(crate) struct Setup {
     pub(crate) handler_queue: Option<mpsc::UnboundedSender<(ClientHandler, Message)>>,
     pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
     pub(crate) transport: crate::Transport,
+    pub(crate) tls: crate::stream::TlsSetting,
+    /// Added to the upgrade request (and to the `/spec` request).
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// Wait for [`Client::open`](crate::Client::open) before connecting.
+    pub(crate) manual: bool,
 }
 
 enum Connected {
@@ -61,19 +69,17 @@ struct Driver {
     commands: mpsc::UnboundedReceiver<Command>,
     queue: VecDeque<Command>,
     shared: SessionContext,
+    tls: crate::stream::TlsSetting,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 pub(crate) async fn run(setup: Setup) {
-    let ping_timeout = match setup.ping_timeout {
-        PingTimeoutSetting::Fixed(timeout) => timeout,
-        PingTimeoutSetting::FromServer => crate::spec::ping_timeout(&setup.url, setup.connect_timeout).await,
-    };
     let mut driver = Driver {
         url: setup.url,
         connect_timeout: setup.connect_timeout,
         reconnect: setup.reconnect,
         strategy: setup.strategy,
-        ping_timeout,
+        ping_timeout: None,
         queue_size: setup.queue_size.max(1),
         commands: setup.commands,
         queue: VecDeque::new(),
@@ -86,6 +92,23 @@ pub(crate) async fn run(setup: Setup) {
             transforms: setup.transforms,
             transport: setup.transport,
         },
+        tls: setup.tls,
+        headers: setup.headers,
+    };
+    if setup.manual && !driver.wait_for_open().await {
+        driver.shared.emit(ConnectionEvent::End);
+        return;
+    }
+    driver.ping_timeout = match setup.ping_timeout {
+        PingTimeoutSetting::Fixed(timeout) => timeout,
+        PingTimeoutSetting::FromServer => {
+            let spec = crate::spec::SpecRequest {
+                url: &driver.url,
+                tls: &driver.tls,
+                headers: &driver.headers,
+            };
+            crate::spec::ping_timeout(spec, setup.connect_timeout).await
+        }
     };
     driver.run().await;
     driver.shared.emit(ConnectionEvent::End);
@@ -166,8 +189,27 @@ impl Driver {
         }
     }
 
+    /// Manual mode: queues commands until `Open`; false if the client ended first.
+    async fn wait_for_open(&mut self) -> bool {
+        loop {
+            match self.commands.recv().await {
+                Some(Command::Open) => return true,
+                Some(command) => {
+                    if !self.hold(command) {
+                        return false;
+                    }
+                }
+                None => return false,
+            }
+        }
+    }
+
     /// Queues a command while no socket is open; false on `End`.
     fn hold(&mut self, command: Command) -> bool {
+        if let Command::Open = command {
+            // Already opening.
+            return true;
+        }
         if let Command::End = command {
             if !self.queue.is_empty() {
                 // As Primus' `end()` while offline: nothing more is sent.
@@ -208,26 +250,63 @@ impl Driver {
 
     async fn connect(&mut self, timeout: Duration) -> Connected {
         let attempt = crate::url::with_fresh_cache_buster(&self.url);
-        let url = self.shared.transport.session_url(&attempt).to_string();
-        let connecting = tokio_tungstenite::connect_async(url);
+        let url = self.shared.transport.session_url(&attempt);
+        let connecting = upgrade(url, self.tls.clone(), self.headers.clone());
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(connecting, deadline);
         loop {
             tokio::select! {
-                result = &mut connecting => return match result {
-                    Ok((socket, _response)) => Connected::Open(Box::new(socket)),
-                    Err(tungstenite::Error::Http(response)) if matches!(response.status().as_u16(), 401 | 403) => {
-                        let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default();
-                        Connected::Fatal(ClientError::Refused { status: response.status().as_u16(), body: body.into_owned() })
-                    }
-                    Err(error) => Connected::Failed(ClientError::Connect(error.to_string())),
-                },
+                connected = &mut connecting => return connected,
                 () = &mut deadline => return Connected::Failed(ClientError::Timeout(timeout)),
                 command = self.commands.recv() => match command {
                     Some(command) => if !self.hold(command) { return Connected::Ended },
                     None => return Connected::Ended,
                 },
             }
+        }
+    }
+}
+
+/// Opens the stream and upgrades it to a WebSocket, with the extra headers.
+async fn upgrade(
+    url: url::Url,
+    tls: crate::stream::TlsSetting,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Connected {
+    let stream = match crate::stream::open(&url, &tls).await {
+        Ok(stream) => stream,
+        Err(OpenFailure::Retry(error)) => return Connected::Failed(error),
+        Err(OpenFailure::Fatal(error)) => return Connected::Fatal(error),
+    };
+    let mut request = match url.as_str().into_client_request() {
+        Ok(request) => request,
+        Err(error) => return Connected::Fatal(ClientError::Connect(error.to_string())),
+    };
+    for (name, value) in headers {
+        request.headers_mut().append(name, value);
+    }
+    match tokio_tungstenite::client_async_with_config(request, stream, None).await {
+        Ok((socket, _response)) => Connected::Open(Box::new(socket)),
+        Err(tungstenite::Error::Http(response)) if matches!(response.status().as_u16(), 401 | 403) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            Connected::Fatal(ClientError::Refused {
+                status: response.status().as_u16(),
+                body: body.into_owned(),
+            })
+        }
+        Err(error) => {
+            // TLS 1.3 servers refuse a client certificate after the handshake.
+            #[cfg(feature = "tls")]
+            if let tungstenite::Error::Io(io) = &error {
+                if let Some(failure) = crate::tls::handshake_failure(io) {
+                    return Connected::Fatal(ClientError::Tls(failure));
+                }
+            }
+            Connected::Failed(ClientError::Connect(error.to_string()))
         }
     }
 }

@@ -30,7 +30,13 @@
 //!
 //! A lost connection is re-established with randomized exponential backoff
 //! (see [`Reconnect`] and [`Strategy`]); writes made meanwhile are queued
-//! and sent in order once it is back. Not built yet: `wss://` (TLS).
+//! and sent in order once it is back.
+//!
+//! `https://` and `wss://` servers are reached over TLS (feature `tls`, on
+//! by default): see [`ClientTls`] for private certificate authorities and
+//! client certificates, [`ClientBuilder::header`] for a bearer token that
+//! stays out of the URL, and [`ClientBuilder::manual`] to connect later
+//! with [`Client::open`].
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -43,12 +49,22 @@ mod plugin;
 mod recovery;
 mod session;
 mod spec;
+mod stream;
+#[cfg(feature = "tls")]
+mod tls;
 mod url;
 mod wire;
 
 pub use plugin::{ClientPlugin, ClientPluginSetup};
 pub use recovery::{Reconnect, ReconnectState, Strategy};
 pub use wire::Transport;
+
+/// The rustls crate this client is built with, for
+/// [`ClientTls::from_rustls_config`].
+#[cfg(feature = "tls")]
+pub use rustls;
+#[cfg(feature = "tls")]
+pub use tls::ClientTls;
 
 use primus::parser::{Json, Parser, ParserError};
 use primus::{Event as TypedEvent, Frame, Message, Request};
@@ -121,6 +137,10 @@ pub struct ClientBuilder {
     plugins: Vec<Box<dyn ClientPlugin>>,
     transforms: primus::transform::Transforms<()>,
     transport: Transport,
+    #[cfg(feature = "tls")]
+    tls: Option<ClientTls>,
+    headers: Vec<(String, String)>,
+    manual: bool,
 }
 
 impl ClientBuilder {
@@ -274,16 +294,83 @@ impl ClientBuilder {
         self
     }
 
-    /// Starts connecting in the background (on the current Tokio runtime)
+    /// The TLS settings for `https://` and `wss://` URLs (default:
+    /// [`ClientTls::webpki_roots`]).
+    ///
+    /// ```no_run
+    /// use primus_client::{Client, ClientTls};
+    ///
+    /// # fn demo() -> Result<(), primus_client::ClientError> {
+    /// let ca = std::fs::read("ca.pem").expect("the private CA");
+    /// let (client, events) = Client::builder("https://10.0.0.7:8443")
+    ///     .tls(ClientTls::no_roots().add_root_pem(&ca)?)
+    ///     .connect()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: ClientTls) -> ClientBuilder {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Adds a header to the connection's HTTP requests (the WebSocket
+    /// upgrade and the `/spec` request), e.g. a bearer token that should
+    /// not appear in the URL (where proxies log it). A name or value that
+    /// HTTP does not allow makes [`connect`](Self::connect) fail.
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), primus_client::ClientError> {
+    /// let (client, events) = primus_client::Client::builder("https://chat.example:443")
+    ///     .header("authorization", "Bearer eyJhbGciOi…")
+    ///     .connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> ClientBuilder {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Manual mode, as Primus' `manual: true`: [`connect`](Self::connect)
+    /// returns the handle without connecting; [`Client::open`] starts.
+    /// Writes made before that are queued.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus_client::ClientError> {
+    /// let (client, events) = primus_client::Client::builder("http://127.0.0.1:8080").manual().connect()?;
+    /// client.write(&"queued until open")?;
+    /// client.open();
+    /// # Ok(()) }
+    /// ```
+    pub fn manual(mut self) -> ClientBuilder {
+        self.manual = true;
+        self
+    }
+
+    /// Starts connecting in the background (on the current Tokio runtime;
+    /// in [`manual`](Self::manual) mode, once [`Client::open`] is called)
     /// and returns the handle and the event stream at once.
     pub fn connect(mut self) -> Result<(Client, Events), ClientError> {
         let url = url::websocket_url(&self.url, &self.pathname)?;
-        if url.scheme() == "wss" {
-            return Err(ClientError::InvalidUrl {
-                url: self.url,
-                reason: "TLS (https/wss) is not supported by primus-client yet".to_owned(),
-            });
-        }
+        let headers = self
+            .headers
+            .iter()
+            .map(|(name, value)| header(name, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        #[cfg(feature = "tls")]
+        let tls = match url.scheme() {
+            "wss" => Some(self.tls.take().unwrap_or_default().config()?),
+            _ => None,
+        };
+        #[cfg(not(feature = "tls"))]
+        let tls = match url.scheme() {
+            "wss" => {
+                return Err(ClientError::InvalidUrl {
+                    url: self.url,
+                    reason: "https/wss need the `tls` feature of primus-client".to_owned(),
+                })
+            }
+            _ => None,
+        };
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ClientError::NoRuntime)?;
         // Plugin transforms first, in the order added, then the builder's.
         let mut transforms = primus::transform::Transforms::default();
@@ -342,6 +429,9 @@ impl ClientBuilder {
             handler_queue,
             transforms,
             transport: self.transport,
+            tls,
+            headers,
+            manual: self.manual,
         }));
         Ok((client, Events { receiver: event_rx }))
     }
@@ -376,7 +466,26 @@ impl Client {
             plugins: Vec::new(),
             transforms: primus::transform::Transforms::default(),
             transport: Transport::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            headers: Vec::new(),
+            manual: false,
         }
+    }
+
+    /// Starts connecting a client built in [`manual`](ClientBuilder::manual)
+    /// mode; does nothing otherwise, once started, or after
+    /// [`end`](Self::end) (an ended client does not open again: build a
+    /// new one).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus_client::ClientError> {
+    /// let (client, events) = primus_client::Client::builder("http://127.0.0.1:8080").manual().connect()?;
+    /// client.open();
+    /// # Ok(()) }
+    /// ```
+    pub fn open(&self) {
+        let _ = self.commands.send(command::Command::Open);
     }
 
     /// Sends a typed event (`{"event":…,"data":…}`), or queues it until the
@@ -635,7 +744,42 @@ pub enum ClientError {
     /// The handler registry cannot be used.
     #[error(transparent)]
     Registry(#[from] ClientRegistryError),
+    /// TLS could not be set up, or the handshake failed (the server's
+    /// certificate is not trusted, or it refused this client's).
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// A header given to [`ClientBuilder::header`] is not valid HTTP.
+    #[error("invalid header {name:?}: {reason}")]
+    InvalidHeader {
+        /// The header's name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// `connect` was called outside a Tokio runtime.
     #[error("`ClientBuilder::connect` must be called inside a Tokio runtime")]
     NoRuntime,
+}
+
+/// A header for the connection's requests, checked.
+fn header(
+    name: &str,
+    value: &str,
+) -> Result<
+    (
+        tokio_tungstenite::tungstenite::http::HeaderName,
+        tokio_tungstenite::tungstenite::http::HeaderValue,
+    ),
+    ClientError,
+> {
+    use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+    let invalid = |reason: &str| ClientError::InvalidHeader {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parsed_name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("not a valid header name"))?;
+    let parsed_value =
+        HeaderValue::from_str(value).map_err(|_| invalid("the value has characters HTTP does not allow"))?;
+    Ok((parsed_name, parsed_value))
 }

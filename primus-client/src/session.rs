@@ -205,6 +205,7 @@ impl<'a> Session<'a> {
                     }
                 }
             }
+            Command::Open => Ok(()),
             Command::End => return Next::Stop(SessionEnd::Ended),
         };
         match result {

@@ -16,6 +16,7 @@
 //! | [`redis`] | a real `redis-server` on a free port, killed and restarted at will |
 //! | [`events`] | waiting on a `primus-client` event stream: the next event, message or value, expected sequences, reconnects |
 //! | [`memory`] | the resident memory of the test process |
+//! | [`tls`] | certificates made in the test (an authority, server and client certificates) and serving over TLS |
 //! | [`transports`] | recording which transport each request of a client used |
 //!
 //! Interop and browser tests never pass by being skipped: when Node.js, npm
@@ -31,5 +32,6 @@ pub mod process;
 pub mod raw;
 pub mod redis;
 pub mod server;
+pub mod tls;
 pub mod transports;
 pub mod wait;

@@ -55,6 +55,19 @@ pub async fn scenario_over(
     transformer: &str,
     transports: Option<&str>,
 ) -> Value {
+    let command = scenario_command(url, scenario, ping_interval_ms, transformer, transports);
+    run_scenario(command, scenario).await
+}
+
+/// The command [`scenario_over`] runs, for a test to add to (such as an
+/// environment variable) before [`run_scenario`].
+pub fn scenario_command(
+    url: &str,
+    scenario: &str,
+    ping_interval_ms: Option<u64>,
+    transformer: &str,
+    transports: Option<&str>,
+) -> Command {
     ensure_modules();
     let mut command = Command::new("node");
     command.arg(dir().join("client.js")).args([
@@ -78,6 +91,12 @@ pub async fn scenario_over(
     if let Some(ms) = ping_interval_ms {
         command.args(["--ping-interval", &ms.to_string()]);
     }
+    command
+}
+
+/// Runs a [`scenario_command`] and panics with its output unless it passed
+/// within 60 s. Returns the JSON summary it printed last.
+pub async fn run_scenario(command: Command, scenario: &str) -> Value {
     let what = format!("real Primus client scenario `{scenario}`");
     run_to_summary(command, SCENARIO_LIMIT, &what, NEEDS).await
 }

@@ -212,3 +212,41 @@ async fn metrics_are_scraped_from_the_chat() {
     assert!(value("primus_handler_seconds_count{event=\"join\"}") >= 2.0);
     assert!(value("primus_broadcast_fanout_count") >= 1.0);
 }
+
+/// The chat app (page, `/metrics`, Primus) served over HTTPS/WSS by the
+/// server's own accept loop (`serve_app_tls`), as `--tls-cert`/`--tls-key`
+/// serve it: two people chat over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_chat_over_tls() {
+    let pki = primus_tests::tls::TestPki::new("chat test CA");
+    let server = chat_server::server().expect("chat server");
+    let app = chat_server::app(&server);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let serving = server.clone();
+    let tls = pki.server_tls();
+    tokio::spawn(async move { serving.serve_app_tls(listener, app, tls).await });
+    let url = format!("https://{addr}");
+    let trust = || {
+        primus_client::ClientTls::no_roots()
+            .add_root_pem(pki.ca_pem.as_bytes())
+            .expect("CA")
+    };
+    let (ada, mut ada_events) = Client::builder(&url).tls(trust()).connect().expect("connect");
+    let (bob, mut bob_events) = Client::builder(&url).tls(trust()).connect().expect("connect");
+    assert!(matches!(next(&mut ada_events).await, ChatServer::System(_)));
+    assert!(matches!(next(&mut bob_events).await, ChatServer::System(_)));
+    ada.request(ChatClient::join("ada".into())).await.expect("join");
+    bob.request(ChatClient::join("bob".into())).await.expect("join");
+    ada.send(&ChatClient::Say("over tls".into())).expect("say");
+    let said = ChatServer::Message {
+        from: "ada".into(),
+        text: "over tls".into(),
+    };
+    loop {
+        if next(&mut bob_events).await == said {
+            break;
+        }
+    }
+    server.destroy(primus::Destroy::default()).await;
+}

@@ -1,5 +1,7 @@
-//! The accept loop of [`Server::serve`](super::Server::serve): TCP
-//! connections accepted, limited and timed out before HTTP sees them.
+//! The accept loop of [`Server::serve`](super::Server::serve) (and of
+//! `serve_app`, `serve_tls`, `serve_app_tls`): TCP connections accepted,
+//! limited and timed out before HTTP sees them; with TLS, the handshake
+//! (feature `tls`, `server/tls.rs`) runs under the same limits.
 //!
 //! * **Connection cap**: at most [`Limits::max_connections`] open TCP
 //!   connections (WebSockets included, for as long as they are open); the
@@ -241,14 +243,27 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountedStream<S> {
     }
 }
 
-/// Accepts connections on `listener` until the server is closed.
-pub(super) async fn serve(server: &Server, listener: TcpListener, limits: Limits) -> io::Result<()> {
+/// Without the `tls` feature, no acceptor can be given.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+pub(super) enum TlsAcceptor {}
+#[cfg(feature = "tls")]
+pub(super) type TlsAcceptor = tokio_rustls::TlsAcceptor;
+
+/// Accepts connections on `listener` until the server is closed; with
+/// `tls`, each connection's TLS handshake first.
+pub(super) async fn serve(
+    server: &Server,
+    listener: TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+) -> io::Result<()> {
     let total = limits.max_connections.unwrap_or_else(default_max_connections);
     let census = Arc::new(Census::default());
     let mut lifecycle = server.core.lifecycle.subscribe();
     let (shutdown, _) = watch::channel(false);
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let router = server.router();
     let mut accept_errors: u64 = 0;
     loop {
         let accepted = tokio::select! {
@@ -279,36 +294,32 @@ pub(super) async fn serve(server: &Server, listener: TcpListener, limits: Limits
         // Small replies must not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
         let stream = CountedStream::new(stream, Some(ticket));
-        let router = router.clone();
-        let mut shutdown = shutdown.subscribe();
+        let connection = Connection {
+            router: router.clone(),
+            peer,
+            limits,
+            shutdown: shutdown.subscribe(),
+        };
         let in_flight = in_flight.clone();
         in_flight.fetch_add(1, Ordering::AcqRel);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                let router = router.clone();
-                async move {
-                    if head_len(&request) > MAX_HEAD_BYTES {
-                        return Ok(head_too_large());
-                    }
-                    router.oneshot(request.map(axum::body::Body::new)).await
-                }
-            });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.handshake_timeout)
-                .max_buf_size(MAX_HEAD_BYTES)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(connection);
-            tokio::select! {
-                served = connection.as_mut() => log_end(served, peer),
-                _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => {
-                    connection.as_mut().graceful_shutdown();
-                    if let Ok(served) = tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
-                        log_end(served, peer);
+            match tls {
+                None => connection.serve(stream).await,
+                #[cfg(feature = "tls")]
+                Some(acceptor) => {
+                    // Bounded like a request head: a client that stalls the
+                    // handshake cannot hold its place.
+                    match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(secured)) => connection.serve(secured).await,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed; connection closed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "no TLS handshake in time; connection closed"),
                     }
                 }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
             }
             in_flight.fetch_sub(1, Ordering::AcqRel);
         });
@@ -320,6 +331,52 @@ pub(super) async fn serve(server: &Server, listener: TcpListener, limits: Limits
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
+}
+
+/// One accepted connection, about to be served over HTTP/1.1.
+struct Connection {
+    router: axum::Router,
+    peer: SocketAddr,
+    limits: Limits,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 (with upgrades) on `stream` until it ends, or until
+    /// the server shuts down and the current request had its grace time.
+    async fn serve<S>(mut self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (router, peer) = (self.router, self.peer);
+        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let router = router.clone();
+            async move {
+                if head_len(&request) > MAX_HEAD_BYTES {
+                    return Ok(head_too_large());
+                }
+                router.oneshot(request.map(axum::body::Body::new)).await
+            }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.handshake_timeout)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        tokio::pin!(connection);
+        let shutdown = &mut self.shutdown;
+        tokio::select! {
+            served = connection.as_mut() => log_end(served, peer),
+            _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                connection.as_mut().graceful_shutdown();
+                if let Ok(served) = tokio::time::timeout(SHUTDOWN_GRACE, connection).await {
+                    log_end(served, peer);
+                }
+            }
+        }
+    }
 }
 
 /// About the size of the request head as sent (request line, headers).

@@ -41,6 +41,8 @@ mod http;
 mod listener;
 mod origins;
 mod spec;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use self::authorization::AuthError;
 pub use self::builder::{
@@ -52,6 +54,12 @@ pub use self::http::{PrimusLayer, PrimusService};
 pub use self::listener::{Limits, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES};
 pub use self::origins::Origins;
 pub use self::spec::PRIMUS_VERSION;
+#[cfg(feature = "tls")]
+pub use self::tls::{ServerTls, TlsSetupError};
+/// The rustls crate the server is built with, for
+/// [`ServerTls::from_rustls_config`].
+#[cfg(feature = "tls")]
+pub use rustls;
 
 use self::authorization::Authorizer;
 use crate::cluster::{Broadcast, ClusterAnswer, Target};
@@ -522,7 +530,9 @@ impl Server {
     /// an axum [`Router`](axum::Router)). When you run `axum::serve` yourself, set
     /// `TCP_NODELAY` on accepted sockets as [`Server::serve`] does
     /// (`axum::serve::ListenerExt::tap_io(listener, |tcp| { let _ = tcp.set_nodelay(true); })`),
-    /// or small replies wait for Nagle's algorithm.
+    /// or small replies wait for Nagle's algorithm; or serve the app with
+    /// [`serve_app`](Self::serve_app), which does that and applies the
+    /// connection caps and timeouts.
     pub fn layer(&self) -> PrimusLayer {
         PrimusLayer::new(self.clone())
     }
@@ -546,7 +556,93 @@ impl Server {
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         let local = listener.local_addr()?;
         tracing::info!(address = %local, pathname = self.pathname(), "primus listening");
-        listener::serve(self, listener, self.core.config.limits).await
+        listener::serve(self, listener, self.router(), self.core.config.limits, None).await
+    }
+
+    /// Serves a whole axum app (pages, APIs, and this server's
+    /// [`layer`](Self::layer) in it) on an already bound listener with the
+    /// same accept loop as [`serve`](Self::serve): the connection caps,
+    /// the handshake timeout, the head size limit, `TCP_NODELAY`, and an end
+    /// at [`destroy`](Self::destroy). Handlers of the app can take
+    /// `ConnectInfo<SocketAddr>`.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: primus::Server) -> std::io::Result<()> {
+    /// let app = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "hello" }))
+    ///     .layer(server.layer());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// server.serve_app(listener, app).await
+    /// # }
+    /// ```
+    pub async fn serve_app(&self, listener: TcpListener, app: axum::Router) -> std::io::Result<()> {
+        let local = listener.local_addr()?;
+        tracing::info!(address = %local, pathname = self.pathname(), "primus listening");
+        listener::serve(self, listener, app, self.core.config.limits, None).await
+    }
+
+    /// Binds `addr` and serves HTTPS and WSS until [`destroy`](Self::destroy)
+    /// (feature `tls`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use primus::server::ServerTls;
+    ///
+    /// let server = primus::Server::builder().build()?;
+    /// let tls = ServerTls::from_pem_files("cert.pem", "key.pem")?;
+    /// server.listen_tls("0.0.0.0:8443", tls).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub async fn listen_tls(&self, addr: impl ToSocketAddrs, tls: ServerTls) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve_tls(listener, tls).await
+    }
+
+    /// [`serve`](Self::serve) over TLS: every connection's TLS handshake
+    /// must finish within the listener's handshake timeout, and the
+    /// connection caps count it from its first byte (feature `tls`).
+    ///
+    /// ```no_run
+    /// # async fn demo(server: primus::Server, tls: primus::server::ServerTls) -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// server.serve_tls(listener, tls).await
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(&self, listener: TcpListener, tls: ServerTls) -> std::io::Result<()> {
+        let local = listener.local_addr()?;
+        tracing::info!(address = %local, pathname = self.pathname(), tls = true, "primus listening");
+        listener::serve(
+            self,
+            listener,
+            self.router(),
+            self.core.config.limits,
+            Some(tls.acceptor()),
+        )
+        .await
+    }
+
+    /// [`serve_app`](Self::serve_app) over TLS (feature `tls`).
+    ///
+    /// ```no_run
+    /// # async fn demo(server: primus::Server) -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = primus::server::ServerTls::from_pem_files("cert.pem", "key.pem")?;
+    /// let app = axum::Router::new().layer(server.layer());
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:8443").await?;
+    /// server.serve_app_tls(listener, app, tls).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub async fn serve_app_tls(
+        &self,
+        listener: TcpListener,
+        app: axum::Router,
+        tls: ServerTls,
+    ) -> std::io::Result<()> {
+        let local = listener.local_addr()?;
+        tracing::info!(address = %local, pathname = self.pathname(), tls = true, "primus listening");
+        listener::serve(self, listener, app, self.core.config.limits, Some(tls.acceptor())).await
     }
 
     pub(crate) fn core(&self) -> &Arc<ServerCore> {

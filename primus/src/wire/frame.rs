@@ -59,6 +59,8 @@ impl std::hash::Hash for Frame {
 /// The packet a transport made for a shared frame: made by the first
 /// recipient's session, reused by every other one, freed with the frame.
 #[derive(Default)]
+// Only transports (feature `server`) make packets.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) struct PacketSlot {
     /// Which packet maker made it (a frame could reach two servers with
     /// different transformers), and the packet (`None`: the transport
@@ -70,6 +72,7 @@ impl PacketSlot {
     /// The packet `maker` (identified by `maker_id`) made for this frame:
     /// made now if it is the first to ask; made again without keeping it if
     /// another maker filled the slot.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn get_or_make(&self, maker_id: usize, make: impl Fn() -> Option<Bytes>) -> Option<Bytes> {
         let (made_by, packet) = self.made.get_or_init(|| (maker_id, make()));
         if *made_by == maker_id {
@@ -174,6 +177,7 @@ impl Frame {
     /// The same frame, marked as sent to many sparks: transports that wrap
     /// messages into packets of their own wrap it once for all of them
     /// ([`packet_slot`](Self::packet_slot)). Clones share the mark.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn shared(mut self) -> Frame {
         if self.slot.is_none() {
             self.slot = Some(Arc::default());

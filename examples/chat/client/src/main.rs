@@ -1,4 +1,4 @@
-//! A terminal chat: `cargo run -p chat-client -- --name ada [--url http://127.0.0.1:8080]`.
+//! A terminal chat: `cargo run -p chat-client -- --name ada [--url http://127.0.0.1:8080] [--ca ca.pem]`.
 //!
 //! Type a line to say it, `/who` to list the room, `/quit` to leave.
 
@@ -36,7 +36,14 @@ fn argument(name: &str) -> Option<String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let name = argument("--name").unwrap_or_else(|| "guest".to_owned());
     let url = argument("--url").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-    let (client, mut events) = Client::builder(&url).handlers_from_registry().connect()?;
+    let mut builder = Client::builder(&url).handlers_from_registry();
+    // A server whose certificate comes from a private authority (or is
+    // self-signed): `--ca ca.pem` trusts it, besides the public roots.
+    if let Some(ca) = argument("--ca") {
+        let tls = primus_client::ClientTls::webpki_roots().add_root_pem(&std::fs::read(&ca)?)?;
+        builder = builder.tls(tls);
+    }
+    let (client, mut events) = builder.connect()?;
 
     let members = client.request(ChatClient::join(name.clone())).await?;
     println!("* you are {name}; here: {}", members.join(", "));

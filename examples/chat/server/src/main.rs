@@ -15,8 +15,10 @@
 //! `--redis redis://127.0.0.1:6379/` makes this server one node of a chat
 //! over Redis (prefix `chat`): run a second one on another port with the
 //! same Redis, and people on either node chat together.
+//!
+//! `--tls-cert cert.pem --tls-key key.pem` serves the chat over HTTPS and
+//! WSS instead (both PEM; the certificate file may hold the whole chain).
 
-use std::net::SocketAddr;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -35,6 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut address = "127.0.0.1:8080".to_owned();
     let mut transformer = "websockets".to_owned();
     let mut redis = None;
+    let (mut tls_cert, mut tls_key) = (None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--transformer" => {
@@ -48,6 +51,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .ok_or("--redis needs a URL such as redis://127.0.0.1:6379/")?,
                 )
             }
+            "--tls-cert" => tls_cert = Some(args.next().ok_or("--tls-cert needs a PEM file")?),
+            "--tls-key" => tls_key = Some(args.next().ok_or("--tls-key needs a PEM file")?),
             _ => address = arg,
         }
     }
@@ -62,23 +67,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!(node = %cluster.node_id(), "chat node on Redis");
         builder = builder.broadcast(cluster);
     }
+    let tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some(primus::server::ServerTls::from_pem_files(cert, key)?),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
     let server = builder.build()?;
     let listener = tokio::net::TcpListener::bind(&address).await?;
     tracing::info!(
-        "chat on http://{} — open it in a browser, or `cargo run -p chat-client -- --name you`",
+        "chat on {}://{} — open it in a browser, or `cargo run -p chat-client -- --name you`",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?
     );
     // Prometheus text at /metrics: connections, messages, errors, handler times.
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
-    let app =
-        chat_server::app_with_metrics(&server, metrics).into_make_service_with_connect_info::<SocketAddr>();
+    let app = chat_server::app_with_metrics(&server, metrics);
     let shutdown = server.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                shutdown.destroy(primus::Destroy::default()).await;
-            }
-        })
-        .await?;
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            shutdown.destroy(primus::Destroy::default()).await;
+        }
+    });
+    // The server's accept loop: connection caps, handshake timeout, TLS.
+    match tls {
+        Some(tls) => server.serve_app_tls(listener, app, tls).await?,
+        None => server.serve_app(listener, app).await?,
+    }
     Ok(())
 }
