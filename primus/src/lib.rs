@@ -40,6 +40,39 @@
 //!
 //! ## Example
 //!
+//! Typed events: an enum for what clients send, one handler per event, and
+//! a server made of every handler the program registered.
+//!
+//! ```no_run
+//! use primus::{Payload, PublicError, Server};
+//!
+//! /// What clients send: `{"event":"hello","data":{"name":"ada"},"request":1}`.
+//! #[primus::event]
+//! pub enum ClientEvent {
+//!     #[primus(reply = String)] // a request: the handler's return value is the reply
+//!     Hello { name: String },
+//! }
+//!
+//! #[primus::on(ClientEvent::Hello)]
+//! async fn hello(
+//!     Payload(ClientEventHello { name }): Payload<ClientEventHello>,
+//! ) -> Result<String, PublicError> {
+//!     if name.is_empty() {
+//!         return Err(PublicError::new("say who you are")); // the client reads this text
+//!     }
+//!     Ok(format!("hello, {name}")) // {"reply":1,"data":"hello, ada"}
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let server = Server::builder().handlers_from_registry().build()?;
+//!     server.listen("127.0.0.1:8080").await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Untyped, a `data` handler gets every message as it came:
+//!
 //! ```no_run
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -61,6 +94,9 @@
 //! * `server` (default): the server, on tokio, axum and tokio-tungstenite.
 //!   Without it the crate only has frames, parsers and the protocol, which is
 //!   all a crate of shared message types (or the client) needs.
+//! * `redis` (off): many nodes over Redis, `cluster::redis`.
+//! * `tls` (off): HTTPS and WSS served by the server itself
+//!   (`Server::listen_tls`, `server::ServerTls`; rustls with ring).
 //! * `fuzzing` (off): exposes the crate-private decoders to the fuzz targets
 //!   in `fuzz/`. Not a public API.
 

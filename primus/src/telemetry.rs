@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | `primus_connections_open` | gauge | | connections running now (open, or running their last handlers) |
 //! | `primus_connects_total` | counter | `transformer` | connections opened |
-//! | `primus_disconnects_total` | counter | | connections finished |
+//! | `primus_disconnects_total` | counter | `reason` | connections finished, by `DisconnectReason` name: `client`, `ended`, `heartbeat_timeout`, `stalled`, `slow_consumer`, `too_many_invalid`, `too_large`, `shutdown` |
 //! | `primus_messages_in_total`, `primus_bytes_in_total` | counter | | messages received from clients, and their bytes |
 //! | `primus_messages_out_total`, `primus_bytes_out_total` | counter | | messages handed to the transports for clients, and the bytes of those already encoded |
 //! | `primus_spark_errors_total` | counter | `kind` | errors reported on sparks: `handler` (handler errors), `slow_consumer` (queue-full disconnects), `stalled`, `too_many_invalid`, `decode`, … |
@@ -66,9 +66,9 @@ pub(crate) fn connections_open() -> Gauge {
     gauge!("primus_connections_open")
 }
 
-/// A connection finished.
-pub(crate) fn disconnected() {
-    counter!("primus_disconnects_total").increment(1);
+/// A connection finished, for `reason` (a `DisconnectReason` name).
+pub(crate) fn disconnected(reason: &'static str) {
+    counter!("primus_disconnects_total", "reason" => reason).increment(1);
 }
 
 /// An error was reported on a spark.

@@ -8,6 +8,7 @@ use primus_tests::raw;
 use primus_tests::server::{serve, Running};
 use primus_tests::wait::WAIT;
 use serde_json::json;
+use std::time::Duration;
 
 /// The next chat event.
 async fn next(events: &mut Events) -> ChatServer {
@@ -211,6 +212,21 @@ async fn metrics_are_scraped_from_the_chat() {
     assert!(value("primus_spark_errors_total{kind=\"handler\"}") >= 1.0);
     assert!(value("primus_handler_seconds_count{event=\"join\"}") >= 2.0);
     assert!(value("primus_broadcast_fanout_count") >= 1.0);
+
+    // Disconnects are counted by reason: ada closing is the client's.
+    ada.end();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let body = raw::get(addr, "/metrics", &[]).await.body;
+        if body.contains("primus_disconnects_total{reason=\"client\"}") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no client disconnect counted:\n{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The chat app (page, `/metrics`, Primus) served over HTTPS/WSS by the

@@ -9,7 +9,9 @@ use super::{PipelineHost, CLOSE_GRACE};
 use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
 use crate::spark::queue::QueueReceiver;
-use crate::spark::{Address, CloseRequest, Outbound, Query, RequestExtensions, Spark, SparkError, SparkInit};
+use crate::spark::{
+    Address, CloseRequest, DisconnectReason, Outbound, Query, RequestExtensions, Spark, SparkError, SparkInit,
+};
 use crate::telemetry::ConnectionMeters;
 use crate::wire::Frame;
 use http::request::Parts;
@@ -398,13 +400,17 @@ impl Connection {
             spark,
             dispatcher,
             host,
-            live,
+            mut live,
             ..
         } = self;
         spark.mark_closed();
+        // Nothing on the server's side asked for the close: the client's.
+        spark.note_disconnect(DisconnectReason::Client);
+        let reason = spark.disconnect_reason().unwrap_or(DisconnectReason::Client);
+        live.set_reason(reason);
         let broadcast = host.pipeline().broadcast.clone();
         broadcast.remove(&spark);
-        tracing::debug!(spark = spark.id(), "disconnected");
+        tracing::debug!(spark = spark.id(), %reason, "disconnected");
         dispatcher.finish().await;
         broadcast.forget(spark.id());
         drop(live);

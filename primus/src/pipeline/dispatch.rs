@@ -26,7 +26,7 @@ use crate::message::transform::Packet;
 use crate::message::Message;
 use crate::parser::{Inspection, Parser};
 use crate::spark::pressure::Collector;
-use crate::spark::{BoxError, CloseRequest, Spark, SparkError};
+use crate::spark::{BoxError, CloseRequest, DisconnectReason, Spark, SparkError};
 use crate::wire::protocol::{self, Control};
 use crate::wire::Frame;
 use std::collections::VecDeque;
@@ -145,6 +145,7 @@ impl Dispatcher {
                     self.spark.report(&SparkError::TooManyInvalid {
                         limit: self.max_invalid,
                     });
+                    self.spark.note_disconnect(DisconnectReason::TooManyInvalid);
                     self.spark.close(CloseRequest {
                         announce: true,
                         code: Some(POLICY_VIOLATION),

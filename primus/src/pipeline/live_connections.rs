@@ -2,6 +2,7 @@
 //! finishing (their last messages and their `disconnection` handlers), so
 //! that a server being destroyed can wait for them.
 
+use crate::spark::DisconnectReason;
 use crate::telemetry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,16 +17,30 @@ pub(crate) struct LiveConnections {
 }
 
 /// One running connection; dropping it (when the connection has finished,
-/// or was dropped without finishing) takes it off the count.
+/// or was dropped without finishing) takes it off the count and counts a
+/// disconnect, for the reason set (the client's, unless told otherwise).
 #[derive(Debug)]
-pub(crate) struct LiveConnection(Arc<LiveConnections>);
+pub(crate) struct LiveConnection {
+    live: Arc<LiveConnections>,
+    reason: DisconnectReason,
+}
+
+impl LiveConnection {
+    /// Why the connection ended, for the disconnect metric.
+    pub(crate) fn set_reason(&mut self, reason: DisconnectReason) {
+        self.reason = reason;
+    }
+}
 
 impl LiveConnections {
     /// Counts one more running connection until the guard is dropped.
     pub(crate) fn enter(self: &Arc<Self>) -> LiveConnection {
         self.count.fetch_add(1, Ordering::AcqRel);
         telemetry::connections_open().increment(1);
-        LiveConnection(self.clone())
+        LiveConnection {
+            live: self.clone(),
+            reason: DisconnectReason::Client,
+        }
     }
 
     /// Running connections now.
@@ -55,9 +70,9 @@ impl LiveConnections {
 impl Drop for LiveConnection {
     fn drop(&mut self) {
         telemetry::connections_open().decrement(1);
-        telemetry::disconnected();
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.drained.notify_waiters();
+        telemetry::disconnected(self.reason.as_str());
+        if self.live.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.live.drained.notify_waiters();
         }
     }
 }

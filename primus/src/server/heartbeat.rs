@@ -11,7 +11,7 @@
 //! is closed the same way, with a [`SparkError::Stalled`] error.
 
 use super::{Lifecycle, ServerCore};
-use crate::spark::SparkError;
+use crate::spark::{DisconnectReason, SparkError};
 use crate::wire::protocol;
 use std::sync::Weak;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,11 +51,13 @@ pub(super) async fn run(
                 // Pongs may still arrive (a client that sends and does not
                 // read), but nothing reaches it: it cannot be served.
                 spark.report(&SparkError::Stalled { waited });
+                spark.note_disconnect(DisconnectReason::Stalled);
                 spark.end_reconnect();
             } else if spark.take_alive() {
                 let _ = spark.write_frame(ping.clone());
             } else {
                 tracing::debug!(spark = spark.id(), "no pong since the last ping; closing");
+                spark.note_disconnect(DisconnectReason::HeartbeatTimeout);
                 spark.end_reconnect();
             }
         }

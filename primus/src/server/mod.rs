@@ -70,7 +70,7 @@ use crate::pipeline::extract::StateMap;
 use crate::pipeline::plugin::{Plugin, PluginError};
 use crate::pipeline::{Connector, InboundBudget, Pipeline, PipelineHost};
 use crate::spark::hub::SparkHub;
-use crate::spark::{CloseRequest, Outbound, Spark, SparkError};
+use crate::spark::{CloseRequest, DisconnectReason, Outbound, Spark, SparkError};
 use crate::transformer::Transformer;
 use crate::wire::Frame;
 use serde::Serialize;
@@ -504,6 +504,7 @@ impl Server {
         // (see `PipelineHost::opened`).
         let request = *self.core.closing.get_or_init(|| request);
         for spark in self.sparks() {
+            spark.note_disconnect(DisconnectReason::Shutdown);
             spark.close(request);
         }
         let live = &self.core.pipeline.live;
@@ -688,6 +689,7 @@ impl PipelineHost for ServerCore {
 
     fn opened(&self, spark: &Spark) {
         if let Some(request) = self.closing.get() {
+            spark.note_disconnect(DisconnectReason::Shutdown);
             spark.close(*request);
         }
     }

@@ -41,6 +41,7 @@
 
 mod address;
 mod close;
+mod disconnect;
 mod error;
 mod extensions;
 pub(crate) mod hub;
@@ -52,6 +53,7 @@ pub(crate) mod queue;
 
 pub use address::Address;
 pub use close::CloseRequest;
+pub use disconnect::DisconnectReason;
 pub use error::{BoxError, SparkError, WriteError};
 pub use extensions::RequestExtensions;
 pub use id::{generate_id, ID_LENGTH};
@@ -62,6 +64,7 @@ pub use query::Query;
 use crate::parser::Parser;
 use crate::wire::Frame;
 use close::CloseSignal;
+use disconnect::ReasonCell;
 use http::HeaderMap;
 use hub::SparkHub;
 use queue::{queue, Full, Pushed, QueueReceiver, QueueSender};
@@ -104,6 +107,8 @@ struct SparkInner {
     /// Errors reported so far (for the log's rate limit).
     warnings: AtomicU32,
     close: CloseSignal,
+    /// Why it was (or is being) disconnected, once known.
+    reason: ReasonCell,
     /// Typed data set at authorization and by handlers.
     extensions: Mutex<http::Extensions>,
 }
@@ -149,6 +154,7 @@ impl Spark {
                 blocked_since: AtomicU64::new(0),
                 warnings: AtomicU32::new(0),
                 close: CloseSignal::default(),
+                reason: ReasonCell::default(),
                 extensions: Mutex::new(init.extensions),
             }),
         };
@@ -341,6 +347,7 @@ impl Spark {
             Err(Full::Full(_)) => {
                 let budget = self.inner.outbound.budget();
                 self.report(&SparkError::SlowConsumer { budget });
+                self.note_disconnect(DisconnectReason::SlowConsumer);
                 self.end_reconnect();
                 Err(WriteError::QueueFull { budget })
             }
@@ -416,8 +423,31 @@ impl Spark {
         })
     }
 
-    /// Asks the connection task to close; false when the spark was already ended.
+    /// Why this spark was disconnected: `None` while it is connected and
+    /// nothing asked it to close; always set in `disconnection` handlers.
+    ///
+    /// ```no_run
+    /// #[primus::on("disconnection")]
+    /// async fn gone(spark: primus::Spark) {
+    ///     tracing::info!(spark = spark.id(), reason = ?spark.disconnect_reason(), "gone");
+    /// }
+    /// ```
+    pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
+        self.inner.reason.get()
+    }
+
+    /// Notes why the spark is about to be (or was) disconnected, unless a
+    /// reason was noted before: the first cause wins.
+    pub(crate) fn note_disconnect(&self, reason: DisconnectReason) {
+        self.inner.reason.note(reason);
+    }
+
+    /// Asks the connection task to close; false when the spark was already
+    /// ended. Notes [`DisconnectReason::Ended`] unless a reason was noted.
     pub(crate) fn close(&self, request: CloseRequest) -> bool {
+        // Closes the server asks for without a more precise cause
+        // (noted before) are the application's.
+        self.note_disconnect(DisconnectReason::Ended);
         if self
             .inner
             .state

@@ -30,7 +30,7 @@
 
 use super::Transformer;
 use crate::pipeline::{Connection, ConnectionRequest, Connector, OpenError, Work};
-use crate::spark::{Address, CloseRequest, SparkError};
+use crate::spark::{Address, CloseRequest, DisconnectReason, SparkError};
 use crate::wire::Frame;
 use axum::body::Body;
 use axum::response::Response;
@@ -229,6 +229,7 @@ async fn drive(
                 Some(frame) if frame.len() > connection.max_length() => {
                     let limit = connection.max_length();
                     connection.report(SparkError::PayloadTooLarge { limit });
+                    connection.spark().note_disconnect(DisconnectReason::TooLarge);
                     connection.mark_closed();
                     return connection;
                 }

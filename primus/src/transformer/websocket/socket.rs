@@ -10,7 +10,7 @@
 use super::frame_writer::FrameWriter;
 use super::metered::{is_budget_spent, Metered};
 use crate::pipeline::{Connection, OpenError, Work};
-use crate::spark::{CloseRequest, Outbound, Spark, SparkError};
+use crate::spark::{CloseRequest, DisconnectReason, Outbound, Spark, SparkError};
 use crate::wire::Frame;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -133,6 +133,9 @@ impl Socket {
                 let _ = tokio::time::timeout(grace, farewell).await;
             }
             Exit::TooLarge(error) => {
+                self.connection
+                    .spark()
+                    .note_disconnect(DisconnectReason::TooLarge);
                 self.connection.mark_closed();
                 self.connection.report(error);
                 let close = CloseFrame {
