@@ -543,7 +543,8 @@ impl Client {
 
     /// Encodes `value` and sends it, or queues it until the connection opens.
     pub fn write<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), ClientError> {
-        if self.transform_outgoing {
+        // Transforms work on JSON values: a bincode value is sent as it is.
+        if self.transform_outgoing && self.parser.self_describing() {
             let data = serde_json::to_value(value).map_err(ParserError::encode)?;
             return self
                 .commands

@@ -261,13 +261,16 @@ const scenarios = {
     assert.match(results.slow.error, /timed out after 300 ms/);
     assert.equal(results.ended.code, 'CLOSED');
     assert.equal(results.afterEnd.code, 'TIMEOUT', 'queued while closed, never answered');
-    // Replies to our requests are consumed; everything else is data.
+    // Replies to our requests are consumed; everything else is data,
+    // including objects with a `reply` key that do not have a reply's shape.
     assert.deepEqual(result.data, [
       { event: 'shout', data: 'hey' },
       { event: 'nothing' },
       { event: 'news', data: { n: 1 } },
       { event: 'open', data: 1 },
       { reply: 999, data: 'not ours' },
+      { reply: 1, score: 10 },
+      { reply: 2, data: 'x', from: 'the app' },
       { done: 'typed' },
     ]);
     assert.deepEqual(result.news, [{ n: 1 }]);

@@ -114,6 +114,9 @@ fn reply(spark: &Spark, message: Message) {
                 json!({ "event": "news", "data": { "n": 1 } }),
                 json!({ "event": "open", "data": 1 }),
                 json!({ "reply": 999, "data": "not ours" }),
+                // Request 1 was answered already; not the shape of a reply either way.
+                json!({ "reply": 1, "score": 10 }),
+                json!({ "reply": 2, "data": "x", "from": "the app" }),
                 json!({ "done": "typed" }),
             ] {
                 let _ = spark.write(&value);

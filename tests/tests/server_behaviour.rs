@@ -392,6 +392,54 @@ async fn destroy_with_reconnect_sends_no_server_close() {
     ));
 }
 
+/// With outgoing transforms active on both sides, bincode messages keep
+/// their exact encoding (transforms work on JSON values, which would turn
+/// structs into maps and change integer widths): they pass the transforms
+/// by, and the receiver decodes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bincode_messages_pass_outgoing_transforms_untouched() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq, Clone)]
+    struct Reading {
+        sensor: u8,
+        value: i64,
+        label: String,
+    }
+    let server = Server::builder()
+        .parser(primus::parser::Bincode)
+        .transform_outgoing(|_spark, packet| {
+            packet.data = serde_json::json!("rewritten");
+            Ok(primus::transform::Flow::Continue)
+        })
+        .on_data(|spark, message| async move {
+            let mut reading: Reading = message.decode().expect("bincode reading");
+            reading.value *= 2;
+            let _ = spark.write(&reading);
+            let _ = spark.server().write(&reading);
+        })
+        .build()
+        .expect("build");
+    let running = serve(server).await;
+    let (client, mut events) = Client::builder(running.url())
+        .parser(primus::parser::Bincode)
+        .transform_outgoing(|packet| {
+            packet.data = serde_json::json!("rewritten");
+            Ok(primus::transform::Flow::Continue)
+        })
+        .connect()
+        .expect("connect");
+    let sent = Reading {
+        sensor: 7,
+        value: -21,
+        label: "t°".into(),
+    };
+    client.write(&sent).expect("write");
+    let expected = Reading { value: -42, ..sent };
+    for _ in 0..2 {
+        let message = next_message(&mut events, WAIT).await;
+        assert_eq!(message.decode::<Reading>().expect("decode"), expected);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bincode_parser_end_to_end() {
     #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]

@@ -511,6 +511,28 @@ async fn typed_client_sends_requests_and_reads_typed_events() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_with_a_reply_key_is_data_unless_it_has_the_exact_shape_of_a_reply() {
+    let (running, _log) = start().await;
+    let (client, mut events) = Client::builder(running.url()).connect().expect("connect");
+    assert_eq!(events.next_as::<ToClient>().await, Some(ToClient::Welcome));
+    // Request 1, answered: from now on the client reads replies.
+    assert_eq!(client.request(ToServer::add(2, 3)).await.expect("add"), 5);
+    let spark = running
+        .server
+        .spark(&client.id().await.expect("id"))
+        .expect("spark");
+    for plain in [
+        json!({ "reply": 1, "score": 10 }),
+        json!({ "reply": 1, "data": "x", "from": "the app" }),
+        json!({ "reply": 1 }),
+        json!({ "reply": "1", "data": 2 }),
+    ] {
+        spark.write(&plain).expect("write");
+        assert_eq!(next_value(&mut events, WAIT).await, plain, "delivered as data");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_fail_clearly_when_the_connection_ends() {
     let (running, _log) = start().await;
     let (client, mut events) = Client::builder(running.url()).connect().expect("connect");

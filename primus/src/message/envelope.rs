@@ -93,13 +93,47 @@ pub fn encode_request<E: Serialize>(parser: &dyn Parser, event: &E, id: u64) -> 
     parser.encode_value(&OutgoingRequest { event, request: id })
 }
 
-/// If `message` is a reply (`{"reply":id,…}`), returns its request number.
+/// If `message` is a reply, returns its request number. A reply is an
+/// object with exactly two keys: `reply` (the request number) and either
+/// `data` or a string `error`. Anything else, such as `{"reply":3,"x":1}`,
+/// is application data.
+///
+/// ```
+/// use primus::parser::{Json, Parser};
+/// use primus::{Frame, Message};
+/// use std::sync::Arc;
+///
+/// let parser: Arc<dyn Parser> = Arc::new(Json);
+/// let message = |text: &str| Message::new(Frame::text(text), parser.clone());
+/// assert_eq!(primus::event::reply_id(&message(r#"{"reply":7,"data":[1]}"#)), Some(7));
+/// assert_eq!(primus::event::reply_id(&message(r#"{"reply":7,"error":"no"}"#)), Some(7));
+/// assert_eq!(primus::event::reply_id(&message(r#"{"reply":7,"score":10}"#)), None);
+/// assert_eq!(primus::event::reply_id(&message(r#"{"reply":7,"data":1,"extra":2}"#)), None);
+/// assert_eq!(primus::event::reply_id(&message(r#"{"reply":7}"#)), None);
+/// ```
 pub fn reply_id(message: &Message) -> Option<u64> {
-    message
-        .decode::<Envelope>()
-        .ok()
-        .filter(|e| e.event.is_none())
-        .and_then(|e| e.reply)
+    let shape = message.decode::<ReplyShape>().ok()?;
+    match (shape.data, shape.error) {
+        (Some(()), None) | (None, Some(_)) => Some(shape.reply),
+        _ => None,
+    }
+}
+
+/// What makes a message a reply (see [`reply_id`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyShape {
+    reply: u64,
+    /// `Some` when the key is there, whatever its value (`null` included).
+    #[serde(default, deserialize_with = "present")]
+    data: Option<()>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer)?;
+    Ok(Some(()))
 }
 
 /// Decodes a reply: `Ok(value)`, or `Err(reason)` for `{"reply":id,"error":reason}`.

@@ -30,6 +30,10 @@ fn config() -> bincode::config::Configuration {
 }
 
 impl Parser for Bincode {
+    fn self_describing(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         "bincode"
     }

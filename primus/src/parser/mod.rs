@@ -83,6 +83,14 @@ pub trait Parser: Send + Sync + std::fmt::Debug + std::any::Any {
     /// message, data, or a frame that cannot be decoded at all (Primus drops
     /// such a frame and emits `error` on the spark).
     fn inspect(&self, frame: &Frame) -> Result<Inspection, ParserError>;
+
+    /// Whether a frame can be decoded without knowing its type (JSON can,
+    /// bincode cannot). Message transforms work on JSON values, so they run
+    /// only for self-describing parsers; with any other, messages pass them
+    /// by untouched (and keep their exact encoding). Default: true.
+    fn self_describing(&self) -> bool {
+        true
+    }
 }
 
 impl dyn Parser {

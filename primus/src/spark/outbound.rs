@@ -36,13 +36,15 @@ pub enum Outbound {
 
 impl Outbound {
     /// Encodes `value` once: as a frame with `parser`, or as a JSON value
-    /// when `per_spark` (outgoing transforms are active).
+    /// when `per_spark` (outgoing transforms are active) and the parser is
+    /// [self-describing](Parser::self_describing). A bincode value is
+    /// always encoded as it is: a JSON value of it would lose its shape.
     pub fn encode<T: Serialize + ?Sized>(
         value: &T,
         parser: &dyn Parser,
         per_spark: bool,
     ) -> Result<Outbound, ParserError> {
-        match per_spark {
+        match per_spark && parser.self_describing() {
             true => serde_json::to_value(value)
                 .map(|data| Outbound::Packet(Packet { data }))
                 .map_err(ParserError::encode),

@@ -56,6 +56,15 @@ function isPlainObject(value) {
     !(typeof ArrayBuffer !== 'undefined' && value instanceof ArrayBuffer);
 }
 
+/**
+ * A reply has exactly two keys: `reply` and `data`, or `reply` and a string
+ * `error`. Anything else (`{reply: 3, score: 10}`) is application data.
+ */
+function isReplyShape(value) {
+  if (!isPlainObject(value) || !hasOwn(value, 'reply') || Object.keys(value).length !== 2) return false;
+  return hasOwn(value, 'data') || (hasOwn(value, 'error') && typeof value.error === 'string');
+}
+
 /** Reports an exception thrown by a listener without breaking our own state. */
 function rethrowLater(error) {
   setTimeout(function () { throw error; }, 0);
@@ -908,7 +917,7 @@ Primus.prototype._control = function control(message) {
 
 /** Emits `data`, consuming replies to our requests and emitting typed events. */
 Primus.prototype._deliver = function deliver(data, raw) {
-  if (isPlainObject(data) && hasOwn(data, 'reply') && !hasOwn(data, 'event') && this._reply(data)) return;
+  if (isReplyShape(data) && this._reply(data)) return;
   this.emit('data', data, raw);
   if (isPlainObject(data) && typeof data.event === 'string' && !reserved(data.event)) {
     this.emit(data.event, data.data);
