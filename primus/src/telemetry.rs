@@ -11,6 +11,7 @@
 //! | `primus_messages_in_total`, `primus_bytes_in_total` | counter | | messages received from clients, and their bytes |
 //! | `primus_messages_out_total`, `primus_bytes_out_total` | counter | | messages handed to the transports for clients, and the bytes of those already encoded |
 //! | `primus_spark_errors_total` | counter | `kind` | errors reported on sparks: `handler` (handler errors), `slow_consumer` (queue-full disconnects), `stalled`, `too_many_invalid`, `decode`, … |
+//! | `primus_volatile_dropped_total` | counter | | volatile writes dropped because the spark's queue was past half its budget |
 //! | `primus_auth_refusals_total` | counter | | requests refused by the authorization hook |
 //! | `primus_handler_seconds` | histogram | `event` | time in each typed event's handler |
 //! | `primus_broadcast_fanout` | histogram | | sparks of this process a `write`/`write_to` reached |
@@ -69,6 +70,11 @@ pub(crate) fn connections_open() -> Gauge {
 /// A connection finished, for `reason` (a `DisconnectReason` name).
 pub(crate) fn disconnected(reason: &'static str) {
     counter!("primus_disconnects_total", "reason" => reason).increment(1);
+}
+
+/// A volatile write was dropped for a busy spark.
+pub(crate) fn volatile_dropped() {
+    counter!("primus_volatile_dropped_total").increment(1);
 }
 
 /// An error was reported on a spark.

@@ -134,6 +134,14 @@ async fn three_nodes_share_broadcasts_rooms_lookups_and_ends() {
             );
         }
     }
+    // A volatile broadcast too (its flag travels in the envelope).
+    a.send(json!({ "cmd": "volatile", "data": "lossy but here" }));
+    for peer in [&mut a, &mut b, &mut c] {
+        assert_eq!(
+            peer.values_for(Duration::from_millis(400)).await,
+            [json!("lossy but here")]
+        );
+    }
     assert!(
         stranger.values_for(Duration::from_millis(200)).await.is_empty(),
         "prefixes keep apps apart"
@@ -347,12 +355,12 @@ async fn a_sleeping_redis_never_stalls_local_sends() {
 /// An envelope as `cluster::redis` writes it (see its `envelope.rs`): a
 /// delivery to everyone of `payload` as a text frame of `parser`.
 fn delivery_envelope(parser: &str, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = b"PR\x01\x01".to_vec();
+    let mut bytes = b"PR\x02\x01".to_vec(); // version 2, a delivery
     bytes.extend_from_slice(&[0xAB; 16]); // origin node id
     bytes.extend_from_slice(&1u64.to_be_bytes()); // sequence
     bytes.push(parser.len() as u8);
     bytes.extend_from_slice(parser.as_bytes());
-    bytes.extend_from_slice(&[0, 0, 0, 0, 0]); // no rooms, no spark, no except
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0]); // no rooms, no flags (one spark, volatile), no except
     bytes.push(0); // text
     bytes.extend_from_slice(payload);
     bytes

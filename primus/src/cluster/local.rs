@@ -128,7 +128,7 @@ impl Broadcast for LocalBroadcast {
     fn deliver(&self, message: &Outbound, target: &Target) -> usize {
         self.targets(target)
             .iter()
-            .filter(|spark| spark.write_outbound(message.clone()).is_ok())
+            .filter(|spark| target.offer(spark, message.clone()))
             .count()
     }
 

@@ -61,6 +61,7 @@ pub struct Target {
     rooms: Vec<String>,
     spark: Option<Arc<str>>,
     except: Vec<Arc<str>>,
+    volatile: bool,
 }
 
 impl Target {
@@ -95,6 +96,37 @@ impl Target {
     pub fn except(mut self, id: impl Into<Arc<str>>) -> Target {
         self.except.push(id.into());
         self
+    }
+
+    /// Delivered **volatile**: a spark whose outbound queue holds more than
+    /// half its budget misses the message (counted in
+    /// `primus_volatile_dropped_total`) instead of being disconnected as a
+    /// slow consumer, and the delivery does not slow down its sender. See
+    /// [`Spark::write_volatile`].
+    ///
+    /// ```
+    /// use primus::cluster::Target;
+    ///
+    /// assert!(Target::room("game-7").volatile().is_volatile());
+    /// assert!(!Target::all().is_volatile());
+    /// ```
+    pub fn volatile(mut self) -> Target {
+        self.volatile = true;
+        self
+    }
+
+    /// True for a [`volatile`](Self::volatile) delivery.
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
+    }
+
+    /// Queues `message` for `spark` as this target's delivery policy says:
+    /// reliably ([`Spark::write_outbound`]) or volatile. True when queued.
+    pub(crate) fn offer(&self, spark: &Spark, message: Outbound) -> bool {
+        match self.volatile {
+            true => spark.write_outbound_volatile(message).is_ok(),
+            false => spark.write_outbound(message).is_ok(),
+        }
     }
 
     /// The rooms reached; empty means every spark (unless one spark is named).

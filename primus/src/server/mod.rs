@@ -414,6 +414,31 @@ impl Server {
         Ok(reached)
     }
 
+    /// Broadcasts `value` to every connected spark, **volatile**: a spark
+    /// whose outbound queue is more than half full misses it instead of
+    /// being disconnected, and the broadcast does not slow down the handler
+    /// that makes it (see [`Target::volatile`]). Returns how many sparks it
+    /// was queued for.
+    ///
+    /// The two broadcast policies: [`write`](Self::write) is **reliable**
+    /// (every open spark gets every message, in order; the sender's handler
+    /// is paced while receivers drain, and a receiver whose queue still
+    /// fills up is closed with reconnect as a slow consumer);
+    /// `write_volatile` is **lossy** (for state that the next message
+    /// replaces: positions, presence, tickers; a burst of any size never
+    /// disconnects anyone).
+    ///
+    /// ```no_run
+    /// # fn demo(server: primus::Server) -> Result<(), primus::parser::ParserError> {
+    /// for tick in 0..10_000 {
+    ///     server.write_volatile(&serde_json::json!({ "tick": tick }))?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn write_volatile<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize, ParserError> {
+        self.write_to(value, &Target::all().volatile())
+    }
+
     /// Ends every spark `target` names, on every node of a cluster, for
     /// good (`primus::server::close`, as [`Spark::end`]); returns how many
     /// sparks of this process were ended.

@@ -32,6 +32,10 @@ pub enum WriteError {
         /// The queue's budget in bytes.
         budget: usize,
     },
+    /// A volatile write was dropped: the spark's outbound queue held more
+    /// than half its budget. The spark stays connected.
+    #[error("volatile write dropped: the spark's outbound queue is busy")]
+    Dropped,
 }
 
 /// An error on a spark, reported to the server's `error` handlers and logged.

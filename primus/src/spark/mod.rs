@@ -354,6 +354,53 @@ impl Spark {
         }
     }
 
+    /// Encodes `value` and queues it **volatile**: if the spark's outbound
+    /// queue already holds more than half its budget (its client is slow or
+    /// busy), the value is dropped instead ([`WriteError::Dropped`], counted
+    /// in `primus_volatile_dropped_total`) and the spark stays connected.
+    /// For messages that a newer one replaces (positions, typing
+    /// indicators, tickers). Never waits; never ends the spark.
+    ///
+    /// ```no_run
+    /// # fn demo(spark: primus::Spark) {
+    /// let _ = spark.write_volatile(&serde_json::json!({"cursor": [10, 20]}));
+    /// # }
+    /// ```
+    pub fn write_volatile<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), WriteError> {
+        if !self.is_open() {
+            return Err(WriteError::Closed);
+        }
+        self.write_outbound_volatile(self.encode(value)?)
+    }
+
+    /// [`write_outbound`](Self::write_outbound), volatile (see
+    /// [`write_volatile`](Self::write_volatile)). A volatile write does not
+    /// slow down the handler that makes it: dropping is its back-pressure.
+    ///
+    /// ```no_run
+    /// # fn demo(spark: primus::Spark) {
+    /// let _ = spark.write_outbound_volatile(primus::spark::Outbound::Frame(primus::Frame::text("1")));
+    /// # }
+    /// ```
+    pub fn write_outbound_volatile(&self, item: Outbound) -> Result<(), WriteError> {
+        if !self.is_open() {
+            return Err(WriteError::Closed);
+        }
+        if self.inner.outbound.is_congested() {
+            crate::telemetry::volatile_dropped();
+            return Err(WriteError::Dropped);
+        }
+        let weight = item.weight();
+        match self.inner.outbound.try_send(item, weight) {
+            Ok(_) => Ok(()),
+            Err(Full::Closed(_)) => Err(WriteError::Closed),
+            Err(Full::Full(_)) => {
+                crate::telemetry::volatile_dropped();
+                Err(WriteError::Dropped)
+            }
+        }
+    }
+
     /// Completes once the outbound queue holds at most half its budget
     /// (or the connection is gone). Callers bound the wait.
     pub(crate) async fn drained(&self) {

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `{"cmd":"id"}` | answers `{"id": the spark id, "node": the node id}` |
 //! | `{"cmd":"broadcast","data":X}` | `server.write(X)` |
+//! | `{"cmd":"volatile","data":X}` | `server.write_volatile(X)` |
 //! | `{"cmd":"join","room":R}` | joins room R, answers `{"joined":R}` |
 //! | `{"cmd":"room","room":R,"data":X}` | writes X to room R except the sender |
 //! | `{"cmd":"to","id":ID,"data":X}` | writes X to the spark ID, wherever it is |
@@ -43,6 +44,10 @@ async fn command(server: Server, cluster: RedisBroadcast, spark: Spark, command:
         "id" => json!({ "id": spark.id(), "node": cluster.node_id() }),
         "broadcast" => {
             let _ = server.write(&command["data"]);
+            return;
+        }
+        "volatile" => {
+            let _ = server.write_volatile(&command["data"]);
             return;
         }
         "join" => {

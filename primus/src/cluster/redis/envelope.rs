@@ -6,12 +6,13 @@
 //! decoding or copying it:
 //!
 //! ```text
-//! "PR" version=1 kind  origin node id (16)  sequence (u64)  parser name (u8 len)
+//! "PR" version=2 kind  origin node id (16)  sequence (u64)  parser name (u8 len)
 //! Deliver: target, payload kind (0 text, 1 binary, 2 JSON packet), payload (the rest)
 //! End:     target, announce (0/1)
 //! Query:   request id (u64), 0 = connected | 1 = members + room (str)
 //! Answer:  request id (u64), 0 = count (u64) | 1 = members (u32 n, n × str)
-//! target:  rooms (u16 n, n × str), spark (0 | 1 + str), except (u16 n, n × str)
+//! target:  rooms (u16 n, n × str), flags (u8: 1 = one spark, then its id
+//!          as str; 2 = volatile), except (u16 n, n × str)
 //! str:     u16 length + UTF-8
 //! ```
 //!
@@ -24,7 +25,10 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::sync::Arc;
 
 const MAGIC: &[u8; 2] = b"PR";
-const VERSION: u8 = 1;
+/// 2: the target's flags byte carries `volatile` (version 1 had a 0/1
+/// spark byte there); nodes of different versions refuse each other's
+/// envelopes (counted as malformed), so upgrade a cluster all at once.
+const VERSION: u8 = 2;
 
 /// A node's id: 16 random bytes, written as 32 hex digits in channel and
 /// key names.
@@ -288,12 +292,13 @@ fn put_target(out: &mut BytesMut, target: &Target) {
     for room in target.rooms().iter().take(u16::MAX as usize) {
         put_str(out, room);
     }
+    let volatile = if target.is_volatile() { 2 } else { 0 };
     match target.spark_id() {
         Some(id) => {
-            out.put_u8(1);
+            out.put_u8(1 | volatile);
             put_str(out, id);
         }
-        None => out.put_u8(0),
+        None => out.put_u8(volatile),
     }
     out.put_u16(target.excluded().len().min(u16::MAX as usize) as u16);
     for id in target.excluded().iter().take(u16::MAX as usize) {
@@ -344,12 +349,19 @@ impl Reader {
         for _ in 0..self.u16("rooms")? {
             target = target.and_room(self.str("room")?);
         }
-        if self.u8("spark")? != 0 {
+        let flags = self.u8("target flags")?;
+        if flags & !3 != 0 {
+            return Err(EnvelopeError::Tag("target flags", flags));
+        }
+        if flags & 1 != 0 {
             let id = self.str("spark id")?;
             target = Target {
                 spark: Some(Arc::from(id)),
                 ..target
             };
+        }
+        if flags & 2 != 0 {
+            target = target.volatile();
         }
         for _ in 0..self.u16("except")? {
             target = target.except(self.str("excluded id")?);
@@ -385,7 +397,7 @@ mod tests {
             payload: Bytes::from_static(b"\"hello\""),
         });
         round_trip(Body::Deliver {
-            target: Target::spark("spark-1"),
+            target: Target::spark("spark-1").volatile(),
             kind: PayloadKind::Binary,
             payload: Bytes::from_static(&[0, 1, 2, 255]),
         });
@@ -453,9 +465,14 @@ mod tests {
             Envelope::decode(Bytes::from_static(b"hello")),
             Err(EnvelopeError::Magic)
         );
-        let mut newer = bytes.to_vec();
-        newer[2] = 2;
-        assert_eq!(Envelope::decode(newer.into()), Err(EnvelopeError::Version(2)));
+        for other in [1, 3] {
+            let mut other_version = bytes.to_vec();
+            other_version[2] = other;
+            assert_eq!(
+                Envelope::decode(other_version.into()),
+                Err(EnvelopeError::Version(other))
+            );
+        }
         let mut trailing = bytes.to_vec();
         trailing.push(0);
         assert_eq!(Envelope::decode(trailing.into()), Err(EnvelopeError::Trailing(1)));
