@@ -270,9 +270,10 @@ impl Connection {
         self.dispatcher.can_accept()
     }
 
-    /// True while a handler runs.
+    /// True while a handler runs (or the connection waits for the queues
+    /// a handler congested).
     pub fn is_busy(&self) -> bool {
-        self.dispatcher.is_busy()
+        self.dispatcher.is_running()
     }
 
     /// Drives the running handler to completion and starts the next one.

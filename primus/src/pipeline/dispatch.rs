@@ -5,7 +5,8 @@
 //! drives it from its connection task: it feeds frames with
 //! [`Dispatcher::incoming`] and polls [`Dispatcher::progress`] alongside its
 //! socket, so handlers run concurrently with reads and writes but one
-//! message at a time per spark.
+//! message at a time per spark (or, with the server's
+//! `handler_concurrency` above 1, up to that many at once).
 //!
 //! **Fairness.** A handler that writes to many sparks (a broadcast) can fill
 //! their outbound queues faster than their connection tasks empty them.
@@ -29,6 +30,7 @@ use crate::spark::pressure::Collector;
 use crate::spark::{BoxError, CloseRequest, DisconnectReason, Spark, SparkError};
 use crate::wire::protocol::{self, Control};
 use crate::wire::Frame;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -60,7 +62,11 @@ pub(crate) struct Dispatcher {
     reads_envelopes: bool,
     pending: VecDeque<(Message, Option<Envelope>)>,
     connecting: Option<BoxFuture<Result<(), BoxError>>>,
+    /// The message being handled (one at a time: `concurrency` is 1).
     handling: Option<BoxFuture<()>>,
+    /// Messages of one spark handled at once; above 1, they run in `running`.
+    concurrency: usize,
+    running: FuturesUnordered<BoxFuture<()>>,
     /// Other sparks' queues congested by the running handler.
     congested: Vec<Spark>,
     /// Waiting for `congested` queues to drain, before the next message.
@@ -107,6 +113,8 @@ impl Dispatcher {
             pending: VecDeque::new(),
             connecting,
             handling: None,
+            concurrency: pipeline.handler_concurrency.max(1),
+            running: FuturesUnordered::new(),
             congested: Vec::new(),
             draining: None,
             invalid: 0,
@@ -125,10 +133,22 @@ impl Dispatcher {
         self.pending.len() < MAX_PENDING
     }
 
-    /// True while a handler runs (or the dispatcher waits for the queues
-    /// it congested).
-    pub(crate) fn is_busy(&self) -> bool {
-        self.connecting.is_some() || self.handling.is_some() || self.draining.is_some()
+    /// True while no further message can start: a handler runs (as many
+    /// as allowed, with concurrency), or the dispatcher waits for the
+    /// queues a handler congested.
+    fn at_capacity(&self) -> bool {
+        self.connecting.is_some()
+            || self.handling.is_some()
+            || self.draining.is_some()
+            || self.running.len() >= self.concurrency
+    }
+
+    /// True while anything runs: a handler, or the wait for drained queues.
+    pub(crate) fn is_running(&self) -> bool {
+        self.connecting.is_some()
+            || self.handling.is_some()
+            || self.draining.is_some()
+            || !self.running.is_empty()
     }
 
     /// Handles one incoming frame (its size was already checked).
@@ -197,12 +217,12 @@ impl Dispatcher {
         // children of the spark's.
         let span = self.span.clone();
         let _inside = span.enter();
-        while !self.is_busy() {
+        while !self.at_capacity() {
             let Some((message, envelope)) = self.pending.pop_front() else {
                 return;
             };
             let plugins = self.plugins.get(&self.active_plugins);
-            self.handling = match plugins.transforms.incoming.is_empty() {
+            let handling: Option<BoxFuture<()>> = match plugins.transforms.incoming.is_empty() {
                 true => self.handlers.message(&self.spark, message, envelope),
                 false => Some(Box::pin(transform_then_route(
                     self.spark.clone(),
@@ -212,6 +232,11 @@ impl Dispatcher {
                     message,
                 ))),
             };
+            match (self.concurrency, handling) {
+                (1, handling) => self.handling = handling,
+                (_, Some(handling)) => self.running.push(handling),
+                (_, None) => {}
+            }
         }
     }
 
@@ -222,9 +247,14 @@ impl Dispatcher {
     pub(crate) fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let span = self.span.clone();
         let _inside = span.enter();
+        // Concurrent handlers run on whatever else the dispatcher waits for.
+        let finished = self.poll_running(cx);
         if let Some(draining) = self.draining.as_mut() {
             if draining.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
+                return match finished {
+                    true => Poll::Ready(()),
+                    false => Poll::Pending,
+                };
             }
             self.draining = None;
         } else if let Some(connecting) = self.connecting.as_mut() {
@@ -265,7 +295,7 @@ impl Dispatcher {
                     "a data handler panicked; the message was dropped"
                 );
             }
-        } else {
+        } else if !finished {
             return Poll::Pending;
         }
         if self.start_draining() {
@@ -273,6 +303,29 @@ impl Dispatcher {
         }
         self.start_next();
         Poll::Ready(())
+    }
+
+    /// Polls the concurrent handlers (concurrency above 1); true when at
+    /// least one finished. A panicking handler loses its message only.
+    fn poll_running(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut finished = false;
+        while !self.running.is_empty() {
+            let collector = Collector::arm();
+            let polled = catch_unwind(AssertUnwindSafe(|| self.running.poll_next_unpin(cx)));
+            collector.finish(&mut self.congested);
+            match polled {
+                Ok(Poll::Ready(_)) => finished = true,
+                Ok(Poll::Pending) => break,
+                Err(_) => {
+                    finished = true;
+                    tracing::error!(
+                        spark = self.spark.id(),
+                        "a data handler panicked; the message was dropped"
+                    );
+                }
+            }
+        }
+        finished
     }
 
     /// Starts waiting for the queues the last handler congested (its own
@@ -319,7 +372,7 @@ impl Dispatcher {
     /// queued messages, then runs the disconnection handlers (the
     /// application's, then the plugins').
     pub(crate) async fn finish(mut self) {
-        while self.is_busy() {
+        while self.is_running() {
             self.progress().await;
         }
         let span = self.span.clone();

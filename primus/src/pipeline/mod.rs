@@ -67,6 +67,8 @@ pub(crate) struct Pipeline {
     pub(crate) max_invalid_frames: u32,
     /// Bytes of partly received messages, across all connections.
     pub(crate) partial_messages_budget: usize,
+    /// Messages of one spark handled at once (1: one after another).
+    pub(crate) handler_concurrency: usize,
     /// `primus::server::close`, encoded once.
     pub(crate) server_close: Frame,
     /// Connections still running (open or finishing).
@@ -83,6 +85,8 @@ pub(crate) struct PipelineLimits {
     pub(crate) max_invalid_frames: u32,
     /// Bytes of partly received messages, across all connections.
     pub(crate) partial_messages_budget: usize,
+    /// Messages of one spark handled at once.
+    pub(crate) handler_concurrency: usize,
 }
 
 impl Pipeline {
@@ -110,6 +114,7 @@ impl Pipeline {
             send_queue_bytes: limits.send_queue_bytes,
             max_invalid_frames: limits.max_invalid_frames,
             partial_messages_budget: limits.partial_messages_budget,
+            handler_concurrency: limits.handler_concurrency.max(1),
             server_close,
             live: Arc::default(),
         }

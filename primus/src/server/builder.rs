@@ -69,6 +69,7 @@ pub struct ServerBuilder {
     max_length: usize,
     send_queue_bytes: usize,
     max_invalid_frames: u32,
+    handler_concurrency: usize,
     partial_messages_budget: usize,
     parser: Arc<dyn Parser>,
     cors: Cors,
@@ -96,6 +97,7 @@ impl Default for ServerBuilder {
             max_length: DEFAULT_MAX_LENGTH,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             max_invalid_frames: DEFAULT_MAX_INVALID_FRAMES,
+            handler_concurrency: 1,
             partial_messages_budget: DEFAULT_PARTIAL_MESSAGES_BUDGET,
             parser: Arc::new(Json),
             cors: Cors::default(),
@@ -271,6 +273,28 @@ impl ServerBuilder {
     /// ```
     pub fn max_invalid_frames(mut self, frames: u32) -> ServerBuilder {
         self.max_invalid_frames = frames;
+        self
+    }
+
+    /// How many messages of one spark are handled at once (default 1).
+    ///
+    /// With 1, a spark's messages are handled strictly one after another,
+    /// in the order they arrived (the [handler order](crate::Server#handler-order)
+    /// contract). With `n > 1`, up to `n` of them run at the same time, so
+    /// one slow request handler does not hold up that client's other
+    /// messages; they may then finish, and reply, in any order (replies
+    /// carry their request's number, so clients match them). `connection`
+    /// handlers still finish before any message is handled, and
+    /// `disconnection` handlers run after every message is done. 0 counts
+    /// as 1.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder().handler_concurrency(8).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn handler_concurrency(mut self, messages: usize) -> ServerBuilder {
+        self.handler_concurrency = messages;
         self
     }
 
@@ -629,6 +653,7 @@ impl ServerBuilder {
                 send_queue_bytes: self.send_queue_bytes,
                 max_invalid_frames: self.max_invalid_frames,
                 partial_messages_budget: self.partial_messages_budget,
+                handler_concurrency: self.handler_concurrency,
             },
         );
         Ok(Server::start(

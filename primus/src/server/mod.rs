@@ -111,7 +111,9 @@ use tokio::sync::watch;
 /// * `data` handlers (and typed event handlers) run for each message, one
 ///   after another. The next message of the same spark is delivered when all
 ///   handlers have finished with the previous one, so per-spark order is
-///   preserved.
+///   preserved. With [`ServerBuilder::handler_concurrency`] above 1, up to
+///   that many messages of one spark are handled at once instead (each
+///   message still goes through its handlers in order).
 /// * `disconnection` handlers run once the connection is gone, after any
 ///   message still being handled.
 /// * `error` handlers are synchronous and run where the error happens.
