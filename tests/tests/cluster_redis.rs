@@ -167,6 +167,32 @@ async fn three_nodes_share_broadcasts_rooms_lookups_and_ends() {
         "the sender is excepted"
     );
 
+    // Rooms compose across nodes: b in "games", c in "muted" too; the union
+    // of lobby and games, except the muted room, is a and b.
+    assert_eq!(
+        b.ask(json!({ "cmd": "join", "room": "games" })).await,
+        json!({ "joined": "games" })
+    );
+    assert_eq!(
+        c.ask(json!({ "cmd": "join", "room": "muted" })).await,
+        json!({ "joined": "muted" })
+    );
+    a.send(
+        json!({ "cmd": "compose", "rooms": ["lobby", "games"], "except_room": "muted", "data": "composed" }),
+    );
+    assert_eq!(
+        a.values_for(Duration::from_millis(400)).await,
+        [json!("composed")]
+    );
+    assert_eq!(
+        b.values_for(Duration::from_millis(200)).await,
+        [json!("composed")]
+    );
+    assert!(
+        c.values_for(Duration::from_millis(100)).await.is_empty(),
+        "c is muted"
+    );
+
     // Cluster-wide questions.
     let count = b.ask(json!({ "cmd": "count" })).await;
     assert_eq!(count, json!({ "count": 3, "answered": 3, "expected": 3 }));
@@ -360,7 +386,7 @@ fn delivery_envelope(parser: &str, payload: &[u8]) -> Vec<u8> {
     bytes.extend_from_slice(&1u64.to_be_bytes()); // sequence
     bytes.push(parser.len() as u8);
     bytes.extend_from_slice(parser.as_bytes());
-    bytes.extend_from_slice(&[0, 0, 0, 0, 0]); // no rooms, no flags (one spark, volatile), no except
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0]); // no rooms, no flags (one spark, volatile), no except, no except rooms
     bytes.push(0); // text
     bytes.extend_from_slice(payload);
     bytes

@@ -59,10 +59,20 @@ impl LocalBroadcast {
     /// queue reports to `error` handlers, which may call back in here).
     fn targets(&self, target: &Target) -> Vec<Spark> {
         let sparks = lock::read(&self.sparks);
+        let membership = lock::read(&self.rooms);
+        let left_out = |id: &str| {
+            target.excludes(id)
+                || target.excluded_rooms().iter().any(|room| {
+                    membership
+                        .rooms
+                        .get(room)
+                        .is_some_and(|members| members.contains(id))
+                })
+        };
         if let Some(id) = target.spark_id() {
             return sparks
                 .get(id)
-                .filter(|_| !target.excludes(id))
+                .filter(|_| !left_out(id))
                 .cloned()
                 .into_iter()
                 .collect();
@@ -70,11 +80,10 @@ impl LocalBroadcast {
         if target.rooms().is_empty() {
             return sparks
                 .values()
-                .filter(|spark| !target.excludes(spark.id()))
+                .filter(|spark| !left_out(spark.id()))
                 .cloned()
                 .collect();
         }
-        let membership = lock::read(&self.rooms);
         let mut ids: BTreeSet<&Arc<str>> = BTreeSet::new();
         for room in target.rooms() {
             if let Some(members) = membership.rooms.get(room) {
@@ -82,7 +91,7 @@ impl LocalBroadcast {
             }
         }
         ids.into_iter()
-            .filter(|id| !target.excludes(id))
+            .filter(|id| !left_out(id))
             .filter_map(|id| sparks.get(id).cloned())
             .collect()
     }

@@ -61,6 +61,7 @@ pub struct Target {
     rooms: Vec<String>,
     spark: Option<Arc<str>>,
     except: Vec<Arc<str>>,
+    except_rooms: Vec<String>,
     volatile: bool,
 }
 
@@ -96,6 +97,25 @@ impl Target {
     pub fn except(mut self, id: impl Into<Arc<str>>) -> Target {
         self.except.push(id.into());
         self
+    }
+
+    /// Not the sparks in `room` (a spark in an included room and in an
+    /// excluded one is left out).
+    ///
+    /// ```
+    /// use primus::cluster::Target;
+    ///
+    /// let target = Target::room("game").except_room("spectators");
+    /// assert_eq!(target.excluded_rooms(), ["spectators"]);
+    /// ```
+    pub fn except_room(mut self, room: impl Into<String>) -> Target {
+        self.except_rooms.push(room.into());
+        self
+    }
+
+    /// The rooms whose sparks are left out.
+    pub fn excluded_rooms(&self) -> &[String] {
+        &self.except_rooms
     }
 
     /// Delivered **volatile**: a spark whose outbound queue holds more than
@@ -284,7 +304,7 @@ pub trait Broadcast: Send + Sync + 'static {
 /// spark with that id is in that room.
 pub(crate) fn reaches(target: &Target, spark: &Spark, in_room: impl Fn(&str, &str) -> bool) -> bool {
     let id = spark.id();
-    if target.excludes(id) {
+    if target.excludes(id) || target.excluded_rooms().iter().any(|room| in_room(id, room)) {
         return false;
     }
     if let Some(only) = target.spark_id() {

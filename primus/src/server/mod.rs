@@ -40,6 +40,7 @@ mod heartbeat;
 mod http;
 mod listener;
 mod origins;
+mod recipients;
 mod spec;
 #[cfg(feature = "tls")]
 mod tls;
@@ -53,6 +54,7 @@ pub use self::cors::{Cors, DEFAULT_MAX_AGE};
 pub use self::http::{PrimusLayer, PrimusService};
 pub use self::listener::{Limits, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES};
 pub use self::origins::Origins;
+pub use self::recipients::Recipients;
 pub use self::spec::PRIMUS_VERSION;
 #[cfg(feature = "tls")]
 pub use self::tls::{ServerTls, TlsSetupError};
@@ -416,6 +418,22 @@ impl Server {
         Ok(reached)
     }
 
+    /// The sparks in `room`, to add rooms to (a union) and rooms or sparks
+    /// to leave out, then [`emit`](Recipients::emit) a typed event or
+    /// [`write`](Recipients::write) a value to them, encoded once.
+    /// Membership is the broadcast seam's (see the
+    /// [`Rooms`](crate::plugins::Rooms) plugin for `join`/`leave`).
+    ///
+    /// ```no_run
+    /// # #[primus::event] enum Chat { Said(String) }
+    /// # fn demo(server: primus::Server) -> Result<(), primus::parser::ParserError> {
+    /// server.to("rust").to("go").except_room("muted").emit(&Chat::Said("hi".into()))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn to(&self, room: impl Into<String>) -> Recipients {
+        Recipients::new(self.clone(), Target::room(room))
+    }
+
     /// Broadcasts `value` to every connected spark, **volatile**: a spark
     /// whose outbound queue is more than half full misses it instead of
     /// being disconnected, and the broadcast does not slow down the handler
@@ -696,6 +714,19 @@ impl Spark {
             .downcast::<ServerCore>()
             .unwrap_or_else(|_| unreachable!("a spark's hub is the server that made it"));
         Server { core }
+    }
+
+    /// The sparks in `room` except this one (the sender), as Socket.IO's
+    /// `socket.to(room)`: see [`Server::to`].
+    ///
+    /// ```no_run
+    /// # #[primus::event] enum Chat { Said(String) }
+    /// # fn demo(spark: primus::Spark) -> Result<(), primus::parser::ParserError> {
+    /// spark.to("lobby").emit(&Chat::Said("hello, others".into()))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn to(&self, room: impl Into<String>) -> Recipients {
+        Recipients::new(self.server(), Target::room(room).except(self.id()))
     }
 }
 

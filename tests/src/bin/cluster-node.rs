@@ -14,6 +14,7 @@
 //! | `{"cmd":"volatile","data":X}` | `server.write_volatile(X)` |
 //! | `{"cmd":"join","room":R}` | joins room R, answers `{"joined":R}` |
 //! | `{"cmd":"room","room":R,"data":X}` | writes X to room R except the sender |
+//! | `{"cmd":"compose","rooms":[R…],"except_room":E,"data":X}` | `server.to(R1).to(R2)….except_room(E).write(X)` |
 //! | `{"cmd":"to","id":ID,"data":X}` | writes X to the spark ID, wherever it is |
 //! | `{"cmd":"end","id":ID}` | ends the spark ID, wherever it is |
 //! | `{"cmd":"count"}` | answers `{"count":n,"answered":a,"expected":e}` |
@@ -56,6 +57,22 @@ async fn command(server: Server, cluster: RedisBroadcast, spark: Spark, command:
         }
         "room" => {
             let _ = server.write_to(&command["data"], &Target::room(text("room")).except(spark.id()));
+            return;
+        }
+        "compose" => {
+            let rooms: Vec<String> = command["rooms"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|room| room.as_str().map(str::to_owned))
+                .collect();
+            if let Some((first, rest)) = rooms.split_first() {
+                let recipients = rest
+                    .iter()
+                    .fold(server.to(first.as_str()), |to, room| to.to(room.as_str()))
+                    .except_room(text("except_room"));
+                let _ = recipients.write(&command["data"]);
+            }
             return;
         }
         "to" => {

@@ -12,7 +12,8 @@
 //! Query:   request id (u64), 0 = connected | 1 = members + room (str)
 //! Answer:  request id (u64), 0 = count (u64) | 1 = members (u32 n, n × str)
 //! target:  rooms (u16 n, n × str), flags (u8: 1 = one spark, then its id
-//!          as str; 2 = volatile), except (u16 n, n × str)
+//!          as str; 2 = volatile), except (u16 n, n × str),
+//!          except rooms (u16 n, n × str)
 //! str:     u16 length + UTF-8
 //! ```
 //!
@@ -26,7 +27,7 @@ use std::sync::Arc;
 
 const MAGIC: &[u8; 2] = b"PR";
 /// 2: the target's flags byte carries `volatile` (version 1 had a 0/1
-/// spark byte there); nodes of different versions refuse each other's
+/// spark byte there), and excluded rooms follow the excluded sparks; nodes of different versions refuse each other's
 /// envelopes (counted as malformed), so upgrade a cluster all at once.
 const VERSION: u8 = 2;
 
@@ -304,6 +305,10 @@ fn put_target(out: &mut BytesMut, target: &Target) {
     for id in target.excluded().iter().take(u16::MAX as usize) {
         put_str(out, id);
     }
+    out.put_u16(target.excluded_rooms().len().min(u16::MAX as usize) as u16);
+    for room in target.excluded_rooms().iter().take(u16::MAX as usize) {
+        put_str(out, room);
+    }
 }
 
 struct Reader {
@@ -366,6 +371,9 @@ impl Reader {
         for _ in 0..self.u16("except")? {
             target = target.except(self.str("excluded id")?);
         }
+        for _ in 0..self.u16("except rooms")? {
+            target = target.except_room(self.str("excluded room")?);
+        }
         Ok(target)
     }
 }
@@ -392,7 +400,11 @@ mod tests {
     #[test]
     fn every_kind_reads_back_as_written() {
         round_trip(Body::Deliver {
-            target: Target::room("lobby").and_room("games").except("a").except("b"),
+            target: Target::room("lobby")
+                .and_room("games")
+                .except("a")
+                .except("b")
+                .except_room("muted"),
             kind: PayloadKind::Text,
             payload: Bytes::from_static(b"\"hello\""),
         });
