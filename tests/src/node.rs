@@ -27,6 +27,7 @@ pub fn ensure_modules() {
         &dir(),
         &[
             "primus",
+            "primus-emitter",
             "ws",
             "sockjs",
             "sockjs-client",
