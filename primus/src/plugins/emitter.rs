@@ -41,11 +41,13 @@ use serde_json::{Map, Value};
 /// The `primus-emitter` compatibility plugin (name `"emitter"`), see the
 /// [module](self) docs.
 ///
-/// ```
+/// ```no_run
+/// # fn demo() -> Result<(), primus::BuildError> {
 /// let server = primus::Server::builder()
 ///     .plugin(primus::plugins::Emitter)
-///     .build()
-///     .unwrap();
+///     .handlers_from_registry()
+///     .build()?;
+/// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Emitter;
