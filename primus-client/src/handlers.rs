@@ -10,8 +10,9 @@
 //! and [`Payload<T>`](primus::Payload) (the event's payload).
 
 use crate::Client;
-use primus::event::Variant;
+use primus::event::{NoReply, Variant};
 use primus::{Message, Payload};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
@@ -124,25 +125,47 @@ impl<P: Send> FromClientContext<P> for Payload<P> {
     }
 }
 
-/// What a client handler may return.
+/// What a client handler may return, checked against the event's reply
+/// type `R`: an event from the server that is not a request (`NoReply`) is
+/// handled by a function returning `()` or `Result<(), E>`; a request
+/// (`#[primus(reply = T)]`, sent by `spark.request(..)`) by one returning
+/// `T` or `Result<T, E>`, which becomes the reply.
 #[diagnostic::on_unimplemented(
-    message = "a client handler cannot return `{Self}`",
-    note = "client handlers return `()` or `Result<(), E>` with `E: Display`"
+    message = "a client handler for this event cannot return `{Self}`",
+    label = "the event's reply type is `{R}`",
+    note = "client handlers of events return `()` or `Result<(), E>` with `E: Display`; handlers of requests (`#[primus(reply = T)]`) return `T` or `Result<T, E>`"
 )]
-pub trait ClientReturn: Send {
-    /// `Err` with a reason when the handler failed.
-    fn into_result(self) -> Result<(), String>;
+pub trait ClientReturn<R>: Send {
+    /// The reply (`Some` for a request), or the failure reason.
+    fn into_reply(self) -> Result<Option<serde_json::Value>, String>;
 }
 
-impl ClientReturn for () {
-    fn into_result(self) -> Result<(), String> {
-        Ok(())
+impl ClientReturn<NoReply> for () {
+    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
+        Ok(None)
     }
 }
 
-impl<E: Display + Send> ClientReturn for Result<(), E> {
-    fn into_result(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
+impl<E: Display + Send> ClientReturn<NoReply> for Result<(), E> {
+    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
+        self.map(|()| None).map_err(|e| e.to_string())
+    }
+}
+
+impl<R: Serialize + Send> ClientReturn<R> for R {
+    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
+        serde_json::to_value(self)
+            .map(Some)
+            .map_err(|_| "the reply could not be encoded".to_owned())
+    }
+}
+
+impl<R: Serialize + Send, E: Display + Send> ClientReturn<R> for Result<R, E> {
+    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
+        match self {
+            Ok(reply) => reply.into_reply(),
+            Err(error) => Err(error.to_string()),
+        }
     }
 }
 
@@ -152,7 +175,7 @@ where
     E: Variant<ID>,
     F: Fn(ClientContext<E::Payload>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Ret, String>> + Send + 'static,
-    Ret: ClientReturn,
+    Ret: ClientReturn<<E as Variant<ID>>::Reply>,
 {
     ErasedClientHandler(Arc::new(move |client: Client, message: Message| {
         let payload = match message.decode::<E>() {
@@ -165,14 +188,26 @@ where
         let Some(payload) = payload else {
             return Box::pin(std::future::ready(()));
         };
+        // A request from the server (`spark.request`) is answered with the
+        // handler's return value, or its failure.
+        let request = primus::event::request_id(&message);
         let future = handler(ClientContext {
-            client,
+            client: client.clone(),
             payload: Some(payload),
         });
         Box::pin(async move {
-            match future.await.and_then(ClientReturn::into_result) {
-                Ok(()) => {}
-                Err(reason) => tracing::warn!(function, %reason, "client handler failed"),
+            let outcome = future.await.and_then(ClientReturn::into_reply);
+            let answer = match (request, outcome) {
+                (Some(id), Ok(reply)) => serde_json::json!({ "reply": id, "data": reply }),
+                (Some(id), Err(reason)) => {
+                    tracing::warn!(function, %reason, "client handler of a server request failed");
+                    serde_json::json!({ "reply": id, "error": reason })
+                }
+                (None, Ok(_)) => return,
+                (None, Err(reason)) => return tracing::warn!(function, %reason, "client handler failed"),
+            };
+            if let Err(error) = client.write(&answer) {
+                tracing::warn!(function, %error, "the reply to a server request could not be sent");
             }
         })
     }))

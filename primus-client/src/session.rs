@@ -352,6 +352,27 @@ impl<'a> Session<'a> {
                 return;
             }
         }
+        // A request from the server that no handler answers: refused at
+        // once (the server would otherwise wait for its timeout).
+        if let (Some(id), Some(name)) = (
+            primus::event::request_id(&message),
+            primus::event::event_name(&message),
+        ) {
+            tracing::debug!(id, event = %name, "server request without a client handler; refused");
+            let refusal =
+                serde_json::json!({ "reply": id, "error": format!("no handler for event \"{name}\"") });
+            match self.shared.parser.encode_value(&refusal) {
+                Ok(frame) => {
+                    if let Some(message) = self.shared.transport.encode(frame) {
+                        if self.socket.send(message).await.is_err() {
+                            tracing::debug!("the refusal could not be sent");
+                        }
+                    }
+                }
+                Err(error) => self.shared.emit(ConnectionEvent::Error(error.into())),
+            }
+            return;
+        }
         self.shared.emit(ConnectionEvent::Data(message));
     }
 }

@@ -10,7 +10,8 @@
 // {"cmd":"end-reconnect"} → spark.end_reconnect(), {"cmd":"junk"} → odd
 // frames then {"done":true}, {"cmd":"typed"} → typed messages then
 // {"done":"typed"}; requests {"event":"double"|"fail"|"slow",...,"request":n}
-// are answered (or not) like typed requests.
+// are answered (or not) like typed requests; {"cmd":"ask"} makes the server
+// send requests to the page and write back {"asked": what it got}.
 //
 // Every check is in this file; the summary printed on success is checked
 // again on the Rust side where the server knows more (spark ids, counts).
@@ -220,6 +221,31 @@ const scenarios = {
     assert.match(result.errors[0], /JSON/);
     assert.deepEqual(result.pings, ['NaN']);
     assert.equal(result.state, 3, 'still connected');
+    return result;
+  },
+
+  /** Requests from the server (`spark.request`) answered with `primus.answer`. */
+  async answers(page) {
+    const result = await page.evaluate(async () => {
+      const primus = new Primus();
+      const data = [];
+      primus.on('data', (value) => data.push(value));
+      primus.answer('confirm', (question) => question.endsWith('?'));
+      primus.answer('pick', ({ max }) => new Promise((resolve) => setTimeout(() => resolve(Math.floor(max / 2)), 50)));
+      primus.answer('refuse', () => { throw new Error('not telling'); });
+      await T.once(primus, 'open');
+      primus.write({ cmd: 'ask' });
+      await T.until(() => data.some((d) => d && d.asked), 5000, 'the answers, as the server saw them');
+      primus.end();
+      return { asked: data.find((d) => d && d.asked).asked, data };
+    });
+    assert.deepEqual(result.asked, {
+      confirm: { ok: true },
+      pick: { ok: 4 },
+      refuse: { error: 'the client refused the request: not telling' },
+      unanswered: { error: 'the client refused the request: no handler for event "unanswered"' },
+    });
+    assert.equal(result.data.length, 1, 'requests are answered, not delivered as data');
     return result;
   },
 

@@ -97,6 +97,28 @@ fn reply(spark: &Spark, message: Message) {
         return;
     }
     match value.get("cmd").and_then(Value::as_str) {
+        Some("ask") => {
+            let spark = spark.clone();
+            tokio::spawn(async move {
+                let outcome = |result: Result<Value, primus::spark::RequestError>| match result {
+                    Ok(value) => json!({ "ok": value }),
+                    Err(error) => json!({ "error": error.to_string() }),
+                };
+                let confirm = spark
+                    .request(Asks::confirm("ready?".into()))
+                    .await
+                    .map(Value::from);
+                let pick = spark.request(Asks::pick(9)).await.map(Value::from);
+                let refuse = spark.request(Asks::refuse()).await.map(Value::from);
+                let unanswered = spark.request(Asks::unanswered()).await.map(Value::from);
+                let _ = spark.write(&json!({ "asked": {
+                    "confirm": outcome(confirm),
+                    "pick": outcome(pick),
+                    "refuse": outcome(refuse),
+                    "unanswered": outcome(unanswered),
+                }}));
+            });
+        }
         Some("junk") => {
             for frame in [
                 Frame::text(r#""primus::foo::bar""#),
@@ -187,6 +209,26 @@ async fn odd_protocol_frames() {
     let server = TestServer::start(Server::builder()).await;
     server.run("protocol").await;
     assert_eq!(server.sparks().len(), 1, "the connection must survive the junk");
+}
+
+/// Requests the server sends to the page (`spark.request`).
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Asks {
+    #[primus(reply = bool)]
+    Confirm(String),
+    #[primus(reply = u32)]
+    Pick { max: u32 },
+    #[primus(reply = String)]
+    Refuse,
+    #[primus(reply = String)]
+    Unanswered,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_answers_requests_from_the_server() {
+    let server = TestServer::start(Server::builder()).await;
+    server.run("answers").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,10 +75,10 @@ impl Envelope {
 
 /// A request on the wire: the event's fields plus `"request"`.
 #[derive(Serialize)]
-struct OutgoingRequest<'a, E> {
+pub(crate) struct OutgoingRequest<'a, E> {
     #[serde(flatten)]
-    event: &'a E,
-    request: u64,
+    pub(crate) event: &'a E,
+    pub(crate) request: u64,
 }
 
 /// Encodes `event` as request number `id` (`{"event":…,"data":…,"request":id}`).
@@ -147,6 +147,28 @@ pub fn decode_reply<R: DeserializeOwned>(message: &Message) -> Result<Result<R, 
             .map(Ok)
             .map_err(ParserError::decode),
     }
+}
+
+/// The request number of `message`, if it is a typed request
+/// (`{"event":…,"request":n}`).
+///
+/// ```
+/// use primus::parser::{Json, Parser};
+/// use primus::{Frame, Message};
+/// use std::sync::Arc;
+///
+/// let parser: Arc<dyn Parser> = Arc::new(Json);
+/// let request = Message::new(Frame::text(r#"{"event":"confirm","data":"sure?","request":4}"#), parser.clone());
+/// assert_eq!(primus::event::request_id(&request), Some(4));
+/// let event = Message::new(Frame::text(r#"{"event":"news"}"#), parser);
+/// assert_eq!(primus::event::request_id(&event), None);
+/// ```
+pub fn request_id(message: &Message) -> Option<u64> {
+    message
+        .decode::<Envelope>()
+        .ok()
+        .filter(|e| e.event.is_some())
+        .and_then(|e| e.request)
 }
 
 /// The wire name of the event in `message`, if it is a typed event.

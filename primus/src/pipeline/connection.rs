@@ -405,6 +405,7 @@ impl Connection {
             ..
         } = self;
         spark.mark_closed();
+        spark.fail_requests();
         // Nothing on the server's side asked for the close: the client's.
         spark.note_disconnect(DisconnectReason::Client);
         let reason = spark.disconnect_reason().unwrap_or(DisconnectReason::Client);

@@ -153,6 +153,9 @@ impl Dispatcher {
 
     /// Handles one incoming frame (its size was already checked).
     pub(crate) fn incoming(&mut self, frame: Frame) {
+        if self.spark_awaits_replies(&frame) {
+            return;
+        }
         if let Some(envelope) = self.envelope_of(&frame) {
             // Valid JSON, and an object: neither a control message nor an error.
             return self.enqueue(frame, Some(envelope));
@@ -199,6 +202,14 @@ impl Dispatcher {
             return None;
         }
         Envelope::scan(bytes)
+    }
+
+    /// True when `frame` answered a request this spark sent (and settled it).
+    fn spark_awaits_replies(&self, frame: &Frame) -> bool {
+        self.spark.awaits_replies()
+            && self
+                .spark
+                .take_reply(&Message::new(frame.clone(), self.parser.clone()))
     }
 
     fn enqueue(&mut self, frame: Frame, envelope: Option<Envelope>) {

@@ -7,6 +7,7 @@
 //! export interface ClientToServerEvents { "say": string; "join": { room: string } }
 //! export interface ServerToClientEvents { "message": { from: string, text: string } }
 //! export interface ClientRequests { "list_rooms": { data: undefined; reply: Array<string> } }
+//! export interface ServerRequests { "confirm": { data: string; reply: boolean } }
 //! ```
 //!
 //! Enums with server handlers are client → server; the others are server →
@@ -17,7 +18,7 @@
 //! `undefined` (it is sent without `data`). The output is sorted, so it is
 //! the same on every run. Use the maps with the served client's
 //! declarations (`<pathname>/primus.client.d.ts`):
-//! `new Primus<ClientToServerEvents, ServerToClientEvents, ClientRequests>(url)`.
+//! `new Primus<ClientToServerEvents, ServerToClientEvents, ClientRequests, ServerRequests>(url)`.
 
 use crate::message::event::EventInfo;
 use crate::message::ts_mapping::{Collector, EventTypes};
@@ -162,15 +163,20 @@ fn render(collector: &Collector, to_server: &Direction, to_client: &Direction) -
     };
     events("ClientToServerEvents", to_server, &mut out);
     events("ServerToClientEvents", to_client, &mut out);
-    out.push_str("export interface ClientRequests {\n");
-    for (event, (_, types)) in &to_server.events {
-        if let Some(reply) = &types.reply {
-            out.push_str(&format!(
-                "  {event:?}: {{ data: {}; reply: {} }};\n",
-                types.payload, reply
-            ));
+    let requests = |name: &str, direction: &Direction, out: &mut String| {
+        out.push_str(&format!("export interface {name} {{\n"));
+        for (event, (_, types)) in &direction.events {
+            if let Some(reply) = &types.reply {
+                out.push_str(&format!(
+                    "  {event:?}: {{ data: {}; reply: {} }};\n",
+                    types.payload, reply
+                ));
+            }
         }
-    }
-    out.push_str("}\n");
+        out.push_str("}\n");
+    };
+    requests("ClientRequests", to_server, &mut out);
+    out.push('\n');
+    requests("ServerRequests", to_client, &mut out);
     out
 }

@@ -44,6 +44,15 @@ primus.on('reconnect failed', (error, state) => show(`${error.message} after ${s
 primus.on('incoming::ping', (stamp) => show(stamp.toFixed(0)));
 primus.off('open');
 
+// Requests from the server, answered with a value or a promise of one.
+interface ServerAsks {
+  confirm: { data: string; reply: boolean };
+  pick: { data: { max: number }; reply: number };
+}
+const asked = new Primus<ChatClientEvents, ChatServerEvents, ChatRequests, ServerAsks>();
+asked.answer('confirm', (question) => question.endsWith('?'));
+asked.answer('pick', async ({ max }) => Math.floor(max / 2));
+
 // The Primus API users know.
 primus.id((id) => show(id));
 primus.id().then((id) => show(id));
@@ -57,5 +66,6 @@ loose.open();
 loose.send('anything', 42);
 loose.on('whatever', (data: unknown) => show(String(data)));
 loose.request('ask', { q: 1 }).then((reply: unknown) => show(String(reply)));
+loose.answer('anything', (data: unknown) => data);
 
 export {};

@@ -15,12 +15,14 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-/// The events the server sends; the README writes `ServerEvent::Said` and
-/// `ServerEventSaid` but never shows the enum.
+/// The events the server sends; the README writes `ServerEvent::Said`,
+/// `ServerEventSaid` and `ServerEvent::confirm(..)` but never shows the enum.
 #[primus::event]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerEvent {
     Said { who: String, text: String },
+    #[primus(reply = bool)]
+    Confirm(String),
 }
 
 /// The application state of the handlers snippet (`State<Rooms>`).

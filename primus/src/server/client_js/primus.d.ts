@@ -154,11 +154,14 @@ declare namespace Primus {
  * - `ClientEvents`: typed events this client sends (`send`).
  * - `ServerEvents`: typed events the server sends (`on(name)`).
  * - `Requests`: typed requests (`request`) with their payload and reply types.
+ * - `ServerRequests`: typed requests the server sends (`answer`), with their
+ *   payload and reply types.
  */
 declare class Primus<
   ClientEvents = Record<string, unknown>,
   ServerEvents = Record<string, unknown>,
   Requests extends Primus.RequestMap<Requests> = Record<string, { data: unknown; reply: unknown }>,
+  ServerRequests extends Primus.RequestMap<ServerRequests> = Record<string, { data: unknown; reply: unknown }>,
 > {
   /** Connects to `url` (default `location.origin`; its path is ignored). */
   constructor(url?: string, options?: Primus.Options);
@@ -222,6 +225,15 @@ declare class Primus<
     event: K,
     ...args: Primus.PayloadArgs<Requests[K]['data'], [options?: Primus.RequestOptions]>
   ): Promise<Requests[K]['reply']>;
+
+  /**
+   * Answers the server's requests for `event` with `handler`'s return value
+   * (or the value of its promise); a throw answers with an error.
+   */
+  answer<K extends keyof ServerRequests & string>(
+    event: K,
+    handler: (data: ServerRequests[K]['data']) => ServerRequests[K]['reply'] | Promise<ServerRequests[K]['reply']>,
+  ): this;
 
   on<K extends keyof Primus.ReservedEvents>(event: K, fn: Primus.ReservedEvents[K], context?: unknown): this;
   on<K extends Primus.TypedName<ServerEvents>>(event: K, fn: (data: ServerEvents[K]) => void, context?: unknown): this;

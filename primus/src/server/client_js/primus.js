@@ -915,9 +915,45 @@ Primus.prototype._control = function control(message) {
   }
 };
 
+/**
+ * Answers the server's requests for `event` (`spark.request(..)` in Rust):
+ * `handler(data)` returns the reply, or a promise of it; a throw or a
+ * rejected promise answers with an error (its message). One handler per
+ * event; a request for an event without one is refused at once.
+ */
+Primus.prototype.answer = function answer(event, handler) {
+  if (typeof handler !== 'function') throw new TypeError('primus.answer needs a handler function');
+  if (!this._answers) this._answers = {};
+  this._answers[event] = handler;
+  return this;
+};
+
+/** Answers a request from the server (a typed event with `request`). */
+Primus.prototype._answer = function answerRequest(data) {
+  var primus = this;
+  var id = data.request;
+  var handler = this._answers && hasOwn(this._answers, data.event) ? this._answers[data.event] : null;
+  if (!handler) {
+    this.write({ reply: id, error: 'no handler for event "' + data.event + '"' });
+    return;
+  }
+  new Promise(function (resolve) { resolve(handler.call(primus, data.data)); }).then(
+    function (value) { primus.write({ reply: id, data: value === undefined ? null : value }); },
+    function (error) {
+      var text = error && typeof error.message === 'string' ? error.message : String(error);
+      primus.write({ reply: id, error: text });
+    }
+  );
+};
+
 /** Emits `data`, consuming replies to our requests and emitting typed events. */
 Primus.prototype._deliver = function deliver(data, raw) {
   if (isReplyShape(data) && this._reply(data)) return;
+  if (isPlainObject(data) && typeof data.event === 'string' && typeof data.request === 'number' &&
+      Math.floor(data.request) === data.request && data.request > 0) {
+    this._answer(data);
+    return;
+  }
   this.emit('data', data, raw);
   if (isPlainObject(data) && typeof data.event === 'string' && !reserved(data.event)) {
     this.emit(data.event, data.data);
