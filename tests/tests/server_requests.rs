@@ -150,3 +150,76 @@ fn the_typings_list_the_servers_requests_with_their_reply_types() {
         "{typings}"
     );
 }
+
+/// A broadcast with acknowledgements: every spark of a room is asked; the
+/// replies and the sparks that did not reply (and why) come back together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_is_asked_and_partial_answers_are_flagged() {
+    use primus::plugins::{Rooms, SparkRooms};
+    let running = serve(Server::builder().plugin(Rooms).build().expect("build")).await;
+    let mut clients = Vec::new();
+    let mut sparks = Vec::new();
+    // Two clients with handlers, one without (it refuses at once).
+    for with_handlers in [true, true, false] {
+        let builder = Client::builder(running.url());
+        let builder = if with_handlers {
+            builder.handlers_from_registry()
+        } else {
+            builder
+        };
+        let (client, mut events) = builder.connect().expect("connect");
+        expect_open(&mut events, WAIT).await;
+        let spark = running
+            .server
+            .spark(&client.id().await.expect("id"))
+            .expect("spark");
+        spark.join("team");
+        clients.push((client, events));
+        sparks.push(spark);
+    }
+    let outsider = {
+        let (client, mut events) = Client::builder(running.url())
+            .handlers_from_registry()
+            .connect()
+            .expect("connect");
+        expect_open(&mut events, WAIT).await;
+        (client, events)
+    };
+
+    let replies = running
+        .server
+        .to("team")
+        .request(ToClient::confirm("ready?".into()), Duration::from_secs(2))
+        .await;
+    assert_eq!(replies.asked(), 3, "the outsider is not in the team");
+    let mut answered: Vec<&str> = replies.answered.iter().map(|(id, _)| id.as_str()).collect();
+    answered.sort_unstable();
+    let mut expected = vec![sparks[0].id(), sparks[1].id()];
+    expected.sort_unstable();
+    assert_eq!(answered, expected);
+    assert!(replies.answered.iter().all(|(_, yes)| *yes));
+    assert!(!replies.is_complete());
+    assert_eq!(replies.failed.len(), 1);
+    assert_eq!(replies.failed[0].0, sparks[2].id());
+    assert!(matches!(&replies.failed[0].1, RequestError::Rejected(reason) if reason.contains("no handler")));
+
+    // Everyone, with a timeout shorter than the slow handler: all flagged.
+    let started = Instant::now();
+    let slow = running
+        .server
+        .everyone()
+        .except_spark(sparks[2].id())
+        .request(ToClient::slow(), Duration::from_millis(300))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "bounded by the timeout"
+    );
+    assert_eq!(slow.asked(), 3, "two team members and the outsider");
+    assert!(slow.answered.is_empty());
+    assert!(slow
+        .failed
+        .iter()
+        .all(|(_, error)| matches!(error, RequestError::Timeout(_))));
+    drop(outsider);
+}

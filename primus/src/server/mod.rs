@@ -54,7 +54,7 @@ pub use self::cors::{Cors, DEFAULT_MAX_AGE};
 pub use self::http::{PrimusLayer, PrimusService};
 pub use self::listener::{Limits, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HEAD_BYTES};
 pub use self::origins::Origins;
-pub use self::recipients::Recipients;
+pub use self::recipients::{BroadcastReplies, Recipients};
 pub use self::spec::PRIMUS_VERSION;
 #[cfg(feature = "tls")]
 pub use self::tls::{ServerTls, TlsSetupError};
@@ -432,6 +432,19 @@ impl Server {
     /// ```
     pub fn to(&self, room: impl Into<String>) -> Recipients {
         Recipients::new(self.clone(), Target::room(room))
+    }
+
+    /// Every connected spark, as [`Recipients`] (to leave rooms or sparks
+    /// out, or to [`request`](Recipients::request) a reply from each).
+    ///
+    /// ```no_run
+    /// # #[primus::event] #[derive(Clone)] enum Poll { #[primus(reply = bool)] Ready }
+    /// # async fn demo(server: primus::Server) {
+    /// let replies = server.everyone().except_room("bots").request(Poll::ready(), std::time::Duration::from_secs(5)).await;
+    /// # }
+    /// ```
+    pub fn everyone(&self) -> Recipients {
+        Recipients::new(self.clone(), Target::all())
     }
 
     /// Broadcasts `value` to every connected spark, **volatile**: a spark

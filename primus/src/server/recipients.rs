@@ -3,11 +3,15 @@
 //! [`Server::to`](super::Server::to) and [`Spark::to`](crate::Spark::to).
 
 use super::Server;
-use crate::cluster::Target;
-use crate::event::Event;
+use crate::cluster::{reaches, Target};
+use crate::event::{Event, Request};
 use crate::parser::ParserError;
+use crate::spark::RequestError;
+use crate::Spark;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The sparks a write will reach: built with [`Server::to`] or
 /// [`Spark::to`](crate::Spark::to), sent with [`emit`](Self::emit) (a typed
@@ -110,6 +114,66 @@ impl Recipients {
         self.server.write_to(event, &self.target)
     }
 
+    /// Sends a request to every spark reached **in this process** and
+    /// collects their replies within `timeout` (Socket.IO's
+    /// `timeout(..).emitWithAck`). Each spark gets its own request (see
+    /// [`Spark::request`](crate::Spark::request)); the answer says which
+    /// replied and which did not, so a partial result is never mistaken for
+    /// a complete one. Sparks on other nodes of a cluster are not asked.
+    ///
+    /// ```no_run
+    /// # #[primus::event] #[derive(Clone)] enum Poll { #[primus(reply = bool)] Ready }
+    /// # async fn demo(server: primus::Server) {
+    /// let votes = server.to("players").request(Poll::ready(), std::time::Duration::from_secs(5)).await;
+    /// let ready = votes.answered.iter().filter(|(_, ready)| *ready).count();
+    /// if !votes.is_complete() {
+    ///     tracing::warn!(missing = votes.failed.len(), "some players did not answer");
+    /// }
+    /// # }
+    /// ```
+    pub async fn request<E, R>(&self, request: Request<E, R>, timeout: Duration) -> BroadcastReplies<R>
+    where
+        E: Event + Clone,
+        R: DeserializeOwned,
+    {
+        let event = request.into_event();
+        let sparks = self.local_sparks();
+        let asks = sparks.iter().map(|spark| {
+            let request = Request::<E, R>::new(event.clone());
+            async move {
+                (
+                    spark.id().to_owned(),
+                    spark.request_within(request, timeout).await,
+                )
+            }
+        });
+        let mut replies = BroadcastReplies {
+            answered: Vec::new(),
+            failed: Vec::new(),
+        };
+        for (id, result) in futures_util::future::join_all(asks).await {
+            match result {
+                Ok(reply) => replies.answered.push((id, reply)),
+                Err(error) => replies.failed.push((id, error)),
+            }
+        }
+        replies
+    }
+
+    /// The sparks of this process these recipients reach.
+    fn local_sparks(&self) -> Vec<Spark> {
+        let broadcast = self.server.broadcast();
+        broadcast
+            .sparks()
+            .into_iter()
+            .filter(|spark| {
+                reaches(&self.target, spark, |id, room| {
+                    broadcast.rooms_of(id).iter().any(|r| r == room)
+                })
+            })
+            .collect()
+    }
+
     /// Sends any value (encoded once); returns how many sparks of this
     /// process it was queued for.
     ///
@@ -120,5 +184,42 @@ impl Recipients {
     /// ```
     pub fn write<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize, ParserError> {
         self.server.write_to(value, &self.target)
+    }
+}
+
+/// What [`Recipients::request`] collected: the replies, and the sparks that
+/// did not reply (with why: timeout, refusal, closed).
+///
+/// ```
+/// let replies: primus::server::BroadcastReplies<bool> = Default::default();
+/// assert!(replies.is_complete());
+/// assert_eq!(replies.asked(), 0);
+/// ```
+#[derive(Debug)]
+pub struct BroadcastReplies<R> {
+    /// Spark id and reply, for each spark that replied.
+    pub answered: Vec<(String, R)>,
+    /// Spark id and why, for each spark that did not.
+    pub failed: Vec<(String, RequestError)>,
+}
+
+impl<R> Default for BroadcastReplies<R> {
+    fn default() -> BroadcastReplies<R> {
+        BroadcastReplies {
+            answered: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+}
+
+impl<R> BroadcastReplies<R> {
+    /// True when every spark asked replied.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// How many sparks were asked.
+    pub fn asked(&self) -> usize {
+        self.answered.len() + self.failed.len()
     }
 }
