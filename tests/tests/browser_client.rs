@@ -42,6 +42,14 @@ struct TestServer {
 
 impl TestServer {
     async fn start(builder: ServerBuilder) -> TestServer {
+        TestServer::start_wrapped(builder, |app| app).await
+    }
+
+    /// [`start`](Self::start) with the app changed by `wrap` (an outer layer).
+    async fn start_wrapped(
+        builder: ServerBuilder,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> TestServer {
         let sparks = Log::default();
         let seen = sparks.clone();
         let server = builder
@@ -58,7 +66,7 @@ impl TestServer {
             .route("/", get(|| async { Html(PAGE) }))
             .route("/empty", get(|| async { Html(EMPTY) }))
             .layer(server.layer());
-        let addr = serve_app(app).await;
+        let addr = serve_app(wrap(app)).await;
         TestServer {
             _server: server,
             addr,
@@ -295,6 +303,37 @@ async fn engine_io_upgrades_to_websocket() {
     )
     .await;
     assert_eq!(used, ["polling", "websocket"]);
+}
+
+/// engine.io's upgrade keeps order even when a poll that carries messages
+/// is slow to arrive: every poll of a session is answered 300 ms late, so
+/// the WebSocket is ready long before the poll in flight is back. The
+/// client must not complete the upgrade (`5`) before that poll returned,
+/// or what the server sends over the WebSocket overtakes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_io_upgrade_keeps_order_when_a_poll_is_slow() {
+    async fn late_polls(
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let slow = request.method() == http::Method::GET
+            && query.contains("transport=polling")
+            && query.contains("sid=");
+        let response = next.run(request).await;
+        if slow {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        response
+    }
+    let (builder, seen) = primus_tests::transports::recording(
+        Server::builder().transformer(primus::transformer::EngineIo::default()),
+    );
+    let server =
+        TestServer::start_wrapped(builder, |app| app.layer(axum::middleware::from_fn(late_polls))).await;
+    let summary = browser::script("client.js", &[&server.url(), "transport", "{}"]).await;
+    assert_eq!(summary["received"], 207, "{summary}");
+    assert_eq!(primus_tests::transports::used(&seen), ["polling", "websocket"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

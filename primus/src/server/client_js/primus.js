@@ -1122,7 +1122,9 @@ EngineIoSocket.prototype._url = function (transport) {
 };
 
 EngineIoSocket.prototype._polling = function () {
-  if (this._closed || this._upgraded || this._poll) return;
+  // Once the probe succeeded no new poll starts: the upgrade waits for the
+  // one in flight, whose messages come before the WebSocket's.
+  if (this._closed || this._upgraded || this._poll || this._upgradeReady) return;
   var socket = this;
   this._poll = request('GET', this._url('polling'), null, function (error, text) {
     socket._poll = null;
@@ -1130,6 +1132,7 @@ EngineIoSocket.prototype._polling = function () {
     if (socket._closed || (error && socket._upgraded)) return;
     if (error) return failSocket(socket, error);
     socket._packets(text.split('\x1e'));
+    if (socket._upgradeReady) return socket._completeUpgrade();
     socket._polling();
   });
 };
@@ -1187,8 +1190,10 @@ EngineIoSocket.prototype._probe = function () {
     if (socket._closed) return;
     if (!socket._upgraded) {
       if (event.data === '3probe') {
+        // The server answers the pending poll with a noop now; the upgrade
+        // completes once it and any POST in flight are back.
         socket._upgradeReady = true;
-        if (!socket._posting) socket._completeUpgrade();
+        socket._completeUpgrade();
       }
       return;
     }
@@ -1200,13 +1205,18 @@ EngineIoSocket.prototype._probe = function () {
     socket._ws = null;
     socket._upgradeReady = false;
     socket._post();
+    socket._polling();
   };
   ws.onerror = function () {};
 };
 
-/** After `3probe` and once no POST is in flight (order is kept). */
+/**
+ * After `3probe`, once neither a POST nor a poll is in flight: what they
+ * carry comes before anything on the WebSocket, both ways (as
+ * engine.io-client pauses polling before it sends `5`).
+ */
 EngineIoSocket.prototype._completeUpgrade = function () {
-  if (this._upgraded || this._closed || !this._ws) return;
+  if (this._upgraded || this._closed || !this._ws || this._posting || this._poll) return;
   this._upgraded = true;
   this._ws.send('5');
   var queued = this._out;
