@@ -33,7 +33,9 @@ function flag(name) {
 const TRANSFORMER = flag('--transformer') || 'websockets';
 const TRANSPORTS = flag('--transports') ? flag('--transports').split(',') : null;
 const WEBSOCKETS = flag('--websockets') !== 'false';
-const Socket = Primus.createSocket({ transformer: TRANSFORMER, parser: 'json' });
+// --parser NAME (default json): `msgpack` needs npm primus-msgpack.
+const PARSER = flag('--parser') || 'json';
+const Socket = Primus.createSocket({ transformer: TRANSFORMER, parser: PARSER });
 
 
 const DEFAULT_TIMEOUT = 15000;
@@ -80,6 +82,7 @@ function parseArgs(argv) {
       case '--transformer': next(); break;
       case '--transports': next(); break;
       case '--websockets': next(); break;
+      case '--parser': next(); break;
       case '-h':
       case '--help': usage('help requested'); break;
       default: usage(`unknown argument ${JSON.stringify(arg)}`);

@@ -18,7 +18,7 @@ const Primus = require('primus');
 
 function usage(msg) {
   process.stderr.write(`server.js: ${msg}\n`);
-  process.stderr.write('usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME]\n');
+  process.stderr.write('usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME] [--parser json|msgpack]\n');
   process.exit(2);
 }
 
@@ -38,6 +38,7 @@ function parseArgs(argv) {
       case '--port': opts.port = int(next()); break;
       case '--ping-interval': opts.pingInterval = int(next()); break;
       case '--transformer': opts.transformer = next(); break;
+      case '--parser': opts.parser = next(); break;
       case '-h':
       case '--help': usage('help requested'); break;
       default: usage(`unknown argument ${JSON.stringify(arg)}`);
@@ -68,7 +69,7 @@ function main() {
 
   const primus = new Primus(server, {
     transformer: opts.transformer,
-    parser: 'json',
+    parser: opts.parser || 'json',
     // 0 disables heartbeats in Primus; keep the value as given.
     pingInterval: opts.pingInterval,
   });

@@ -28,6 +28,7 @@ pub fn ensure_modules() {
         &[
             "primus",
             "primus-emitter",
+            "primus-msgpack",
             "ws",
             "sockjs",
             "sockjs-client",
@@ -119,6 +120,21 @@ pub async fn start_server_over(port: u16, ping_interval_ms: u64, transformer: &s
         &ping_interval_ms.to_string(),
         "--transformer",
         transformer,
+    ]);
+    ServerProcess::start(command).await
+}
+
+/// [`start_server`] with another parser (`"msgpack"`: npm `primus-msgpack`).
+pub async fn start_server_with_parser(port: u16, ping_interval_ms: u64, parser: &str) -> ServerProcess {
+    ensure_modules();
+    let mut command = Command::new("node");
+    command.arg(dir().join("server.js")).args([
+        "--port",
+        &port.to_string(),
+        "--ping-interval",
+        &ping_interval_ms.to_string(),
+        "--parser",
+        parser,
     ]);
     ServerProcess::start(command).await
 }

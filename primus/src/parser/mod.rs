@@ -1,7 +1,7 @@
 //! Parsers: how values become frames and frames become values.
 //!
 //! A Primus server and all its clients use the same parser; the server names
-//! it in `GET <pathname>/spec`. Two ship with primus-rs:
+//! it in `GET <pathname>/spec`. Three ship with primus-rs:
 //!
 //! * [`Json`] (the default, name `"json"`): exactly Primus' JSON parser. One
 //!   JSON value per *text* frame. A binary frame is passed through undecoded,
@@ -9,6 +9,9 @@
 //! * [`Bincode`] (name `"bincode"`): bincode 2 (standard configuration) in
 //!   *binary* frames, for Rust-to-Rust speed. It is not Primus' `binary`
 //!   parser (BinaryPack) and no JavaScript client speaks it.
+//! * [`MsgPack`] (name `"msgpack"`): MessagePack in *binary* frames,
+//!   byte-compatible with Primus' `msgpack` parser (npm `primus-msgpack`),
+//!   typed events included.
 //!
 //! Control messages (`primus::ping::…`) are strings encoded by the parser
 //! like any other value, so every parser must be able to tell whether a frame
@@ -33,9 +36,11 @@ mod bincode;
 mod json;
 pub(crate) mod json_scan;
 pub(crate) mod json_write;
+mod msgpack;
 
 pub use self::bincode::Bincode;
 pub use self::json::Json;
+pub use self::msgpack::MsgPack;
 
 use crate::wire::Frame;
 use serde::de::DeserializeOwned;
@@ -168,6 +173,7 @@ pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Parser>> {
     match name {
         "json" => Some(std::sync::Arc::new(Json)),
         "bincode" => Some(std::sync::Arc::new(Bincode)),
+        "msgpack" => Some(std::sync::Arc::new(MsgPack)),
         _ => None,
     }
 }
