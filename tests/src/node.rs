@@ -111,30 +111,26 @@ pub async fn start_server(port: u16, ping_interval_ms: u64) -> ServerProcess {
 
 /// [`start_server`] with another transformer (`"engine.io"`, `"sockjs"`).
 pub async fn start_server_over(port: u16, ping_interval_ms: u64, transformer: &str) -> ServerProcess {
-    ensure_modules();
-    let mut command = Command::new("node");
-    command.arg(dir().join("server.js")).args([
-        "--port",
-        &port.to_string(),
-        "--ping-interval",
-        &ping_interval_ms.to_string(),
-        "--transformer",
-        transformer,
-    ]);
-    ServerProcess::start(command).await
+    start_server_with(port, ping_interval_ms, &["--transformer", transformer]).await
 }
 
 /// [`start_server`] with another parser (`"msgpack"`: npm `primus-msgpack`).
 pub async fn start_server_with_parser(port: u16, ping_interval_ms: u64, parser: &str) -> ServerProcess {
+    start_server_with(port, ping_interval_ms, &["--parser", parser]).await
+}
+
+/// `tests/interop/server.js` with `options` after the port and interval.
+async fn start_server_with(port: u16, ping_interval_ms: u64, options: &[&str]) -> ServerProcess {
     ensure_modules();
     let mut command = Command::new("node");
-    command.arg(dir().join("server.js")).args([
-        "--port",
-        &port.to_string(),
-        "--ping-interval",
-        &ping_interval_ms.to_string(),
-        "--parser",
-        parser,
-    ]);
+    command
+        .arg(dir().join("server.js"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--ping-interval",
+            &ping_interval_ms.to_string(),
+        ])
+        .args(options);
     ServerProcess::start(command).await
 }
