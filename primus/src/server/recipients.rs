@@ -4,10 +4,10 @@
 
 use super::Server;
 use crate::cluster::{reaches, Target};
-use crate::event::{Event, Request};
+use crate::message::event::{Event, Request};
 use crate::parser::ParserError;
 use crate::spark::RequestError;
-use crate::Spark;
+use crate::spark::Spark;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;

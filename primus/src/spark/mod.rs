@@ -64,6 +64,8 @@ pub use query::Query;
 use requests::PendingRequests;
 pub use requests::{RequestError, DEFAULT_SPARK_REQUEST_TIMEOUT};
 
+use crate::message::event::{Event, Request};
+use crate::message::Message;
 use crate::parser::Parser;
 use crate::wire::Frame;
 use close::CloseSignal;
@@ -498,9 +500,9 @@ impl Spark {
     /// let agreed: bool = spark.request(ToClient::confirm("delete the room?".into())).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn request<E: crate::Event, R: serde::de::DeserializeOwned>(
+    pub async fn request<E: Event, R: serde::de::DeserializeOwned>(
         &self,
-        request: crate::Request<E, R>,
+        request: Request<E, R>,
     ) -> Result<R, RequestError> {
         self.request_within(request, DEFAULT_SPARK_REQUEST_TIMEOUT).await
     }
@@ -515,9 +517,9 @@ impl Spark {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn request_within<E: crate::Event, R: serde::de::DeserializeOwned>(
+    pub async fn request_within<E: Event, R: serde::de::DeserializeOwned>(
         &self,
-        request: crate::Request<E, R>,
+        request: Request<E, R>,
         timeout: Duration,
     ) -> Result<R, RequestError> {
         if !self.is_open() {
@@ -541,7 +543,7 @@ impl Spark {
             Ok(Err(_)) => return Err(RequestError::Closed),
             Ok(Ok(message)) => message,
         };
-        match crate::event::decode_reply::<R>(&message)? {
+        match crate::message::envelope::decode_reply::<R>(&message)? {
             Ok(value) => Ok(value),
             Err(reason) => Err(RequestError::Rejected(reason)),
         }
@@ -554,8 +556,8 @@ impl Spark {
 
     /// Settles a request of this spark with `message` when it is the reply
     /// to one; false otherwise (the message is the application's).
-    pub(crate) fn take_reply(&self, message: &crate::Message) -> bool {
-        match crate::event::reply_id(message) {
+    pub(crate) fn take_reply(&self, message: &Message) -> bool {
+        match crate::message::envelope::reply_id(message) {
             Some(id) => self.inner.requests.settle(id, message.clone()),
             None => false,
         }
