@@ -260,6 +260,25 @@ async fn client_ping_timeout_goes_offline_and_reconnects() {
     assert!(server.sparks().len() >= 2, "reconnected: {:?}", server.sparks());
 }
 
+/// The served client with the MessagePack parser: binary frames both ways,
+/// the same scenarios as with JSON (echo of every JSON kind, the spark id,
+/// the heartbeat, the typed layer, requests from the server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_client_speaks_msgpack() {
+    for scenario in ["echo", "id", "typed", "answers"] {
+        let server = TestServer::start(Server::builder().parser(primus::parser::MsgPack)).await;
+        server.run(scenario).await;
+    }
+    let server = TestServer::start(
+        Server::builder()
+            .parser(primus::parser::MsgPack)
+            .ping_interval(Duration::from_millis(200)),
+    )
+    .await;
+    server.run("heartbeat").await;
+    assert_eq!(server.sparks().len(), 1, "every ping answered over msgpack");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_json_server_serves_a_client_that_refuses_to_load() {
     let server = TestServer::start(Server::builder().parser(Bincode)).await;

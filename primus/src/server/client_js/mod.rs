@@ -11,7 +11,7 @@
 //! server fills in its compiled-in values, like Primus does when it builds
 //! its library: the pathname, the default `pingTimeout` (the ping interval
 //! plus half of it, rounded, or `false` without heartbeats), the parser name
-//! (a browser only speaks `json`: with another parser the script throws on
+//! (a browser speaks `json`, and `msgpack` over `websockets`: with another parser the script throws on
 //! load) and the protocol version. Each variant is rendered once and cached.
 
 use super::ServerCore;

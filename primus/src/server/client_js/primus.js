@@ -1,7 +1,7 @@
 /*!
  * primus-rs browser client.
  *
- * Speaks the Primus 8 protocol (json parser) to a primus-rs server over
+ * Speaks the Primus 8 protocol (json parser, or msgpack over websockets) to a primus-rs server over
  * the server's transformer (websockets; engine.io: polling and the upgrade
  * to WebSocket; SockJS: websocket, xhr-streaming, xhr-polling), with the client API Primus users know, plus a small
  * typed-event layer (`send`, `request`, `on(name)`) over the
@@ -33,13 +33,198 @@ var COMPILED = {
   transformer: '{primus::transformer}'
 };
 
-if (COMPILED.parser !== 'json') {
+if (COMPILED.parser !== 'json' && !(COMPILED.parser === 'msgpack' && COMPILED.transformer === 'websockets')) {
   throw new Error(
     'primus-rs: this server encodes messages with the "' + COMPILED.parser +
-    '" parser, but the browser client only speaks "json". ' +
+    '" parser, but the browser client only speaks "json" (and "msgpack" over the websockets transformer). ' +
     'Build the server with the Json parser to serve browsers.'
   );
 }
+
+// ---------------------------------------------------------------------------
+// MessagePack (the `msgpack` parser): what npm primus-msgpack (msgpack-lite)
+// sends for JSON-like values, written here. Integers in the 32-bit range as
+// integers, every other number as a float64; byte arrays as `bin`.
+// ---------------------------------------------------------------------------
+
+var MSGPACK_MAX_DEPTH = 128;
+
+function msgpackEncode(value) {
+  var bytes = [];
+  var utf8 = typeof TextEncoder !== 'undefined' ? new TextEncoder() : null;
+  function push(byte) { bytes.push(byte & 0xff); }
+  function uint(n, width) { for (var i = width - 1; i >= 0; i--) push(Math.floor(n / Math.pow(2, 8 * i))); }
+  function length(n, small, base8, base16, base32, fixLimit) {
+    if (fixLimit && n < fixLimit) return push(small | n);
+    if (base8 !== null && n < 0x100) { push(base8); return uint(n, 1); }
+    if (n < 0x10000) { push(base16); return uint(n, 2); }
+    push(base32); uint(n, 4);
+  }
+  function text(string) {
+    if (utf8) return Array.prototype.slice.call(utf8.encode(string));
+    return Array.prototype.slice.call(unescape(encodeURIComponent(string)), 0).map(function (c) { return c.charCodeAt(0); });
+  }
+  function write(v, depth) {
+    if (depth > MSGPACK_MAX_DEPTH) throw new Error('nested too deep');
+    if (v === null || v === undefined || typeof v === 'function' || typeof v === 'symbol') return push(0xc0);
+    if (v === true) return push(0xc3);
+    if (v === false) return push(0xc2);
+    if (typeof v === 'number') {
+      if (v === (v | 0)) {
+        if (v >= 0) {
+          if (v < 0x80) return push(v);
+          if (v < 0x100) { push(0xcc); return uint(v, 1); }
+          if (v < 0x10000) { push(0xcd); return uint(v, 2); }
+          push(0xce); return uint(v, 4);
+        }
+        if (v >= -32) return push(0xe0 | (v + 32));
+        if (v >= -128) { push(0xd0); return push(v & 0xff); }
+        if (v >= -32768) { push(0xd1); return uint(v & 0xffff, 2); }
+        push(0xd2); return uint(v >>> 0, 4);
+      }
+      var view = new DataView(new ArrayBuffer(8));
+      view.setFloat64(0, v);
+      push(0xcb);
+      for (var f = 0; f < 8; f++) push(view.getUint8(f));
+      return;
+    }
+    if (typeof v === 'string') {
+      var encoded = text(v);
+      length(encoded.length, 0xa0, 0xd9, 0xda, 0xdb, 32);
+      for (var s = 0; s < encoded.length; s++) push(encoded[s]);
+      return;
+    }
+    if (typeof ArrayBuffer !== 'undefined' && (v instanceof ArrayBuffer || ArrayBuffer.isView(v))) {
+      var raw = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      length(raw.length, 0, 0xc4, 0xc5, 0xc6, 0);
+      for (var b = 0; b < raw.length; b++) push(raw[b]);
+      return;
+    }
+    if (Array.isArray(v)) {
+      length(v.length, 0x90, null, 0xdc, 0xdd, 16);
+      for (var a = 0; a < v.length; a++) write(v[a], depth + 1);
+      return;
+    }
+    if (typeof v.toJSON === 'function') return write(v.toJSON(), depth);
+    var keys = Object.keys(v);
+    length(keys.length, 0x80, null, 0xde, 0xdf, 16);
+    for (var k = 0; k < keys.length; k++) {
+      write(keys[k], depth + 1);
+      write(v[keys[k]], depth + 1);
+    }
+  }
+  write(value, 0);
+  return new Uint8Array(bytes);
+}
+
+function msgpackDecode(buffer) {
+  var bytes = new Uint8Array(buffer);
+  var view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  var at = 0;
+  var utf8 = typeof TextDecoder !== 'undefined' ? new TextDecoder('utf-8') : null;
+  function need(n) { if (at + n > bytes.length) throw new Error('Failed to decode incoming data: the value is cut short'); }
+  function uint(width) {
+    need(width);
+    var n = 0;
+    for (var i = 0; i < width; i++) n = n * 256 + bytes[at + i];
+    at += width;
+    return n;
+  }
+  function int(width) {
+    var n = uint(width);
+    var limit = Math.pow(2, 8 * width);
+    return n >= limit / 2 ? n - limit : n;
+  }
+  function slice(n) { need(n); var part = bytes.subarray(at, at + n); at += n; return part; }
+  function str(n) {
+    var part = slice(n);
+    if (utf8) return utf8.decode(part);
+    return decodeURIComponent(escape(String.fromCharCode.apply(null, Array.prototype.slice.call(part))));
+  }
+  function float(width) {
+    need(width);
+    var v = width === 4 ? view.getFloat32(at) : view.getFloat64(at);
+    at += width;
+    return v;
+  }
+  function array(n, depth) { var out = []; for (var i = 0; i < n; i++) out.push(read(depth + 1)); return out; }
+  function map(n, depth) {
+    var out = {};
+    for (var i = 0; i < n; i++) { var key = String(read(depth + 1)); out[key] = read(depth + 1); }
+    return out;
+  }
+  function ext(n) { var type = int(1); return { type: type, data: slice(n) }; }
+  function read(depth) {
+    if (depth > MSGPACK_MAX_DEPTH) throw new Error('Failed to decode incoming data: nested too deep');
+    need(1);
+    var m = bytes[at++];
+    if (m < 0x80) return m;
+    if (m >= 0xe0) return m - 0x100;
+    if (m < 0x90) return map(m & 0x0f, depth);
+    if (m < 0xa0) return array(m & 0x0f, depth);
+    if (m < 0xc0) return str(m & 0x1f);
+    switch (m) {
+      case 0xc0: return null;
+      case 0xc2: return false;
+      case 0xc3: return true;
+      case 0xc4: return slice(uint(1)).slice();
+      case 0xc5: return slice(uint(2)).slice();
+      case 0xc6: return slice(uint(4)).slice();
+      case 0xc7: return ext(uint(1));
+      case 0xc8: return ext(uint(2));
+      case 0xc9: return ext(uint(4));
+      case 0xca: return float(4);
+      case 0xcb: return float(8);
+      case 0xcc: return uint(1);
+      case 0xcd: return uint(2);
+      case 0xce: return uint(4);
+      case 0xcf: return uint(8);
+      case 0xd0: return int(1);
+      case 0xd1: return int(2);
+      case 0xd2: return int(4);
+      case 0xd3: return int(8);
+      case 0xd4: return ext(1);
+      case 0xd5: return ext(2);
+      case 0xd6: return ext(4);
+      case 0xd7: return ext(8);
+      case 0xd8: return ext(16);
+      case 0xd9: return str(uint(1));
+      case 0xda: return str(uint(2));
+      case 0xdb: return str(uint(4));
+      case 0xdc: return array(uint(2), depth);
+      case 0xdd: return array(uint(4), depth);
+      case 0xde: return map(uint(2), depth);
+      case 0xdf: return map(uint(4), depth);
+      default: throw new Error('Failed to decode incoming data: invalid type 0x' + m.toString(16));
+    }
+  }
+  var value = read(0);
+  if (at !== bytes.length) throw new Error('Failed to decode incoming data: ' + (bytes.length - at) + ' bytes after the value');
+  return value;
+}
+
+/**
+ * The codec of the server's parser: `encode(value)` gives what to send (or
+ * undefined for nothing), `decode(raw)` gives `{ value }`, or `{ binary }`
+ * for a frame the parser passes on undecoded.
+ */
+var CODEC = COMPILED.parser === 'msgpack' ? {
+  encode: function (value) { return value === undefined ? undefined : msgpackEncode(value); },
+  decode: function (raw) {
+    if (typeof raw === 'string') throw new Error('Failed to decode incoming data: the msgpack parser expects binary frames');
+    return { value: msgpackDecode(raw) };
+  }
+} : {
+  encode: function (value) {
+    var text = JSON.stringify(value);
+    return text === undefined ? undefined : text.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  },
+  decode: function (raw) {
+    // Binary frames are not decoded: they arrive as an ArrayBuffer.
+    if (typeof raw !== 'string') return { binary: raw };
+    return { value: JSON.parse(raw) };
+  }
+};
 
 var PREFIX = 'primus::';
 
@@ -852,17 +1037,16 @@ Primus.prototype._write = function write(value) {
 };
 
 Primus.prototype._send = function send(value) {
-  var text;
+  var encoded;
   try {
-    text = JSON.stringify(value);
+    encoded = CODEC.encode(value);
   } catch (error) {
     this._emitError(new Error('Failed to encode outgoing data: ' + error.message));
     return;
   }
-  if (text === undefined || !this.socket) return;
-  text = text.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  if (encoded === undefined || !this.socket) return;
   try {
-    this.socket.send(text);
+    this.socket.send(encoded);
   } catch (error) {
     this._emitError(error);
   }
@@ -874,18 +1058,18 @@ Primus.prototype._emitError = function emitError(error) {
 
 Primus.prototype._onSocketMessage = function onSocketMessage(socket, raw) {
   if (socket !== this.socket) return;
-  if (typeof raw !== 'string') {
-    // Binary frames are not decoded: they arrive as an ArrayBuffer.
-    this._deliver(raw, raw);
-    return;
-  }
-  var data;
+  var decoded;
   try {
-    data = JSON.parse(raw);
+    decoded = CODEC.decode(raw);
   } catch (error) {
     this._emitError(error);
     return;
   }
+  if (decoded.binary) {
+    this._deliver(raw, raw);
+    return;
+  }
+  var data = decoded.value;
   if (typeof data === 'string' && data.indexOf(PREFIX) === 0 && this._control(data)) return;
   this._deliver(data, raw);
 };
