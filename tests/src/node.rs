@@ -34,6 +34,7 @@ pub fn ensure_modules() {
             "sockjs-client",
             "engine.io",
             "engine.io-client",
+            "faye-websocket",
         ],
         NEEDS,
     );

@@ -110,8 +110,9 @@ use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::Request;
 
-/// The built-in transformer Primus calls `name`: `websockets`,
-/// `engine.io` or `sockjs`, with its defaults; `None` for another name.
+/// The built-in transformer Primus calls `name`: `websockets` (and `faye`
+/// and `uws`, the same wire under their names), `engine.io` or `sockjs`,
+/// with its defaults; `None` for another name.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -125,6 +126,8 @@ use http::Request;
 pub fn by_name(name: &str) -> Option<Box<dyn Transformer>> {
     match name {
         "websockets" => Some(Box::new(WebSockets::default())),
+        "faye" => Some(Box::new(WebSockets::faye())),
+        "uws" => Some(Box::new(WebSockets::uws())),
         "engine.io" => Some(Box::new(EngineIo::default())),
         "sockjs" => Some(Box::new(SockJs::default())),
         _ => None,

@@ -33,10 +33,13 @@ var COMPILED = {
   transformer: '{primus::transformer}'
 };
 
-if (COMPILED.parser !== 'json' && !(COMPILED.parser === 'msgpack' && COMPILED.transformer === 'websockets')) {
+/** Primus' `websockets`, `faye` and `uws` transformers share one wire. */
+var WEBSOCKET_FAMILY = COMPILED.transformer !== 'engine.io' && COMPILED.transformer !== 'sockjs';
+
+if (COMPILED.parser !== 'json' && !(COMPILED.parser === 'msgpack' && WEBSOCKET_FAMILY)) {
   throw new Error(
     'primus-rs: this server encodes messages with the "' + COMPILED.parser +
-    '" parser, but the browser client only speaks "json" (and "msgpack" over the websockets transformer). ' +
+    '" parser, but the browser client only speaks "json" (and "msgpack" over websockets, faye or uws). ' +
     'Build the server with the Json parser to serve browsers.'
   );
 }

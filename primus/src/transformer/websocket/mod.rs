@@ -41,6 +41,8 @@ use tokio_tungstenite::WebSocketStream;
 pub struct WebSockets {
     read_buffer_size: usize,
     write_threshold: usize,
+    /// The transformer's name in `/spec` and the served client.
+    name: &'static str,
 }
 
 /// The default read buffer: tungstenite's default (128 KiB, zero-filled
@@ -58,11 +60,44 @@ impl Default for WebSockets {
         WebSockets {
             read_buffer_size: DEFAULT_READ_BUFFER_SIZE,
             write_threshold: 128 * 1024,
+            name: "websockets",
         }
     }
 }
 
 impl WebSockets {
+    /// Primus' `faye` transformer: a plain WebSocket on the pathname, the
+    /// same wire as `websockets`, served under its own name, so Primus
+    /// clients built for `faye` (npm `faye-websocket` in Node) connect
+    /// unchanged.
+    ///
+    /// ```
+    /// use primus::transformer::{Transformer, WebSockets};
+    ///
+    /// assert_eq!(WebSockets::faye().name(), "faye");
+    /// ```
+    pub fn faye() -> WebSockets {
+        WebSockets {
+            name: "faye",
+            ..WebSockets::default()
+        }
+    }
+
+    /// Primus' `uws` transformer: the same wire as `websockets` too (its
+    /// Node client is `ws`), served under its own name.
+    ///
+    /// ```
+    /// use primus::transformer::{Transformer, WebSockets};
+    ///
+    /// assert_eq!(WebSockets::uws().name(), "uws");
+    /// ```
+    pub fn uws() -> WebSockets {
+        WebSockets {
+            name: "uws",
+            ..WebSockets::default()
+        }
+    }
+
     /// The read buffer size in bytes (default 4 KiB, at least 1). Larger
     /// buffers cost memory on every idle connection.
     pub fn read_buffer_size(mut self, bytes: usize) -> WebSockets {
@@ -84,7 +119,7 @@ impl WebSockets {
 
 impl Transformer for WebSockets {
     fn name(&self) -> &'static str {
-        "websockets"
+        self.name
     }
 
     /// A request that asks for a WebSocket (`Upgrade: websocket`).
