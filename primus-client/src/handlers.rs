@@ -178,19 +178,29 @@ where
     Ret: ClientReturn<<E as Variant<ID>>::Reply>,
 {
     ErasedClientHandler(Arc::new(move |client: Client, message: Message| {
+        // A request from the server (`spark.request`) is answered with the
+        // handler's return value, or its failure.
+        let request = primus::event::request_id(&message);
+        let refuse = |client: &Client| {
+            if let Some(id) = request {
+                let text = format!("invalid payload for event \"{}\"", <E as Variant<ID>>::NAME);
+                if let Err(error) = client.write(&serde_json::json!({ "reply": id, "error": text })) {
+                    tracing::warn!(function, %error, "the refusal of a server request could not be sent");
+                }
+            }
+        };
         let payload = match message.decode::<E>() {
             Ok(event) => event.into_payload(),
             Err(error) => {
                 tracing::warn!(function, %error, "event payload does not match; handler not called");
+                refuse(&client);
                 return Box::pin(std::future::ready(()));
             }
         };
         let Some(payload) = payload else {
+            refuse(&client);
             return Box::pin(std::future::ready(()));
         };
-        // A request from the server (`spark.request`) is answered with the
-        // handler's return value, or its failure.
-        let request = primus::event::request_id(&message);
         let future = handler(ClientContext {
             client: client.clone(),
             payload: Some(payload),

@@ -198,23 +198,29 @@ fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certificates)
 }
 
-/// A clear account of a failed TLS handshake, or `None` when `error` is not one.
+/// A clear account of a TLS failure that another attempt cannot mend (the
+/// server's certificate is not trusted, or the server refused this
+/// client's); `None` for anything else, which is retried like any lost
+/// connection (a proxy restarting, a connection reset mid-handshake).
 pub(crate) fn handshake_failure(error: &std::io::Error) -> Option<String> {
     let rustls_error = error.get_ref()?.downcast_ref::<rustls::Error>()?;
-    Some(match rustls_error {
-        rustls::Error::InvalidCertificate(_) => format!(
+    match rustls_error {
+        rustls::Error::InvalidCertificate(_) => Some(format!(
             "the server's certificate was refused ({rustls_error}); if it comes from a private \
              authority, add that authority with ClientTls::add_root_pem"
-        ),
+        )),
         rustls::Error::AlertReceived(
             alert @ (rustls::AlertDescription::CertificateRequired
             | rustls::AlertDescription::BadCertificate
             | rustls::AlertDescription::UnknownCA
-            | rustls::AlertDescription::CertificateUnknown),
-        ) => format!(
+            | rustls::AlertDescription::CertificateUnknown
+            | rustls::AlertDescription::CertificateExpired
+            | rustls::AlertDescription::CertificateRevoked
+            | rustls::AlertDescription::UnsupportedCertificate),
+        ) => Some(format!(
             "the server refused this client's certificate or asks for one (alert {alert:?}); \
              present one with ClientTls::client_certificate_pem"
-        ),
-        other => format!("the TLS handshake failed: {other}"),
-    })
+        )),
+        _ => None,
+    }
 }

@@ -223,3 +223,44 @@ async fn a_room_is_asked_and_partial_answers_are_flagged() {
         .all(|(_, error)| matches!(error, RequestError::Timeout(_))));
     drop(outsider);
 }
+
+/// A reply that comes after its request timed out is dropped by the
+/// server, as the clients drop theirs: it never reaches `data` handlers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_reply_is_dropped_not_delivered_as_data() {
+    let data = primus_tests::logs::Log::default();
+    let seen = data.clone();
+    let server = Server::builder()
+        .on_data(move |_spark, message| {
+            seen.push(String::from_utf8_lossy(message.as_bytes()).into_owned());
+            async {}
+        })
+        .build()
+        .expect("build");
+    let running = serve(server).await;
+    let (client, mut events) = Client::builder(running.url())
+        .handlers_from_registry()
+        .connect()
+        .expect("connect");
+    expect_open(&mut events, WAIT).await;
+    let spark = running
+        .server
+        .spark(&client.id().await.expect("id"))
+        .expect("spark");
+    assert!(matches!(
+        spark
+            .request_within(ToClient::slow(), Duration::from_millis(100))
+            .await,
+        Err(RequestError::Timeout(_))
+    ));
+    // The slow handler answers after 2 s; then a plain message follows.
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
+    client.write(&"plain").expect("write");
+    primus_tests::wait::until("the plain message", WAIT, || !data.entries().is_empty()).await;
+    assert_eq!(
+        data.entries(),
+        ["\"plain\""],
+        "only the plain message reached the data handler"
+    );
+    client.end();
+}

@@ -407,7 +407,7 @@ impl Connection {
         spark.mark_closed();
         spark.fail_requests();
         // Nothing on the server's side asked for the close: the client's.
-        spark.note_disconnect(DisconnectReason::Client);
+        spark.note_client_gone();
         let reason = spark.disconnect_reason().unwrap_or(DisconnectReason::Client);
         live.set_reason(reason);
         let broadcast = host.pipeline().broadcast.clone();

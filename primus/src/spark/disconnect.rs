@@ -32,7 +32,8 @@ pub enum DisconnectReason {
     SlowConsumer,
     /// It sent too many messages that could not be decoded.
     TooManyInvalid,
-    /// It sent a message larger than the server accepts.
+    /// It sent a message larger than the server accepts, or a message whose
+    /// partly received bytes did not fit the server's budget for them.
     TooLarge,
     /// The server was destroyed.
     Shutdown,

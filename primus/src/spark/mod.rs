@@ -549,13 +549,14 @@ impl Spark {
         }
     }
 
-    /// True while a request of this spark waits for its reply.
+    /// True once this spark has sent a request: its replies are looked for.
     pub(crate) fn awaits_replies(&self) -> bool {
-        self.inner.requests.any()
+        self.inner.requests.any_issued()
     }
 
     /// Settles a request of this spark with `message` when it is the reply
-    /// to one; false otherwise (the message is the application's).
+    /// to one (dropping it when it came late); false otherwise (the message
+    /// is the application's).
     pub(crate) fn take_reply(&self, message: &Message) -> bool {
         match crate::message::envelope::reply_id(message) {
             Some(id) => self.inner.requests.settle(id, message.clone()),
@@ -581,18 +582,24 @@ impl Spark {
         self.inner.reason.get()
     }
 
-    /// Notes why the spark is about to be (or was) disconnected, unless a
-    /// reason was noted before: the first cause wins.
+    /// Notes why the spark is about to be disconnected, unless a reason
+    /// was noted before (the first cause wins) or it is closed already (its
+    /// client left first).
     pub(crate) fn note_disconnect(&self, reason: DisconnectReason) {
-        self.inner.reason.note(reason);
+        if self.is_open() {
+            self.inner.reason.note(reason);
+        }
+    }
+
+    /// Notes that the client left, unless the server had asked for the
+    /// close (the connection has finished).
+    pub(crate) fn note_client_gone(&self) {
+        self.inner.reason.note(DisconnectReason::Client);
     }
 
     /// Asks the connection task to close; false when the spark was already
     /// ended. Notes [`DisconnectReason::Ended`] unless a reason was noted.
     pub(crate) fn close(&self, request: CloseRequest) -> bool {
-        // Closes the server asks for without a more precise cause
-        // (noted before) are the application's.
-        self.note_disconnect(DisconnectReason::Ended);
         if self
             .inner
             .state
@@ -601,6 +608,9 @@ impl Spark {
         {
             return false;
         }
+        // Closes the server asks for without a more precise cause (noted
+        // before) are the application's.
+        self.inner.reason.note(DisconnectReason::Ended);
         self.inner.close.send(request);
         true
     }
