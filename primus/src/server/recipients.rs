@@ -119,7 +119,9 @@ impl Recipients {
     /// `timeout(..).emitWithAck`). Each spark gets its own request (see
     /// [`Spark::request`](crate::Spark::request)); the answer says which
     /// replied and which did not, so a partial result is never mistaken for
-    /// a complete one. Sparks on other nodes of a cluster are not asked.
+    /// a complete one. Sparks on other nodes of a cluster are not asked, and
+    /// [`volatile`](Self::volatile) does not apply (a request is never
+    /// dropped for a busy spark; it times out instead).
     ///
     /// ```no_run
     /// # #[primus::event] #[derive(Clone)] enum Poll { #[primus(reply = bool)] Ready }
