@@ -49,7 +49,12 @@ async fn slow() -> bool {
 }
 
 async fn connected() -> (Running, Client, Events, Spark) {
-    let running = serve(Server::builder().build().expect("build")).await;
+    connected_to(Server::builder()).await
+}
+
+/// A server from `builder`, a client with the registry's handlers, its spark.
+async fn connected_to(builder: primus::ServerBuilder) -> (Running, Client, Events, Spark) {
+    let running = serve(builder.build().expect("build")).await;
     let (client, mut events) = Client::builder(running.url())
         .handlers_from_registry()
         .connect()
@@ -230,23 +235,11 @@ async fn a_room_is_asked_and_partial_answers_are_flagged() {
 async fn a_late_reply_is_dropped_not_delivered_as_data() {
     let data = primus_tests::logs::Log::default();
     let seen = data.clone();
-    let server = Server::builder()
-        .on_data(move |_spark, message| {
-            seen.push(String::from_utf8_lossy(message.as_bytes()).into_owned());
-            async {}
-        })
-        .build()
-        .expect("build");
-    let running = serve(server).await;
-    let (client, mut events) = Client::builder(running.url())
-        .handlers_from_registry()
-        .connect()
-        .expect("connect");
-    expect_open(&mut events, WAIT).await;
-    let spark = running
-        .server
-        .spark(&client.id().await.expect("id"))
-        .expect("spark");
+    let builder = Server::builder().on_data(move |_spark, message| {
+        seen.push(String::from_utf8_lossy(message.as_bytes()).into_owned());
+        async {}
+    });
+    let (_running, client, _events, spark) = connected_to(builder).await;
     assert!(matches!(
         spark
             .request_within(ToClient::slow(), Duration::from_millis(100))

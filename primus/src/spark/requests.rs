@@ -10,7 +10,7 @@
 use crate::message::Message;
 use crate::parser::ParserError;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -49,8 +49,6 @@ pub(crate) struct PendingRequests {
     /// Numbers issued are `first + 1 ..= next`.
     first: u64,
     next: AtomicU64,
-    /// How many wait.
-    waiting: AtomicUsize,
     pending: Mutex<HashMap<u64, oneshot::Sender<Message>>>,
 }
 
@@ -62,7 +60,6 @@ impl Default for PendingRequests {
         PendingRequests {
             first,
             next: AtomicU64::new(first),
-            waiting: AtomicUsize::new(0),
             pending: Mutex::default(),
         }
     }
@@ -73,16 +70,13 @@ impl PendingRequests {
     pub(crate) fn open(&self) -> (u64, oneshot::Receiver<Message>) {
         let id = self.next.fetch_add(1, Ordering::AcqRel) + 1;
         let (sender, receiver) = oneshot::channel();
-        self.waiting.fetch_add(1, Ordering::AcqRel);
         crate::lock::lock(&self.pending).insert(id, sender);
         (id, receiver)
     }
 
     /// Forgets request `id` (answered, timed out or abandoned).
     pub(crate) fn forget(&self, id: u64) {
-        if crate::lock::lock(&self.pending).remove(&id).is_some() {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-        }
+        crate::lock::lock(&self.pending).remove(&id);
     }
 
     /// True once this spark has sent a request: replies are looked for
@@ -106,7 +100,6 @@ impl PendingRequests {
         let waiter = crate::lock::lock(&self.pending).remove(&id);
         match waiter {
             Some(waiter) => {
-                self.waiting.fetch_sub(1, Ordering::AcqRel);
                 let _ = waiter.send(reply);
             }
             None => tracing::debug!(
@@ -119,8 +112,7 @@ impl PendingRequests {
 
     /// Fails every waiting request (the spark is gone).
     pub(crate) fn fail_all(&self) {
-        let dropped = std::mem::take(&mut *crate::lock::lock(&self.pending));
-        self.waiting.fetch_sub(dropped.len(), Ordering::AcqRel);
+        crate::lock::lock(&self.pending).clear();
     }
 }
 
@@ -149,10 +141,10 @@ mod tests {
         assert!(a.settle(first, reply()));
         assert!(waiting.try_recv().is_ok());
         assert!(a.settle(first, reply()), "a second answer is late: dropped");
-        assert_eq!(a.waiting.load(Ordering::Acquire), 0);
+        assert!(crate::lock::lock(&a.pending).is_empty());
         let (second, _waiting) = a.open();
         a.fail_all();
-        assert_eq!(a.waiting.load(Ordering::Acquire), 0);
+        assert!(crate::lock::lock(&a.pending).is_empty());
         assert!(a.settle(second, reply()), "after failing: late, dropped");
     }
 }
