@@ -4,7 +4,7 @@
 //! socket is open wait in a bounded queue and are sent, in order, on open.
 
 use crate::command::Command;
-use crate::context::SessionContext;
+use crate::context::{ResumeState, SessionContext};
 use crate::handlers::ClientHandler;
 use crate::recovery::{Reconnect, Recovery, Strategy};
 use crate::session::{Session, SessionEnd};
@@ -47,6 +47,8 @@ pub(crate) struct Setup {
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     /// Wait for [`Client::open`](crate::Client::open) before connecting.
     pub(crate) manual: bool,
+    /// Ask the server for connection state recovery.
+    pub(crate) resume_sessions: bool,
 }
 
 enum Connected {
@@ -91,6 +93,7 @@ pub(crate) async fn run(setup: Setup) {
             highest_request: 0,
             transforms: setup.transforms,
             transport: setup.transport,
+            resume: setup.resume_sessions.then(ResumeState::default),
         },
         tls: setup.tls,
         headers: setup.headers,
@@ -249,7 +252,10 @@ impl Driver {
     }
 
     async fn connect(&mut self, timeout: Duration) -> Connected {
-        let attempt = crate::url::with_fresh_cache_buster(&self.url);
+        let mut attempt = crate::url::with_fresh_cache_buster(&self.url);
+        if let Some(resume) = &self.shared.resume {
+            attempt = crate::url::with_query_pair(&attempt, primus::protocol::RECOVER_PARAMETER, &resume.ask());
+        }
         let url = self.shared.transport.session_url(&attempt);
         let connecting = upgrade(url, self.tls.clone(), self.headers.clone());
         let deadline = tokio::time::sleep(timeout);

@@ -19,6 +19,26 @@ pub(crate) struct SessionContext {
     pub(crate) transforms: Arc<primus::transform::Transforms<()>>,
     /// The server's transformer, as this client speaks it.
     pub(crate) transport: crate::Transport,
+    /// Connection state recovery, when the client asks for it.
+    pub(crate) resume: Option<ResumeState>,
+}
+
+/// What a client that asks for connection state recovery knows of its
+/// session: the token the server gave, and how many messages came after it.
+#[derive(Debug, Default)]
+pub(crate) struct ResumeState {
+    pub(crate) token: Option<String>,
+    pub(crate) seen: u64,
+}
+
+impl ResumeState {
+    /// The value of the recovery query parameter: resume, or start a session.
+    pub(crate) fn ask(&self) -> String {
+        match &self.token {
+            Some(token) => format!("{token}-{}", self.seen),
+            None => "new".to_owned(),
+        }
+    }
 }
 
 impl SessionContext {

@@ -141,6 +141,7 @@ pub struct ClientBuilder {
     tls: Option<ClientTls>,
     headers: Vec<(String, String)>,
     manual: bool,
+    resume_sessions: bool,
 }
 
 impl ClientBuilder {
@@ -346,6 +347,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether to ask the server for connection state recovery (default
+    /// true). With a primus-rs server that has it on
+    /// (`ServerBuilder::recovery`), a reconnect within its window gets the
+    /// same spark back and the messages sent meanwhile, in order, each once
+    /// ([`ConnectionEvent::SessionResumed`]); other servers ignore the ask.
+    /// Requests in flight when the connection broke still fail with
+    /// [`ClientError::ConnectionLost`]: their answers are not replayed.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus_client::ClientError> {
+    /// let (client, events) = primus_client::Client::builder("http://127.0.0.1:8080")
+    ///     .resume_sessions(false)
+    ///     .connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_sessions(mut self, resume: bool) -> ClientBuilder {
+        self.resume_sessions = resume;
+        self
+    }
+
     /// Starts connecting in the background (on the current Tokio runtime;
     /// in [`manual`](Self::manual) mode, once [`Client::open`] is called)
     /// and returns the handle and the event stream at once.
@@ -432,6 +453,7 @@ impl ClientBuilder {
             tls,
             headers,
             manual: self.manual,
+            resume_sessions: self.resume_sessions,
         }));
         Ok((client, Events { receiver: event_rx }))
     }
@@ -470,6 +492,7 @@ impl Client {
             tls: None,
             headers: Vec::new(),
             manual: false,
+            resume_sessions: true,
         }
     }
 
@@ -634,6 +657,14 @@ pub enum ConnectionEvent {
     Data(Message),
     /// The server's heartbeat (`primus::ping::<value>`), already answered.
     Ping(String),
+    /// After a reconnect, the server resumed this client's session
+    /// (connection state recovery): the same spark id and rooms; the
+    /// messages sent while the connection was lost follow, in order.
+    SessionResumed,
+    /// After a reconnect, the server could not resume this client's session
+    /// (past its recovery window or replay bound): this is a new spark, and
+    /// what was sent while the connection was lost is gone.
+    SessionNotResumed,
     /// Something went wrong; see the error. A decode error leaves the
     /// connection open.
     Error(ClientError),

@@ -143,7 +143,12 @@ impl<'a> Session<'a> {
                 for (_, waiter) in self.pending.drain() {
                     let _ = waiter.send(Err(ClientError::ConnectionLost));
                 }
-                let _ = tokio::time::timeout(Duration::from_millis(100), self.socket.close(None)).await;
+                // A close frame tells the server the client left on purpose:
+                // a session it could resume is left without one.
+                let resumable = self.shared.resume.as_ref().is_some_and(|resume| resume.token.is_some());
+                if !resumable {
+                    let _ = tokio::time::timeout(Duration::from_millis(100), self.socket.close(None)).await;
+                }
             }
         }
         end
@@ -268,7 +273,31 @@ impl<'a> Session<'a> {
 
     /// Handles one Primus message; the flag is true for a heartbeat ping.
     async fn frame(&mut self, frame: Frame) -> (Next, bool) {
-        match self.shared.parser.inspect(&frame) {
+        let inspected = self.shared.parser.inspect(&frame);
+        if let Some(resume) = &mut self.shared.resume {
+            let control = match &inspected {
+                Ok(Inspection::Control(text)) => protocol::classify(text),
+                _ => None,
+            };
+            match control {
+                Some(Control::Recover(token)) => {
+                    // A new session: resumed if this client had one before.
+                    let had_one = resume.token.replace(token.to_owned()).is_some();
+                    resume.seen = 0;
+                    if had_one {
+                        self.shared.emit(ConnectionEvent::SessionNotResumed);
+                    }
+                    return (Next::Continue, false);
+                }
+                Some(Control::Recovered(_)) => {
+                    self.shared.emit(ConnectionEvent::SessionResumed);
+                    return (Next::Continue, false);
+                }
+                // Every other message counts, the server numbers them all.
+                _ => resume.seen += 1,
+            }
+        }
+        match inspected {
             Err(error) => self.shared.emit(ConnectionEvent::Error(error.into())),
             Ok(Inspection::Control(text)) => match protocol::classify(&text) {
                 Some(Control::Ping(value)) => {
@@ -292,7 +321,10 @@ impl<'a> Session<'a> {
                     self.server_closing = true;
                 }
                 Some(Control::ServerOther(_)) => {}
-                Some(Control::Pong(_)) | None => self.data(frame).await,
+                // Only meaningful to a client that asked for recovery.
+                Some(Control::Pong(_) | Control::Recover(_) | Control::Recovered(_)) | None => {
+                    self.data(frame).await
+                }
             },
             Ok(Inspection::Data) => self.data(frame).await,
         }

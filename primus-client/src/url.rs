@@ -67,6 +67,19 @@ pub(crate) fn with_fresh_cache_buster(url: &Url) -> Url {
     fresh
 }
 
+/// `url` with `key` set to `value` (replacing a value the user gave).
+pub(crate) fn with_query_pair(url: &Url, key: &str, value: &str) -> Url {
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != key)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.push((key.to_owned(), value.to_owned()));
+    let mut changed = url.clone();
+    changed.query_pairs_mut().clear().extend_pairs(pairs);
+    changed
+}
+
 /// A short random token in Primus' `yeast` alphabet.
 fn cache_buster() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
@@ -79,6 +92,16 @@ fn cache_buster() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_pair_is_set_once() {
+        let url = websocket_url("http://example.com/?primus_recover=x&room=a", "/primus").unwrap();
+        let set = with_query_pair(&url, "primus_recover", "new");
+        let values: Vec<_> = set.query_pairs().filter(|(k, _)| k == "primus_recover").collect();
+        assert_eq!(values.len(), 1);
+        assert_eq!(values[0].1, "new");
+        assert!(set.query_pairs().any(|(k, v)| k == "room" && v == "a"));
+    }
 
     #[test]
     fn every_attempt_gets_its_own_cache_buster() {

@@ -84,6 +84,8 @@ pub fn kind(event: &ConnectionEvent) -> &'static str {
         ConnectionEvent::ReconnectTimeout(_) => "reconnect timeout",
         ConnectionEvent::ReconnectFailed(_) => "reconnect failed",
         ConnectionEvent::Error(_) => "error",
+        ConnectionEvent::SessionResumed => "resumed",
+        ConnectionEvent::SessionNotResumed => "not resumed",
         _ => "other",
     }
 }

@@ -16,6 +16,7 @@
 //! | [`redis`] | a real `redis-server` on a free port, killed and restarted at will |
 //! | [`events`] | waiting on a `primus-client` event stream: the next event, message or value, expected sequences, reconnects |
 //! | [`memory`] | the resident memory of the test process |
+//! | [`proxy`] | a TCP proxy that loses what the server sends, cuts connections without a close, and refuses new ones |
 //! | [`tls`] | certificates made in the test (an authority, server and client certificates) and serving over TLS |
 //! | [`transports`] | recording which transport each request of a client used |
 //!
@@ -29,6 +30,7 @@ pub mod logs;
 pub mod memory;
 pub mod node;
 pub mod process;
+pub mod proxy;
 pub mod raw;
 pub mod redis;
 pub mod server;

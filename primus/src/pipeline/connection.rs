@@ -5,17 +5,20 @@
 use super::dispatch::Dispatcher;
 use super::inbound_budget::InboundBudget;
 use super::live_connections::LiveConnection;
+use super::recovery::{first_state, new_token, RecoverAsk, RecoverableSession, Recovery, ReplayRing};
 use super::{PipelineHost, CLOSE_GRACE};
 use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
 use crate::spark::queue::QueueReceiver;
 use crate::spark::{
-    Address, CloseRequest, DisconnectReason, Outbound, Query, RequestExtensions, Spark, SparkError, SparkInit,
+    Address, CloseRequest, DisconnectReason, Outbound, Query, RequestExtensions, SessionRecovery, Spark, SparkError,
+    SparkInit,
 };
 use crate::telemetry::ConnectionMeters;
-use crate::wire::Frame;
+use crate::wire::{protocol, Frame};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
+use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
@@ -93,6 +96,8 @@ pub struct Connector {
     pathname: Arc<str>,
     /// The transformer's name, for the sparks' spans.
     transformer: &'static str,
+    /// Whether the transformer lets a client resume a session.
+    resumes_sessions: bool,
 }
 
 impl Connector {
@@ -102,6 +107,7 @@ impl Connector {
         inbound: InboundBudget,
         pathname: &str,
         transformer: &'static str,
+        resumes_sessions: bool,
     ) -> Connector {
         Connector {
             host,
@@ -109,6 +115,7 @@ impl Connector {
             inbound,
             pathname: Arc::from(pathname),
             transformer,
+            resumes_sessions,
         }
     }
 
@@ -133,9 +140,22 @@ impl Connector {
     /// Opens a connection: creates its spark, registers it with the server
     /// and starts the `connection` handlers (they run while the transport
     /// drives [`Connection::progress`]).
+    ///
+    /// With connection state recovery on (`ServerBuilder::recovery`), a
+    /// request that resumes a lost session gets that session's connection
+    /// back: the same spark, its missed frames first.
     pub fn open(&self, request: ConnectionRequest) -> Result<Connection, OpenError> {
         let host = self.host.upgrade().ok_or(OpenError::ServerGone)?;
         let pipeline = host.pipeline();
+        let ask = match (&pipeline.recovery, self.resumes_sessions) {
+            (Some(_), true) => RecoverAsk::from_query(&request.query),
+            _ => None,
+        };
+        if let Some(RecoverAsk::Resume { token, seen }) = &ask {
+            if let Some(connection) = resume(&host, token, *seen) {
+                return Ok(connection);
+            }
+        }
         let hub: Arc<dyn SparkHub> = host.clone();
         let (spark, outbound) = Spark::new(SparkInit {
             id: pipeline.next_id(),
@@ -148,6 +168,19 @@ impl Connector {
             queue_bytes: pipeline.send_queue_bytes,
             extensions: request.extensions,
         });
+        spark.set_recovery(first_state(&ask));
+        let mut preface = VecDeque::new();
+        let session = match (&ask, &pipeline.recovery) {
+            (Some(_), Some(recovery)) => {
+                let token = new_token();
+                preface.extend(pipeline.parser.encode_value(&protocol::recover(&token)).ok());
+                Some(RecoverableSession {
+                    token,
+                    ring: ReplayRing::new(recovery.settings.replay_bytes_limit()),
+                })
+            }
+            _ => None,
+        };
         if !pipeline.broadcast.add(&spark) {
             tracing::error!(
                 spark = spark.id(),
@@ -173,8 +206,40 @@ impl Connector {
             host,
             live,
             meters: ConnectionMeters::opened(self.transformer),
+            unrecorded: preface.len(),
+            preface,
+            session,
+            forgo_recovery: false,
         })
     }
+}
+
+/// The detached connection of `token` for its returning client, which
+/// received `seen` frames of it; `None` when it cannot be resumed (it is
+/// then ended as any other).
+fn resume(host: &Arc<dyn PipelineHost>, token: &str, seen: u64) -> Option<Connection> {
+    let pipeline = host.pipeline();
+    let recovery: &Arc<Recovery> = pipeline.recovery.as_ref()?;
+    let mut connection = recovery.claim(token)?;
+    let spark = connection.spark.clone();
+    let missed = match spark.is_open() {
+        true => connection.session.as_mut().and_then(|session| session.ring.resume_after(seen)),
+        false => None,
+    };
+    let greeting = pipeline.parser.encode_value(&protocol::recovered(token)).ok();
+    let (Some(missed), Some(greeting)) = (missed, greeting) else {
+        tracing::debug!(spark = spark.id(), seen, "cannot resume (ended, or missed frames no longer kept); a new spark follows");
+        tokio::spawn(connection.finish_for_good());
+        return None;
+    };
+    tracing::debug!(spark = spark.id(), replayed = missed.len(), "resumed");
+    connection.preface.push_back(greeting);
+    connection.preface.extend(missed);
+    connection.unrecorded = connection.preface.len();
+    connection.forgo_recovery = false;
+    spark.set_recovery(SessionRecovery::Resumed);
+    spark.set_detached(false);
+    Some(connection)
 }
 
 impl std::fmt::Debug for Connector {
@@ -211,6 +276,16 @@ pub struct Connection {
     live: LiveConnection,
     /// Its message and byte counters.
     meters: ConnectionMeters,
+    /// Frames that go out before the outbound queue: the recovery
+    /// greeting, and the frames a resuming client missed.
+    preface: VecDeque<Frame>,
+    /// How many of the next frames sent are not recorded for replay (the
+    /// preface: a greeting is not counted, missed frames already are).
+    unrecorded: usize,
+    /// The recoverable session, when the client asked for one.
+    session: Option<RecoverableSession>,
+    /// The connection ended in a way that is not resumed.
+    forgo_recovery: bool,
 }
 
 /// What [`Connection::work`] found.
@@ -293,6 +368,10 @@ impl Connection {
     /// [`work`](Self::work) as a poll function, for transports written as
     /// futures by hand.
     pub fn poll_work(&mut self, cx: &mut Context<'_>) -> Poll<Work> {
+        if let Some(frame) = self.preface.pop_front() {
+            self.meters.sent(Some(frame.len()));
+            return Poll::Ready(Work::Outbound(Outbound::Frame(frame)));
+        }
         if let Poll::Ready(item) = self.outbound.poll_recv(cx) {
             self.meters.sent(encoded_len(&item));
             return Poll::Ready(Work::Outbound(item));
@@ -331,6 +410,10 @@ impl Connection {
 
     /// The next outbound item, if one is queued.
     pub fn try_outbound(&mut self) -> Option<Outbound> {
+        if let Some(frame) = self.preface.pop_front() {
+            self.meters.sent(Some(frame.len()));
+            return Some(Outbound::Frame(frame));
+        }
         let item = self.outbound.try_recv()?;
         self.meters.sent(encoded_len(&item));
         Some(item)
@@ -341,7 +424,7 @@ impl Connection {
     /// transform dropped or refused it (the spark gets the `error`).
     pub async fn prepare(&mut self, item: Outbound) -> Option<Frame> {
         match item {
-            Outbound::Frame(frame) => Some(frame),
+            Outbound::Frame(frame) => Some(self.record(frame)),
             Outbound::Packet(packet) => self.transform(packet).await,
         }
     }
@@ -360,12 +443,34 @@ impl Connection {
             }
         };
         match self.spark.parser().encode_value(&packet.data) {
-            Ok(frame) => Some(frame),
+            Ok(frame) => Some(self.record(frame)),
             Err(error) => {
                 self.spark.report(&SparkError::Decode(error));
                 None
             }
         }
+    }
+
+    /// Notes a frame on its way to the client and returns it. A transport
+    /// that writes an [`Outbound::Frame`] without [`prepare`](Self::prepare)
+    /// passes it here first: connection state recovery keeps what was sent
+    /// to send it again after a lost connection.
+    pub fn record(&mut self, frame: Frame) -> Frame {
+        if let Some(session) = &mut self.session {
+            match self.unrecorded {
+                0 => session.ring.push(frame.clone()),
+                _ => self.unrecorded -= 1,
+            }
+        }
+        frame
+    }
+
+    /// The connection ends in a way that must not be resumed: the client
+    /// closed it on purpose (a WebSocket close frame) or broke the
+    /// protocol. Without this, a lost connection of a client that asked for
+    /// connection state recovery is kept for it within the window.
+    pub fn forgo_recovery(&mut self) {
+        self.forgo_recovery = true;
     }
 
     /// `primus::server::close`, encoded by the server's parser: the last
@@ -388,15 +493,50 @@ impl Connection {
 
     /// Marks the spark closed: writes fail from now on. Call it as soon as
     /// the client is known to be gone ([`finish`](Self::finish) does it too).
+    /// A spark that may be resumed (connection state recovery) stays open:
+    /// what is written to it waits for its client.
     pub fn mark_closed(&self) {
-        self.spark.mark_closed();
+        if self.recovery().is_none() {
+            self.spark.mark_closed();
+        }
     }
 
     /// Ends the connection once the transport is done: the spark can no
     /// longer be looked up or written to, the running and queued messages
     /// are handled, then the `disconnection` handlers run, and the spark
     /// leaves its rooms.
+    ///
+    /// With connection state recovery, a lost connection (not ended by the
+    /// server, not closed on purpose by the client) is kept for its client
+    /// instead, until the recovery window passes.
     pub async fn finish(self) {
+        if let Some(recovery) = self.recovery() {
+            let spark = &self.spark;
+            let forgiven = matches!(
+                spark.disconnect_reason(),
+                None | Some(DisconnectReason::HeartbeatTimeout | DisconnectReason::Stalled)
+            );
+            if let (true, Some(session)) = (forgiven, &self.session) {
+                spark.reopen();
+                let token = session.token.clone();
+                recovery.detach(token, self);
+                return;
+            }
+        }
+        self.finish_for_good().await
+    }
+
+    /// The server's recovery, when this connection may be kept for its
+    /// client once lost.
+    fn recovery(&self) -> Option<Arc<Recovery>> {
+        if self.session.is_none() || self.forgo_recovery {
+            return None;
+        }
+        self.host.pipeline().recovery.clone()
+    }
+
+    /// [`finish`](Self::finish), never keeping the connection for recovery.
+    pub(crate) async fn finish_for_good(self) {
         let Connection {
             spark,
             dispatcher,

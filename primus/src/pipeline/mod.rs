@@ -29,14 +29,17 @@ mod inbound_budget;
 pub(crate) mod live_connections;
 pub(crate) mod plugin;
 pub(crate) mod public_error;
+mod recovery;
 pub(crate) mod typed;
 
 pub(crate) use self::active_plugins::ActivePlugins;
 pub use self::connection::{CloseWatch, Connection, ConnectionRequest, Connector, OpenError, Work};
 pub use self::inbound_budget::{BudgetSpent, InboundBudget};
+pub use self::recovery::ConnectionRecovery;
 
 use self::handlers::Handlers;
 use self::live_connections::LiveConnections;
+use self::recovery::Recovery;
 use crate::cluster::Broadcast;
 use crate::parser::Parser;
 use crate::spark::hub::SparkHub;
@@ -73,6 +76,8 @@ pub(crate) struct Pipeline {
     pub(crate) server_close: Frame,
     /// Connections still running (open or finishing).
     pub(crate) live: Arc<LiveConnections>,
+    /// Connection state recovery, when on.
+    pub(crate) recovery: Option<Arc<Recovery>>,
 }
 
 /// The byte and count limits every connection of one server obeys.
@@ -98,6 +103,7 @@ impl Pipeline {
         broadcast: Arc<dyn Broadcast>,
         id_generator: Option<IdGenerator>,
         limits: PipelineLimits,
+        recovery: Option<ConnectionRecovery>,
     ) -> Pipeline {
         // A `String` always encodes with the built-in parsers; a custom parser
         // that cannot encode strings cannot speak Primus at all.
@@ -117,6 +123,7 @@ impl Pipeline {
             handler_concurrency: limits.handler_concurrency.max(1),
             server_close,
             live: Arc::default(),
+            recovery: recovery.map(Recovery::new),
         }
     }
 

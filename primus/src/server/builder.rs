@@ -14,7 +14,7 @@ use crate::pipeline::extract::{StateMap, StateMapView};
 use crate::pipeline::handlers::Handlers;
 use crate::pipeline::plugin::{Plugin, PluginError, PluginSet};
 use crate::pipeline::typed::ErasedHandler;
-use crate::pipeline::{ActivePlugins, IdGenerator, Pipeline, PipelineLimits};
+use crate::pipeline::{ActivePlugins, ConnectionRecovery, IdGenerator, Pipeline, PipelineLimits};
 use crate::registry::RegistryError;
 use crate::spark::BoxError;
 use crate::spark::{Spark, SparkError};
@@ -70,6 +70,7 @@ pub struct ServerBuilder {
     send_queue_bytes: usize,
     max_invalid_frames: u32,
     handler_concurrency: usize,
+    recovery: Option<ConnectionRecovery>,
     partial_messages_budget: usize,
     parser: Arc<dyn Parser>,
     cors: Cors,
@@ -98,6 +99,7 @@ impl Default for ServerBuilder {
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             max_invalid_frames: DEFAULT_MAX_INVALID_FRAMES,
             handler_concurrency: 1,
+            recovery: None,
             partial_messages_budget: DEFAULT_PARTIAL_MESSAGES_BUDGET,
             parser: Arc::new(Json),
             cors: Cors::default(),
@@ -273,6 +275,31 @@ impl ServerBuilder {
     /// ```
     pub fn max_invalid_frames(mut self, frames: u32) -> ServerBuilder {
         self.max_invalid_frames = frames;
+        self
+    }
+
+    /// Turns on connection state recovery (off by default): a client that
+    /// loses its connection and comes back within the window gets the
+    /// same spark back (id, rooms, extensions) and the messages it missed,
+    /// in order, each once. See [`ConnectionRecovery`] for how it works and
+    /// what it costs; the Rust client and the served browser client ask
+    /// for it by themselves, Primus' own clients never do.
+    ///
+    /// On the WebSocket transformers (`websockets`, `faye`, `uws`); the
+    /// polling transformers start a new spark as before.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// use primus::pipeline::ConnectionRecovery;
+    /// use std::time::Duration;
+    ///
+    /// let server = primus::Server::builder()
+    ///     .recovery(ConnectionRecovery::within(Duration::from_secs(120)))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn recovery(mut self, recovery: ConnectionRecovery) -> ServerBuilder {
+        self.recovery = Some(recovery);
         self
     }
 
@@ -655,6 +682,7 @@ impl ServerBuilder {
                 partial_messages_budget: self.partial_messages_budget,
                 handler_concurrency: self.handler_concurrency,
             },
+            self.recovery,
         );
         Ok(Server::start(
             Parts {

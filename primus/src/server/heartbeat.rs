@@ -47,6 +47,11 @@ pub(super) async fn run(
             }
         };
         for spark in server.pipeline.broadcast.sparks() {
+            if spark.is_detached() {
+                // Its connection is lost; it waits for its client, bounded
+                // by the recovery window.
+                continue;
+            }
             if let Some(waited) = spark.blocked_for().filter(|waited| *waited >= interval) {
                 // Pongs may still arrive (a client that sends and does not
                 // read), but nothing reaches it: it cannot be served.

@@ -233,6 +233,7 @@ impl Server {
         let core = Arc::new_cyclic(|weak: &Weak<ServerCore>| {
             let host: Weak<dyn PipelineHost> = weak.clone();
             let transformer_name = transformer.name();
+            let resumes_sessions = transformer.resumes_sessions();
             ServerCore {
                 config,
                 pipeline,
@@ -240,7 +241,14 @@ impl Server {
                 authorizer,
                 middleware,
                 transformer,
-                connector: Connector::new(host, max_length, inbound, &pathname, transformer_name),
+                connector: Connector::new(
+                    host,
+                    max_length,
+                    inbound,
+                    &pathname,
+                    transformer_name,
+                    resumes_sessions,
+                ),
                 spec,
                 lifecycle,
                 closing: OnceLock::new(),

@@ -91,6 +91,11 @@ impl CloseSignal {
         })
     }
 
+    /// Forgets a request nobody took (a spark kept for recovery).
+    pub(crate) fn clear(&self) {
+        let _ = self.take();
+    }
+
     fn take(&self) -> Option<CloseRequest> {
         match self.word.load(Ordering::Acquire) {
             0 => None,

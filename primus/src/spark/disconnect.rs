@@ -98,6 +98,11 @@ impl ReasonCell {
             .compare_exchange(0, reason.code(), Ordering::AcqRel, Ordering::Acquire);
     }
 
+    /// Forgets the reason noted (a spark kept for recovery).
+    pub(crate) fn clear(&self) {
+        self.0.store(0, Ordering::Release);
+    }
+
     /// The reason noted first, if any.
     pub(crate) fn get(&self) -> Option<DisconnectReason> {
         match self.0.load(Ordering::Acquire) {

@@ -51,6 +51,7 @@ pub(crate) mod pressure;
 mod query;
 pub(crate) mod queue;
 mod requests;
+mod session;
 
 pub use address::Address;
 pub use close::CloseRequest;
@@ -61,6 +62,8 @@ pub use id::{generate_id, ID_LENGTH};
 pub use outbound::Outbound;
 pub(crate) use outbound::PerSparkEncoding;
 pub use query::Query;
+pub use session::SessionRecovery;
+use session::RecoveryCell;
 use requests::PendingRequests;
 pub use requests::{RequestError, DEFAULT_SPARK_REQUEST_TIMEOUT};
 
@@ -118,6 +121,11 @@ struct SparkInner {
     requests: PendingRequests,
     /// Typed data set at authorization and by handlers.
     extensions: Mutex<http::Extensions>,
+    /// The connection dropped and the spark waits for its client to resume
+    /// it (connection state recovery).
+    detached: AtomicBool,
+    /// What connection state recovery did for this spark.
+    recovery: RecoveryCell,
 }
 
 /// The clock that `blocked_since` counts from.
@@ -164,6 +172,8 @@ impl Spark {
                 reason: ReasonCell::default(),
                 requests: PendingRequests::default(),
                 extensions: Mutex::new(init.extensions),
+                detached: AtomicBool::new(false),
+                recovery: RecoveryCell::default(),
             }),
         };
         (spark, rx)
@@ -635,6 +645,62 @@ impl Spark {
     /// Called on a pong (or a WebSocket ping from the client).
     pub(crate) fn mark_alive(&self) {
         self.inner.alive.store(true, Ordering::Release);
+    }
+
+    /// What connection state recovery did for this spark: whether its
+    /// client asked for it, and whether this spark was resumed.
+    ///
+    /// ```
+    /// use primus::spark::SessionRecovery;
+    ///
+    /// #[primus::on("connection")]
+    /// async fn hello(spark: primus::Spark) {
+    ///     if spark.recovery() == SessionRecovery::Missed {
+    ///         // The client had a session that could not be resumed: send it
+    ///         // the state it may have missed.
+    ///     }
+    /// }
+    /// ```
+    pub fn recovery(&self) -> SessionRecovery {
+        self.inner.recovery.get()
+    }
+
+    /// True while the spark's connection is lost and the spark waits, within
+    /// the recovery window, for its client to resume it. Writes to it are
+    /// queued (within the queue's byte budget) and reach the client when it
+    /// comes back.
+    ///
+    /// ```
+    /// # fn demo(spark: primus::Spark) {
+    /// if spark.is_detached() {
+    ///     tracing::debug!(spark = spark.id(), "away; messages wait for its return");
+    /// }
+    /// # }
+    /// ```
+    pub fn is_detached(&self) -> bool {
+        self.inner.detached.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_recovery(&self, state: SessionRecovery) {
+        self.inner.recovery.set(state);
+    }
+
+    /// Marks the spark detached (its connection is lost, it waits for its
+    /// client) or attached again.
+    pub(crate) fn set_detached(&self, detached: bool) {
+        self.inner.detached.store(detached, Ordering::Release);
+        if !detached {
+            self.mark_alive();
+        }
+    }
+
+    /// Opens a spark again whose connection the server closed for a cause
+    /// that recovery forgives (a missed heartbeat, a stalled write): it is
+    /// kept for its client instead. The cause noted is forgotten.
+    pub(crate) fn reopen(&self) {
+        self.inner.close.clear();
+        self.inner.reason.clear();
+        self.inner.state.store(OPEN, Ordering::Release);
     }
 
     /// Reports an error to the server's `error` handlers.

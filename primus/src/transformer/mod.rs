@@ -156,6 +156,10 @@ impl<T: Transformer + ?Sized> Transformer for Box<T> {
     fn start(&self, connector: &Connector) {
         (**self).start(connector)
     }
+
+    fn resumes_sessions(&self) -> bool {
+        (**self).resumes_sessions()
+    }
 }
 
 /// A transport: claims HTTP requests under the pathname, accepts them, and
@@ -188,5 +192,16 @@ pub trait Transformer: Send + Sync + 'static {
     /// nothing.
     fn start(&self, connector: &Connector) {
         let _ = connector;
+    }
+
+    /// True when a client may resume a lost session on this transport
+    /// (connection state recovery, `ServerBuilder::recovery`): its
+    /// connections are not tied to a session of the transport's own that
+    /// uses the spark id, and it calls [`Connection::record`](crate::pipeline::Connection::record) for every
+    /// frame it writes without [`Connection::prepare`](crate::pipeline::Connection::prepare) and
+    /// [`Connection::forgo_recovery`](crate::pipeline::Connection::forgo_recovery) when the client closes on purpose.
+    /// The default is false.
+    fn resumes_sessions(&self) -> bool {
+        false
     }
 }

@@ -14,6 +14,16 @@
 //! Any other `primus::` string is ordinary data on both sides, exactly as in
 //! Primus 8 (whose README says otherwise; its code is what clients rely on).
 //!
+//! primus-rs adds two, sent only to clients that ask for connection state
+//! recovery (the `primus_recover` query parameter, see
+//! [`ConnectionRecovery`](crate::pipeline::ConnectionRecovery)), so Primus'
+//! own clients never see them:
+//!
+//! | direction | message | meaning |
+//! |---|---|---|
+//! | server → client | `primus::recover::<token>` | a new session: keep the token, count the messages that follow from 0 |
+//! | server → client | `primus::recovered::<token>` | the session was resumed: keep counting; missed messages follow |
+//!
 //! ```
 //! use primus::protocol::{self, Control};
 //!
@@ -32,6 +42,10 @@ pub const SERVER_CLOSE: &str = "primus::server::close";
 /// The message a client sends to ask for its spark id.
 pub const ID_REQUEST: &str = "primus::id::";
 
+/// The query parameter a client sets to ask for connection state recovery:
+/// `new` for a new session, `<token>-<messages seen>` to resume one.
+pub const RECOVER_PARAMETER: &str = "primus_recover";
+
 /// A recognised control message, borrowed from the decoded string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control<'a> {
@@ -46,6 +60,12 @@ pub enum Control<'a> {
     ServerClose,
     /// `primus::server::<anything else>`: Primus clients swallow these silently.
     ServerOther(&'a str),
+    /// `primus::recover::<token>` (server → client): a new recoverable
+    /// session, with the token that resumes it.
+    Recover(&'a str),
+    /// `primus::recovered::<token>` (server → client): the session was
+    /// resumed; the messages the client missed follow.
+    Recovered(&'a str),
 }
 
 /// Splits a decoded string into a control message, the way Primus does.
@@ -91,6 +111,8 @@ pub fn classify(message: &str) -> Option<Control<'_>> {
         "id" => Some(Control::Id(value)),
         "server" if value == "close" => Some(Control::ServerClose),
         "server" => Some(Control::ServerOther(value)),
+        "recover" => Some(Control::Recover(value)),
+        "recovered" => Some(Control::Recovered(value)),
         _ => None,
     }
 }
@@ -123,6 +145,16 @@ pub fn pong(value: &str) -> String {
 /// `primus::id::<id>`, the server's answer to an id request.
 pub fn id(spark_id: &str) -> String {
     format!("primus::id::{spark_id}")
+}
+
+/// `primus::recover::<token>`: the first message of a new recoverable session.
+pub fn recover(token: &str) -> String {
+    format!("primus::recover::{token}")
+}
+
+/// `primus::recovered::<token>`: the first message of a resumed session.
+pub fn recovered(token: &str) -> String {
+    format!("primus::recovered::{token}")
 }
 
 /// What a Primus client answers to a ping value: `String(Number(value))`.
@@ -163,6 +195,8 @@ mod tests {
         // No colon after the type: JavaScript's slice(8, -1) drops the last char.
         assert_eq!(classify("primus::pongx"), Some(Control::Pong("rimus::pongx")));
         assert_eq!(classify("primus::"), None);
+        assert_eq!(classify(&recover("t0k")), Some(Control::Recover("t0k")));
+        assert_eq!(classify(&recovered("t0k")), Some(Control::Recovered("t0k")));
     }
 
     #[test]

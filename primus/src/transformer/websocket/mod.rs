@@ -139,6 +139,11 @@ impl Transformer for WebSockets {
         let response = handshake(*self, request, address, connector.clone());
         Box::pin(std::future::ready(response))
     }
+
+    /// A WebSocket connection is its spark's only tie to the transport.
+    fn resumes_sessions(&self) -> bool {
+        true
+    }
 }
 
 /// True when the request asks for a WebSocket.

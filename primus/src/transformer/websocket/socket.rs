@@ -121,6 +121,7 @@ impl Socket {
                 let _ = tokio::time::timeout(grace, self.stream.flush()).await;
             }
             Exit::Violation(code) => {
+                self.connection.forgo_recovery();
                 self.connection.mark_closed();
                 let [high, low] = code.to_be_bytes();
                 // A server frame is not masked: FIN + close, 2 bytes of code.
@@ -258,7 +259,11 @@ impl Socket {
                 self.connection.heartbeat();
                 return Read::Flush;
             }
-            WsMessage::Close(_) => return Read::Exit(Exit::Gone),
+            WsMessage::Close(_) => {
+                // A close on purpose: the session is not kept for recovery.
+                self.connection.forgo_recovery();
+                return Read::Exit(Exit::Gone);
+            }
             WsMessage::Pong(_) | WsMessage::Frame(_) => {}
         }
         Read::Continue
@@ -290,7 +295,10 @@ impl Socket {
         let mut taken = 0;
         while let Some(item) = next {
             match item {
-                Outbound::Frame(frame) => self.writer.push(frame),
+                Outbound::Frame(frame) => {
+                    let frame = self.connection.record(frame);
+                    self.writer.push(frame);
+                }
                 Outbound::Packet(packet) => {
                     if let Some(frame) = self.connection.transform(packet).await {
                         self.writer.push(frame);
@@ -309,7 +317,7 @@ impl Socket {
     /// packet through the outgoing transforms).
     async fn queue(&mut self, item: Outbound) {
         let frame = match item {
-            Outbound::Frame(frame) => Some(frame),
+            Outbound::Frame(frame) => Some(self.connection.record(frame)),
             Outbound::Packet(packet) => self.connection.transform(packet).await,
         };
         if let Some(frame) = frame {

@@ -1,0 +1,317 @@
+//! Connection state recovery: a client that lost its connection comes back
+//! within a window and finds its spark as it left it.
+//!
+//! How it works, per spark whose client asked for it (the query parameter
+//! [`RECOVER_PARAMETER`](crate::protocol::RECOVER_PARAMETER)):
+//!
+//! * the first message of the connection is `primus::recover::<token>`;
+//!   the client keeps the token and counts every message after it;
+//! * the connection keeps the frames it handed to the transport in a
+//!   [`ReplayRing`], numbered from 1 and bounded in bytes;
+//! * when the connection is lost (no close frame from the client, a missed
+//!   heartbeat, a stalled write), the spark is **detached** instead of
+//!   ended: it stays in its rooms and keeps its extensions and its outbound
+//!   queue, so what is written to it meanwhile waits (within the queue's
+//!   byte budget); its `disconnection` handlers do not run yet;
+//! * a client that reconnects within the window with `<token>-<count>`
+//!   gets the same spark back: `primus::recovered::<token>`, then the
+//!   frames after its count that it had not received, then what waited in
+//!   the queue, in order, each once;
+//! * past the window (or when the server ends the spark, or its queue
+//!   fills) the spark ends as any other, and a client that comes back
+//!   later gets a new spark marked [`SessionRecovery::Missed`].
+
+use super::connection::Connection;
+use crate::spark::{Query, SessionRecovery};
+use crate::wire::Frame;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::AbortHandle;
+
+/// Connection state recovery settings (`ServerBuilder::recovery`): how
+/// long a lost spark waits for its client, and how many bytes of what it
+/// was sent are kept to send again.
+///
+/// ```
+/// use primus::pipeline::ConnectionRecovery;
+/// use std::time::Duration;
+///
+/// let recovery = ConnectionRecovery::within(Duration::from_secs(30)).replay_bytes(64 * 1024);
+/// assert_eq!(recovery.window(), Duration::from_secs(30));
+/// assert_eq!(ConnectionRecovery::default().window(), Duration::from_secs(120));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionRecovery {
+    window: Duration,
+    replay_bytes: usize,
+}
+
+impl Default for ConnectionRecovery {
+    /// Two minutes, 512 KiB of sent frames per spark.
+    fn default() -> ConnectionRecovery {
+        ConnectionRecovery {
+            window: Duration::from_secs(120),
+            replay_bytes: 512 * 1024,
+        }
+    }
+}
+
+impl ConnectionRecovery {
+    /// Lost sparks wait `window` for their client (the default keeps 512
+    /// KiB of sent frames per spark).
+    pub fn within(window: Duration) -> ConnectionRecovery {
+        ConnectionRecovery {
+            window,
+            ..ConnectionRecovery::default()
+        }
+    }
+
+    /// Keeps at most `bytes` of the frames each spark was sent (the ones
+    /// its client may not have received when the connection broke). A
+    /// client that missed more than that gets a new spark.
+    pub fn replay_bytes(mut self, bytes: usize) -> ConnectionRecovery {
+        self.replay_bytes = bytes;
+        self
+    }
+
+    /// How long a lost spark waits for its client.
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// The bytes of sent frames kept per spark.
+    pub fn replay_bytes_limit(&self) -> usize {
+        self.replay_bytes
+    }
+}
+
+/// What a connecting client asked of recovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RecoverAsk {
+    /// A new session.
+    New,
+    /// Resume the session of `token`, whose client received `seen`
+    /// messages after the session's first.
+    Resume { token: String, seen: u64 },
+}
+
+impl RecoverAsk {
+    /// The ask in `query`, if any; a malformed value asks for a new session.
+    pub(crate) fn from_query(query: &Query) -> Option<RecoverAsk> {
+        let value = query.get(crate::wire::protocol::RECOVER_PARAMETER)?;
+        let resume = value.rsplit_once('-').and_then(|(token, seen)| {
+            let valid = token.len() == TOKEN_LENGTH && token.bytes().all(|b| b.is_ascii_hexdigit());
+            Some(RecoverAsk::Resume {
+                token: valid.then(|| token.to_owned())?,
+                seen: seen.parse().ok()?,
+            })
+        });
+        Some(resume.unwrap_or(RecoverAsk::New))
+    }
+}
+
+/// Hex digits in a session token (128 random bits).
+const TOKEN_LENGTH: usize = 32;
+
+/// A new session token: 128 bits from the thread-local cryptographic
+/// generator, in hex.
+pub(crate) fn new_token() -> String {
+    use rand::Rng;
+    let bits: u128 = rand::rng().random();
+    format!("{bits:032x}")
+}
+
+/// The frames one connection handed to its transport, numbered from 1,
+/// the oldest dropped once they pass the byte bound.
+#[derive(Debug)]
+pub(crate) struct ReplayRing {
+    frames: VecDeque<Frame>,
+    /// The number of `frames[0]`.
+    first: u64,
+    bytes: usize,
+    limit: usize,
+}
+
+impl ReplayRing {
+    pub(crate) fn new(limit: usize) -> ReplayRing {
+        ReplayRing {
+            frames: VecDeque::new(),
+            first: 1,
+            bytes: 0,
+            limit,
+        }
+    }
+
+    /// How many frames were recorded since the session began.
+    pub(crate) fn sent(&self) -> u64 {
+        self.first + self.frames.len() as u64 - 1
+    }
+
+    /// Records the next frame sent.
+    pub(crate) fn push(&mut self, frame: Frame) {
+        self.bytes += frame.len();
+        self.frames.push_back(frame);
+        while self.bytes > self.limit {
+            let Some(oldest) = self.frames.pop_front() else { break };
+            self.bytes -= oldest.len();
+            self.first += 1;
+        }
+    }
+
+    /// The frames after the first `seen`, which a client that received
+    /// `seen` frames is missing; the ones before are forgotten. `None`
+    /// when the ring no longer has them all, or `seen` is more than was
+    /// ever sent.
+    pub(crate) fn resume_after(&mut self, seen: u64) -> Option<Vec<Frame>> {
+        if seen > self.sent() || seen.saturating_add(1) < self.first {
+            return None;
+        }
+        while self.first <= seen {
+            let Some(oldest) = self.frames.pop_front() else { break };
+            self.bytes -= oldest.len();
+            self.first += 1;
+        }
+        Some(self.frames.iter().cloned().collect())
+    }
+}
+
+/// The recovery state a connection carries: its session token and what it
+/// sent.
+#[derive(Debug)]
+pub(crate) struct RecoverableSession {
+    pub(crate) token: String,
+    pub(crate) ring: ReplayRing,
+}
+
+/// One server's recovery: its settings and its detached sparks.
+pub(crate) struct Recovery {
+    pub(crate) settings: ConnectionRecovery,
+    detached: Mutex<HashMap<String, Detached>>,
+}
+
+/// A lost connection waiting for its client.
+struct Detached {
+    connection: Connection,
+    /// The task that ends it when the window passes or the server ends it.
+    watcher: AbortHandle,
+}
+
+impl Recovery {
+    pub(crate) fn new(settings: ConnectionRecovery) -> Arc<Recovery> {
+        Arc::new(Recovery {
+            settings,
+            detached: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Keeps `connection` (whose session is `token`) for its client until
+    /// the window passes or the server ends its spark; then it finishes.
+    pub(crate) fn detach(self: &Arc<Self>, token: String, connection: Connection) {
+        let spark = connection.spark().clone();
+        spark.set_detached(true);
+        tracing::debug!(spark = spark.id(), window = ?self.settings.window, "connection lost; kept for recovery");
+        let Ok(mut detached) = self.detached.lock() else {
+            return;
+        };
+        let recovery = Arc::downgrade(self);
+        let window = self.settings.window;
+        let key = token.clone();
+        let watcher = tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(window) => {}
+                _ = spark.close_requested() => {}
+            }
+            let Some(recovery) = recovery.upgrade() else { return };
+            let connection = recovery.take(&key);
+            if let Some(connection) = connection {
+                tracing::debug!(spark = connection.spark().id(), "not resumed; ended");
+                connection.finish_for_good().await;
+            }
+        });
+        detached.insert(
+            token,
+            Detached {
+                connection,
+                watcher: watcher.abort_handle(),
+            },
+        );
+    }
+
+    /// The detached connection of `token`, taken out of the waiting room.
+    fn take(&self, token: &str) -> Option<Connection> {
+        let entry = self.detached.lock().ok()?.remove(token)?;
+        Some(entry.connection)
+    }
+
+    /// The detached connection of `token` for a returning client, its
+    /// watcher stopped; `None` when there is none.
+    pub(crate) fn claim(&self, token: &str) -> Option<Connection> {
+        let entry = self.detached.lock().ok()?.remove(token)?;
+        entry.watcher.abort();
+        Some(entry.connection)
+    }
+
+    /// Detached sparks now.
+    #[cfg(test)]
+    pub(crate) fn detached_count(&self) -> usize {
+        self.detached.lock().map_or(0, |map| map.len())
+    }
+}
+
+/// How a connection's first messages look under recovery.
+pub(crate) fn first_state(ask: &Option<RecoverAsk>) -> SessionRecovery {
+    match ask {
+        None => SessionRecovery::Off,
+        Some(RecoverAsk::New) => SessionRecovery::New,
+        Some(RecoverAsk::Resume { .. }) => SessionRecovery::Missed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_replays_what_a_client_missed_and_forgets_what_it_confirmed() {
+        let mut ring = ReplayRing::new(1024);
+        for n in 1..=5 {
+            ring.push(Frame::text(n.to_string()));
+        }
+        assert_eq!(ring.sent(), 5);
+        let missed = ring.resume_after(3).unwrap();
+        let texts: Vec<_> = missed.iter().map(|f| f.as_str().unwrap().to_owned()).collect();
+        assert_eq!(texts, ["4", "5"]);
+        // Confirmed frames are gone; the rest stays for a second loss.
+        assert_eq!(ring.resume_after(2), None);
+        assert_eq!(ring.resume_after(5).unwrap().len(), 0);
+        assert_eq!(ring.resume_after(6), None, "more than was ever sent");
+    }
+
+    #[test]
+    fn the_ring_is_bounded_in_bytes() {
+        let mut ring = ReplayRing::new(10);
+        for _ in 0..4 {
+            ring.push(Frame::text("abcd"));
+        }
+        assert_eq!(ring.sent(), 4);
+        assert!(ring.bytes <= 10);
+        assert_eq!(ring.resume_after(1), None, "frame 2 fell out");
+        assert_eq!(ring.resume_after(2).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_client_asks_with_a_query_parameter() {
+        let token = new_token();
+        assert_eq!(token.len(), TOKEN_LENGTH);
+        let ask = |raw: &str| RecoverAsk::from_query(&Query::parse(raw));
+        assert_eq!(ask("a=1"), None);
+        assert_eq!(ask("primus_recover=new"), Some(RecoverAsk::New));
+        assert_eq!(
+            ask(&format!("primus_recover={token}-17")),
+            Some(RecoverAsk::Resume { token: token.clone(), seen: 17 })
+        );
+        assert_eq!(ask("primus_recover=zz-1"), Some(RecoverAsk::New));
+        assert_eq!(ask(&format!("primus_recover={token}-x")), Some(RecoverAsk::New));
+    }
+}

@@ -1,0 +1,220 @@
+//! Connection state recovery (`ServerBuilder::recovery`), with the real
+//! Rust client behind a proxy that loses the network: a client that comes
+//! back within the window keeps its spark (id, rooms, extensions) and gets
+//! exactly the messages it missed, in order, including frames the server
+//! wrote that never reached it; one that comes back too late, or whose
+//! missed frames outgrew the replay bound, gets a new spark and says so on
+//! both sides; a client that ends on purpose is not kept.
+
+use primus::pipeline::ConnectionRecovery;
+use primus::plugins::{Rooms, SparkRooms};
+use primus::spark::SessionRecovery;
+use primus::{Server, Spark};
+use primus_client::{Client, ConnectionEvent, Events};
+use primus_tests::events::{events_for, expect_open, kind, next_event, next_value};
+use primus_tests::logs::Log;
+use primus_tests::proxy::LossyProxy;
+use primus_tests::server::{serve, Running};
+use primus_tests::wait::{until, WAIT};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Nickname(String);
+
+/// A server with rooms and recovery; `{"join": room, "nick": name}` joins
+/// a room, keeps a nickname in the spark's extensions and answers
+/// `"joined"`. Disconnections are logged by spark id.
+async fn start(recovery: ConnectionRecovery, gone: Log) -> Running {
+    let server = Server::builder()
+        .plugin(Rooms)
+        .recovery(recovery)
+        .on_data(|spark, message| async move {
+            let value: Value = message.decode().unwrap_or_default();
+            if let Some(room) = value["join"].as_str() {
+                spark.join(room);
+                spark.set_extension(Nickname(value["nick"].as_str().unwrap_or("").to_owned()));
+                let _ = spark.write(&"joined");
+            }
+        })
+        .on_disconnection(move |spark| {
+            let gone = gone.clone();
+            async move { gone.push(spark.id().to_owned()) }
+        })
+        .build()
+        .expect("build");
+    serve(server).await
+}
+
+/// A client through `proxy` that joined `news`, and its spark.
+async fn joined(running: &Running, proxy: &LossyProxy) -> (Client, Events, Spark) {
+    let (client, mut events) = Client::builder(proxy.url()).connect().expect("connect");
+    expect_open(&mut events, WAIT).await;
+    client.write(&json!({ "join": "news", "nick": "ada" })).expect("write");
+    assert_eq!(next_value(&mut events, WAIT).await, json!("joined"));
+    let id = client.id().await.expect("id");
+    let spark = running.server.spark(&id).expect("spark");
+    assert_eq!(spark.recovery(), SessionRecovery::New);
+    (client, events, spark)
+}
+
+/// The data values and the session events among `events`, in order.
+fn values_and_sessions(events: Vec<ConnectionEvent>) -> Vec<Value> {
+    events
+        .into_iter()
+        .filter_map(|event| match event {
+            ConnectionEvent::Data(message) => message.decode().ok(),
+            ConnectionEvent::SessionResumed | ConnectionEvent::SessionNotResumed => {
+                Some(json!(kind(&event)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits for the client to open again, collecting what came meanwhile.
+async fn until_open(events: &mut Events) -> Vec<ConnectionEvent> {
+    let mut seen = Vec::new();
+    loop {
+        match next_event(events, WAIT).await {
+            ConnectionEvent::Open => return seen,
+            event => seen.push(event),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_back_within_the_window_gets_its_spark_and_exactly_what_it_missed() {
+    let gone = Log::default();
+    let running = start(ConnectionRecovery::within(Duration::from_secs(20)), gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (client, mut events, spark) = joined(&running, &proxy).await;
+    let id = spark.id().to_owned();
+
+    running.server.to("news").write(&1).expect("write");
+    assert_eq!(next_value(&mut events, WAIT).await, json!(1));
+
+    // The network starts losing what the server sends: 2 and 3 are written
+    // to the socket, and never arrive.
+    proxy.drop_downstream();
+    running.server.to("news").write(&2).expect("write");
+    spark.write(&3).expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Then the connection goes, without a close from either side.
+    proxy.refuse(true);
+    proxy.cut();
+    until("the spark to be detached", WAIT, || spark.is_detached()).await;
+    assert!(running.server.spark(&id).is_some(), "a detached spark can be looked up");
+    // Written while the client is away: these wait for it.
+    running.server.to("news").write(&4).expect("write");
+    spark.write(&5).expect("write");
+    assert!(gone.entries().is_empty(), "disconnection handlers ran for a detached spark");
+
+    proxy.refuse(false);
+    let before_open = until_open(&mut events).await;
+    assert!(
+        before_open.iter().any(|event| matches!(event, ConnectionEvent::Reconnected(_))),
+        "the client reconnected"
+    );
+    let after = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
+    assert_eq!(after, [json!("resumed"), json!(2), json!(3), json!(4), json!(5)]);
+
+    // The same spark: id, room, extensions; no disconnection ran.
+    assert_eq!(client.id().await.expect("id"), id);
+    assert_eq!(spark.recovery(), SessionRecovery::Resumed);
+    assert!(!spark.is_detached());
+    assert_eq!(spark.extension::<Nickname>(), Some(Nickname("ada".into())));
+    assert!(running.server.spark(&id).is_some_and(|found| found == spark));
+    assert_eq!(running.server.to("news").write(&6).expect("write"), 1);
+    assert_eq!(next_value(&mut events, WAIT).await, json!(6));
+    assert!(gone.entries().is_empty());
+
+    // A second loss resumes as well, counting on from where it was.
+    proxy.cut();
+    until("the spark to be detached again", WAIT, || spark.is_detached()).await;
+    spark.write(&7).expect("write");
+    until_open(&mut events).await;
+    let again = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
+    assert_eq!(again, [json!("resumed"), json!(7)]);
+
+    // Ending on purpose is not a loss: the spark goes at once.
+    client.end();
+    until("the disconnection handler", WAIT, || gone.entries() == [id.clone()]).await;
+    assert!(running.server.spark(&id).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_back_after_the_window_gets_a_new_spark_and_is_told() {
+    let gone = Log::default();
+    let running = start(ConnectionRecovery::within(Duration::from_millis(300)), gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (client, mut events, spark) = joined(&running, &proxy).await;
+    let id = spark.id().to_owned();
+
+    proxy.refuse(true);
+    proxy.cut();
+    until("the spark to be detached", WAIT, || spark.is_detached()).await;
+    spark.write(&"lost").expect("a detached spark takes writes");
+    // The window passes: the spark ends as any other.
+    until("the window to pass", WAIT, || gone.entries() == [id.clone()]).await;
+    assert!(running.server.spark(&id).is_none());
+
+    proxy.refuse(false);
+    until_open(&mut events).await;
+    let after = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
+    assert_eq!(after, [json!("not resumed")], "nothing of the old spark is replayed");
+    let new_id = client.id().await.expect("id");
+    assert_ne!(new_id, id);
+    let fresh = running.server.spark(&new_id).expect("new spark");
+    assert_eq!(fresh.recovery(), SessionRecovery::Missed);
+    assert_eq!(fresh.extension::<Nickname>(), None);
+    assert_eq!(running.server.to("news").write(&"anyone?").expect("write"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missed_frames_past_the_replay_bound_give_a_new_spark() {
+    let gone = Log::default();
+    let recovery = ConnectionRecovery::within(Duration::from_secs(20)).replay_bytes(64);
+    let running = start(recovery, gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (client, mut events, spark) = joined(&running, &proxy).await;
+    let id = spark.id().to_owned();
+
+    // 4 x 40 bytes are lost on the way; the server keeps 64 bytes of them.
+    proxy.drop_downstream();
+    for n in 0..4 {
+        spark.write(&format!("{n:038}")).expect("write");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    proxy.cut();
+    until_open(&mut events).await;
+    let after = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
+    assert_eq!(after, [json!("not resumed")]);
+    // The old spark ended (its disconnection ran); the client has a new one.
+    until("the old spark to end", WAIT, || gone.entries() == [id.clone()]).await;
+    let new_id = client.id().await.expect("id");
+    assert_ne!(new_id, id);
+    assert_eq!(
+        running.server.spark(&new_id).map(|spark| spark.recovery()),
+        Some(SessionRecovery::Missed)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_ask_is_not_kept() {
+    let gone = Log::default();
+    let running = start(ConnectionRecovery::within(Duration::from_secs(20)), gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (client, mut events) = Client::builder(proxy.url())
+        .resume_sessions(false)
+        .connect()
+        .expect("connect");
+    expect_open(&mut events, WAIT).await;
+    let id = client.id().await.expect("id");
+    let spark = running.server.spark(&id).expect("spark");
+    assert_eq!(spark.recovery(), SessionRecovery::Off);
+    proxy.refuse(true);
+    proxy.cut();
+    until("the disconnection handler", WAIT, || gone.entries() == [id.clone()]).await;
+    assert!(!spark.is_detached());
+}
