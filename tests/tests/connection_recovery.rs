@@ -4,13 +4,15 @@
 //! exactly the messages it missed, in order, including frames the server
 //! wrote that never reached it; one that comes back too late, or whose
 //! missed frames outgrew the replay bound, gets a new spark and says so on
-//! both sides; a client that ends on purpose is not kept.
+//! both sides; a client that ends on purpose is not kept. The served
+//! browser client resumes the same way in headless Chromium.
 
 use primus::pipeline::ConnectionRecovery;
 use primus::plugins::{Rooms, SparkRooms};
 use primus::spark::SessionRecovery;
 use primus::{Server, Spark};
 use primus_client::{Client, ConnectionEvent, Events};
+use primus_tests::browser::{self, Stepped};
 use primus_tests::events::{events_for, expect_open, kind, next_event, next_value};
 use primus_tests::logs::Log;
 use primus_tests::proxy::LossyProxy;
@@ -26,6 +28,11 @@ struct Nickname(String);
 /// a room, keeps a nickname in the spark's extensions and answers
 /// `"joined"`. Disconnections are logged by spark id.
 async fn start(recovery: ConnectionRecovery, gone: Log) -> Running {
+    start_logging(recovery, Log::default(), gone).await
+}
+
+/// [`start`], also logging connections by spark id into `met`.
+async fn start_logging(recovery: ConnectionRecovery, met: Log, gone: Log) -> Running {
     let server = Server::builder()
         .plugin(Rooms)
         .recovery(recovery)
@@ -36,6 +43,10 @@ async fn start(recovery: ConnectionRecovery, gone: Log) -> Running {
                 spark.set_extension(Nickname(value["nick"].as_str().unwrap_or("").to_owned()));
                 let _ = spark.write(&"joined");
             }
+        })
+        .on_connection(move |spark| {
+            let met = met.clone();
+            async move { met.push(spark.id().to_owned()) }
         })
         .on_disconnection(move |spark| {
             let gone = gone.clone();
@@ -217,4 +228,40 @@ async fn a_client_that_does_not_ask_is_not_kept() {
     proxy.cut();
     until("the disconnection handler", WAIT, || gone.entries() == [id.clone()]).await;
     assert!(!spark.is_detached());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_client_resumes_its_session() {
+    browser::ensure_chromium();
+    browser::ensure_modules();
+    let (met, gone) = (Log::default(), Log::default());
+    let recovery = ConnectionRecovery::within(Duration::from_secs(20));
+    let running = start_logging(recovery, met.clone(), gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let script = Stepped::start("resume.js", [proxy.url()]).await;
+    let script = script.expect("OPEN").await;
+    let id = met.entries().first().cloned().expect("the page's spark");
+    let spark = running.server.spark(&id).expect("spark");
+    assert_eq!(spark.recovery(), SessionRecovery::New);
+
+    proxy.drop_downstream();
+    running.server.to("news").write(&2).expect("write");
+    spark.write(&3).expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    proxy.refuse(true);
+    proxy.cut();
+    until("the spark to be detached", WAIT, || spark.is_detached()).await;
+    running.server.to("news").write(&4).expect("write");
+    spark.write(&5).expect("write");
+    proxy.refuse(false);
+
+    let summary = script.tell("LOST").await.finish().await;
+    assert_eq!(summary["after"], json!(["resumed", 2, 3, 4, 5]), "summary: {summary}");
+    assert_eq!(summary["id"], json!(id));
+    assert_eq!(summary["idAfter"], json!(id));
+    assert_eq!(spark.recovery(), SessionRecovery::Resumed);
+    // One spark all along: the reconnect made no new one. (The page has
+    // closed by now, on purpose: its spark is gone.)
+    assert_eq!(met.entries(), [id.clone()]);
+    until("the closed page's spark to go", WAIT, || gone.entries() == [id.clone()]).await;
 }

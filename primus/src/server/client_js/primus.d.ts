@@ -58,6 +58,8 @@ declare namespace Primus {
     queueSize?: number;
     /** Default timeout of `request()` in ms (default 10000). */
     requestTimeout?: number;
+    /** Ask the server for connection state recovery (default true; only primus-rs servers with `recovery` on answer). */
+    resume?: boolean;
     /** engine.io and SockJS servers: `false` keeps to polling (default true). */
     websockets?: boolean;
     /** SockJS servers: `{ transports: ['websocket', 'xhr-streaming', 'xhr-polling'] }` picks and orders them. */
@@ -114,6 +116,10 @@ declare namespace Primus {
     reconnected: (state: ReconnectState) => void;
     'reconnect timeout': (error: Error, state: ReconnectState) => void;
     'reconnect failed': (error: Error, state: ReconnectState) => void;
+    /** After a reconnect: the server resumed the session (same id and rooms); missed messages follow. */
+    resumed: () => void;
+    /** After a reconnect: the session could not be resumed; this is a new spark. */
+    'not resumed': () => void;
     'incoming::ping': (timestamp: number) => void;
     'outgoing::pong': (timestamp: number) => void;
     'incoming::id': (id: string) => void;

@@ -550,7 +550,7 @@ Recovery.prototype.clearTimers = function clearTimers() {
 /** Events of the client itself; typed server events never use these names. */
 var RESERVED = [
   'open', 'data', 'end', 'close', 'error', 'timeout', 'online', 'offline',
-  'destroy', 'readyStateChange'
+  'destroy', 'readyStateChange', 'resumed', 'not resumed'
 ];
 
 function reserved(name) {
@@ -590,8 +590,14 @@ function Primus(url, options) {
     // false` keeps to polling, `transport` goes to the transport (SockJS
     // reads `transport.transports`).
     websockets: options.websockets !== false,
-    transport: options.transport || {}
+    transport: options.transport || {},
+    // Ask the server for connection state recovery (primus-rs servers with
+    // `recovery` on; others ignore the ask).
+    resume: options.resume !== false
   };
+  // The recoverable session: the server's token and how many messages
+  // came after its greeting (null until the server gives one).
+  this._session = null;
   this.readyState = Primus.CLOSED;
   this.buffer = [];
   this.online = !(typeof navigator !== 'undefined' && navigator && navigator.onLine === false);
@@ -660,8 +666,12 @@ Primus.prototype.uri = function uri() {
   var secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
   var auth = '';
   if (parsed.username) auth = parsed.username + (parsed.password ? ':' + parsed.password : '') + '@';
-  return (secure ? 'wss' : 'ws') + '://' + auth + parsed.host + COMPILED.pathname + '?' +
-    connectionQuery(parsed.search);
+  var query = connectionQuery(parsed.search);
+  if (this.options.resume) {
+    var ask = this._session ? this._session.token + '-' + this._session.seen : 'new';
+    query += '&primus_recover=' + encodeURIComponent(ask);
+  }
+  return (secure ? 'wss' : 'ws') + '://' + auth + parsed.host + COMPILED.pathname + '?' + query;
 };
 
 // --- public API ------------------------------------------------------------
@@ -758,6 +768,8 @@ Primus.prototype.id = function id(cb) {
  */
 Primus.prototype.end = function end(data) {
   this._userEnded = true;
+  // Ended on purpose: the server does not keep the session either.
+  this._session = null;
   return this._end(data);
 };
 
@@ -1061,6 +1073,8 @@ Primus.prototype._emitError = function emitError(error) {
 
 Primus.prototype._onSocketMessage = function onSocketMessage(socket, raw) {
   if (socket !== this.socket) return;
+  // The server numbers every message after its session greeting.
+  if (this._session) this._session.seen++;
   var decoded;
   try {
     decoded = CODEC.decode(raw);
@@ -1096,6 +1110,17 @@ Primus.prototype._control = function control(message) {
       return true;
     case 'id':
       this.emit('incoming::id', value);
+      return true;
+    case 'recover':
+      // A new session; if this client had one, it could not be resumed.
+      var had = this._session !== null;
+      this._session = { token: value, seen: 0 };
+      if (had) this.emit('not resumed');
+      return true;
+    case 'recovered':
+      // The greeting itself is not counted; the missed messages follow.
+      if (this._session) this._session.seen--;
+      this.emit('resumed');
       return true;
     default:
       return false;

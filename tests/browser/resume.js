@@ -1,0 +1,74 @@
+'use strict';
+// The served browser client resuming its session after a lost connection
+// (connection state recovery), driven by tests/tests/connection_recovery.rs
+// over stdout/stdin lines:
+//
+//   node tests/browser/resume.js <url>
+//
+//   → OPEN     the page connected through the proxy at <url> and joined
+//              the room `news`
+//   ← LOST     the Rust side lost frames on the way, cut the connection,
+//              wrote while the spark was detached, and lets it reconnect
+//   → {json}   what the page received after joining (session events
+//              included), and its id before and after
+//
+// Every wait is bounded; any failure exits with code 1 and the reason on
+// stderr.
+
+const readline = require('readline');
+const assert = require('assert/strict');
+const { newPage, run, within } = require('./browser');
+
+const url = process.argv[2];
+if (!url) {
+  console.error('usage: node resume.js <url>');
+  process.exit(2);
+}
+
+const received = [];
+const waiting = [];
+const input = readline.createInterface({ input: process.stdin });
+input.on('line', (line) => {
+  const waiter = waiting.shift();
+  if (waiter) waiter(line.trim());
+  else received.push(line.trim());
+});
+function nextLine() {
+  if (received.length) return Promise.resolve(received.shift());
+  return new Promise((resolve) => waiting.push(resolve));
+}
+async function expectLine(expected, ms) {
+  const line = await within(ms, `waiting for ${expected} on stdin`, nextLine());
+  assert.equal(line, expected, `expected ${expected} on stdin`);
+}
+const done = () => {
+  input.close();
+  process.stdin.destroy();
+};
+
+run(60000, async ({ context, journal }) => {
+  const page = await newPage(context, journal);
+  // Any page of the server's origin will do; the client is added to it.
+  await page.goto(`${url}/primus/spec`);
+  await page.addScriptTag({ url: '/primus/primus.js' });
+  const id = await page.evaluate(async () => {
+    window.log = [];
+    const primus = window.primus = new Primus(location.origin, { reconnect: { min: 100, max: 300, retries: 50 } });
+    primus.on('data', (data) => window.log.push(data));
+    primus.on('resumed', () => window.log.push('resumed'));
+    primus.on('not resumed', () => window.log.push('not resumed'));
+    await T.once(primus, 'open');
+    primus.write({ join: 'news' });
+    await T.until(() => window.log.includes('joined'), 5000, 'joined');
+    return new Promise((resolve) => primus.id(resolve));
+  });
+  console.log('OPEN');
+  await expectLine('LOST', 30000);
+  await page.waitForFunction(() => window.log.includes(5), null, { timeout: 15000 });
+  // Anything sent twice would arrive right behind.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const after = await page.evaluate(() => window.log.slice(window.log.indexOf('joined') + 1));
+  const idAfter = await page.evaluate(() => new Promise((resolve) => window.primus.id(resolve)));
+  done();
+  return { id, idAfter, after };
+});
