@@ -41,7 +41,9 @@ impl LossyProxy {
                     drop(client);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(target).await else { continue };
+                let Ok(server) = TcpStream::connect(target).await else {
+                    continue;
+                };
                 let (client_read, client_write) = client.into_split();
                 let (server_read, server_write) = server.into_split();
                 let up = tokio::spawn(pump(client_read, server_write, None));
@@ -105,7 +107,10 @@ async fn pump(
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
-        if downstream.as_ref().is_some_and(|shared| shared.dropping.load(Ordering::Acquire)) {
+        if downstream
+            .as_ref()
+            .is_some_and(|shared| shared.dropping.load(Ordering::Acquire))
+        {
             continue;
         }
         if to.write_all(&buffer[..read]).await.is_err() {

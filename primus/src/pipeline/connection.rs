@@ -11,8 +11,8 @@ use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
 use crate::spark::queue::QueueReceiver;
 use crate::spark::{
-    Address, CloseRequest, DisconnectReason, Outbound, Query, RequestExtensions, SessionRecovery, Spark, SparkError,
-    SparkInit,
+    Address, CloseRequest, DisconnectReason, Outbound, Query, RequestExtensions, SessionRecovery, Spark,
+    SparkError, SparkInit,
 };
 use crate::telemetry::ConnectionMeters;
 use crate::wire::{protocol, Frame};
@@ -223,12 +223,19 @@ fn resume(host: &Arc<dyn PipelineHost>, token: &str, seen: u64) -> Option<Connec
     let mut connection = recovery.claim(token)?;
     let spark = connection.spark.clone();
     let missed = match spark.is_open() {
-        true => connection.session.as_mut().and_then(|session| session.ring.resume_after(seen)),
+        true => connection
+            .session
+            .as_mut()
+            .and_then(|session| session.ring.resume_after(seen)),
         false => None,
     };
     let greeting = pipeline.parser.encode_value(&protocol::recovered(token)).ok();
     let (Some(missed), Some(greeting)) = (missed, greeting) else {
-        tracing::debug!(spark = spark.id(), seen, "cannot resume (ended, or missed frames no longer kept); a new spark follows");
+        tracing::debug!(
+            spark = spark.id(),
+            seen,
+            "cannot resume (ended, or missed frames no longer kept); a new spark follows"
+        );
         tokio::spawn(connection.finish_for_good());
         return None;
     };

@@ -153,7 +153,9 @@ impl ReplayRing {
         self.bytes += frame.len();
         self.frames.push_back(frame);
         while self.bytes > self.limit {
-            let Some(oldest) = self.frames.pop_front() else { break };
+            let Some(oldest) = self.frames.pop_front() else {
+                break;
+            };
             self.bytes -= oldest.len();
             self.first += 1;
         }
@@ -168,7 +170,9 @@ impl ReplayRing {
             return None;
         }
         while self.first <= seen {
-            let Some(oldest) = self.frames.pop_front() else { break };
+            let Some(oldest) = self.frames.pop_front() else {
+                break;
+            };
             self.bytes -= oldest.len();
             self.first += 1;
         }
@@ -222,7 +226,9 @@ impl Recovery {
                 () = tokio::time::sleep(window) => {}
                 _ = spark.close_requested() => {}
             }
-            let Some(recovery) = recovery.upgrade() else { return };
+            let Some(recovery) = recovery.upgrade() else {
+                return;
+            };
             let connection = recovery.take(&key);
             if let Some(connection) = connection {
                 tracing::debug!(spark = connection.spark().id(), "not resumed; ended");
@@ -250,12 +256,6 @@ impl Recovery {
         let entry = self.detached.lock().ok()?.remove(token)?;
         entry.watcher.abort();
         Some(entry.connection)
-    }
-
-    /// Detached sparks now.
-    #[cfg(test)]
-    pub(crate) fn detached_count(&self) -> usize {
-        self.detached.lock().map_or(0, |map| map.len())
     }
 }
 
@@ -309,7 +309,10 @@ mod tests {
         assert_eq!(ask("primus_recover=new"), Some(RecoverAsk::New));
         assert_eq!(
             ask(&format!("primus_recover={token}-17")),
-            Some(RecoverAsk::Resume { token: token.clone(), seen: 17 })
+            Some(RecoverAsk::Resume {
+                token: token.clone(),
+                seen: 17
+            })
         );
         assert_eq!(ask("primus_recover=zz-1"), Some(RecoverAsk::New));
         assert_eq!(ask(&format!("primus_recover={token}-x")), Some(RecoverAsk::New));

@@ -62,10 +62,10 @@ pub use id::{generate_id, ID_LENGTH};
 pub use outbound::Outbound;
 pub(crate) use outbound::PerSparkEncoding;
 pub use query::Query;
-pub use session::SessionRecovery;
-use session::RecoveryCell;
 use requests::PendingRequests;
 pub use requests::{RequestError, DEFAULT_SPARK_REQUEST_TIMEOUT};
+use session::RecoveryCell;
+pub use session::SessionRecovery;
 
 use crate::message::event::{Event, Request};
 use crate::message::Message;
