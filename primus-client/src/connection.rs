@@ -254,7 +254,8 @@ impl Driver {
     async fn connect(&mut self, timeout: Duration) -> Connected {
         let mut attempt = crate::url::with_fresh_cache_buster(&self.url);
         if let Some(resume) = &self.shared.resume {
-            attempt = crate::url::with_query_pair(&attempt, primus::protocol::RECOVER_PARAMETER, &resume.ask());
+            attempt =
+                crate::url::with_query_pair(&attempt, primus::protocol::RECOVER_PARAMETER, &resume.ask());
         }
         let url = self.shared.transport.session_url(&attempt);
         let connecting = upgrade(url, self.tls.clone(), self.headers.clone());

@@ -145,7 +145,11 @@ impl<'a> Session<'a> {
                 }
                 // A close frame tells the server the client left on purpose:
                 // a session it could resume is left without one.
-                let resumable = self.shared.resume.as_ref().is_some_and(|resume| resume.token.is_some());
+                let resumable = self
+                    .shared
+                    .resume
+                    .as_ref()
+                    .is_some_and(|resume| resume.token.is_some());
                 if !resumable {
                     let _ = tokio::time::timeout(Duration::from_millis(100), self.socket.close(None)).await;
                 }
