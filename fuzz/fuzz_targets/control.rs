@@ -51,7 +51,10 @@ fn check(message: &str) {
     let (found_kind, found_value) = match found {
         None => {
             assert!(
-                !matches!(expected_kind.as_deref(), Some("ping" | "pong" | "id" | "server")),
+                !matches!(
+                    expected_kind.as_deref(),
+                    Some("ping" | "pong" | "id" | "server" | "recover" | "recovered")
+                ),
                 "{message:?}: Primus reads type {expected_kind:?}, classify found nothing"
             );
             return;
@@ -64,6 +67,8 @@ fn check(message: &str) {
             assert_ne!(v, "close");
             ("server", v)
         }
+        Some(Control::Recover(v)) => ("recover", v),
+        Some(Control::Recovered(v)) => ("recovered", v),
     };
     assert_eq!(expected_kind.as_deref(), Some(found_kind), "{message:?}: type");
     let found_value = utf16(found_value);

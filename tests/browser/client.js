@@ -47,12 +47,48 @@ const scenarios = {
       primus.end();
       return { uri: primus.uri(), before, open, after: primus.readyState, data, values, log };
     });
-    assert.match(result.uri, /^ws:\/\/127\.0\.0\.1:\d+\/primus\?foo=bar&x=a%20b&_primuscb=[0-9A-Za-z_-]+(\.[0-9A-Za-z_-]+)?$/);
+    assert.match(result.uri, /^ws:\/\/127\.0\.0\.1:\d+\/primus\?foo=bar&x=a%20b&_primuscb=[0-9A-Za-z_-]+(\.[0-9A-Za-z_-]+)?&primus_recover=new$/);
     assert.deepEqual([result.before, result.open, result.after], [2, 3, 2]);
     assert.deepEqual(result.data, ['queued before open', ...result.values]);
     assert.deepEqual(names(result.log), ['readyStateChange', 'readyStateChange', 'open', 'readyStateChange', 'close', 'end']);
     assert.deepEqual(result.log.filter((e) => e.event === 'readyStateChange').map((e) => e.args[0]), ['opening', 'open', 'end']);
     return { uri: result.uri, echoed: result.data.length };
+  },
+
+  /**
+   * The EJSON parser: dates, byte arrays, non-finite numbers and an object
+   * that looks like a date go to the server and come back as they were.
+   */
+  async ejson(page) {
+    const result = await page.evaluate(async () => {
+      const primus = new Primus(location.origin);
+      const data = [];
+      primus.on('data', (value) => data.push(value));
+      await T.once(primus, 'open');
+      const value = {
+        when: new Date(1700000000123),
+        bytes: new Uint8Array([0, 1, 2, 250, 255]),
+        numbers: [Infinity, -Infinity, NaN, 1.5],
+        looksLikeADate: { $date: 1 },
+        nested: { deep: [new Date(0)] },
+      };
+      primus.write(value);
+      primus.write('plain');
+      await T.until(() => data.length >= 2, 5000, 'the echoes');
+      const back = data[0];
+      const checks = {
+        when: back.when instanceof Date && back.when.getTime() === 1700000000123,
+        bytes: back.bytes instanceof Uint8Array && Array.from(back.bytes).join() === '0,1,2,250,255',
+        numbers: back.numbers[0] === Infinity && back.numbers[1] === -Infinity && Number.isNaN(back.numbers[2]) && back.numbers[3] === 1.5,
+        looksLikeADate: !(back.looksLikeADate instanceof Date) && back.looksLikeADate.$date === 1,
+        nested: back.nested.deep[0] instanceof Date && back.nested.deep[0].getTime() === 0,
+        plain: data[1] === 'plain',
+      };
+      primus.end();
+      return checks;
+    });
+    assert.deepEqual(result, { when: true, bytes: true, numbers: true, looksLikeADate: true, nested: true, plain: true });
+    return result;
   },
 
   /** The ES module build: no global, same client. */

@@ -181,6 +181,9 @@ function connect(label, url, options = {}, { errorsAreFatal = true } = {}) {
  */
 function toLocalRealm(value) {
   if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+  // Dates and byte arrays of the EJSON parser (made in the client's realm).
+  if (Object.prototype.toString.call(value) === '[object Date]') return new Date(value.getTime());
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   if (Array.isArray(value)) {
     // Not value.map(): that would build the result with the foreign Array.
     const arr = [];
@@ -319,6 +322,43 @@ const SCENARIOS = {
         + `got ${JSON.stringify(describe(a.data[i]))}`);
     });
     return { echoed: a.data.map(describe) };
+  },
+
+  /**
+   * The EJSON parser (--parser ejson): dates, byte arrays, non-finite
+   * numbers and an object that looks like a date come back as they were
+   * sent; the server reads a date (`{later: date}` is answered with the
+   * date one second on).
+   */
+  async ejson(opts) {
+    const messages = [
+      {
+        when: new Date(1700000000123),
+        bytes: new Uint8Array([0, 1, 2, 250, 255]),
+        numbers: [Infinity, -Infinity, NaN, 1.5],
+        looksLikeADate: { $date: 1 },
+        nested: { deep: [new Date(0)] },
+      },
+      'plain',
+      42,
+      [1, 'a', null, { b: true }],
+    ];
+    const a = connect('a', opts.url);
+    await waitForEvent(a, 'open', 5000);
+    for (const m of messages) a.client.write(m);
+    a.client.write({ later: new Date(1700000000123) });
+    await waitForData(a, messages.length + 1, 10000);
+    await hold(100);
+    assert.equal(a.data.length, messages.length + 1, `expected ${messages.length + 1} messages, got ${a.data.length}`);
+    messages.forEach((m, i) => assert.deepStrictEqual(a.data[i], m, `echo #${i} differs`));
+    const first = a.data[0];
+    assert.ok(first.when instanceof Date, 'the date came back as a Date');
+    assert.ok(first.bytes instanceof Uint8Array, 'the bytes came back as a Uint8Array');
+    assert.ok(!(first.looksLikeADate instanceof Date), 'the escaped object stayed an object');
+    const answer = a.data[messages.length];
+    assert.ok(answer.later instanceof Date, 'the server answered with a Date');
+    assert.equal(answer.later.getTime(), 1700000000123 + 1000);
+    return { later: answer.later.toISOString() };
   },
 
   async order(opts) {

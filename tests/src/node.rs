@@ -35,6 +35,8 @@ pub fn ensure_modules() {
             "engine.io",
             "engine.io-client",
             "faye-websocket",
+            "ejson",
+            "binary-pack",
         ],
         NEEDS,
     );

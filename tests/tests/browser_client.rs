@@ -279,6 +279,17 @@ async fn the_served_client_speaks_msgpack() {
     assert_eq!(server.sparks().len(), 1, "every ping answered over msgpack");
 }
 
+/// The served client with the EJSON parser: dates, bytes, non-finite
+/// numbers and an escaped object round trip through the server; the usual
+/// scenarios work as with JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_client_speaks_ejson() {
+    for scenario in ["ejson", "id", "typed", "answers"] {
+        let server = TestServer::start(Server::builder().parser(primus::parser::Ejson)).await;
+        server.run(scenario).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_json_server_serves_a_client_that_refuses_to_load() {
     let server = TestServer::start(Server::builder().parser(Bincode)).await;

@@ -1,7 +1,7 @@
 //! Parsers: how values become frames and frames become values.
 //!
 //! A Primus server and all its clients use the same parser; the server names
-//! it in `GET <pathname>/spec`. Three ship with primus-rs:
+//! it in `GET <pathname>/spec`. Four ship with primus-rs:
 //!
 //! * [`Json`] (the default, name `"json"`): exactly Primus' JSON parser. One
 //!   JSON value per *text* frame. A binary frame is passed through undecoded,
@@ -12,6 +12,10 @@
 //! * [`MsgPack`] (name `"msgpack"`): MessagePack in *binary* frames,
 //!   byte-compatible with Primus' `msgpack` parser (npm `primus-msgpack`),
 //!   typed events included.
+//! * [`Ejson`] (name `"ejson"`): Primus' `ejson` parser (Meteor's Extended
+//!   JSON, npm `ejson` 2.x): JSON text frames in which dates and bytes
+//!   travel as `{"$date": ms}` and `{"$binary": base64}` ([`EjsonDate`],
+//!   [`EjsonBinary`]), typed events included.
 //!
 //! Control messages (`primus::ping::…`) are strings encoded by the parser
 //! like any other value, so every parser must be able to tell whether a frame
@@ -33,12 +37,14 @@
 //! ```
 
 mod bincode;
+mod ejson;
 mod json;
 pub(crate) mod json_scan;
 pub(crate) mod json_write;
 mod msgpack;
 
 pub use self::bincode::Bincode;
+pub use self::ejson::{Ejson, EjsonBinary, EjsonDate};
 pub use self::json::Json;
 pub use self::msgpack::MsgPack;
 
@@ -125,10 +131,12 @@ impl dyn Parser {
         slot.ok_or_else(|| ParserError::decode("the parser produced no value"))
     }
 
-    /// True for the built-in [`Json`] parser (not for a wrapper around it).
+    /// True for the built-in parsers whose frames are exactly JSON text
+    /// ([`Json`], and [`Ejson`], which reads and writes EJSON's JSON form
+    /// as it is); not for a wrapper around them.
     pub(crate) fn is_builtin_json(&self) -> bool {
         let any: &dyn std::any::Any = self;
-        any.is::<Json>()
+        any.is::<Json>() || any.is::<Ejson>()
     }
 }
 
@@ -167,13 +175,15 @@ impl ParserError {
 ///
 /// ```
 /// assert_eq!(primus::parser::by_name("bincode").unwrap().name(), "bincode");
-/// assert!(primus::parser::by_name("ejson").is_none());
+/// assert_eq!(primus::parser::by_name("ejson").unwrap().name(), "ejson");
+/// assert!(primus::parser::by_name("binary").is_none());
 /// ```
 pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Parser>> {
     match name {
         "json" => Some(std::sync::Arc::new(Json)),
         "bincode" => Some(std::sync::Arc::new(Bincode)),
         "msgpack" => Some(std::sync::Arc::new(MsgPack)),
+        "ejson" => Some(std::sync::Arc::new(Ejson)),
         _ => None,
     }
 }

@@ -11,8 +11,8 @@
 //! server fills in its compiled-in values, like Primus does when it builds
 //! its library: the pathname, the default `pingTimeout` (the ping interval
 //! plus half of it, rounded, or `false` without heartbeats), the parser name
-//! (a browser speaks `json`, and `msgpack` over `websockets`: with another parser the script throws on
-//! load) and the protocol version. Each variant is rendered once and cached.
+//! (a browser speaks `json` and `ejson`, and `msgpack` over the WebSocket
+//! transformers: with another parser the script throws on load) and the protocol version. Each variant is rendered once and cached.
 
 use super::ServerCore;
 use crate::lock;

@@ -36,10 +36,10 @@ var COMPILED = {
 /** Primus' `websockets`, `faye` and `uws` transformers share one wire. */
 var WEBSOCKET_FAMILY = COMPILED.transformer !== 'engine.io' && COMPILED.transformer !== 'sockjs';
 
-if (COMPILED.parser !== 'json' && !(COMPILED.parser === 'msgpack' && WEBSOCKET_FAMILY)) {
+if (COMPILED.parser !== 'json' && COMPILED.parser !== 'ejson' && !(COMPILED.parser === 'msgpack' && WEBSOCKET_FAMILY)) {
   throw new Error(
     'primus-rs: this server encodes messages with the "' + COMPILED.parser +
-    '" parser, but the browser client only speaks "json" (and "msgpack" over websockets, faye or uws). ' +
+    '" parser, but the browser client only speaks "json", "ejson" (and "msgpack" over websockets, faye or uws). ' +
     'Build the server with the Json parser to serve browsers.'
   );
 }
@@ -206,6 +206,76 @@ function msgpackDecode(buffer) {
   return value;
 }
 
+// ---------------------------------------------------------------------------
+// EJSON (the `ejson` parser): what npm ejson 2.x writes and reads, written
+// here. Dates, byte arrays, non-finite numbers and regular expressions travel
+// as `{$date}`, `{$binary}`, `{$InfNaN}` and `{$regexp, $flags}`; an object
+// that looks like one of those is wrapped in `{$escape}`.
+
+/** True for an object EJSON would mistake for one of its own forms. */
+function ejsonLooksSpecial(value) {
+  var keys = Object.keys(value);
+  var has = function (key) { return Object.prototype.hasOwnProperty.call(value, key); };
+  if (keys.length === 1) return has('$date') || has('$InfNaN') || has('$binary') || has('$escape');
+  if (keys.length === 2) return (has('$regexp') && has('$flags')) || (has('$type') && has('$value'));
+  return false;
+}
+
+function ejsonBase64(bytes) {
+  var text = '';
+  for (var i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+function ejsonToJSON(value) {
+  if (value instanceof Date) return { $date: value.getTime() };
+  if (typeof ArrayBuffer !== 'undefined' && ArrayBuffer.isView(value)) {
+    return { $binary: ejsonBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+  }
+  if (typeof value === 'number' && !isFinite(value)) {
+    return { $InfNaN: value !== value ? 0 : (value > 0 ? 1 : -1) };
+  }
+  if (value instanceof RegExp) return { $regexp: value.source, $flags: value.flags };
+  if (Array.isArray(value)) return value.map(ejsonToJSON);
+  if (value !== null && typeof value === 'object') {
+    var out = {};
+    Object.keys(value).forEach(function (key) { out[key] = ejsonToJSON(value[key]); });
+    return ejsonLooksSpecial(value) ? { $escape: out } : out;
+  }
+  return value;
+}
+
+function ejsonFromJSON(value) {
+  if (Array.isArray(value)) return value.map(ejsonFromJSON);
+  if (value === null || typeof value !== 'object') return value;
+  var keys = Object.keys(value);
+  var special = keys.length <= 2 && keys.every(function (key) { return key.charAt(0) === '$'; });
+  if (special && keys.length === 1) {
+    switch (keys[0]) {
+      case '$date': return new Date(value.$date);
+      case '$InfNaN': return value.$InfNaN / 0;
+      case '$binary':
+        var text = atob(value.$binary);
+        var bytes = new Uint8Array(text.length);
+        for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+        return bytes;
+      case '$escape':
+        var inner = {};
+        Object.keys(value.$escape).forEach(function (key) { inner[key] = ejsonFromJSON(value.$escape[key]); });
+        return inner;
+    }
+  }
+  if (special && keys.length === 2) {
+    if ('$regexp' in value && '$flags' in value) return new RegExp(value.$regexp, String(value.$flags).slice(0, 50));
+    if ('$type' in value && '$value' in value) throw new Error('Custom EJSON type ' + value.$type + ' is not defined');
+  }
+  var out = {};
+  keys.forEach(function (key) { out[key] = ejsonFromJSON(value[key]); });
+  return out;
+}
+
 /**
  * The codec of the server's parser: `encode(value)` gives what to send (or
  * undefined for nothing), `decode(raw)` gives `{ value }`, or `{ binary }`
@@ -219,13 +289,14 @@ var CODEC = COMPILED.parser === 'msgpack' ? {
   }
 } : {
   encode: function (value) {
-    var text = JSON.stringify(value);
+    var text = JSON.stringify(COMPILED.parser === 'ejson' ? ejsonToJSON(value) : value);
     return text === undefined ? undefined : text.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
   },
   decode: function (raw) {
     // Binary frames are not decoded: they arrive as an ArrayBuffer.
     if (typeof raw !== 'string') return { binary: raw };
-    return { value: JSON.parse(raw) };
+    var value = JSON.parse(raw);
+    return { value: COMPILED.parser === 'ejson' ? ejsonFromJSON(value) : value };
   }
 };
 
