@@ -361,6 +361,36 @@ const SCENARIOS = {
     return { later: answer.later.toISOString() };
   },
 
+  /**
+   * The binary parser (--parser binary): strings, numbers, nested objects,
+   * arrays and Buffers come back as they were sent; the server reads a
+   * Buffer (`{double: buffer}` is answered with `{doubled: each byte × 2}`).
+   */
+  async binary(opts) {
+    const messages = [
+      'hello',
+      'é'.repeat(40),
+      42, -5, 300, -70000, 4000000000, 1.5, -0.25,
+      true, null,
+      { a: 1, b: [true, null], c: { d: 'e' } },
+      [[1, [2, [3, [4]]]], 'x', []],
+      Buffer.from([0, 1, 2, 250, 255]),
+      { file: Buffer.alloc(300, 7), name: 'f' },
+      'x'.repeat(100 * 1024),
+    ];
+    const a = connect('a', opts.url);
+    await waitForEvent(a, 'open', 5000);
+    for (const m of messages) a.client.write(m);
+    a.client.write({ double: Buffer.from([1, 2, 3]) });
+    await waitForData(a, messages.length + 1, 10000);
+    await hold(100);
+    assert.equal(a.data.length, messages.length + 1, `expected ${messages.length + 1} messages, got ${a.data.length}`);
+    messages.forEach((m, i) => assert.deepStrictEqual(Buffer.isBuffer(m) ? Buffer.from(a.data[i]) : a.data[i], m, `echo #${i} differs`));
+    const answer = a.data[messages.length];
+    assert.deepStrictEqual([...answer.doubled], [2, 4, 6], 'the server read the Buffer');
+    return { echoed: messages.length };
+  },
+
   async order(opts) {
     const N = 1000;
     const a = connect('a', opts.url);

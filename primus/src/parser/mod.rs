@@ -1,7 +1,7 @@
 //! Parsers: how values become frames and frames become values.
 //!
 //! A Primus server and all its clients use the same parser; the server names
-//! it in `GET <pathname>/spec`. Four ship with primus-rs:
+//! it in `GET <pathname>/spec`. Five ship with primus-rs:
 //!
 //! * [`Json`] (the default, name `"json"`): exactly Primus' JSON parser. One
 //!   JSON value per *text* frame. A binary frame is passed through undecoded,
@@ -12,6 +12,9 @@
 //! * [`MsgPack`] (name `"msgpack"`): MessagePack in *binary* frames,
 //!   byte-compatible with Primus' `msgpack` parser (npm `primus-msgpack`),
 //!   typed events included.
+//! * [`BinaryPack`] (name `"binary"`): Primus' `binary` parser (npm
+//!   `binary-pack`, a MessagePack dialect) in *binary* frames, typed events
+//!   included.
 //! * [`Ejson`] (name `"ejson"`): Primus' `ejson` parser (Meteor's Extended
 //!   JSON, npm `ejson` 2.x): JSON text frames in which dates and bytes
 //!   travel as `{"$date": ms}` and `{"$binary": base64}` ([`EjsonDate`],
@@ -36,6 +39,7 @@
 //! assert_eq!(back, [1, 2, 3]);
 //! ```
 
+mod binary_pack;
 mod bincode;
 mod ejson;
 mod json;
@@ -43,6 +47,7 @@ pub(crate) mod json_scan;
 pub(crate) mod json_write;
 mod msgpack;
 
+pub use self::binary_pack::BinaryPack;
 pub use self::bincode::Bincode;
 pub use self::ejson::{Ejson, EjsonBinary, EjsonDate};
 pub use self::json::Json;
@@ -176,7 +181,8 @@ impl ParserError {
 /// ```
 /// assert_eq!(primus::parser::by_name("bincode").unwrap().name(), "bincode");
 /// assert_eq!(primus::parser::by_name("ejson").unwrap().name(), "ejson");
-/// assert!(primus::parser::by_name("binary").is_none());
+/// assert_eq!(primus::parser::by_name("binary").unwrap().name(), "binary");
+/// assert!(primus::parser::by_name("yaml").is_none());
 /// ```
 pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Parser>> {
     match name {
@@ -184,6 +190,7 @@ pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Parser>> {
         "bincode" => Some(std::sync::Arc::new(Bincode)),
         "msgpack" => Some(std::sync::Arc::new(MsgPack)),
         "ejson" => Some(std::sync::Arc::new(Ejson)),
+        "binary" => Some(std::sync::Arc::new(BinaryPack)),
         _ => None,
     }
 }
