@@ -1,20 +1,24 @@
 //! A TCP proxy on 127.0.0.1 that can lose the network the way a phone in a
 //! tunnel does: drop what the server sends without telling either side
 //! ([`LossyProxy::drop_downstream`]), cut every connection without a close
-//! frame ([`LossyProxy::cut`]), and refuse new ones for a while
-//! ([`LossyProxy::refuse`]).
+//! frame ([`LossyProxy::cut`]), close only the client's side and leave the
+//! server a half-open connection ([`LossyProxy::strand`]), and refuse new
+//! connections for a while ([`LossyProxy::refuse`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 /// A proxy in front of one server.
 pub struct LossyProxy {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    strand: watch::Sender<u64>,
     accept: AbortHandle,
 }
 
@@ -26,6 +30,15 @@ struct Shared {
     refusing: AtomicBool,
     /// The pumps of the connections open now.
     pumps: Mutex<Vec<AbortHandle>>,
+    /// The server's halves of stranded connections, kept open and unread.
+    stranded: Mutex<Vec<ServerHalf>>,
+}
+
+/// One half of a server-side socket, kept open by being kept.
+#[allow(dead_code)]
+enum ServerHalf {
+    Read(OwnedReadHalf),
+    Write(OwnedWriteHalf),
 }
 
 impl LossyProxy {
@@ -34,7 +47,9 @@ impl LossyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
         let shared = Arc::new(Shared::default());
+        let (strand, _) = watch::channel(0u64);
         let accepting = shared.clone();
+        let stranding = strand.clone();
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if accepting.refusing.load(Ordering::Acquire) {
@@ -46,8 +61,18 @@ impl LossyProxy {
                 };
                 let (client_read, client_write) = client.into_split();
                 let (server_read, server_write) = server.into_split();
-                let up = tokio::spawn(pump(client_read, server_write, None));
-                let down = tokio::spawn(pump(server_read, client_write, Some(accepting.clone())));
+                let up = tokio::spawn(pump_up(
+                    client_read,
+                    server_write,
+                    accepting.clone(),
+                    stranding.subscribe(),
+                ));
+                let down = tokio::spawn(pump_down(
+                    server_read,
+                    client_write,
+                    accepting.clone(),
+                    stranding.subscribe(),
+                ));
                 if let Ok(mut pumps) = accepting.pumps.lock() {
                     pumps.push(up.abort_handle());
                     pumps.push(down.abort_handle());
@@ -57,6 +82,7 @@ impl LossyProxy {
         LossyProxy {
             addr,
             shared,
+            strand,
             accept: accept.abort_handle(),
         }
     }
@@ -83,6 +109,13 @@ impl LossyProxy {
         self.shared.dropping.store(false, Ordering::Release);
     }
 
+    /// Closes the client's side of every open connection and keeps the
+    /// server's side open, unread: the client sees its connection end, the
+    /// server does not (a half-open connection, as after a network change).
+    pub fn strand(&self) {
+        self.strand.send_modify(|n| *n += 1);
+    }
+
     /// While true, new connections are closed as soon as they arrive.
     pub fn refuse(&self, refuse: bool) {
         self.shared.refusing.store(refuse, Ordering::Release);
@@ -96,21 +129,56 @@ impl Drop for LossyProxy {
     }
 }
 
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    downstream: Option<Arc<Shared>>,
+/// Client to server; when stranded, the server's half is kept.
+async fn pump_up(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    shared: Arc<Shared>,
+    mut strand: watch::Receiver<u64>,
 ) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
+        let read = tokio::select! {
+            read = from.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(read) => read,
+            },
+            _ = strand.changed() => {
+                if let Ok(mut kept) = shared.stranded.lock() {
+                    kept.push(ServerHalf::Write(to));
+                }
+                return;
+            }
         };
-        if downstream
-            .as_ref()
-            .is_some_and(|shared| shared.dropping.load(Ordering::Acquire))
-        {
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Server to client (thrown away while dropping); when stranded, the
+/// server's half is kept.
+async fn pump_down(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    shared: Arc<Shared>,
+    mut strand: watch::Receiver<u64>,
+) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = tokio::select! {
+            read = from.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(read) => read,
+            },
+            _ = strand.changed() => {
+                if let Ok(mut kept) = shared.stranded.lock() {
+                    kept.push(ServerHalf::Read(from));
+                }
+                return;
+            }
+        };
+        if shared.dropping.load(Ordering::Acquire) {
             continue;
         }
         if to.write_all(&buffer[..read]).await.is_err() {

@@ -4,8 +4,10 @@
 //! exactly the messages it missed, in order, including frames the server
 //! wrote that never reached it; one that comes back too late, or whose
 //! missed frames outgrew the replay bound, gets a new spark and says so on
-//! both sides; a client that ends on purpose is not kept. The served
-//! browser client resumes the same way in headless Chromium.
+//! both sides; a client that ends on purpose is not kept; a client back
+//! while its old connection still looks open to the server (half-open)
+//! takes its spark over. The served browser client resumes the same way in
+//! headless Chromium.
 
 use primus::pipeline::ConnectionRecovery;
 use primus::plugins::{Rooms, SparkRooms};
@@ -163,6 +165,34 @@ async fn a_client_back_within_the_window_gets_its_spark_and_exactly_what_it_miss
     })
     .await;
     assert!(running.server.spark(&id).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_back_while_its_old_connection_looks_open_takes_its_spark_over() {
+    let gone = Log::default();
+    let running = start(ConnectionRecovery::within(Duration::from_secs(20)), gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (client, mut events, spark) = joined(&running, &proxy).await;
+    let id = spark.id().to_owned();
+
+    // The client's side goes; the server's stays open and unread, so the
+    // server sees nothing (its heartbeat would notice only much later).
+    proxy.strand();
+    running.server.to("news").write(&1).expect("write");
+    spark.write(&2).expect("write");
+    assert!(!spark.is_detached());
+
+    let _ = until_open(&mut events).await;
+    let after = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
+    assert_eq!(after, [json!("resumed"), json!(1), json!(2)]);
+    assert_eq!(client.id().await.expect("id"), id);
+    assert_eq!(spark.recovery(), SessionRecovery::Resumed);
+    assert_eq!(running.server.to("news").write(&3).expect("write"), 1);
+    assert_eq!(next_value(&mut events, WAIT).await, json!(3));
+    assert!(
+        gone.entries().is_empty(),
+        "no disconnection: the spark moved over"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,24 @@ impl Connector {
         self.max_length
     }
 
+    /// [`open`](Self::open), for a transport that can wait: a client that
+    /// resumes a session whose old connection still looks open (a half-open
+    /// TCP connection after a network change) gets it, after the old
+    /// connection is closed (within [`CLOSE_GRACE`]). Without connection
+    /// state recovery it is `open`.
+    pub async fn open_resuming(&self, request: ConnectionRequest) -> Result<Connection, OpenError> {
+        if self.resumes_sessions {
+            if let Some(host) = self.host.upgrade() {
+                if let (Some(recovery), Some(RecoverAsk::Resume { token, .. })) =
+                    (&host.pipeline().recovery, RecoverAsk::from_query(&request.query))
+                {
+                    recovery.take_over(&token, CLOSE_GRACE).await;
+                }
+            }
+        }
+        self.open(request)
+    }
+
     /// Opens a connection: creates its spark, registers it with the server
     /// and starts the `connection` handlers (they run while the transport
     /// drives [`Connection::progress`]).
@@ -181,6 +199,9 @@ impl Connector {
             }
             _ => None,
         };
+        if let (Some(session), Some(recovery)) = (&session, &pipeline.recovery) {
+            recovery.attach(&session.token, &spark);
+        }
         if !pipeline.broadcast.add(&spark) {
             tracing::error!(
                 spark = spark.id(),
@@ -246,6 +267,7 @@ fn resume(host: &Arc<dyn PipelineHost>, token: &str, seen: u64) -> Option<Connec
     connection.forgo_recovery = false;
     spark.set_recovery(SessionRecovery::Resumed);
     spark.set_detached(false);
+    recovery.attach(token, &spark);
     Some(connection)
 }
 
@@ -519,10 +541,11 @@ impl Connection {
     pub async fn finish(self) {
         if let Some(recovery) = self.recovery() {
             let spark = &self.spark;
-            let forgiven = matches!(
-                spark.disconnect_reason(),
-                None | Some(DisconnectReason::HeartbeatTimeout | DisconnectReason::Stalled)
-            );
+            let forgiven = spark.is_superseded()
+                || matches!(
+                    spark.disconnect_reason(),
+                    None | Some(DisconnectReason::HeartbeatTimeout | DisconnectReason::Stalled)
+                );
             if let (true, Some(session)) = (forgiven, &self.session) {
                 spark.reopen();
                 let token = session.token.clone();
@@ -544,6 +567,9 @@ impl Connection {
 
     /// [`finish`](Self::finish), never keeping the connection for recovery.
     pub(crate) async fn finish_for_good(self) {
+        if let (Some(session), Some(recovery)) = (&self.session, &self.host.pipeline().recovery) {
+            recovery.forget(&session.token);
+        }
         let Connection {
             spark,
             dispatcher,

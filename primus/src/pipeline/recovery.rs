@@ -22,11 +22,13 @@
 //!   later gets a new spark marked [`SessionRecovery::Missed`].
 
 use super::connection::Connection;
+use crate::spark::Spark;
 use crate::spark::{Query, SessionRecovery};
 use crate::wire::Frame;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 /// Connection state recovery settings (`ServerBuilder::recovery`): how
@@ -188,10 +190,15 @@ pub(crate) struct RecoverableSession {
     pub(crate) ring: ReplayRing,
 }
 
-/// One server's recovery: its settings and its detached sparks.
+/// One server's recovery: its settings, the sparks of its sessions that are
+/// connected, and the detached ones.
 pub(crate) struct Recovery {
     pub(crate) settings: ConnectionRecovery,
     detached: Mutex<HashMap<String, Detached>>,
+    /// Sessions whose connection is open, by token.
+    attached: Mutex<HashMap<String, Spark>>,
+    /// Woken whenever a connection is detached.
+    detaching: Notify,
 }
 
 /// A lost connection waiting for its client.
@@ -206,7 +213,58 @@ impl Recovery {
         Arc::new(Recovery {
             settings,
             detached: Mutex::new(HashMap::new()),
+            attached: Mutex::new(HashMap::new()),
+            detaching: Notify::new(),
         })
+    }
+
+    /// Notes that the session `token` is connected, as `spark`.
+    pub(crate) fn attach(&self, token: &str, spark: &Spark) {
+        if let Ok(mut attached) = self.attached.lock() {
+            attached.insert(token.to_owned(), spark.clone());
+        }
+    }
+
+    /// Notes that the session `token` is no longer connected.
+    pub(crate) fn forget(&self, token: &str) {
+        if let Ok(mut attached) = self.attached.lock() {
+            attached.remove(token);
+        }
+    }
+
+    /// A client is back for session `token` while its old connection still
+    /// looks open (a half-open TCP connection after a network change): the
+    /// old connection is closed and, once it is detached, the new one can
+    /// resume it. Waits at most `within`; false when there was nothing to
+    /// take over or it did not detach in time.
+    pub(crate) async fn take_over(&self, token: &str, within: Duration) -> bool {
+        let spark = self
+            .attached
+            .lock()
+            .ok()
+            .and_then(|attached| attached.get(token).cloned());
+        let Some(spark) = spark else {
+            return false;
+        };
+        tracing::debug!(
+            spark = spark.id(),
+            "client back on a new connection; the old one is closed"
+        );
+        if !spark.supersede() {
+            return false;
+        }
+        let detached = async {
+            loop {
+                let notified = self.detaching.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.detached.lock().is_ok_and(|map| map.contains_key(token)) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(within, detached).await.is_ok()
     }
 
     /// Keeps `connection` (whose session is `token`) for its client until
@@ -235,6 +293,7 @@ impl Recovery {
                 connection.finish_for_good().await;
             }
         });
+        self.forget(&token);
         detached.insert(
             token,
             Detached {
@@ -242,6 +301,8 @@ impl Recovery {
                 watcher: watcher.abort_handle(),
             },
         );
+        drop(detached);
+        self.detaching.notify_waiters();
     }
 
     /// The detached connection of `token`, taken out of the waiting room.

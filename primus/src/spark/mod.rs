@@ -126,6 +126,9 @@ struct SparkInner {
     detached: AtomicBool,
     /// What connection state recovery did for this spark.
     recovery: RecoveryCell,
+    /// Its client came back on a new connection while this one still
+    /// looked open: the old connection is closed and the spark moves over.
+    superseded: AtomicBool,
 }
 
 /// The clock that `blocked_since` counts from.
@@ -174,6 +177,7 @@ impl Spark {
                 extensions: Mutex::new(init.extensions),
                 detached: AtomicBool::new(false),
                 recovery: RecoveryCell::default(),
+                superseded: AtomicBool::new(false),
             }),
         };
         (spark, rx)
@@ -681,6 +685,22 @@ impl Spark {
         self.inner.detached.load(Ordering::Acquire)
     }
 
+    /// Closes the connection of a spark whose client came back on a new
+    /// one: the old connection ends quietly (its client is gone) and is kept
+    /// for the new one to take over. False when the spark was closed.
+    pub(crate) fn supersede(&self) -> bool {
+        self.inner.superseded.store(true, Ordering::Release);
+        self.close(CloseRequest {
+            announce: false,
+            code: None,
+        })
+    }
+
+    /// True once [`supersede`](Self::supersede) closed this spark's connection.
+    pub(crate) fn is_superseded(&self) -> bool {
+        self.inner.superseded.load(Ordering::Acquire)
+    }
+
     pub(crate) fn set_recovery(&self, state: SessionRecovery) {
         self.inner.recovery.set(state);
     }
@@ -698,6 +718,7 @@ impl Spark {
     /// that recovery forgives (a missed heartbeat, a stalled write): it is
     /// kept for its client instead. The cause noted is forgotten.
     pub(crate) fn reopen(&self) {
+        self.inner.superseded.store(false, Ordering::Release);
         self.inner.close.clear();
         self.inner.reason.clear();
         self.inner.state.store(OPEN, Ordering::Release);

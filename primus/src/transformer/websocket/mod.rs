@@ -269,7 +269,7 @@ fn handshake(
         let config = settings.config(connector.max_length());
         let io = metered::Metered::new(TokioIo::new(upgraded), connector.inbound_budget().clone());
         let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        match connector.open(client) {
+        match connector.open_resuming(client).await {
             // A task of its own: this one (and what the handshake needed)
             // ends here, so an idle connection holds only the socket's.
             Ok(connection) => {

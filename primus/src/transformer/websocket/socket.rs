@@ -97,6 +97,10 @@ impl Socket {
     async fn close(&mut self, exit: Exit) {
         let grace = self.connection.close_grace();
         match exit {
+            Exit::Requested(_) if self.connection.spark().is_superseded() => {
+                // Its client is back on a new connection: nothing here is
+                // read any more. What was queued stays for the new one.
+            }
             Exit::Requested(request) => {
                 self.drain_outbound().await;
                 if request.announce {
