@@ -5,7 +5,9 @@
 use super::dispatch::Dispatcher;
 use super::inbound_budget::InboundBudget;
 use super::live_connections::LiveConnection;
-use super::recovery::{first_state, new_token, RecoverAsk, RecoverableSession, Recovery, ReplayRing};
+use super::recovery::{
+    first_state, new_token, Detachable, RecoverAsk, RecoverableSession, Recovery, ReplayRing,
+};
 use super::{PipelineHost, CLOSE_GRACE};
 use crate::message::transform::Packet;
 use crate::spark::hub::SparkHub;
@@ -241,7 +243,7 @@ impl Connector {
 fn resume(host: &Arc<dyn PipelineHost>, token: &str, seen: u64) -> Option<Connection> {
     let pipeline = host.pipeline();
     let recovery: &Arc<Recovery> = pipeline.recovery.as_ref()?;
-    let mut connection = recovery.claim(token)?;
+    let mut connection = recovery.claim(token)?.into_any().downcast::<Connection>().ok()?;
     let spark = connection.spark.clone();
     let missed = match spark.is_open() {
         true => connection
@@ -268,7 +270,7 @@ fn resume(host: &Arc<dyn PipelineHost>, token: &str, seen: u64) -> Option<Connec
     spark.set_recovery(SessionRecovery::Resumed);
     spark.set_detached(false);
     recovery.attach(token, &spark);
-    Some(connection)
+    Some(*connection)
 }
 
 impl std::fmt::Debug for Connector {
@@ -549,7 +551,7 @@ impl Connection {
             if let (true, Some(session)) = (forgiven, &self.session) {
                 spark.reopen();
                 let token = session.token.clone();
-                recovery.detach(token, self);
+                recovery.detach(token, Box::new(self));
                 return;
             }
         }
@@ -589,6 +591,20 @@ impl Connection {
         dispatcher.finish().await;
         broadcast.forget(spark.id());
         drop(live);
+    }
+}
+
+impl Detachable for Connection {
+    fn spark(&self) -> &Spark {
+        &self.spark
+    }
+
+    fn finish_for_good(self: Box<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(Connection::finish_for_good(*self))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
     }
 }
 

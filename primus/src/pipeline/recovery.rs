@@ -21,11 +21,13 @@
 //!   fills) the spark ends as any other, and a client that comes back
 //!   later gets a new spark marked [`SessionRecovery::Missed`].
 
-use super::connection::Connection;
 use crate::spark::Spark;
 use crate::spark::{Query, SessionRecovery};
 use crate::wire::Frame;
+use std::any::Any;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -201,9 +203,20 @@ pub(crate) struct Recovery {
     detaching: Notify,
 }
 
+/// A lost connection as the waiting room keeps it (the pipeline's
+/// `Connection`; a trait so that this module need not know it).
+pub(crate) trait Detachable: Send + 'static {
+    /// Its spark.
+    fn spark(&self) -> &Spark;
+    /// Ends it for good: what `Connection::finish` does without recovery.
+    fn finish_for_good(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+    /// Itself, for the owner to take back its own type.
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
 /// A lost connection waiting for its client.
 struct Detached {
-    connection: Connection,
+    connection: Box<dyn Detachable>,
     /// The task that ends it when the window passes or the server ends it.
     watcher: AbortHandle,
 }
@@ -269,7 +282,7 @@ impl Recovery {
 
     /// Keeps `connection` (whose session is `token`) for its client until
     /// the window passes or the server ends its spark; then it finishes.
-    pub(crate) fn detach(self: &Arc<Self>, token: String, connection: Connection) {
+    pub(crate) fn detach(self: &Arc<Self>, token: String, connection: Box<dyn Detachable>) {
         let spark = connection.spark().clone();
         spark.set_detached(true);
         tracing::debug!(spark = spark.id(), window = ?self.settings.window, "connection lost; kept for recovery");
@@ -306,14 +319,14 @@ impl Recovery {
     }
 
     /// The detached connection of `token`, taken out of the waiting room.
-    fn take(&self, token: &str) -> Option<Connection> {
+    fn take(&self, token: &str) -> Option<Box<dyn Detachable>> {
         let entry = self.detached.lock().ok()?.remove(token)?;
         Some(entry.connection)
     }
 
     /// The detached connection of `token` for a returning client, its
     /// watcher stopped; `None` when there is none.
-    pub(crate) fn claim(&self, token: &str) -> Option<Connection> {
+    pub(crate) fn claim(&self, token: &str) -> Option<Box<dyn Detachable>> {
         let entry = self.detached.lock().ok()?.remove(token)?;
         entry.watcher.abort();
         Some(entry.connection)
