@@ -45,6 +45,9 @@ pub(crate) struct Session<'a> {
     /// Requests waiting for their reply, by request number.
     pending: HashMap<u64, oneshot::Sender<Result<Message, ClientError>>>,
     server_closing: bool,
+    /// A message arrived on this connection (recovery greetings are only
+    /// the first message of a connection; later ones are data).
+    greeted: bool,
 }
 
 impl<'a> Session<'a> {
@@ -60,6 +63,7 @@ impl<'a> Session<'a> {
             id_waiters: VecDeque::new(),
             pending: HashMap::new(),
             server_closing: false,
+            greeted: false,
         }
     }
 
@@ -278,9 +282,10 @@ impl<'a> Session<'a> {
     /// Handles one Primus message; the flag is true for a heartbeat ping.
     async fn frame(&mut self, frame: Frame) -> (Next, bool) {
         let inspected = self.shared.parser.inspect(&frame);
+        let first = !std::mem::replace(&mut self.greeted, true);
         if let Some(resume) = &mut self.shared.resume {
             let control = match &inspected {
-                Ok(Inspection::Control(text)) => protocol::classify(text),
+                Ok(Inspection::Control(text)) if first => protocol::classify(text),
                 _ => None,
             };
             match control {

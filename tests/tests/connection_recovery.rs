@@ -324,3 +324,55 @@ async fn the_browser_client_resumes_its_session() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_that_looks_like_a_greeting_is_data_and_keeps_the_count() {
+    let gone = Log::default();
+    let running = start(ConnectionRecovery::within(Duration::from_secs(20)), gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (_client, mut events, spark) = joined(&running, &proxy).await;
+
+    // An application string shaped like the greetings, after the first
+    // message of the connection: ordinary data, counted as such.
+    spark.write(&"primus::recover::0123").expect("write");
+    spark.write(&"primus::recovered::4567").expect("write");
+    assert_eq!(
+        next_value(&mut events, WAIT).await,
+        json!("primus::recover::0123")
+    );
+    assert_eq!(
+        next_value(&mut events, WAIT).await,
+        json!("primus::recovered::4567")
+    );
+
+    proxy.drop_downstream();
+    spark.write(&1).expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    proxy.cut();
+    until_open(&mut events).await;
+    let after = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
+    assert_eq!(
+        after,
+        [json!("resumed"), json!(1)],
+        "exactly the missed message, once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_most_detached_sparks_a_lost_connection_ends() {
+    let gone = Log::default();
+    let recovery = ConnectionRecovery::within(Duration::from_secs(20)).max_detached(0);
+    let running = start(recovery, gone.clone()).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (_client, mut events, spark) = joined(&running, &proxy).await;
+    let id = spark.id().to_owned();
+    proxy.cut();
+    until("the disconnection handler", WAIT, || {
+        gone.entries() == [id.clone()]
+    })
+    .await;
+    assert!(!spark.is_detached());
+    until_open(&mut events).await;
+    let after = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
+    assert_eq!(after, [json!("not resumed")]);
+}

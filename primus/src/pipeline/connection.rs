@@ -201,15 +201,15 @@ impl Connector {
             }
             _ => None,
         };
-        if let (Some(session), Some(recovery)) = (&session, &pipeline.recovery) {
-            recovery.attach(&session.token, &spark);
-        }
         if !pipeline.broadcast.add(&spark) {
             tracing::error!(
                 spark = spark.id(),
                 "the id generator returned an id already in use; connection refused"
             );
             return Err(OpenError::IdInUse(spark.id().to_owned()));
+        }
+        if let (Some(session), Some(recovery)) = (&session, &pipeline.recovery) {
+            recovery.attach(&session.token, &spark);
         }
         tracing::debug!(spark = spark.id(), address = ?spark.address(), "connected");
         let live = pipeline.live.enter();
@@ -263,6 +263,9 @@ fn resume(host: &Arc<dyn PipelineHost>, token: &str, seen: u64) -> Option<Connec
         return None;
     };
     tracing::debug!(spark = spark.id(), replayed = missed.len(), "resumed");
+    // What a previous resume had not sent yet is in the ring, and so in
+    // `missed` again.
+    connection.preface.clear();
     connection.preface.push_back(greeting);
     connection.preface.extend(missed);
     connection.unrecorded = connection.preface.len();
@@ -548,8 +551,20 @@ impl Connection {
                     spark.disconnect_reason(),
                     None | Some(DisconnectReason::HeartbeatTimeout | DisconnectReason::Stalled)
                 );
-            if let (true, Some(session)) = (forgiven, &self.session) {
-                spark.reopen();
+            if !recovery.has_room() {
+                tracing::warn!(
+                    spark = self.spark.id(),
+                    limit = recovery.settings.max_detached_limit(),
+                    "connection lost while the most detached sparks are kept; ended"
+                );
+            } else if let (true, Some(session)) = (forgiven, &self.session) {
+                // Detached first: the heartbeat leaves it alone from here.
+                spark.set_detached(true);
+                if !spark.is_open() {
+                    // Closed by the server for a cause recovery forgives (a
+                    // missed heartbeat, a stalled write, a takeover).
+                    spark.reopen();
+                }
                 let token = session.token.clone();
                 recovery.detach(token, Box::new(self));
                 return;

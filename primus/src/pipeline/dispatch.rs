@@ -351,6 +351,8 @@ impl Dispatcher {
         waited.retain(|spark| {
             spark != own
                 && spark.is_open()
+                // A detached spark's queue drains only when its client is back.
+                && !spark.is_detached()
                 && spark.blocked_for().is_none_or(|blocked| blocked < STALLED_AFTER)
         });
         if waited.is_empty() {

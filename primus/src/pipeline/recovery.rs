@@ -49,14 +49,17 @@ use tokio::task::AbortHandle;
 pub struct ConnectionRecovery {
     window: Duration,
     replay_bytes: usize,
+    max_detached: usize,
 }
 
 impl Default for ConnectionRecovery {
-    /// Two minutes, 512 KiB of sent frames per spark.
+    /// Two minutes, 512 KiB of sent frames per spark, 10,000 detached
+    /// sparks at most.
     fn default() -> ConnectionRecovery {
         ConnectionRecovery {
             window: Duration::from_secs(120),
             replay_bytes: 512 * 1024,
+            max_detached: 10_000,
         }
     }
 }
@@ -79,9 +82,22 @@ impl ConnectionRecovery {
         self
     }
 
+    /// Keeps at most `sparks` detached sparks at once (default 10,000):
+    /// they hold no socket, so the connection caps do not count them. A
+    /// connection lost while the limit is reached ends as without recovery.
+    pub fn max_detached(mut self, sparks: usize) -> ConnectionRecovery {
+        self.max_detached = sparks;
+        self
+    }
+
     /// How long a lost spark waits for its client.
     pub fn window(&self) -> Duration {
         self.window
+    }
+
+    /// The most detached sparks kept at once.
+    pub fn max_detached_limit(&self) -> usize {
+        self.max_detached
     }
 
     /// The bytes of sent frames kept per spark.
@@ -126,6 +142,15 @@ pub(crate) fn new_token() -> String {
     format!("{bits:032x}")
 }
 
+/// What a kept frame costs: its bytes and its bookkeeping (so that many
+/// tiny frames cannot hold far more memory than the bound says).
+fn weight(frame: &Frame) -> usize {
+    frame.len() + FRAME_OVERHEAD
+}
+
+/// Bytes counted for each kept frame besides its own.
+const FRAME_OVERHEAD: usize = 64;
+
 /// The frames one connection handed to its transport, numbered from 1,
 /// the oldest dropped once they pass the byte bound.
 #[derive(Debug)]
@@ -154,13 +179,13 @@ impl ReplayRing {
 
     /// Records the next frame sent.
     pub(crate) fn push(&mut self, frame: Frame) {
-        self.bytes += frame.len();
+        self.bytes += weight(&frame);
         self.frames.push_back(frame);
         while self.bytes > self.limit {
             let Some(oldest) = self.frames.pop_front() else {
                 break;
             };
-            self.bytes -= oldest.len();
+            self.bytes -= weight(&oldest);
             self.first += 1;
         }
     }
@@ -177,7 +202,7 @@ impl ReplayRing {
             let Some(oldest) = self.frames.pop_front() else {
                 break;
             };
-            self.bytes -= oldest.len();
+            self.bytes -= weight(&oldest);
             self.first += 1;
         }
         Some(self.frames.iter().cloned().collect())
@@ -259,6 +284,10 @@ impl Recovery {
         let Some(spark) = spark else {
             return false;
         };
+        if spark.is_detached() {
+            // Detached meanwhile: there is nothing to close.
+            return true;
+        }
         tracing::debug!(
             spark = spark.id(),
             "client back on a new connection; the old one is closed"
@@ -282,6 +311,13 @@ impl Recovery {
 
     /// Keeps `connection` (whose session is `token`) for its client until
     /// the window passes or the server ends its spark; then it finishes.
+    /// True while another lost connection may be kept.
+    pub(crate) fn has_room(&self) -> bool {
+        self.detached
+            .lock()
+            .is_ok_and(|map| map.len() < self.settings.max_detached)
+    }
+
     pub(crate) fn detach(self: &Arc<Self>, token: String, connection: Box<dyn Detachable>) {
         let spark = connection.spark().clone();
         spark.set_detached(true);
@@ -293,9 +329,21 @@ impl Recovery {
         let window = self.settings.window;
         let key = token.clone();
         let watcher = tokio::spawn(async move {
-            tokio::select! {
-                () = tokio::time::sleep(window) => {}
-                _ = spark.close_requested() => {}
+            let deadline = tokio::time::sleep(window);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    () = &mut deadline => break,
+                    _ = spark.close_requested() => {
+                        // A takeover that raced the detaching: its client is
+                        // about to claim the spark, which stays.
+                        if spark.is_superseded() {
+                            spark.reopen();
+                            continue;
+                        }
+                        break;
+                    }
+                }
             }
             let Some(recovery) = recovery.upgrade() else {
                 return;
@@ -364,12 +412,13 @@ mod tests {
 
     #[test]
     fn the_ring_is_bounded_in_bytes() {
-        let mut ring = ReplayRing::new(10);
+        // Room for two frames of 4 bytes and their bookkeeping.
+        let mut ring = ReplayRing::new(2 * (4 + FRAME_OVERHEAD) + 1);
         for _ in 0..4 {
             ring.push(Frame::text("abcd"));
         }
         assert_eq!(ring.sent(), 4);
-        assert!(ring.bytes <= 10);
+        assert!(ring.bytes <= 2 * (4 + FRAME_OVERHEAD) + 1);
         assert_eq!(ring.resume_after(1), None, "frame 2 fell out");
         assert_eq!(ring.resume_after(2).unwrap().len(), 2);
     }

@@ -689,11 +689,21 @@ impl Spark {
     /// one: the old connection ends quietly (its client is gone) and is kept
     /// for the new one to take over. False when the spark was closed.
     pub(crate) fn supersede(&self) -> bool {
+        if self
+            .inner
+            .state
+            .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        // Set before the connection task hears of the close, which reads it.
         self.inner.superseded.store(true, Ordering::Release);
-        self.close(CloseRequest {
+        self.inner.close.send(CloseRequest {
             announce: false,
             code: None,
-        })
+        });
+        true
     }
 
     /// True once [`supersede`](Self::supersede) closed this spark's connection.

@@ -42,6 +42,11 @@ pub const SERVER_CLOSE: &str = "primus::server::close";
 /// The message a client sends to ask for its spark id.
 pub const ID_REQUEST: &str = "primus::id::";
 
+/// The WebSocket close code a client sends when it gives up on a connection
+/// it believes lost (its ping timeout) but wants its session kept: any other
+/// close frame from the client means it left on purpose.
+pub const RESUMABLE_CLOSE_CODE: u16 = 4001;
+
 /// The query parameter a client sets to ask for connection state recovery:
 /// `new` for a new session, `<token>-<messages seen>` to resume one.
 pub const RECOVER_PARAMETER: &str = "primus_recover";

@@ -302,6 +302,9 @@ var CODEC = COMPILED.parser === 'msgpack' ? {
 
 var PREFIX = 'primus::';
 
+/** The close code of a lost connection whose session the server keeps. */
+var RESUMABLE_CLOSE_CODE = 4001;
+
 // ---------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------
@@ -920,13 +923,14 @@ Primus.prototype._connect = function connect() {
 };
 
 /** Detaches and closes the current socket, if any. */
-Primus.prototype._dropSocket = function dropSocket() {
+Primus.prototype._dropSocket = function dropSocket(code) {
   var socket = this.socket;
   this.socket = null;
   if (!socket || typeof socket.close !== 'function') return;
   socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
   try {
-    socket.close();
+    if (code === undefined) socket.close();
+    else socket.close(code);
   } catch (e) {
     // Closing a socket that never connected may throw in old browsers.
   }
@@ -990,7 +994,9 @@ Primus.prototype._onSocketClose = function onSocketClose(socket) {
 
 /** An open connection is gone (closed unexpectedly or heartbeat timeout). */
 Primus.prototype._connectionLost = function connectionLost() {
-  this._dropSocket();
+  // A session the server keeps is left with a code that says so (a plain
+  // close means the client left on purpose).
+  this._dropSocket(this._session ? RESUMABLE_CLOSE_CODE : undefined);
   this._setReadyState(Primus.CLOSED, 'end');
   this._clearTimer('ping');
   this._clearTimer('connect');
@@ -1144,6 +1150,9 @@ Primus.prototype._emitError = function emitError(error) {
 
 Primus.prototype._onSocketMessage = function onSocketMessage(socket, raw) {
   if (socket !== this.socket) return;
+  // Recovery greetings are only the first message of a connection.
+  this._firstMessage = socket._primusGreeted !== true;
+  socket._primusGreeted = true;
   // The server numbers every message after its session greeting.
   if (this._session) this._session.seen++;
   var decoded;
@@ -1183,12 +1192,14 @@ Primus.prototype._control = function control(message) {
       this.emit('incoming::id', value);
       return true;
     case 'recover':
+      if (!this._firstMessage || !this.options.resume) return false;
       // A new session; if this client had one, it could not be resumed.
       var had = this._session !== null;
       this._session = { token: value, seen: 0 };
       if (had) this.emit('not resumed');
       return true;
     case 'recovered':
+      if (!this._firstMessage || !this.options.resume) return false;
       // The greeting itself is not counted; the missed messages follow.
       if (this._session) this._session.seen--;
       this.emit('resumed');

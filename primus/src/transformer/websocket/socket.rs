@@ -11,7 +11,7 @@ use super::frame_writer::FrameWriter;
 use super::metered::{is_budget_spent, Metered};
 use crate::pipeline::{Connection, OpenError, Work};
 use crate::spark::{CloseRequest, DisconnectReason, Outbound, Spark, SparkError};
-use crate::wire::Frame;
+use crate::wire::{protocol, Frame};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
@@ -263,9 +263,15 @@ impl Socket {
                 self.connection.heartbeat();
                 return Read::Flush;
             }
-            WsMessage::Close(_) => {
-                // A close on purpose: the session is not kept for recovery.
-                self.connection.forgo_recovery();
+            WsMessage::Close(frame) => {
+                // A close on purpose: the session is not kept for recovery,
+                // unless the client says it only gave up on this connection.
+                let resumable = frame
+                    .as_ref()
+                    .is_some_and(|frame| u16::from(frame.code) == protocol::RESUMABLE_CLOSE_CODE);
+                if !resumable {
+                    self.connection.forgo_recovery();
+                }
                 return Read::Exit(Exit::Gone);
             }
             WsMessage::Pong(_) | WsMessage::Frame(_) => {}
