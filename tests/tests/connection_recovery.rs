@@ -376,3 +376,50 @@ async fn past_the_most_detached_sparks_a_lost_connection_ends() {
     let after = values_and_sessions(events_for(&mut events, Duration::from_millis(500)).await);
     assert_eq!(after, [json!("not resumed")]);
 }
+
+/// A raw WebSocket client that asks for recovery, reads its greeting and
+/// closes with `code`; returns the spark's id.
+async fn close_with(running: &Running, code: u16) -> String {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+    let url = format!("{}?primus_recover=new", running.ws_url());
+    let mut socket = primus_tests::raw::connect(&url, &[]).await;
+    let greeting = primus_tests::raw::next_text(&mut socket, WAIT).await;
+    assert!(greeting.starts_with("\"primus::recover::"), "{greeting}");
+    primus_tests::raw::send_text(&mut socket, "\"primus::id::\"").await;
+    let answer = primus_tests::raw::next_text(&mut socket, WAIT).await;
+    let id = answer
+        .trim_matches('"')
+        .strip_prefix("primus::id::")
+        .expect("the id answer")
+        .to_owned();
+    let close = CloseFrame {
+        code: CloseCode::from(code),
+        reason: "".into(),
+    };
+    socket.send(WsMessage::Close(Some(close))).await.expect("close");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_with_4001_keeps_the_session_and_any_other_close_ends_it() {
+    let gone = Log::default();
+    let running = start(ConnectionRecovery::within(Duration::from_secs(20)), gone.clone()).await;
+
+    // The client gave up on a connection it believes lost: kept.
+    let kept = close_with(&running, primus::protocol::RESUMABLE_CLOSE_CODE).await;
+    let spark = running.server.spark(&kept).expect("spark");
+    until("the spark to be detached", WAIT, || spark.is_detached()).await;
+    assert!(gone.entries().is_empty());
+
+    // A normal close: the client left on purpose.
+    let left = close_with(&running, 1000).await;
+    until("the disconnection handler", WAIT, || {
+        gone.entries() == [left.clone()]
+    })
+    .await;
+    assert!(running.server.spark(&left).is_none());
+}
