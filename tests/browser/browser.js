@@ -5,7 +5,9 @@
 // JSON summary as the last stdout line on success, exit code 1 and the
 // reason on stderr on failure.
 
+const assert = require('assert/strict');
 const fs = require('fs');
+const readline = require('readline');
 const os = require('os');
 const path = require('path');
 const { chromium } = require('playwright-core');
@@ -137,4 +139,33 @@ async function run(ms, body) {
   }
 }
 
-module.exports = { CHROMIUM, ARGS, launch, newPage, within, run };
+/**
+ * The lines a stepped script gets from its test on stdin: `expect(line, ms)`
+ * waits for the next one and checks it; `close()` stops reading (stdin stays
+ * open on the test's side).
+ */
+function stdinLines() {
+  const received = [];
+  const waiting = [];
+  const input = readline.createInterface({ input: process.stdin });
+  input.on('line', (line) => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(line.trim());
+    else received.push(line.trim());
+  });
+  const next = () => (received.length
+    ? Promise.resolve(received.shift())
+    : new Promise((resolve) => waiting.push(resolve)));
+  return {
+    async expect(expected, ms) {
+      const line = await within(ms, `waiting for ${expected} on stdin`, next());
+      assert.equal(line, expected, `expected ${expected} on stdin`);
+    },
+    close() {
+      input.close();
+      process.stdin.destroy();
+    },
+  };
+}
+
+module.exports = { CHROMIUM, ARGS, launch, newPage, within, run, stdinLines };

@@ -15,9 +15,8 @@
 // Every wait is bounded; any failure exits with code 1 and the reason on
 // stderr.
 
-const readline = require('readline');
 const assert = require('assert/strict');
-const { newPage, run, within } = require('./browser');
+const { newPage, run, stdinLines } = require('./browser');
 
 const url = process.argv[2];
 const screenshotAt = process.argv.indexOf('--screenshot');
@@ -28,22 +27,8 @@ if (!url) {
 }
 
 // Lines from the Rust side.
-const received = [];
-const waiting = [];
-const input = readline.createInterface({ input: process.stdin });
-input.on('line', (line) => {
-  const waiter = waiting.shift();
-  if (waiter) waiter(line.trim());
-  else received.push(line.trim());
-});
-function nextLine() {
-  if (received.length) return Promise.resolve(received.shift());
-  return new Promise((resolve) => waiting.push(resolve));
-}
-async function expectLine(expected, ms) {
-  const line = await within(ms, `waiting for ${expected} on stdin`, nextLine());
-  assert.equal(line, expected, `expected ${expected} on stdin`);
-}
+const stdin = stdinLines();
+const expectLine = stdin.expect;
 const tell = (line) => console.log(line);
 
 async function openChat(page) {
@@ -77,10 +62,7 @@ async function members(page) {
 }
 
 // stdin stays open (the Rust side holds it): stop reading when done.
-const done = () => {
-  input.close();
-  process.stdin.destroy();
-};
+const done = stdin.close;
 
 run(90000, async ({ context, journal }) => {
   const ada = await newPage(context, journal);

@@ -15,9 +15,7 @@
 // Every wait is bounded; any failure exits with code 1 and the reason on
 // stderr.
 
-const readline = require('readline');
-const assert = require('assert/strict');
-const { newPage, run, within } = require('./browser');
+const { newPage, run, stdinLines } = require('./browser');
 
 const url = process.argv[2];
 if (!url) {
@@ -25,26 +23,7 @@ if (!url) {
   process.exit(2);
 }
 
-const received = [];
-const waiting = [];
-const input = readline.createInterface({ input: process.stdin });
-input.on('line', (line) => {
-  const waiter = waiting.shift();
-  if (waiter) waiter(line.trim());
-  else received.push(line.trim());
-});
-function nextLine() {
-  if (received.length) return Promise.resolve(received.shift());
-  return new Promise((resolve) => waiting.push(resolve));
-}
-async function expectLine(expected, ms) {
-  const line = await within(ms, `waiting for ${expected} on stdin`, nextLine());
-  assert.equal(line, expected, `expected ${expected} on stdin`);
-}
-const done = () => {
-  input.close();
-  process.stdin.destroy();
-};
+const stdin = stdinLines();
 
 run(60000, async ({ context, journal }) => {
   const page = await newPage(context, journal);
@@ -63,12 +42,12 @@ run(60000, async ({ context, journal }) => {
     return new Promise((resolve) => primus.id(resolve));
   });
   console.log('OPEN');
-  await expectLine('LOST', 30000);
+  await stdin.expect('LOST', 30000);
   await page.waitForFunction(() => window.log.includes(5), null, { timeout: 15000 });
   // Anything sent twice would arrive right behind.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const after = await page.evaluate(() => window.log.slice(window.log.indexOf('joined') + 1));
   const idAfter = await page.evaluate(() => new Promise((resolve) => window.primus.id(resolve)));
-  done();
+  stdin.close();
   return { id, idAfter, after };
 });

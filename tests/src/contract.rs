@@ -26,6 +26,15 @@ use tokio::process::Command;
 /// explicit opt-outs of this crate's secure defaults, so that the two
 /// servers answer alike.
 pub fn builder(errors: &Log) -> ServerBuilder {
+    builder_answering(errors, |_, _| false)
+}
+
+/// A test's own answer to a message, tried before the contract's: true
+/// when it handled the message.
+pub type Answer = fn(&Spark, &Message) -> bool;
+
+/// [`builder`], with `answer` tried first on every message.
+pub fn builder_answering(errors: &Log, answer: Answer) -> ServerBuilder {
     let errors = errors.clone();
     Server::builder()
         .origins(Origins::any())
@@ -39,7 +48,11 @@ pub fn builder(errors: &Log) -> ServerBuilder {
                 _ => Ok(()),
             }
         })
-        .on_data(|spark, message| async move { reply(&spark, message) })
+        .on_data(move |spark, message| async move {
+            if !answer(&spark, &message) {
+                reply(&spark, message)
+            }
+        })
         .on_error(move |_spark, error| errors.push(error.to_string()))
 }
 
@@ -69,6 +82,19 @@ pub async fn server(ping_interval: Option<Duration>) -> Running {
 pub async fn server_with(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> Running {
     let errors = Log::default();
     let server = configure(builder(&errors))
+        .build()
+        .expect("build the contract server");
+    serve_with_errors(server, errors).await
+}
+
+/// The echo-contract server with `answer` tried first, after `configure`,
+/// served.
+pub async fn server_answering(
+    configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
+    answer: Answer,
+) -> Running {
+    let errors = Log::default();
+    let server = configure(builder_answering(&errors, answer))
         .build()
         .expect("build the contract server");
     serve_with_errors(server, errors).await

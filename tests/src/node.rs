@@ -99,6 +99,19 @@ pub fn scenario_command(
     command
 }
 
+/// Runs `scenario` of the real Node client made with `parser` (its
+/// `websockets` transformer) against `url`; see [`run_scenario`].
+pub async fn parser_scenario(
+    url: &str,
+    parser: &str,
+    scenario: &str,
+    ping_interval_ms: Option<u64>,
+) -> Value {
+    let mut command = scenario_command(url, scenario, ping_interval_ms, "websockets", None);
+    command.args(["--parser", parser]);
+    run_scenario(command, scenario).await
+}
+
 /// Runs a [`scenario_command`] and panics with its output unless it passed
 /// within 60 s. Returns the JSON summary it printed last.
 pub async fn run_scenario(command: Command, scenario: &str) -> Value {

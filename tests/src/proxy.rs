@@ -61,15 +61,17 @@ impl LossyProxy {
                 };
                 let (client_read, client_write) = client.into_split();
                 let (server_read, server_write) = server.into_split();
-                let up = tokio::spawn(pump_up(
+                let up = tokio::spawn(pump(
                     client_read,
                     server_write,
+                    Direction::ToServer,
                     accepting.clone(),
                     stranding.subscribe(),
                 ));
-                let down = tokio::spawn(pump_down(
+                let down = tokio::spawn(pump(
                     server_read,
                     client_write,
+                    Direction::ToClient,
                     accepting.clone(),
                     stranding.subscribe(),
                 ));
@@ -129,38 +131,21 @@ impl Drop for LossyProxy {
     }
 }
 
-/// Client to server; when stranded, the server's half is kept.
-async fn pump_up(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
-    shared: Arc<Shared>,
-    mut strand: watch::Receiver<u64>,
-) {
-    let mut buffer = vec![0u8; 16 * 1024];
-    loop {
-        let read = tokio::select! {
-            read = from.read(&mut buffer) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(read) => read,
-            },
-            _ = strand.changed() => {
-                if let Ok(mut kept) = shared.stranded.lock() {
-                    kept.push(ServerHalf::Write(to));
-                }
-                return;
-            }
-        };
-        if to.write_all(&buffer[..read]).await.is_err() {
-            return;
-        }
-    }
+/// Which way a pump carries bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    ToServer,
+    /// Thrown away while the proxy is dropping.
+    ToClient,
 }
 
-/// Server to client (thrown away while dropping); when stranded, the
-/// server's half is kept.
-async fn pump_down(
+/// Carries bytes one way until either side closes; when stranded, the
+/// server's half (the write half going up, the read half coming down) is
+/// kept open and the client's is dropped.
+async fn pump(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
+    direction: Direction,
     shared: Arc<Shared>,
     mut strand: watch::Receiver<u64>,
 ) {
@@ -172,13 +157,17 @@ async fn pump_down(
                 Ok(read) => read,
             },
             _ = strand.changed() => {
-                if let Ok(mut kept) = shared.stranded.lock() {
-                    kept.push(ServerHalf::Read(from));
+                let kept = match direction {
+                    Direction::ToServer => ServerHalf::Write(to),
+                    Direction::ToClient => ServerHalf::Read(from),
+                };
+                if let Ok(mut halves) = shared.stranded.lock() {
+                    halves.push(kept);
                 }
                 return;
             }
         };
-        if shared.dropping.load(Ordering::Acquire) {
+        if direction == Direction::ToClient && shared.dropping.load(Ordering::Acquire) {
             continue;
         }
         if to.write_all(&buffer[..read]).await.is_err() {

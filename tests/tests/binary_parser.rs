@@ -10,8 +10,6 @@ use primus::parser::BinaryPack;
 use primus::{Payload, Server, Spark};
 use primus_client::Client;
 use primus_tests::events::{expect_open, next_message, next_value};
-use primus_tests::logs::Log;
-use primus_tests::server::serve_with_errors;
 use primus_tests::wait::WAIT;
 use primus_tests::{contract, node};
 use serde::{Deserialize, Serialize};
@@ -54,32 +52,30 @@ struct Doubled {
     doubled: Bytes,
 }
 
-/// The echo contract ([`contract::reply`], which sends back as they came
-/// the frames it cannot read as JSON values, such as those with bytes);
-/// `{"double": bytes}` is answered with every byte doubled.
-fn answer(spark: &Spark, message: primus::Message) {
-    if let Ok(Double { double }) = message.decode::<Double>() {
-        let doubled = Bytes(double.0.iter().map(|b| b.wrapping_mul(2)).collect());
-        let _ = spark.write(&Doubled { doubled });
-        return;
-    }
-    contract::reply(spark, message);
+/// `{"double": bytes}` is answered with every byte doubled (so the server
+/// must read the bytes); the echo contract answers the rest (and sends
+/// back as they came the frames it cannot read as JSON values, such as
+/// those with bytes).
+fn double(spark: &Spark, message: &primus::Message) -> bool {
+    let Ok(Double { double }) = message.decode::<Double>() else {
+        return false;
+    };
+    let doubled = Bytes(double.0.iter().map(|b| b.wrapping_mul(2)).collect());
+    let _ = spark.write(&Doubled { doubled });
+    true
 }
 
 async fn node_scenario(scenario: &str, ping_interval_ms: Option<u64>) -> Value {
-    let errors = Log::default();
-    let recorded = errors.clone();
-    let server = Server::builder()
-        .parser(BinaryPack)
-        .ping_interval(ping_interval_ms.map(Duration::from_millis))
-        .on_data(|spark, message| async move { answer(&spark, message) })
-        .on_error(move |_spark, error| recorded.push(error.to_string()))
-        .build()
-        .expect("build");
-    let running = serve_with_errors(server, errors).await;
-    let mut command = node::scenario_command(&running.url(), scenario, ping_interval_ms, "websockets", None);
-    command.args(["--parser", "binary"]);
-    let summary = node::run_scenario(command, scenario).await;
+    let running = contract::server_answering(
+        |builder| {
+            builder
+                .parser(BinaryPack)
+                .ping_interval(ping_interval_ms.map(Duration::from_millis))
+        },
+        double,
+    )
+    .await;
+    let summary = node::parser_scenario(&running.url(), "binary", scenario, ping_interval_ms).await;
     assert!(
         running.errors.entries().is_empty(),
         "{:?}",

@@ -9,8 +9,6 @@ use primus::parser::{Ejson, EjsonBinary, EjsonDate};
 use primus::{Payload, Server, Spark};
 use primus_client::Client;
 use primus_tests::events::{expect_open, next_value};
-use primus_tests::logs::Log;
-use primus_tests::server::serve_with_errors;
 use primus_tests::wait::WAIT;
 use primus_tests::{contract, node};
 use serde::{Deserialize, Serialize};
@@ -22,32 +20,29 @@ struct Later {
     later: EjsonDate,
 }
 
-/// The echo contract ([`contract::reply`]); `{"later": date}` is answered
-/// with the date one second on (so the server must read the date).
-fn answer(spark: &Spark, message: primus::Message) {
-    if let Ok(Later { later }) = message.decode::<Later>() {
-        let _ = spark.write(&Later {
-            later: EjsonDate::from_millis(later.millis() + 1000),
-        });
-        return;
-    }
-    contract::reply(spark, message);
+/// `{"later": date}` is answered with the date one second on (so the
+/// server must read the date); the echo contract answers the rest.
+fn later(spark: &Spark, message: &primus::Message) -> bool {
+    let Ok(Later { later }) = message.decode::<Later>() else {
+        return false;
+    };
+    let _ = spark.write(&Later {
+        later: EjsonDate::from_millis(later.millis() + 1000),
+    });
+    true
 }
 
 async fn node_scenario(scenario: &str, ping_interval_ms: Option<u64>) -> Value {
-    let errors = Log::default();
-    let recorded = errors.clone();
-    let server = Server::builder()
-        .parser(Ejson)
-        .ping_interval(ping_interval_ms.map(Duration::from_millis))
-        .on_data(|spark, message| async move { answer(&spark, message) })
-        .on_error(move |_spark, error| recorded.push(error.to_string()))
-        .build()
-        .expect("build");
-    let running = serve_with_errors(server, errors).await;
-    let mut command = node::scenario_command(&running.url(), scenario, ping_interval_ms, "websockets", None);
-    command.args(["--parser", "ejson"]);
-    let summary = node::run_scenario(command, scenario).await;
+    let running = contract::server_answering(
+        |builder| {
+            builder
+                .parser(Ejson)
+                .ping_interval(ping_interval_ms.map(Duration::from_millis))
+        },
+        later,
+    )
+    .await;
+    let summary = node::parser_scenario(&running.url(), "ejson", scenario, ping_interval_ms).await;
     assert!(
         running.errors.entries().is_empty(),
         "{:?}",

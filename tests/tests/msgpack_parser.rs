@@ -22,9 +22,7 @@ async fn node_scenario(scenario: &str, ping_interval_ms: Option<u64>) -> serde_j
             .ping_interval(ping_interval_ms.map(Duration::from_millis))
     })
     .await;
-    let mut command = node::scenario_command(&running.url(), scenario, ping_interval_ms, "websockets", None);
-    command.args(["--parser", "msgpack"]);
-    let summary = node::run_scenario(command, scenario).await;
+    let summary = node::parser_scenario(&running.url(), "msgpack", scenario, ping_interval_ms).await;
     assert!(
         running.errors.entries().is_empty(),
         "{:?}",
