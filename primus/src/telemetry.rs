@@ -15,6 +15,9 @@
 //! | `primus_auth_refusals_total` | counter | | requests refused by the authorization hook |
 //! | `primus_handler_seconds` | histogram | `event` | time in each typed event's handler |
 //! | `primus_broadcast_fanout` | histogram | | sparks of this process a `write`/`write_to` reached |
+//! | `primus_sparks_detached` | gauge | | sparks whose connection is lost, kept for their client (connection state recovery) |
+//! | `primus_sessions_resumed_total` | counter | | lost sparks taken back by their client |
+//! | `primus_sessions_missed_total` | counter | | clients that asked to resume a session that was gone (a new spark each) |
 //!
 //! Per-connection counters are registered once when the connection opens,
 //! and a handler's histogram when its event is first handled, so counting a
@@ -115,4 +118,19 @@ impl HandlerTimer {
 /// A broadcast reached `sparks` sparks of this process.
 pub(crate) fn fanout(sparks: usize) {
     histogram!("primus_broadcast_fanout").record(sparks as f64);
+}
+
+/// Sparks kept for their client under connection state recovery.
+pub(crate) fn sparks_detached() -> Gauge {
+    gauge!("primus_sparks_detached")
+}
+
+/// A lost spark was taken back by its client.
+pub(crate) fn session_resumed() {
+    counter!("primus_sessions_resumed_total").increment(1);
+}
+
+/// A client asked to resume a session that was gone.
+pub(crate) fn session_missed() {
+    counter!("primus_sessions_missed_total").increment(1);
 }

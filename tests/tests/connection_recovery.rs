@@ -423,3 +423,66 @@ async fn a_close_with_4001_keeps_the_session_and_any_other_close_ends_it() {
     .await;
     assert!(running.server.spark(&left).is_none());
 }
+
+/// This binary's metrics (a Prometheus recorder installed once).
+fn metrics() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::set_global_recorder(recorder).expect("the only recorder of this binary");
+        handle
+    })
+}
+
+/// The value of a metric without labels (0 before it is first recorded).
+fn metric(name: &str) -> f64 {
+    metrics()
+        .render()
+        .lines()
+        .find(|line| line.split(' ').next() == Some(name))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_misses_and_detached_sparks_are_counted() {
+    metrics();
+    // Other tests of this binary run at the same time: counts only grow.
+    let (resumed, missed) = (
+        metric("primus_sessions_resumed_total"),
+        metric("primus_sessions_missed_total"),
+    );
+    let gone = Log::default();
+    let running = start(
+        ConnectionRecovery::within(Duration::from_secs(2)),
+        gone.clone(),
+    )
+    .await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (_client, mut events, spark) = joined(&running, &proxy).await;
+    let id = spark.id().to_owned();
+
+    proxy.refuse(true);
+    proxy.cut();
+    until("the spark to be detached", WAIT, || spark.is_detached()).await;
+    assert!(metric("primus_sparks_detached") >= 1.0, "{}", metrics().render());
+    proxy.refuse(false);
+    until_open(&mut events).await;
+    until("a resume to be counted", WAIT, || {
+        metric("primus_sessions_resumed_total") > resumed
+    })
+    .await;
+
+    // Past the window: a miss.
+    proxy.refuse(true);
+    proxy.cut();
+    until("the window to pass", WAIT, || gone.entries() == [id.clone()]).await;
+    proxy.refuse(false);
+    until_open(&mut events).await;
+    until("a miss to be counted", WAIT, || {
+        metric("primus_sessions_missed_total") > missed
+    })
+    .await;
+}

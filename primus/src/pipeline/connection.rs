@@ -16,7 +16,7 @@ use crate::spark::{
     Address, CloseRequest, DisconnectReason, Outbound, Query, RequestExtensions, SessionRecovery, Spark,
     SparkError, SparkInit,
 };
-use crate::telemetry::ConnectionMeters;
+use crate::telemetry::{self, ConnectionMeters};
 use crate::wire::{protocol, Frame};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
@@ -172,8 +172,12 @@ impl Connector {
             _ => None,
         };
         if let Some(RecoverAsk::Resume { token, seen }) = &ask {
-            if let Some(connection) = resume(&host, token, *seen) {
-                return Ok(connection);
+            match resume(&host, token, *seen) {
+                Some(connection) => {
+                    telemetry::session_resumed();
+                    return Ok(connection);
+                }
+                None => telemetry::session_missed(),
             }
         }
         let hub: Arc<dyn SparkHub> = host.clone();

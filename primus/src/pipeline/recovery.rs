@@ -23,6 +23,7 @@
 
 use crate::spark::Spark;
 use crate::spark::{Query, SessionRecovery};
+use crate::telemetry;
 use crate::wire::Frame;
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
@@ -363,12 +364,14 @@ impl Recovery {
             },
         );
         drop(detached);
+        telemetry::sparks_detached().increment(1);
         self.detaching.notify_waiters();
     }
 
     /// The detached connection of `token`, taken out of the waiting room.
     fn take(&self, token: &str) -> Option<Box<dyn Detachable>> {
         let entry = self.detached.lock().ok()?.remove(token)?;
+        telemetry::sparks_detached().decrement(1);
         Some(entry.connection)
     }
 
@@ -376,6 +379,7 @@ impl Recovery {
     /// watcher stopped; `None` when there is none.
     pub(crate) fn claim(&self, token: &str) -> Option<Box<dyn Detachable>> {
         let entry = self.detached.lock().ok()?.remove(token)?;
+        telemetry::sparks_detached().decrement(1);
         entry.watcher.abort();
         Some(entry.connection)
     }
