@@ -455,11 +455,7 @@ async fn resumes_misses_and_detached_sparks_are_counted() {
         metric("primus_sessions_missed_total"),
     );
     let gone = Log::default();
-    let running = start(
-        ConnectionRecovery::within(Duration::from_secs(2)),
-        gone.clone(),
-    )
-    .await;
+    let running = start(ConnectionRecovery::within(Duration::from_secs(2)), gone.clone()).await;
     let proxy = LossyProxy::start(running.addr).await;
     let (_client, mut events, spark) = joined(&running, &proxy).await;
     let id = spark.id().to_owned();

@@ -277,6 +277,8 @@ fn resume(host: &Arc<dyn PipelineHost>, token: &str, seen: u64) -> Option<Connec
     spark.set_recovery(SessionRecovery::Resumed);
     spark.set_detached(false);
     recovery.attach(token, &spark);
+    // A server shutting down ends it at once, as it does a new spark.
+    host.opened(&spark);
     Some(*connection)
 }
 

@@ -152,7 +152,8 @@ pub(crate) trait PipelineHost: SparkHub {
     /// The pipeline of this host.
     fn pipeline(&self) -> &Pipeline;
 
-    /// Called once a new spark is registered, before its handlers run: the
-    /// host may end it at once (a server being destroyed does).
+    /// Called once a new spark is registered, before its handlers run, and
+    /// when a detached spark is resumed: the host may end it at once (a
+    /// server being destroyed does).
     fn opened(&self, spark: &Spark);
 }
