@@ -45,13 +45,27 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ejson;
 
+impl Ejson {
+    /// [`Parser::encode`] without type erasure (what `encode_value` calls):
+    /// JSON, with non-finite floats and bytes in EJSON's forms.
+    pub(crate) fn encode_typed<T: Serialize + ?Sized>(value: &T) -> Result<Frame, ParserError> {
+        let json = match super::json_write::to_vec_ejson(value) {
+            Some(json) => json,
+            // Shapes the writer leaves to serde_json (map keys that are not
+            // strings): plain JSON, where a non-finite float is `null`.
+            None => serde_json::to_vec(value).map_err(ParserError::encode)?,
+        };
+        Ok(Json::text_frame(json))
+    }
+}
+
 impl Parser for Ejson {
     fn name(&self) -> &'static str {
         "ejson"
     }
 
     fn encode(&self, value: &dyn erased_serde::Serialize) -> Result<Frame, ParserError> {
-        Json::encode_typed(value)
+        Ejson::encode_typed(value)
     }
 
     fn decode(
@@ -81,6 +95,9 @@ impl Parser for Ejson {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EjsonDate(i64);
+
+/// The farthest a JavaScript `Date` reaches from the epoch, in milliseconds.
+const MAX_DATE_MILLIS: u64 = 8_640_000_000_000_000;
 
 impl EjsonDate {
     /// The date `millis` milliseconds after (or before, when negative) the
@@ -121,6 +138,11 @@ impl From<SystemTime> for EjsonDate {
 
 impl Serialize for EjsonDate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.unsigned_abs() > MAX_DATE_MILLIS {
+            return Err(serde::ser::Error::custom(
+                "an EJSON date must be within ±8.64e15 ms of the epoch (JavaScript's range)",
+            ));
+        }
         let mut map = serializer.serialize_map(Some(1))?;
         map.serialize_entry("$date", &self.0)?;
         map.end()
@@ -138,7 +160,7 @@ impl<'de> Deserialize<'de> for EjsonDate {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EjsonDate, A::Error> {
                 let millis: f64 = only_entry(&mut map, "$date")?;
                 // JavaScript dates are whole milliseconds within ±8.64e15.
-                if millis.fract() != 0.0 || millis.abs() > 8.64e15 {
+                if millis.fract() != 0.0 || millis.abs() > MAX_DATE_MILLIS as f64 {
                     return Err(de::Error::custom(
                         "an EJSON date must be a whole number of milliseconds",
                     ));
@@ -278,6 +300,47 @@ mod tests {
         for bad in [r#"{"$binary":"AA"}"#, r#"{"$binary":"@@@@"}"#, r#"{"$binary":1}"#] {
             assert!(serde_json::from_str::<EjsonBinary>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn non_finite_numbers_and_bytes_take_ejson_forms() {
+        struct Raw<'a>(&'a [u8]);
+        impl Serialize for Raw<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bytes(self.0)
+            }
+        }
+        let parser: &dyn Parser = &Ejson;
+        let numbers = [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1.5];
+        assert_eq!(
+            parser.encode_value(&numbers).unwrap().as_str(),
+            Some(r#"[{"$InfNaN":1},{"$InfNaN":-1},{"$InfNaN":0},1.5]"#)
+        );
+        assert_eq!(
+            parser.encode_value(&Raw(&[0, 1, 2, 250, 255])).unwrap().as_str(),
+            Some(r#"{"$binary":"AAEC+v8="}"#)
+        );
+        // Through the erased path too.
+        assert_eq!(
+            Ejson.encode(&f64::NAN).unwrap().as_str(),
+            Some(r#"{"$InfNaN":0}"#)
+        );
+        // The JSON parser is unchanged: null, and an array of numbers.
+        assert_eq!(
+            (&Json as &dyn Parser).encode_value(&f64::NAN).unwrap().as_str(),
+            Some("null")
+        );
+    }
+
+    #[test]
+    fn dates_beyond_javascripts_range_are_refused_when_written() {
+        let parser: &dyn Parser = &Ejson;
+        assert!(parser
+            .encode_value(&EjsonDate::from_millis(8_640_000_000_000_001))
+            .is_err());
+        assert!(parser
+            .encode_value(&EjsonDate::from_millis(-8_640_000_000_000_000))
+            .is_ok());
     }
 
     #[test]

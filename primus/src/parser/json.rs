@@ -31,13 +31,18 @@ impl Json {
             // (which serde_json then reports in its own words).
             None => serde_json::to_vec(value).map_err(ParserError::encode)?,
         };
+        Ok(Json::text_frame(json))
+    }
+
+    /// JSON text as Primus sends it: U+2028/U+2029 escaped.
+    pub(crate) fn text_frame(json: Vec<u8>) -> Frame {
         // Both characters are E2 80 A8/A9 in UTF-8: a byte search first.
         let json = match json.contains(&0xE2) {
             true => escape_line_separators(json),
             false => json,
         };
         // JSON text written from `&str`s and ASCII is UTF-8.
-        Ok(Frame::text_trusted(bytes::Bytes::from(json)))
+        Frame::text_trusted(bytes::Bytes::from(json))
     }
 
     /// [`Parser::decode`] without type erasure (what `decode_value` calls).

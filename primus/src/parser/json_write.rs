@@ -21,6 +21,19 @@ use std::fmt;
 pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
     let mut writer = Writer {
         out: Vec::with_capacity(128),
+        ejson: false,
+    };
+    value.serialize(&mut writer).ok()?;
+    Some(writer.out)
+}
+
+/// [`to_vec`] in EJSON's forms: a non-finite float as `{"$InfNaN":±1|0}`
+/// and bytes as `{"$binary":"<base64>"}` (where JSON writes `null` and an
+/// array of numbers).
+pub(crate) fn to_vec_ejson<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
+    let mut writer = Writer {
+        out: Vec::with_capacity(128),
+        ejson: true,
     };
     value.serialize(&mut writer).ok()?;
     Some(writer.out)
@@ -46,12 +59,30 @@ impl ser::Error for Unsupported {
 
 struct Writer {
     out: Vec<u8>,
+    /// Write EJSON's forms for what JSON cannot carry.
+    ejson: bool,
 }
 
 impl Writer {
     /// A scalar, written by serde_json.
     fn scalar<T: Serialize>(&mut self, value: T) -> Result<(), Unsupported> {
         serde_json::to_writer(&mut self.out, &value).map_err(|_| Unsupported)
+    }
+
+    /// A float; under EJSON a non-finite one in its `$InfNaN` form.
+    fn float(&mut self, value: f64) -> Result<(), Unsupported> {
+        if !self.ejson || value.is_finite() {
+            return self.scalar(value);
+        }
+        let sign = match value {
+            v if v.is_nan() => "0",
+            v if v > 0.0 => "1",
+            _ => "-1",
+        };
+        self.out.extend_from_slice(b"{\"$InfNaN\":");
+        self.out.extend_from_slice(sign.as_bytes());
+        self.out.push(b'}');
+        Ok(())
     }
 
     fn string(&mut self, text: &str) {
@@ -200,10 +231,13 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.scalar(v)
     }
     fn serialize_f32(self, v: f32) -> Result<(), Unsupported> {
-        self.scalar(v)
+        match self.ejson && !v.is_finite() {
+            true => self.float(v.into()),
+            false => self.scalar(v),
+        }
     }
     fn serialize_f64(self, v: f64) -> Result<(), Unsupported> {
-        self.scalar(v)
+        self.float(v)
     }
     fn serialize_char(self, v: char) -> Result<(), Unsupported> {
         self.string(v.encode_utf8(&mut [0u8; 4]));
@@ -214,6 +248,13 @@ impl<'a> ser::Serializer for &'a mut Writer {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Unsupported> {
+        if self.ejson {
+            self.out.extend_from_slice(b"{\"$binary\":\"");
+            self.out
+                .extend_from_slice(data_encoding::BASE64.encode(v).as_bytes());
+            self.out.extend_from_slice(b"\"}");
+            return Ok(());
+        }
         let mut seq = self.open(b"[", b"]");
         for byte in v {
             seq.element(byte)?;

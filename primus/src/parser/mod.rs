@@ -116,8 +116,12 @@ impl dyn Parser {
     /// (same bytes, no type erasure); other parsers go through
     /// [`Parser::encode`].
     pub fn encode_value<T: Serialize + ?Sized>(&self, value: &T) -> Result<Frame, ParserError> {
-        if self.is_builtin_json() {
+        let any: &dyn std::any::Any = self;
+        if any.is::<Json>() {
             return Json::encode_typed(value);
+        }
+        if any.is::<Ejson>() {
+            return Ejson::encode_typed(value);
         }
         self.encode(&value)
     }
@@ -136,9 +140,9 @@ impl dyn Parser {
         slot.ok_or_else(|| ParserError::decode("the parser produced no value"))
     }
 
-    /// True for the built-in parsers whose frames are exactly JSON text
-    /// ([`Json`], and [`Ejson`], which reads and writes EJSON's JSON form
-    /// as it is); not for a wrapper around them.
+    /// True for the built-in parsers that read frames exactly as JSON text
+    /// ([`Json`], and [`Ejson`], which reads EJSON's JSON form as it is);
+    /// not for a wrapper around them.
     pub(crate) fn is_builtin_json(&self) -> bool {
         let any: &dyn std::any::Any = self;
         any.is::<Json>() || any.is::<Ejson>()

@@ -137,13 +137,13 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
             Item::Str(bytes) => visit_text(bytes, visitor),
             Item::Bytes(bytes) => visitor.visit_borrowed_bytes(bytes),
             Item::Array(len) => self.nested(|reader| {
-                let mut access = Items { reader, left: len };
+                let mut access = Items::new(reader, len, 1);
                 let value = visitor.visit_seq(&mut access)?;
                 access.drain()?;
                 Ok(value)
             }),
             Item::Object(len) => self.nested(|reader| {
-                let mut access = Items { reader, left: len };
+                let mut access = Items::new(reader, len, 2);
                 let value = visitor.visit_map(&mut access)?;
                 access.drain()?;
                 Ok(value)
@@ -199,14 +199,32 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 /// The items of an array, or the entries of an object, still to read.
 pub(super) struct Items<'a, 'de> {
     reader: &'a mut Reader<'de>,
+    /// Items (array) or entries (object) not started.
     left: usize,
+    /// Values per entry: 1 in an array, 2 (key and value) in an object.
+    per_item: usize,
+    /// A key was read and its value not yet.
+    value_pending: bool,
 }
 
-impl<'de> Items<'_, 'de> {
-    /// Skips what the visitor left unread.
+impl<'a, 'de> Items<'a, 'de> {
+    fn new(reader: &'a mut Reader<'de>, left: usize, per_item: usize) -> Items<'a, 'de> {
+        Items {
+            reader,
+            left,
+            per_item,
+            value_pending: false,
+        }
+    }
+
+    /// Skips what the visitor left unread: the value of a key it read, and
+    /// every item (array) or key and value (object) after it.
     fn drain(&mut self) -> Result<(), PackError> {
-        while self.left > 0 {
-            self.left -= 1;
+        let mut skip = self.left * self.per_item + usize::from(self.value_pending);
+        self.left = 0;
+        self.value_pending = false;
+        while skip > 0 {
+            skip -= 1;
             de::IgnoredAny::deserialize(&mut *self.reader)?;
         }
         Ok(())
@@ -239,6 +257,7 @@ impl<'de> de::MapAccess<'de> for Items<'_, 'de> {
             return Ok(None);
         }
         self.left -= 1;
+        self.value_pending = true;
         // JavaScript turns every key into a string.
         let key = match self.reader.item()? {
             Item::Str(bytes) => return visit_key(bytes, seed).map(Some),
@@ -256,6 +275,7 @@ impl<'de> de::MapAccess<'de> for Items<'_, 'de> {
         seed.deserialize(key.into_deserializer()).map(Some)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, PackError> {
+        self.value_pending = false;
         seed.deserialize(&mut *self.reader)
     }
     fn size_hint(&self) -> Option<usize> {

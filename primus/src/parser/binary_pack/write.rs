@@ -60,14 +60,13 @@ impl Writer {
         } else if (-0x8000_0000..=0x7fff_ffff).contains(&n) {
             out.push(0xd2);
             out.extend((n as i32).to_be_bytes());
-        } else if let Ok(n) = i64::try_from(n) {
-            out.push(0xd3);
-            out.extend(n.to_be_bytes());
-        } else if let Ok(n) = u64::try_from(n) {
-            out.push(0xcf);
-            out.extend(n.to_be_bytes());
         } else {
-            return Err(PackError("Invalid integer".into()));
+            // Beyond 32 bits npm's packer writes `d3`, which its own Node
+            // unpacker cannot read (it recurses without end) and its browser
+            // unpacker reads wrong when negative; a float64 both read
+            // exactly up to 2^53, as far as JavaScript numbers are exact.
+            out.push(0xcb);
+            out.extend((n as f64).to_be_bytes());
         }
         Ok(())
     }

@@ -231,8 +231,8 @@ function ejsonBase64(bytes) {
 
 function ejsonToJSON(value) {
   if (value instanceof Date) return { $date: value.getTime() };
-  if (typeof ArrayBuffer !== 'undefined' && ArrayBuffer.isView(value)) {
-    return { $binary: ejsonBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+  if (typeof Uint8Array !== 'undefined' && value instanceof Uint8Array) {
+    return { $binary: ejsonBase64(value) };
   }
   if (typeof value === 'number' && !isFinite(value)) {
     return { $InfNaN: value !== value ? 0 : (value > 0 ? 1 : -1) };
@@ -268,7 +268,11 @@ function ejsonFromJSON(value) {
     }
   }
   if (special && keys.length === 2) {
-    if ('$regexp' in value && '$flags' in value) return new RegExp(value.$regexp, String(value.$flags).slice(0, 50));
+    if ('$regexp' in value && '$flags' in value) {
+      // As npm ejson: known flags only, each once.
+      var flags = String(value.$flags).slice(0, 50).replace(/[^gimuy]/g, '').replace(/(.)(?=.*\1)/g, '');
+      return new RegExp(value.$regexp, flags);
+    }
     if ('$type' in value && '$value' in value) throw new Error('Custom EJSON type ' + value.$type + ' is not defined');
   }
   var out = {};
