@@ -94,6 +94,7 @@ pub(crate) async fn run(setup: Setup) {
             transforms: setup.transforms,
             transport: setup.transport,
             resume: setup.resume_sessions.then(ResumeState::default),
+            pending: HashMap::new(),
         },
         tls: setup.tls,
         headers: setup.headers,

@@ -6,7 +6,7 @@ use primus::parser::Parser;
 use primus::Message;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// What every session of one client shares: state that outlives one socket.
 pub(crate) struct SessionContext {
@@ -21,6 +21,9 @@ pub(crate) struct SessionContext {
     pub(crate) transport: crate::Transport,
     /// Connection state recovery, when the client asks for it.
     pub(crate) resume: Option<ResumeState>,
+    /// Requests waiting for their reply, by request number (kept across a
+    /// lost connection whose session the server may resume).
+    pub(crate) pending: HashMap<u64, oneshot::Sender<Result<Message, crate::ClientError>>>,
 }
 
 /// What a client that asks for connection state recovery knows of its
@@ -44,5 +47,13 @@ impl ResumeState {
 impl SessionContext {
     pub(crate) fn emit(&self, event: ConnectionEvent) {
         let _ = self.events.send(event);
+    }
+
+    /// Fails every request waiting for its reply: the connection that
+    /// carried them is gone and nobody will answer.
+    pub(crate) fn fail_pending(&mut self) {
+        for (_, waiter) in self.pending.drain() {
+            let _ = waiter.send(Err(crate::ClientError::ConnectionLost));
+        }
     }
 }

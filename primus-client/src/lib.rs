@@ -352,8 +352,10 @@ impl ClientBuilder {
     /// (`ServerBuilder::recovery`), a reconnect within its window gets the
     /// same spark back and the messages sent meanwhile, in order, each once
     /// ([`ConnectionEvent::SessionResumed`]); other servers ignore the ask.
-    /// Requests in flight when the connection broke still fail with
-    /// [`ClientError::ConnectionLost`]: their answers are not replayed.
+    /// A request in flight when the connection broke completes once the
+    /// session is resumed (its answer is among the messages replayed, or
+    /// comes later; else it times out); it fails with
+    /// [`ClientError::ConnectionLost`] when the session is not resumed.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), primus_client::ClientError> {

@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use primus::parser::Inspection;
 use primus::protocol::{self, Control};
 use primus::{Frame, Message};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -42,8 +42,6 @@ pub(crate) struct Session<'a> {
     shared: &'a mut SessionContext,
     ping_timeout: Option<Duration>,
     id_waiters: VecDeque<oneshot::Sender<String>>,
-    /// Requests waiting for their reply, by request number.
-    pending: HashMap<u64, oneshot::Sender<Result<Message, ClientError>>>,
     server_closing: bool,
     /// A message arrived on this connection (recovery greetings are only
     /// the first message of a connection; later ones are data).
@@ -61,7 +59,6 @@ impl<'a> Session<'a> {
             shared,
             ping_timeout,
             id_waiters: VecDeque::new(),
-            pending: HashMap::new(),
             server_closing: false,
             greeted: false,
         }
@@ -143,18 +140,18 @@ impl<'a> Session<'a> {
             }
             SessionEnd::Ended => self.shared.emit(ConnectionEvent::Close),
             SessionEnd::Lost { .. } => {
-                // Requests in flight may or may not have been handled: say so.
-                for (_, waiter) in self.pending.drain() {
-                    let _ = waiter.send(Err(ClientError::ConnectionLost));
-                }
-                // A close frame tells the server the client left on purpose:
-                // a session it could resume is left without one.
                 let resumable = self
                     .shared
                     .resume
                     .as_ref()
                     .is_some_and(|resume| resume.token.is_some());
                 if !resumable {
+                    // Requests in flight may or may not have been handled:
+                    // say so. (A session the server keeps may still answer
+                    // them once it is resumed.)
+                    self.shared.fail_pending();
+                    // A close frame tells the server the client left on
+                    // purpose: a session it could resume is left without one.
                     let _ = tokio::time::timeout(Duration::from_millis(100), self.socket.close(None)).await;
                 }
             }
@@ -203,8 +200,8 @@ impl<'a> Session<'a> {
                 }
             },
             Command::Request { frame, id, reply } => {
-                self.pending.retain(|_, waiter| !waiter.is_closed());
-                self.pending.insert(id, reply);
+                self.shared.pending.retain(|_, waiter| !waiter.is_closed());
+                self.shared.pending.insert(id, reply);
                 self.shared.highest_request = self.shared.highest_request.max(id);
                 self.feed(frame).await
             }
@@ -294,6 +291,8 @@ impl<'a> Session<'a> {
                     let had_one = resume.token.replace(token.to_owned()).is_some();
                     resume.seen = 0;
                     if had_one {
+                        // The old session is gone, and its answers with it.
+                        self.shared.fail_pending();
                         self.shared.emit(ConnectionEvent::SessionNotResumed);
                     }
                     return (Next::Continue, false);
@@ -376,7 +375,7 @@ impl<'a> Session<'a> {
         if self.shared.highest_request > 0 {
             let ours = primus::event::reply_id(&message).filter(|id| *id <= self.shared.highest_request);
             if let Some(id) = ours {
-                match self.pending.remove(&id) {
+                match self.shared.pending.remove(&id) {
                     Some(waiter) => drop(waiter.send(Ok(message))),
                     None => {
                         tracing::debug!(id, "late reply to a request that timed out or was lost; dropped")

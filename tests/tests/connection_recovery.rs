@@ -12,7 +12,7 @@
 use primus::pipeline::ConnectionRecovery;
 use primus::plugins::{Rooms, SparkRooms};
 use primus::spark::SessionRecovery;
-use primus::{Server, Spark};
+use primus::{Payload, Server, Spark};
 use primus_client::{Client, ConnectionEvent, Events};
 use primus_tests::browser::{self, Stepped};
 use primus_tests::events::{events_for, expect_open, kind, next_event, next_value};
@@ -481,4 +481,62 @@ async fn resumes_misses_and_detached_sparks_are_counted() {
         metric("primus_sessions_missed_total") > missed
     })
     .await;
+}
+
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Slow {
+    #[primus(reply = u32)]
+    Double(u32),
+}
+
+#[primus::on(Slow::Double)]
+async fn double(Payload(n): Payload<u32>) -> u32 {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    n * 2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_completes_after_a_resume_and_fails_after_a_miss() {
+    let server = Server::builder()
+        .recovery(ConnectionRecovery::within(Duration::from_secs(20)))
+        .handlers_from_registry()
+        .build()
+        .expect("build");
+    let running = primus_tests::server::serve(server).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (client, mut events) = Client::builder(proxy.url()).connect().expect("connect");
+    expect_open(&mut events, WAIT).await;
+
+    // The connection goes while the handler works; its answer reaches the
+    // resumed session.
+    let asking = client.clone();
+    let request = tokio::spawn(async move { asking.request(Slow::double(21)).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    proxy.cut();
+    let answer = tokio::time::timeout(WAIT, request).await;
+    assert!(
+        matches!(answer, Ok(Ok(Ok(42)))),
+        "the request completed after the resume: {answer:?}"
+    );
+
+    // A session that cannot be resumed fails what was in flight.
+    let server = Server::builder()
+        .recovery(ConnectionRecovery::within(Duration::from_millis(1)))
+        .handlers_from_registry()
+        .build()
+        .expect("build");
+    let running = primus_tests::server::serve(server).await;
+    let proxy = LossyProxy::start(running.addr).await;
+    let (client, mut events) = Client::builder(proxy.url()).connect().expect("connect");
+    expect_open(&mut events, WAIT).await;
+    let asking = client.clone();
+    let request = tokio::spawn(async move { asking.request(Slow::double(1)).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    proxy.cut();
+    let answer = tokio::time::timeout(WAIT, request).await;
+    assert!(
+        matches!(answer, Ok(Ok(Err(primus_client::ClientError::ConnectionLost)))),
+        "a request of a session that was not resumed fails: {answer:?}"
+    );
 }
