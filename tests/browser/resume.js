@@ -10,7 +10,8 @@
 //   ← LOST     the Rust side lost frames on the way, cut the connection,
 //              wrote while the spark was detached, and lets it reconnect
 //   → {json}   what the page received after joining (session events
-//              included), and its id before and after
+//              included), its id before and after, and the answer to the
+//              request it had in flight when the connection went
 //
 // Every wait is bounded; any failure exits with code 1 and the reason on
 // stderr.
@@ -39,7 +40,13 @@ run(60000, async ({ context, journal }) => {
     await T.once(primus, 'open');
     primus.write({ join: 'news' });
     await T.until(() => window.log.includes('joined'), 5000, 'joined');
-    return new Promise((resolve) => primus.id(resolve));
+    const id = await new Promise((resolve) => primus.id(resolve));
+    // In flight when the connection goes: answered after the resume.
+    window.asked = primus.request('slow-double', 21, { timeout: 20000 }).then(
+      (value) => ({ value }),
+      (error) => ({ error: error.message }),
+    );
+    return id;
   });
   console.log('OPEN');
   await stdin.expect('LOST', 30000);
@@ -48,6 +55,7 @@ run(60000, async ({ context, journal }) => {
   await new Promise((resolve) => setTimeout(resolve, 300));
   const after = await page.evaluate(() => window.log.slice(window.log.indexOf('joined') + 1));
   const idAfter = await page.evaluate(() => new Promise((resolve) => window.primus.id(resolve)));
+  const asked = await page.evaluate(() => window.asked);
   stdin.close();
-  return { id, idAfter, after };
+  return { id, idAfter, after, asked };
 });

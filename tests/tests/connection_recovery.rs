@@ -40,6 +40,13 @@ async fn start_logging(recovery: ConnectionRecovery, met: Log, gone: Log) -> Run
         .recovery(recovery)
         .on_data(|spark, message| async move {
             let value: Value = message.decode().unwrap_or_default();
+            // A request of the browser page, answered slowly.
+            if let (Some("slow-double"), Some(id)) = (value["event"].as_str(), value["request"].as_u64()) {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let doubled = value["data"].as_i64().unwrap_or(0) * 2;
+                let _ = spark.write(&json!({ "reply": id, "data": doubled }));
+                return;
+            }
             if let Some(room) = value["join"].as_str() {
                 spark.join(room);
                 spark.set_extension(Nickname(value["nick"].as_str().unwrap_or("").to_owned()));
@@ -315,6 +322,11 @@ async fn the_browser_client_resumes_its_session() {
     );
     assert_eq!(summary["id"], json!(id));
     assert_eq!(summary["idAfter"], json!(id));
+    assert_eq!(
+        summary["asked"],
+        json!({ "value": 42 }),
+        "the request in flight was answered after the resume"
+    );
     assert_eq!(spark.recovery(), SessionRecovery::Resumed);
     // One spark all along: the reconnect made no new one. (The page has
     // closed by now, on purpose: its spark is gone.)

@@ -685,6 +685,8 @@ function Primus(url, options) {
   this._timers = {};
   this._pending = Object.create(null);
   this._requestSeq = 0;
+  // Connections opened so far (requests remember the one they went out on).
+  this._connections = 0;
   this._disconnect = false;
   this._userEnded = false;
   this._destroyed = false;
@@ -811,6 +813,8 @@ Primus.prototype.request = function request(event, data, options) {
       resolve: resolve,
       reject: reject,
       sent: primus.readyState === Primus.OPEN,
+      // The connection it went out on (see `_connections`).
+      sentOn: primus.readyState === Primus.OPEN ? primus._connections : 0,
       timer: setTimeout(function () {
         delete primus._pending[id];
         reject(requestError('Request "' + name + '" timed out after ' + timeout + ' ms', 'TIMEOUT', name));
@@ -959,7 +963,14 @@ Primus.prototype._onSocketOpen = function onSocketOpen(socket) {
   var queued = this.buffer;
   this.buffer = [];
   for (var i = 0; i < queued.length; i++) this._send(queued[i]);
-  for (var id in this._pending) this._pending[id].sent = true;
+  this._connections++;
+  for (var id in this._pending) {
+    var entry = this._pending[id];
+    if (!entry.sent) {
+      entry.sent = true;
+      entry.sentOn = this._connections;
+    }
+  }
 
   this.emit('open');
 };
@@ -1004,7 +1015,8 @@ Primus.prototype._connectionLost = function connectionLost() {
   this._setReadyState(Primus.CLOSED, 'end');
   this._clearTimer('ping');
   this._clearTimer('connect');
-  this._failRequests(true, 'the connection closed before the reply');
+  // A session the server keeps may still answer them once resumed.
+  if (!this._session) this._failRequests(true, 'the connection closed before the reply');
   this.emit('close');
   if (this.readyState !== Primus.CLOSED || this._destroyed) return;
   if (this._userEnded) {
@@ -1200,7 +1212,11 @@ Primus.prototype._control = function control(message) {
       // A new session; if this client had one, it could not be resumed.
       var had = this._session !== null;
       this._session = { token: value, seen: 0 };
-      if (had) this.emit('not resumed');
+      if (had) {
+        // Requests sent on earlier connections will not be answered.
+        this._failRequests(true, 'the session could not be resumed', this._connections);
+        this.emit('not resumed');
+      }
       return true;
     case 'recovered':
       if (!this._firstMessage || !this.options.resume) return false;
@@ -1283,10 +1299,11 @@ Primus.prototype._settleRequest = function settleRequest(id, error, value) {
 };
 
 /** Rejects pending requests (only those already sent when `onlySent`). */
-Primus.prototype._failRequests = function failRequests(onlySent, why) {
+Primus.prototype._failRequests = function failRequests(onlySent, why, sentBefore) {
   for (var id in this._pending) {
     var entry = this._pending[id];
     if (onlySent && !entry.sent) continue;
+    if (sentBefore !== undefined && entry.sentOn >= sentBefore) continue;
     this._settleRequest(id, requestError('Request "' + entry.event + '" failed: ' + why, 'CLOSED', entry.event));
   }
 };
