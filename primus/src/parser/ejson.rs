@@ -102,11 +102,19 @@ const MAX_DATE_MILLIS: u64 = 8_640_000_000_000_000;
 impl EjsonDate {
     /// The date `millis` milliseconds after (or before, when negative) the
     /// Unix epoch.
+    ///
+    /// ```
+    /// assert_eq!(primus::parser::EjsonDate::from_millis(-1).millis(), -1);
+    /// ```
     pub fn from_millis(millis: i64) -> EjsonDate {
         EjsonDate(millis)
     }
 
     /// Now, to the millisecond.
+    ///
+    /// ```
+    /// assert!(primus::parser::EjsonDate::now().millis() > 1_700_000_000_000);
+    /// ```
     pub fn now() -> EjsonDate {
         EjsonDate::from(SystemTime::now())
     }

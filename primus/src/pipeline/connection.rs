@@ -144,6 +144,15 @@ impl Connector {
     /// TCP connection after a network change) gets it, after the old
     /// connection is closed (within [`CLOSE_GRACE`]). Without connection
     /// state recovery it is `open`.
+    ///
+    /// ```no_run
+    /// # async fn demo(connector: primus::pipeline::Connector, request: primus::pipeline::ConnectionRequest) {
+    /// if let Ok(connection) = connector.open_resuming(request).await {
+    ///     // drive it as any other connection
+    /// #   let _ = connection;
+    /// }
+    /// # }
+    /// ```
     pub async fn open_resuming(&self, request: ConnectionRequest) -> Result<Connection, OpenError> {
         if self.resumes_sessions {
             if let Some(host) = self.host.upgrade() {
@@ -495,6 +504,13 @@ impl Connection {
     /// that writes an [`Outbound::Frame`] without [`prepare`](Self::prepare)
     /// passes it here first: connection state recovery keeps what was sent
     /// to send it again after a lost connection.
+    ///
+    /// ```no_run
+    /// # fn demo(connection: &mut primus::pipeline::Connection, frame: primus::Frame) {
+    /// let frame = connection.record(frame);
+    /// // … then write `frame` to the client
+    /// # }
+    /// ```
     pub fn record(&mut self, frame: Frame) -> Frame {
         if let Some(session) = &mut self.session {
             match self.unrecorded {
@@ -509,6 +525,13 @@ impl Connection {
     /// closed it on purpose (a WebSocket close frame) or broke the
     /// protocol. Without this, a lost connection of a client that asked for
     /// connection state recovery is kept for it within the window.
+    ///
+    /// ```no_run
+    /// # fn demo(connection: &mut primus::pipeline::Connection) {
+    /// // The client sent a close frame: it left on purpose.
+    /// connection.forgo_recovery();
+    /// # }
+    /// ```
     pub fn forgo_recovery(&mut self) {
         self.forgo_recovery = true;
     }

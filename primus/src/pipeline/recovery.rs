@@ -86,6 +86,13 @@ impl ConnectionRecovery {
     /// Keeps at most `sparks` detached sparks at once (default 10,000):
     /// they hold no socket, so the connection caps do not count them. A
     /// connection lost while the limit is reached ends as without recovery.
+    ///
+    /// ```
+    /// use primus::pipeline::ConnectionRecovery;
+    ///
+    /// let recovery = ConnectionRecovery::default().max_detached(500);
+    /// assert_eq!(recovery.max_detached_limit(), 500);
+    /// ```
     pub fn max_detached(mut self, sparks: usize) -> ConnectionRecovery {
         self.max_detached = sparks;
         self
@@ -97,11 +104,21 @@ impl ConnectionRecovery {
     }
 
     /// The most detached sparks kept at once.
+    ///
+    /// ```
+    /// assert_eq!(primus::pipeline::ConnectionRecovery::default().max_detached_limit(), 10_000);
+    /// ```
     pub fn max_detached_limit(&self) -> usize {
         self.max_detached
     }
 
     /// The bytes of sent frames kept per spark.
+    ///
+    /// ```
+    /// use primus::pipeline::ConnectionRecovery;
+    ///
+    /// assert_eq!(ConnectionRecovery::default().replay_bytes(4096).replay_bytes_limit(), 4096);
+    /// ```
     pub fn replay_bytes_limit(&self) -> usize {
         self.replay_bytes
     }

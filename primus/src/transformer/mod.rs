@@ -201,6 +201,13 @@ pub trait Transformer: Send + Sync + 'static {
     /// frame it writes without [`Connection::prepare`](crate::pipeline::Connection::prepare) and
     /// [`Connection::forgo_recovery`](crate::pipeline::Connection::forgo_recovery) when the client closes on purpose.
     /// The default is false.
+    ///
+    /// ```
+    /// use primus::transformer::{EngineIo, Transformer, WebSockets};
+    ///
+    /// assert!(WebSockets::default().resumes_sessions());
+    /// assert!(!EngineIo::default().resumes_sessions());
+    /// ```
     fn resumes_sessions(&self) -> bool {
         false
     }

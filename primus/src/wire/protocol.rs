@@ -45,10 +45,19 @@ pub const ID_REQUEST: &str = "primus::id::";
 /// The WebSocket close code a client sends when it gives up on a connection
 /// it believes lost (its ping timeout) but wants its session kept: any other
 /// close frame from the client means it left on purpose.
+///
+/// ```
+/// assert_eq!(primus::protocol::RESUMABLE_CLOSE_CODE, 4001);
+/// ```
 pub const RESUMABLE_CLOSE_CODE: u16 = 4001;
 
 /// The query parameter a client sets to ask for connection state recovery:
 /// `new` for a new session, `<token>-<messages seen>` to resume one.
+///
+/// ```
+/// let first = format!("ws://127.0.0.1:8080/primus?{}=new", primus::protocol::RECOVER_PARAMETER);
+/// assert_eq!(first, "ws://127.0.0.1:8080/primus?primus_recover=new");
+/// ```
 pub const RECOVER_PARAMETER: &str = "primus_recover";
 
 /// A recognised control message, borrowed from the decoded string.
@@ -153,11 +162,19 @@ pub fn id(spark_id: &str) -> String {
 }
 
 /// `primus::recover::<token>`: the first message of a new recoverable session.
+///
+/// ```
+/// assert_eq!(primus::protocol::recover("ab12"), "primus::recover::ab12");
+/// ```
 pub fn recover(token: &str) -> String {
     format!("primus::recover::{token}")
 }
 
 /// `primus::recovered::<token>`: the first message of a resumed session.
+///
+/// ```
+/// assert_eq!(primus::protocol::recovered("ab12"), "primus::recovered::ab12");
+/// ```
 pub fn recovered(token: &str) -> String {
     format!("primus::recovered::{token}")
 }
