@@ -100,6 +100,35 @@ pub async fn server_answering(
     serve_with_errors(server, errors).await
 }
 
+/// Runs `scenario` of the real Node client made with `parser` against the
+/// echo-contract server with that parser (and `answer` tried first, and the
+/// heartbeat every `ping_interval_ms`); panics if the server saw an error.
+/// Returns the scenario's summary.
+pub async fn node_parser_scenario<P: primus::parser::Parser>(
+    parser: P,
+    answer: Answer,
+    scenario: &str,
+    ping_interval_ms: Option<u64>,
+) -> Value {
+    let name = parser.name();
+    let running = server_answering(
+        |builder| {
+            builder
+                .parser(parser)
+                .ping_interval(ping_interval_ms.map(Duration::from_millis))
+        },
+        answer,
+    )
+    .await;
+    let summary = crate::node::parser_scenario(&running.url(), name, scenario, ping_interval_ms).await;
+    assert!(
+        running.errors.entries().is_empty(),
+        "{:?}",
+        running.errors.entries()
+    );
+    summary
+}
+
 /// The echo-contract server as a process: `program` is the path of the
 /// `contract-server` binary of this crate, which integration tests get as
 /// `env!("CARGO_BIN_EXE_contract-server")`. Port 0 picks a free one.

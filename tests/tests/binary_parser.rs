@@ -14,7 +14,6 @@ use primus_tests::wait::WAIT;
 use primus_tests::{contract, node};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Bytes that BinaryPack carries as raw data (a Node.js `Buffer`).
 #[derive(Debug, Clone, PartialEq)]
@@ -66,22 +65,7 @@ fn double(spark: &Spark, message: &primus::Message) -> bool {
 }
 
 async fn node_scenario(scenario: &str, ping_interval_ms: Option<u64>) -> Value {
-    let running = contract::server_answering(
-        |builder| {
-            builder
-                .parser(BinaryPack)
-                .ping_interval(ping_interval_ms.map(Duration::from_millis))
-        },
-        double,
-    )
-    .await;
-    let summary = node::parser_scenario(&running.url(), "binary", scenario, ping_interval_ms).await;
-    assert!(
-        running.errors.entries().is_empty(),
-        "{:?}",
-        running.errors.entries()
-    );
-    summary
+    contract::node_parser_scenario(BinaryPack, double, scenario, ping_interval_ms).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,6 @@ use primus_tests::wait::WAIT;
 use primus_tests::{contract, node};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 struct Later {
@@ -33,22 +32,7 @@ fn later(spark: &Spark, message: &primus::Message) -> bool {
 }
 
 async fn node_scenario(scenario: &str, ping_interval_ms: Option<u64>) -> Value {
-    let running = contract::server_answering(
-        |builder| {
-            builder
-                .parser(Ejson)
-                .ping_interval(ping_interval_ms.map(Duration::from_millis))
-        },
-        later,
-    )
-    .await;
-    let summary = node::parser_scenario(&running.url(), "ejson", scenario, ping_interval_ms).await;
-    assert!(
-        running.errors.entries().is_empty(),
-        "{:?}",
-        running.errors.entries()
-    );
-    summary
+    contract::node_parser_scenario(Ejson, later, scenario, ping_interval_ms).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

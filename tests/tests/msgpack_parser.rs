@@ -13,22 +13,9 @@ use primus_tests::server::serve;
 use primus_tests::wait::WAIT;
 use primus_tests::{contract, node};
 use serde_json::json;
-use std::time::Duration;
 
 async fn node_scenario(scenario: &str, ping_interval_ms: Option<u64>) -> serde_json::Value {
-    let running = contract::server_with(|builder| {
-        builder
-            .parser(MsgPack)
-            .ping_interval(ping_interval_ms.map(Duration::from_millis))
-    })
-    .await;
-    let summary = node::parser_scenario(&running.url(), "msgpack", scenario, ping_interval_ms).await;
-    assert!(
-        running.errors.entries().is_empty(),
-        "{:?}",
-        running.errors.entries()
-    );
-    summary
+    contract::node_parser_scenario(MsgPack, |_, _| false, scenario, ping_interval_ms).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
