@@ -206,8 +206,7 @@ impl RedisProcess {
 /// Opens one connection of `stack` at `addr`; the trigger's is marked
 /// (primus-rs: `?bench=trigger`) and other primus-rs connections wait for
 /// an echo so that their spark is up; Socket.IO connections finish the
-/// Socket.IO handshake (`0{…}`, `40`, `40{…}`). Socket.IO's Engine.IO
-/// pings are not answered: `socketio-server.js` sends none during a run.
+/// Socket.IO handshake ([`Conn::open_socket_io`]).
 async fn open(stack: Stack, addr: SocketAddr, trigger: bool, timeout: Duration) -> Result<Conn, WireError> {
     let started = Instant::now();
     let left = || timeout.saturating_sub(started.elapsed());
@@ -222,20 +221,7 @@ async fn open(stack: Stack, addr: SocketAddr, trigger: bool, timeout: Duration) 
             }
             Ok(conn)
         }
-        Stack::SocketIo => {
-            let mut conn =
-                Conn::open_at(addr, "/socket.io/?EIO=4&transport=websocket", 4 * 1024, timeout).await?;
-            let open = conn.next_data(left()).await?;
-            if !open.starts_with(b"0{") {
-                return Err(WireError::Protocol("no Engine.IO open packet".into()));
-            }
-            conn.send(&wire::client_frame(wire::opcode::TEXT, b"40")).await?;
-            let connected = conn.next_data(left()).await?;
-            if !connected.starts_with(b"40") {
-                return Err(WireError::Protocol("no Socket.IO connect packet".into()));
-            }
-            Ok(conn)
-        }
+        Stack::SocketIo => Conn::open_socket_io(addr, 4 * 1024, timeout).await,
     }
 }
 

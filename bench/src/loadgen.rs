@@ -128,6 +128,9 @@ pub struct OpenSpec {
     pub probe: Option<Arc<[u8]>>,
     /// Initial read buffer of the connection.
     pub read_capacity: usize,
+    /// Speak Socket.IO ([`Conn::open_socket_io`]: the query is not used)
+    /// instead of Primus at `/primus/`.
+    pub socket_io: bool,
 }
 
 /// Opens `count` connections, `concurrency` at a time, until `deadline`.
@@ -217,7 +220,11 @@ where
 
 async fn open_one(addr: SocketAddr, spec: &OpenSpec, timeout: Duration) -> Result<Conn, WireError> {
     let started = Instant::now();
-    let mut conn = Conn::open(addr, &spec.query, spec.read_capacity, timeout).await?;
+    let mut conn = if spec.socket_io {
+        Conn::open_socket_io(addr, spec.read_capacity, timeout).await?
+    } else {
+        Conn::open(addr, &spec.query, spec.read_capacity, timeout).await?
+    };
     if let Some(probe) = &spec.probe {
         conn.send(probe).await?;
         conn.next_data(timeout.saturating_sub(started.elapsed())).await?;

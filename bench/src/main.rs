@@ -6,7 +6,8 @@
 //! COMMAND   all (default) | echo | broadcast | idle | setup | transports | micro | soak
 //! --quick            small counts and short windows (development; soak: 10 s)
 //! --rounds N         repetitions of echo, broadcast and setup (default 3, quick 1)
-//! --servers LIST     comma-separated: typed,raw,tungstenite,node (default all)
+//! --servers LIST     comma-separated: typed,raw,tungstenite,node,socketioxide-typed,socketioxide
+//!                    (default all)
 //! --no-micro         `all` without the criterion microbenchmarks
 //! --out PATH         where to write the report
 //! --measure SECS     length of each measured window (default 5, quick 1)
@@ -49,7 +50,7 @@ struct Args {
 
 fn usage() -> &'static str {
     "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak|cluster] [--quick] [--rounds N] \
-     [--servers typed,raw,tungstenite,node,socketio] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
+     [--servers typed,raw,tungstenite,node,socketioxide-typed,socketioxide,socketio] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
      [--duration SECS] [--transports eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming]"
 }
 
@@ -331,8 +332,13 @@ async fn run_soak(args: Args) -> Result<PathBuf, String> {
         config.duration = std::time::Duration::from_secs_f64(secs);
     }
     if let Some(servers) = &args.servers {
-        if servers.contains(&ServerKind::NodePrimus) {
-            return Err("soak runs the Rust servers only (typed, raw, tungstenite)".to_owned());
+        if servers
+            .iter()
+            .any(|s| *s == ServerKind::NodePrimus || s.speaks_socket_io())
+        {
+            return Err(
+                "soak runs primus-rs and tokio-tungstenite only (typed, raw, tungstenite)".to_owned(),
+            );
         }
         config.servers = ServerKind::ALL
             .into_iter()

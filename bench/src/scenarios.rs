@@ -344,20 +344,46 @@ pub fn load_label(load: Load) -> String {
     }
 }
 
-/// The echo request payload of `size` bytes for a server: a JSON string, or
-/// for typed events `{"event":"echo","data":"…"}` of the same total size.
+/// The envelope around the echoed string: a JSON string for primus-rs raw,
+/// tokio-tungstenite and Node Primus; `{"event":"echo","data":…}` for
+/// primus-rs typed events; the Socket.IO event `42["echo",…]`, or with an
+/// ack id `421["echo",…]` for socketioxide typed (answered by the ack
+/// `431[…]`).
+fn echo_envelope(kind: ServerKind) -> (&'static [u8], &'static [u8]) {
+    match (kind.speaks_socket_io(), kind.is_typed()) {
+        (true, true) => (br#"421["echo",""#, br#""]"#),
+        (true, false) => (br#"42["echo",""#, br#""]"#),
+        (false, true) => (br#"{"event":"echo","data":""#, br#""}"#),
+        (false, false) => (b"\"", b"\""),
+    }
+}
+
+/// The echo request payload of `size` bytes for a server: the envelope of
+/// [`echo_envelope`] around a string of `x`, `size` bytes in all.
 pub fn echo_payload(kind: ServerKind, size: usize) -> Vec<u8> {
-    let (prefix, suffix): (&[u8], &[u8]) = if kind.is_typed() {
-        (br#"{"event":"echo","data":""#, br#""}"#)
-    } else {
-        (b"\"", b"\"")
-    };
+    let (prefix, suffix) = echo_envelope(kind);
     let fill = size.saturating_sub(prefix.len() + suffix.len()).max(1);
     let mut payload = Vec::with_capacity(size);
     payload.extend_from_slice(prefix);
     payload.extend(std::iter::repeat_n(b'x', fill));
     payload.extend_from_slice(suffix);
     payload
+}
+
+/// What the server answers to [`echo_payload`]: the request itself, or for
+/// socketioxide typed the ack `431["…"]` carrying the same string.
+pub fn echo_reply(kind: ServerKind, size: usize) -> Vec<u8> {
+    let request = echo_payload(kind, size);
+    if !(kind.speaks_socket_io() && kind.is_typed()) {
+        return request;
+    }
+    let (prefix, suffix) = echo_envelope(kind);
+    let text = &request[prefix.len()..request.len() - suffix.len()];
+    let mut reply = Vec::with_capacity(text.len() + 8);
+    reply.extend_from_slice(br#"431[""#);
+    reply.extend_from_slice(text);
+    reply.extend_from_slice(br#""]"#);
+    reply
 }
 
 /// A started server whose stderr goes to a log named after the run.
@@ -440,6 +466,7 @@ pub async fn echo(
             query: String::new(),
             probe: Some(probe.clone()),
             read_capacity,
+            socket_io: server.speaks_socket_io(),
         },
         deadline,
     )
@@ -453,7 +480,7 @@ pub async fn echo(
     };
     let plan = Arc::new(EchoPlan {
         request,
-        reply: payload.into(),
+        reply: echo_reply(server, size).into(),
         window,
         period,
         conns,
@@ -492,21 +519,25 @@ pub async fn broadcast(
     let process = start(env, server, options, &format!("broadcast-{conns}")).await?;
     let probe: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &echo_payload(server, 32)).into();
     let typed = server.is_typed();
+    let socket_io = server.speaks_socket_io();
     let deadline = Instant::now() + Duration::from_secs(180);
     let (opened, _) = loadgen::open_many(
         process.addr(),
         conns,
         config.open_concurrency,
         move |index| OpenSpec {
-            // Connection 0 triggers the broadcasts; with typed events it
-            // sends `broadcast` events instead.
-            query: if index == 0 && !typed {
+            // Connection 0 triggers the broadcasts; with typed events (and
+            // with Socket.IO) it sends `broadcast` events instead.
+            query: if index == 0 && !typed && !socket_io {
                 "bench=trigger".to_owned()
             } else {
                 String::new()
             },
-            probe: (index != 0 || typed).then(|| probe.clone()),
+            // A Socket.IO socket is in the namespace once its connect is
+            // answered; a spark is up once it echoed.
+            probe: (!socket_io && (index != 0 || typed)).then(|| probe.clone()),
             read_capacity: 4 * 1024,
+            socket_io,
         },
         deadline,
     )
@@ -518,7 +549,11 @@ pub async fn broadcast(
     let plan = Arc::new(BroadcastPlan::new(
         conns as u64,
         config.broadcast_window,
-        BroadcastDialect::primus(typed),
+        if socket_io {
+            BroadcastDialect::SocketIo
+        } else {
+            BroadcastDialect::primus(typed)
+        },
         config.broadcast_data_len,
         period,
     ));
@@ -642,6 +677,7 @@ pub async fn idle(config: &Config, env: &Environment, server: ServerKind) -> Res
             query: String::new(),
             probe: Some(probe.clone()),
             read_capacity: 1024,
+            socket_io: server.speaks_socket_io(),
         },
         deadline,
     )
@@ -681,6 +717,7 @@ pub async fn setup(config: &Config, env: &Environment, server: ServerKind) -> Re
             query: String::new(),
             probe: Some(probe.clone()),
             read_capacity: 1024,
+            socket_io: server.speaks_socket_io(),
         },
         deadline,
     )
@@ -707,10 +744,31 @@ mod tests {
             for size in [32, 16 * 1024] {
                 let payload = echo_payload(kind, size);
                 assert_eq!(payload.len(), size, "{kind:?}");
-                assert!(serde_json::from_slice::<serde_json::Value>(&payload).is_ok());
+                // Socket.IO packets are a type (and ack id) before JSON.
+                let json = payload.iter().position(|b| !b.is_ascii_digit()).unwrap_or(0);
+                assert!(serde_json::from_slice::<serde_json::Value>(&payload[json..]).is_ok());
             }
         }
         assert!(echo_payload(ServerKind::PrimusTyped, 32).starts_with(br#"{"event":"echo""#));
+        assert!(echo_payload(ServerKind::Socketioxide, 32).starts_with(br#"42["echo",""#));
+    }
+
+    #[test]
+    fn echo_replies() {
+        assert_eq!(
+            echo_reply(ServerKind::PrimusTyped, 32),
+            echo_payload(ServerKind::PrimusTyped, 32)
+        );
+        assert_eq!(
+            echo_reply(ServerKind::Socketioxide, 32),
+            echo_payload(ServerKind::Socketioxide, 32)
+        );
+        let request = echo_payload(ServerKind::SocketioxideTyped, 32);
+        assert_eq!(request, br#"421["echo","xxxxxxxxxxxxxxxxxx"]"#);
+        assert_eq!(
+            echo_reply(ServerKind::SocketioxideTyped, 32),
+            br#"431["xxxxxxxxxxxxxxxxxx"]"#
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! | [`ServerKind::PrimusRaw`] | `bench-server raw` | primus-rs with one `on_data` handler |
 //! | [`ServerKind::Tungstenite`] | `bench-server tungstenite` | raw tokio-tungstenite echo: the limit for our stack |
 //! | [`ServerKind::NodePrimus`] | `node bench/node/server.js` | the real Primus 8 with the `websockets` transformer |
+//! | [`ServerKind::Socketioxide`] | `bench-server socketioxide` | socketioxide 0.18, `serde_json::Value` echo: the Rust peer, untyped |
+//! | [`ServerKind::SocketioxideTyped`] | `bench-server socketioxide-typed` | socketioxide 0.18, `String` echo answered by ack: the Rust peer, typed |
 //! | [`ServerKind::NodeSocketIo`] | `node bench/node/socketio-server.js` | Socket.IO 4.8 (WebSocket transport), alone or on Redis with `@socket.io/redis-adapter`: the cluster benchmark's reference |
 //!
 //! Every server prints `{"port":N}` once listening on `127.0.0.1`, and exits
@@ -36,6 +38,11 @@ pub enum ServerKind {
     Tungstenite,
     /// Node.js Primus 8 (`bench/node/server.js`).
     NodePrimus,
+    /// socketioxide 0.18, untyped echo (`bench-server socketioxide`).
+    Socketioxide,
+    /// socketioxide 0.18, typed echo answered by ack
+    /// (`bench-server socketioxide-typed`).
+    SocketioxideTyped,
     /// Node.js Socket.IO 4.8 (`bench/node/socketio-server.js`); only the
     /// cluster benchmark runs it, so it is not in [`ServerKind::ALL`].
     NodeSocketIo,
@@ -43,11 +50,13 @@ pub enum ServerKind {
 
 impl ServerKind {
     /// Every server, in report order.
-    pub const ALL: [ServerKind; 4] = [
+    pub const ALL: [ServerKind; 6] = [
         ServerKind::PrimusTyped,
         ServerKind::PrimusRaw,
         ServerKind::Tungstenite,
         ServerKind::NodePrimus,
+        ServerKind::SocketioxideTyped,
+        ServerKind::Socketioxide,
     ];
 
     /// The name used in reports.
@@ -58,6 +67,8 @@ impl ServerKind {
             ServerKind::Tungstenite => "tokio-tungstenite",
             ServerKind::NodePrimus => "Node Primus 8",
             ServerKind::NodeSocketIo => "Node Socket.IO 4.8",
+            ServerKind::Socketioxide => "socketioxide",
+            ServerKind::SocketioxideTyped => "socketioxide typed",
         }
     }
 
@@ -69,6 +80,8 @@ impl ServerKind {
             ServerKind::Tungstenite => "tungstenite",
             ServerKind::NodePrimus => "node",
             ServerKind::NodeSocketIo => "socketio",
+            ServerKind::Socketioxide => "socketioxide",
+            ServerKind::SocketioxideTyped => "socketioxide-typed",
         }
     }
 
@@ -85,9 +98,29 @@ impl ServerKind {
         matches!(self, ServerKind::PrimusTyped | ServerKind::PrimusRaw)
     }
 
-    /// True when messages are typed events (`{"event":…,"data":…}`).
+    /// True when messages are typed events (`{"event":…,"data":…}` on
+    /// primus-rs, a `String` payload answered by ack on socketioxide).
     pub fn is_typed(self) -> bool {
-        self == ServerKind::PrimusTyped
+        matches!(self, ServerKind::PrimusTyped | ServerKind::SocketioxideTyped)
+    }
+
+    /// True for the servers spoken to in Socket.IO v5 over Engine.IO v4
+    /// (`/socket.io/?EIO=4&transport=websocket`).
+    pub fn speaks_socket_io(self) -> bool {
+        matches!(
+            self,
+            ServerKind::NodeSocketIo | ServerKind::Socketioxide | ServerKind::SocketioxideTyped
+        )
+    }
+
+    /// The socketioxide server to compare this one with: typed with typed,
+    /// everything else with the untyped echo.
+    pub fn socketioxide_peer(self) -> ServerKind {
+        if self.is_typed() {
+            ServerKind::SocketioxideTyped
+        } else {
+            ServerKind::Socketioxide
+        }
     }
 }
 
@@ -310,6 +343,8 @@ impl ServerProcess {
                 let mode = match kind {
                     ServerKind::PrimusTyped => "typed",
                     ServerKind::PrimusRaw => "raw",
+                    ServerKind::Socketioxide => "socketioxide",
+                    ServerKind::SocketioxideTyped => "socketioxide-typed",
                     _ => "tungstenite",
                 };
                 let mut command = Command::new(&env.bench_server);

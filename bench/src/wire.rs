@@ -9,7 +9,8 @@
 //! * Server frames are parsed in place from one read buffer
 //!   ([`FrameReader`]); payloads are compared, never copied.
 //! * Primus control messages: a `"primus::ping::<n>"` text frame is answered
-//!   with `"primus::pong::<n>"` (what the Primus client does), a WebSocket
+//!   with `"primus::pong::<n>"` (what the Primus client does), an Engine.IO
+//!   ping (the text frame `2`, Socket.IO servers) with `3`, a WebSocket
 //!   ping with a pong. Servers under test never fragment messages, so a
 //!   fragmented frame is reported as an error rather than reassembled.
 
@@ -280,6 +281,11 @@ pub fn handle(reader: &FrameReader, frame: FrameRef, out: &mut Vec<u8>) -> Incom
                 pong[9..13].copy_from_slice(b"pong");
                 client_frame_into(out, opcode::TEXT, &pong, mask_key());
                 Incoming::Answered
+            } else if frame.opcode == opcode::TEXT && payload == b"2" {
+                // An Engine.IO ping. No Primus server sends a bare `2`: the
+                // benchmarks' Primus messages are JSON strings and objects.
+                client_frame_into(out, opcode::TEXT, b"3", mask_key());
+                Incoming::Answered
             } else {
                 Incoming::Data(frame)
             }
@@ -330,6 +336,38 @@ impl Conn {
         tokio::time::timeout(timeout, Conn::open_inner(addr, request, read_capacity))
             .await
             .map_err(|_| WireError::Timeout)?
+    }
+
+    /// Connects to `addr` as a Socket.IO v5 client over the Engine.IO v4
+    /// websocket transport, within `timeout`: the upgrade at
+    /// `/socket.io/?EIO=4&transport=websocket`, the Engine.IO open packet
+    /// (`0{…}`), then the connect to the default namespace (`40` answered
+    /// by `40{"sid":…}`). The socket is then in the namespace: it receives
+    /// broadcasts and its events reach the handlers.
+    pub async fn open_socket_io(
+        addr: SocketAddr,
+        read_capacity: usize,
+        timeout: Duration,
+    ) -> Result<Conn, WireError> {
+        let started = std::time::Instant::now();
+        let left = || timeout.saturating_sub(started.elapsed());
+        let mut conn = Conn::open_at(
+            addr,
+            "/socket.io/?EIO=4&transport=websocket",
+            read_capacity,
+            timeout,
+        )
+        .await?;
+        let open = conn.next_data(left()).await?;
+        if !open.starts_with(b"0{") {
+            return Err(WireError::Protocol("no Engine.IO open packet".into()));
+        }
+        conn.send(&client_frame(opcode::TEXT, b"40")).await?;
+        let connected = conn.next_data(left()).await?;
+        if !connected.starts_with(b"40") {
+            return Err(WireError::Protocol("no Socket.IO connect packet".into()));
+        }
+        Ok(conn)
     }
 
     async fn open_inner(addr: SocketAddr, request: String, read_capacity: usize) -> Result<Conn, WireError> {

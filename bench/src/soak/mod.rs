@@ -433,8 +433,8 @@ pub async fn run(config: &SoakConfig, env: &Environment) -> Vec<Result<SoakRun, 
 
 /// One soak of one server on a fresh process.
 pub async fn soak(config: &SoakConfig, env: &Environment, server: ServerKind) -> Result<SoakRun, String> {
-    if server == ServerKind::NodePrimus {
-        return Err("the soak runs the Rust servers only".to_owned());
+    if server == ServerKind::NodePrimus || server.speaks_socket_io() {
+        return Err("the soak runs primus-rs and tokio-tungstenite only".to_owned());
     }
     let log = format!("{}-soak", server.id());
     let mut process = ServerProcess::start(server, env, StartOptions::default(), &log).await?;
@@ -469,6 +469,7 @@ pub async fn soak(config: &SoakConfig, env: &Environment, server: ServerKind) ->
             },
             probe: (index != 0 || typed).then(|| probe.clone()),
             read_capacity: 4 * 1024,
+            socket_io: false,
         },
         Instant::now() + Duration::from_secs(30),
     )

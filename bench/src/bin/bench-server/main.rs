@@ -1,9 +1,11 @@
-//! The Rust servers under test: one binary, three modes.
+//! The Rust servers under test: one binary, five modes.
 //!
 //! ```text
 //! bench-server typed        # primus-rs, #[primus::event] + #[primus::on] handlers
 //! bench-server raw          # primus-rs, one `on_data` handler that echoes the frame
 //! bench-server tungstenite  # a minimal tokio-tungstenite echo server (no Primus)
+//! bench-server socketioxide        # socketioxide 0.18, `serde_json::Value` echo
+//! bench-server socketioxide-typed  # socketioxide 0.18, `String` echo answered by ack
 //!   [--read-buffer BYTES]   # WebSocket read buffer (default 4096, primus-rs' default)
 //!   [--count-encodes]       # primus modes: count parser encodes (reported by `stats`)
 //!   [--transformer NAME]    # primus modes: websockets (default), engine.io or sockjs
@@ -27,6 +29,7 @@
 
 mod counting;
 mod primus_echo;
+mod socketioxide_echo;
 mod tungstenite_echo;
 
 use std::io::{BufRead, Write};
@@ -51,6 +54,8 @@ enum Mode {
     Typed,
     Raw,
     Tungstenite,
+    Socketioxide,
+    SocketioxideTyped,
 }
 
 fn parse_args() -> Result<(Mode, Settings), String> {
@@ -59,9 +64,11 @@ fn parse_args() -> Result<(Mode, Settings), String> {
         Some("typed") => Mode::Typed,
         Some("raw") => Mode::Raw,
         Some("tungstenite") => Mode::Tungstenite,
+        Some("socketioxide") => Mode::Socketioxide,
+        Some("socketioxide-typed") => Mode::SocketioxideTyped,
         other => {
             return Err(format!(
-                "expected a mode (typed, raw, tungstenite), got {other:?}"
+                "expected a mode (typed, raw, tungstenite, socketioxide, socketioxide-typed), got {other:?}"
             ))
         }
     };
@@ -147,6 +154,8 @@ async fn run(mode: Mode, settings: Settings) -> Result<(), Box<dyn std::error::E
         Mode::Typed => primus_echo::serve_typed(listener, settings).await?,
         Mode::Raw => primus_echo::serve_raw(listener, settings).await?,
         Mode::Tungstenite => tungstenite_echo::serve(listener, settings).await?,
+        Mode::Socketioxide => socketioxide_echo::serve(listener, settings, false).await?,
+        Mode::SocketioxideTyped => socketioxide_echo::serve(listener, settings, true).await?,
     }
     Ok(())
 }
@@ -164,6 +173,7 @@ fn control(mode: Mode, runtime: tokio::runtime::Handle) {
             let connected = match mode {
                 Mode::Typed | Mode::Raw => primus_echo::connected(),
                 Mode::Tungstenite => tungstenite_echo::connected(),
+                Mode::Socketioxide | Mode::SocketioxideTyped => socketioxide_echo::connected(),
             };
             let tasks = runtime.metrics().num_alive_tasks();
             let mut stdout = std::io::stdout().lock();
