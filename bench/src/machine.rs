@@ -20,6 +20,9 @@ pub struct Machine {
     pub rustc: String,
     /// `node --version`, or why there is none.
     pub node: String,
+    /// The socketioxide and engineioxide versions the bench server is built
+    /// with (from `Cargo.lock`).
+    pub socketioxide: String,
     /// The workspace's git commit (with `-dirty` when the tree has changes).
     pub commit: String,
     /// When the run started (UTC).
@@ -65,11 +68,34 @@ impl Machine {
                 .await
                 .unwrap_or_else(|why| format!("unknown ({why})")),
             node: node.unwrap_or_else(|why| format!("not available ({why})")),
+            socketioxide: ["socketioxide", "engineioxide"]
+                .iter()
+                .map(|name| {
+                    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+                    format!("{name} {}", locked_version(&lock, name).unwrap_or("unknown"))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
             commit,
             date: utc_now(),
             fd_limit: crate::fdlimit::current().unwrap_or((0, 0)),
         }
     }
+}
+
+/// The version `Cargo.lock` records for the package `name` (the first, if
+/// there are several).
+fn locked_version<'a>(lock: &'a str, name: &str) -> Option<&'a str> {
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.strip_prefix("name = ").map(|n| n.trim_matches('"')) == Some(name) {
+            return lines
+                .next()?
+                .strip_prefix("version = ")
+                .map(|v| v.trim_matches('"'));
+        }
+    }
+    None
 }
 
 /// The value of the first `key : value` line.
@@ -135,5 +161,12 @@ mod tests {
             field("model name\t: AMD EPYC\n", "model name").as_deref(),
             Some("AMD EPYC")
         );
+    }
+
+    #[test]
+    fn locked_versions_are_read_from_the_lock_file() {
+        let lock = "[[package]]\nname = \"socketioxide-core\"\nversion = \"0.20.0\"\n\n[[package]]\nname = \"socketioxide\"\nversion = \"0.18.9\"\n";
+        assert_eq!(locked_version(lock, "socketioxide"), Some("0.18.9"));
+        assert_eq!(locked_version(lock, "engineioxide"), None);
     }
 }
