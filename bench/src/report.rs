@@ -799,7 +799,7 @@ impl Report<'_> {
         let _ = writeln!(out, "\n## Targets\n");
         let _ = writeln!(
             out,
-            "{passed} passed, {missed} missed, {} not measured (ratios of medians from this run).\n",
+            "{passed} passed, {missed} missed, {} not measured (paired ratios from this run).\n",
             targets.len() - passed - missed
         );
         let _ = writeln!(out, "| | target | measured |\n|---|---|---|");

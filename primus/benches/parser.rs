@@ -1,6 +1,8 @@
 //! Microbenchmarks of the per-message paths that do not touch the network:
 //! the JSON parser (encode, inspect, decode) on a small and a 16 KiB value,
-//! and the classification of control messages.
+//! the typed-event path (a `#[primus::event]` enum decoded from its frame
+//! and encoded into one, as a typed handler's echo does), and the
+//! classification of control messages.
 //!
 //! ```text
 //! cargo bench -p primus --bench parser
@@ -79,6 +81,58 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
+/// The benchmark server's typed events: `{"event":"echo","data":"…"}`.
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Bench {
+    /// Echoed back.
+    Echo(String),
+}
+
+/// The typed echo frame of `len` bytes in all (envelope included), like the
+/// echo benchmark's 32 B and 16 KiB requests.
+fn typed_frames() -> [(&'static str, Frame); 2] {
+    let frame = |len: usize| {
+        let envelope = r#"{"event":"echo","data":""}"#.len();
+        let parser: &dyn Parser = &Json;
+        parser
+            .encode_value(&Bench::Echo("x".repeat(len - envelope)))
+            .expect("encodes")
+    };
+    [("32B", frame(32)), ("16KiB", frame(16 * 1024))]
+}
+
+/// What a typed handler's echo costs the parser: the event decoded from
+/// the frame (`Message::decode`, which typed dispatch calls), and encoded
+/// again (`Spark::write`).
+fn typed(c: &mut Criterion) {
+    let parser: &dyn Parser = &Json;
+    let mut group = c.benchmark_group("typed");
+    for (name, frame) in typed_frames() {
+        assert_eq!(
+            parser
+                .encode_value(&parser.decode_value::<Bench>(&frame).expect("decodes"))
+                .ok(),
+            Some(frame.clone())
+        );
+        group.throughput(Throughput::Bytes(frame.len() as u64));
+        group.bench_with_input(BenchmarkId::new("decode", name), &frame, |b, frame| {
+            b.iter(|| parser.decode_value::<Bench>(black_box(frame)))
+        });
+        let event = parser.decode_value::<Bench>(&frame).expect("decodes");
+        group.bench_with_input(BenchmarkId::new("encode", name), &event, |b, event| {
+            b.iter(|| parser.encode_value(black_box(event)))
+        });
+        group.bench_with_input(BenchmarkId::new("echo", name), &frame, |b, frame| {
+            b.iter(|| {
+                let event = parser.decode_value::<Bench>(black_box(frame)).expect("decodes");
+                parser.encode_value(&event)
+            })
+        });
+    }
+    group.finish();
+}
+
 fn classify(c: &mut Criterion) {
     let mut group = c.benchmark_group("protocol/classify");
     for (name, text) in [
@@ -97,5 +151,5 @@ fn classify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, inspect, decode, classify);
+criterion_group!(benches, encode, inspect, decode, typed, classify);
 criterion_main!(benches);

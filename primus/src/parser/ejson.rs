@@ -49,13 +49,15 @@ impl Ejson {
     /// [`Parser::encode`] without type erasure (what `encode_value` calls):
     /// JSON, with non-finite floats and bytes in EJSON's forms.
     pub(crate) fn encode_typed<T: Serialize + ?Sized>(value: &T) -> Result<Frame, ParserError> {
-        let json = match super::json_write::to_vec_ejson(value) {
-            Some(json) => json,
+        match super::json_write::to_wire_vec_ejson(value) {
+            // Line separators already escaped; UTF-8 as in `Json`.
+            Some(json) => Ok(Frame::text_trusted(bytes::Bytes::from(json))),
             // Shapes the writer leaves to serde_json (map keys that are not
             // strings): plain JSON, where a non-finite float is `null`.
-            None => serde_json::to_vec(value).map_err(ParserError::encode)?,
-        };
-        Ok(Json::text_frame(json))
+            None => Ok(Json::text_frame(
+                serde_json::to_vec(value).map_err(ParserError::encode)?,
+            )),
+        }
     }
 }
 

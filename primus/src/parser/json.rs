@@ -25,13 +25,16 @@ pub struct Json;
 impl Json {
     /// [`Parser::encode`] without type erasure (what `encode_value` calls).
     pub(crate) fn encode_typed<T: Serialize + ?Sized>(value: &T) -> Result<Frame, ParserError> {
-        let json = match super::json_write::to_vec(value) {
-            Some(json) => json,
+        match super::json_write::to_wire_vec(value) {
+            // Line separators already escaped; written from `&str`s and
+            // ASCII, so UTF-8.
+            Some(json) => Ok(Frame::text_trusted(bytes::Bytes::from(json))),
             // A shape the fast writer leaves to serde_json, or an error
             // (which serde_json then reports in its own words).
-            None => serde_json::to_vec(value).map_err(ParserError::encode)?,
-        };
-        Ok(Json::text_frame(json))
+            None => Ok(Json::text_frame(
+                serde_json::to_vec(value).map_err(ParserError::encode)?,
+            )),
+        }
     }
 
     /// JSON text as Primus sends it: U+2028/U+2029 escaped.
@@ -57,7 +60,7 @@ impl Json {
 /// Writes U+2028 and U+2029 as `\u2028` / `\u2029` (Primus does the same
 /// after `JSON.stringify`, so frames can be embedded in JavaScript source).
 /// Both can only appear inside strings, where the escape means the same.
-fn escape_line_separators(json: Vec<u8>) -> Vec<u8> {
+pub(super) fn escape_line_separators(json: Vec<u8>) -> Vec<u8> {
     let next = |bytes: &[u8]| {
         bytes
             .windows(3)

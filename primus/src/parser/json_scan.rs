@@ -241,10 +241,16 @@ impl Scanner<'_> {
 /// The first position at or after `from` holding `"`, `\` or a control
 /// character (or the length of `bytes`).
 #[inline]
-pub(crate) fn find_special(bytes: &[u8], mut from: usize) -> usize {
+pub(crate) fn find_special(bytes: &[u8], from: usize) -> usize {
+    find_first(bytes, from, |b| (b == b'"') | (b == b'\\') | (b < 0x20))
+}
+
+/// The first position at or after `from` whose byte is `special` (or the
+/// length of `bytes`). `special` must be branch-free (`|`, not `||`) for
+/// the chunk loop to vectorize.
+#[inline(always)]
+pub(crate) fn find_first(bytes: &[u8], mut from: usize, special: impl Fn(u8) -> bool) -> usize {
     const CHUNK: usize = 64;
-    // `|`, not `||`: no branches, so the chunk loop vectorizes.
-    let special = |b: u8| (b == b'"') | (b == b'\\') | (b < 0x20);
     while from + CHUNK <= bytes.len() {
         // No early exit inside the chunk, so this compiles to vector code.
         let found = bytes[from..from + CHUNK]

@@ -17,23 +17,32 @@
 use serde::ser::{self, Serialize};
 use std::fmt;
 
-/// Encodes `value` like `serde_json::to_vec`, or `None` to let serde_json do it.
+/// Encodes `value` like `serde_json::to_vec`, or `None` to let serde_json do
+/// it. The fuzz target compares it with serde_json byte for byte.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn to_vec<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
-    let mut writer = Writer {
-        out: Vec::with_capacity(128),
-        ejson: false,
-    };
-    value.serialize(&mut writer).ok()?;
-    Some(writer.out)
+    write(value, false, false)
 }
 
-/// [`to_vec`] in EJSON's forms: a non-finite float as `{"$InfNaN":±1|0}`
-/// and bytes as `{"$binary":"<base64>"}` (where JSON writes `null` and an
-/// array of numbers).
-pub(crate) fn to_vec_ejson<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
+/// [`to_vec`] as it goes on the wire: U+2028 and U+2029 inside strings
+/// written as `\u2028` and `\u2029`, as Primus' parser does (what
+/// `Json::text_frame` does to serde_json's output, here in the same pass).
+pub(crate) fn to_wire_vec<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
+    write(value, false, true)
+}
+
+/// [`to_wire_vec`] in EJSON's forms: a non-finite float as
+/// `{"$InfNaN":±1|0}` and bytes as `{"$binary":"<base64>"}` (where JSON
+/// writes `null` and an array of numbers).
+pub(crate) fn to_wire_vec_ejson<T: Serialize + ?Sized>(value: &T) -> Option<Vec<u8>> {
+    write(value, true, true)
+}
+
+fn write<T: Serialize + ?Sized>(value: &T, ejson: bool, escape_line_separators: bool) -> Option<Vec<u8>> {
     let mut writer = Writer {
         out: Vec::with_capacity(128),
-        ejson: true,
+        ejson,
+        escape_line_separators,
     };
     value.serialize(&mut writer).ok()?;
     Some(writer.out)
@@ -61,6 +70,8 @@ struct Writer {
     out: Vec<u8>,
     /// Write EJSON's forms for what JSON cannot carry.
     ejson: bool,
+    /// Write U+2028 and U+2029 as `\u2028` and `\u2029`.
+    escape_line_separators: bool,
 }
 
 impl Writer {
@@ -86,7 +97,7 @@ impl Writer {
     }
 
     fn string(&mut self, text: &str) {
-        write_escaped(&mut self.out, text);
+        write_escaped(&mut self.out, text, self.escape_line_separators);
     }
 }
 
@@ -95,20 +106,44 @@ fn is_serde_json_private(name: &str) -> bool {
     name.starts_with("$serde_json::private::")
 }
 
+/// Room reserved past a string for what usually follows it (the closing
+/// brackets of an envelope), so that they do not grow the buffer again.
+const AFTER_STRING: usize = 16;
+
 /// `"text"` with serde_json's escapes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`,
-/// `\t` and `\u00xx` (lower-case hex) for the other control characters.
-fn write_escaped(out: &mut Vec<u8>, text: &str) {
+/// `\t` and `\u00xx` (lower-case hex) for the other control characters;
+/// with `line_separators`, also `\u2028` and `\u2029`.
+fn write_escaped(out: &mut Vec<u8>, text: &str, line_separators: bool) {
     let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
+    out.reserve(bytes.len() + 2 + AFTER_STRING);
     out.push(b'"');
     let mut start = 0;
     loop {
-        let special = super::json_scan::find_special(bytes, start);
+        // Both separators are E2 80 A8/A9 in UTF-8: stop at every E2.
+        let special = match line_separators {
+            true => super::json_scan::find_first(bytes, start, |b| {
+                (b == b'"') | (b == b'\\') | (b < 0x20) | (b == 0xE2)
+            }),
+            false => super::json_scan::find_special(bytes, start),
+        };
         out.extend_from_slice(&bytes[start..special]);
         let Some(&byte) = bytes.get(special) else {
             break;
         };
         match byte {
+            0xE2 => match bytes.get(special + 1..special + 3) {
+                Some([0x80, 0xA8]) => {
+                    out.extend_from_slice(b"\\u2028");
+                    start = special + 3;
+                    continue;
+                }
+                Some([0x80, 0xA9]) => {
+                    out.extend_from_slice(b"\\u2029");
+                    start = special + 3;
+                    continue;
+                }
+                _ => out.push(0xE2),
+            },
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
             0x08 => out.extend_from_slice(b"\\b"),
@@ -545,6 +580,15 @@ mod tests {
         if let Some(ours) = to_vec(value) {
             assert_eq!(
                 Some(String::from_utf8_lossy(&ours).into_owned()),
+                expected.clone().map(|e| String::from_utf8_lossy(&e).into_owned()),
+                "{value:?}"
+            );
+        }
+        // On the wire: serde_json's bytes with the line separators escaped.
+        if let Some(ours) = to_wire_vec(value) {
+            let expected = expected.map(crate::parser::json::escape_line_separators);
+            assert_eq!(
+                Some(String::from_utf8_lossy(&ours).into_owned()),
                 expected.map(|e| String::from_utf8_lossy(&e).into_owned()),
                 "{value:?}"
             );
@@ -590,6 +634,11 @@ mod tests {
         handled("");
         handled("plain");
         handled("é 漢字 😀 \u{2028} \u{7f}");
+        // E2 starts the separators and other characters (→, U+2027, U+2030).
+        handled("\u{2028}\u{2029}→\u{2027}\u{2030}x\u{2029}");
+        for len in [0, 1, 62, 63, 64, 65, 127] {
+            handled(&format!("{}\u{2028}{}\u{2029}", "a".repeat(len), "→".repeat(len)));
+        }
         for len in [31, 32, 63, 64, 65, 200, 16 * 1024] {
             handled(&format!(
                 "{}\"{}\\\n{}",
