@@ -432,6 +432,9 @@ impl Connection {
     /// finish without waiting, so what they wrote can go out in the same
     /// write as the frame that triggered them.
     pub async fn poll_handlers_once(&mut self) {
+        // What the handlers write is taken right after (`try_outbound`, or
+        // `work` on the next turn): no wake needed for it.
+        self.outbound.disarm();
         self.dispatcher.poll_once().await;
     }
 

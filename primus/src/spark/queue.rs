@@ -18,9 +18,8 @@
 //! Closing: when the receiver is dropped (the connection is gone), pushes
 //! fail with [`Full::Closed`] and waiting senders are released.
 
-use futures_util::task::AtomicWaker;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use tokio::sync::Notify;
@@ -36,8 +35,12 @@ struct Inner<T> {
     queued_bytes: AtomicUsize,
     /// The most bytes the queue holds (a push is refused once they are reached).
     budget: usize,
-    /// The connection task, waiting for items.
-    receiver: AtomicWaker,
+    /// Set (under the lock) by the receiver when it found the queue empty
+    /// and is about to wait: the next push wakes `state.waker` and clears
+    /// it. Cleared without the lock by [`QueueReceiver::disarm`]: pushes
+    /// made while the receiver is awake (a handler running inside the
+    /// connection task) wake nobody.
+    waiting: AtomicBool,
     /// Tasks waiting for room ([`QueueSender::send`]) or for the queue to
     /// drain below half its budget ([`QueueSender::drained`]).
     room: Notify,
@@ -49,6 +52,9 @@ struct State<T> {
     /// A push was refused since the last refill (a sender may wait for room).
     refused: bool,
     closed: bool,
+    /// The connection task's waker, kept across waits (replaced only when
+    /// the task's waker changes), so waking it needs no clone.
+    waker: Option<Waker>,
 }
 
 /// How a push went.
@@ -80,8 +86,6 @@ pub(crate) struct QueueReceiver<T> {
     inner: Arc<Inner<T>>,
     /// Items taken from the shared queue and not yet handed out.
     batch: VecDeque<T>,
-    /// The waker left in `inner.receiver`, while no push can have taken it.
-    registered: Option<Waker>,
 }
 
 /// A queue of at most `budget` bytes (at least one byte).
@@ -92,11 +96,12 @@ pub(crate) fn queue<T>(budget: usize) -> (QueueSender<T>, QueueReceiver<T>) {
             bytes: 0,
             refused: false,
             closed: false,
+            waker: None,
         }),
         queued: AtomicUsize::new(0),
         queued_bytes: AtomicUsize::new(0),
         budget: budget.max(1),
-        receiver: AtomicWaker::new(),
+        waiting: AtomicBool::new(false),
         room: Notify::new(),
     });
     (
@@ -104,7 +109,6 @@ pub(crate) fn queue<T>(budget: usize) -> (QueueSender<T>, QueueReceiver<T>) {
         QueueReceiver {
             inner,
             batch: VecDeque::new(),
-            registered: None,
         },
     )
 }
@@ -130,10 +134,13 @@ impl<T> QueueSender<T> {
         state.bytes = total;
         self.inner.queued.store(state.items.len(), Ordering::Release);
         self.inner.queued_bytes.store(total, Ordering::Release);
-        // Under the lock: a wake always happens before the refill that takes
-        // this item, which is what lets the receiver skip registering again
-        // (see `QueueReceiver::poll_recv`).
-        self.inner.receiver.wake();
+        // Under the lock, like the receiver's check for an empty queue
+        // before it waits (see `QueueReceiver::poll_recv`): no push is missed.
+        if self.inner.waiting.load(Ordering::Acquire) && self.inner.waiting.swap(false, Ordering::AcqRel) {
+            if let Some(waker) = &state.waker {
+                waker.wake_by_ref();
+            }
+        }
         Ok(match total > self.inner.budget / 2 {
             true => Pushed::Congested,
             false => Pushed::Queued,
@@ -195,23 +202,38 @@ impl<T> QueueReceiver<T> {
         self.batch.pop_front()
     }
 
-    /// Polls for the next item (registers the waker when there is none).
+    /// Polls for the next item; when there is none, the next push wakes
+    /// the task.
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<T> {
-        if let Some(item) = self.try_recv() {
-            return Poll::Ready(item);
+        loop {
+            if let Some(item) = self.try_recv() {
+                return Poll::Ready(item);
+            }
+            let Ok(mut state) = self.inner.state.lock() else {
+                return Poll::Pending;
+            };
+            if state.items.is_empty() {
+                // Checked and armed under the lock pushes take: a push
+                // either came before (and is in `items`) or will wake.
+                self.inner.waiting.store(true, Ordering::Release);
+                if !state.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    state.waker = Some(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            // Pushed since `try_recv` looked: take it.
         }
-        // Every push wakes (and so takes) the registered waker, and every
-        // push is followed by a refill that clears `registered`; while it is
-        // set, the waker is still there and need not be registered again.
-        let current = self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-        if !current {
-            self.inner.receiver.register(cx.waker());
-            self.registered = Some(cx.waker().clone());
-        }
-        // An item pushed before the registration woke nobody: look again.
-        match self.try_recv() {
-            Some(item) => Poll::Ready(item),
-            None => Poll::Pending,
+    }
+
+    /// The task is about to run handlers itself and then look at the queue
+    /// ([`try_recv`](Self::try_recv) or [`poll_recv`](Self::poll_recv)):
+    /// what they push need not wake it. A wake avoided is a whole extra
+    /// poll of the connection task per message.
+    pub(crate) fn disarm(&self) {
+        // Safe without the lock: it only drops wakes while the task is
+        // awake, and the task arms again (under the lock) before it waits.
+        if self.inner.waiting.load(Ordering::Relaxed) {
+            self.inner.waiting.store(false, Ordering::Relaxed);
         }
     }
 
@@ -241,7 +263,6 @@ impl<T> QueueReceiver<T> {
             state.bytes = 0;
             self.inner.queued.store(0, Ordering::Release);
             self.inner.queued_bytes.store(0, Ordering::Release);
-            self.registered = None;
             wake
         };
         if wake_senders {
@@ -256,6 +277,7 @@ impl<T> Drop for QueueReceiver<T> {
             state.closed = true;
             state.items.clear();
             state.bytes = 0;
+            state.waker = None;
         }
         self.inner.room.notify_waiters();
     }
@@ -299,6 +321,43 @@ mod tests {
         sender.try_send(1, 1).unwrap();
         drop(receiver);
         assert_eq!(sender.try_send(2, 1), Err(Full::Closed(2)));
+    }
+
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_push_wakes_only_a_receiver_that_waits() {
+        let (sender, mut receiver) = queue(100);
+        let wakes = Arc::new(Wakes::default());
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let count = || wakes.0.load(Ordering::SeqCst);
+        assert!(receiver.poll_recv(&mut cx).is_pending());
+        sender.try_send(1, 1).unwrap();
+        assert_eq!(count(), 1);
+        // Woken already: the task will look, no second wake.
+        sender.try_send(2, 1).unwrap();
+        assert_eq!(count(), 1);
+        assert_eq!(receiver.poll_recv(&mut cx), Poll::Ready(1));
+        assert_eq!(receiver.poll_recv(&mut cx), Poll::Ready(2));
+        assert!(receiver.poll_recv(&mut cx).is_pending());
+        // The task runs handlers itself and then looks at the queue.
+        receiver.disarm();
+        sender.try_send(3, 1).unwrap();
+        assert_eq!(count(), 1, "a disarmed receiver was woken");
+        assert_eq!(receiver.try_recv(), Some(3));
+        // Armed again by the next wait.
+        assert!(receiver.poll_recv(&mut cx).is_pending());
+        sender.try_send(4, 1).unwrap();
+        assert_eq!(count(), 2);
     }
 
     #[tokio::test]
