@@ -86,7 +86,7 @@ pub struct EchoCase {
 }
 
 impl Config {
-    /// The full suite (about 12 minutes).
+    /// The full suite (about 30 minutes with its six servers).
     pub fn full() -> Config {
         Config {
             quick: false,
