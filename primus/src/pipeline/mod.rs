@@ -9,7 +9,7 @@
 //! * **in**: control messages (`primus::pong::…` marks the spark alive,
 //!   `primus::id::` is answered), incoming transforms, typed routing, and
 //!   the handlers, run one message at a time per spark, in order, with data
-//!   that arrives meanwhile queued ([`handlers`] documents the order);
+//!   that arrives meanwhile queued (the `handlers` module documents the order);
 //! * **out**: the spark's bounded outbound queue, outgoing transforms, and
 //!   encoding (once per message unless transforms need the value);
 //! * **lifecycle**: the spark is registered with the server's
@@ -22,6 +22,7 @@
 
 mod active_plugins;
 mod connection;
+mod connector;
 mod dispatch;
 pub(crate) mod extract;
 pub(crate) mod handlers;
@@ -33,7 +34,8 @@ mod recovery;
 pub(crate) mod typed;
 
 pub(crate) use self::active_plugins::ActivePlugins;
-pub use self::connection::{CloseWatch, Connection, ConnectionRequest, Connector, OpenError, Work};
+pub use self::connection::{CloseWatch, Connection, Work};
+pub use self::connector::{ConnectionRequest, Connector, OpenError};
 pub use self::inbound_budget::{BudgetSpent, InboundBudget};
 pub use self::recovery::ConnectionRecovery;
 
