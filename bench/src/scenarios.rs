@@ -359,7 +359,7 @@ fn echo_envelope(kind: ServerKind) -> (&'static [u8], &'static [u8]) {
 }
 
 /// The echo request payload of `size` bytes for a server: the envelope of
-/// [`echo_envelope`] around a string of `x`, `size` bytes in all.
+/// `echo_envelope` around a string of `x`, `size` bytes in all.
 pub fn echo_payload(kind: ServerKind, size: usize) -> Vec<u8> {
     let (prefix, suffix) = echo_envelope(kind);
     let fill = size.saturating_sub(prefix.len() + suffix.len()).max(1);

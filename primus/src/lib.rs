@@ -14,7 +14,7 @@
 //!   ([`protocol`]): heartbeat pings and pongs, the spark-id request and the
 //!   "closing on purpose" notice. Everything else is application data.
 //! * The **server** ([`Server`]) owns the heartbeat and the HTTP surface
-//!   (`/spec`, `426`, CORS, authorization, [`middleware`]); who is
+//!   (`/spec`, `426`, CORS, authorization, [`middleware`](mod@middleware)); who is
 //!   connected and broadcast go through its [`cluster::Broadcast`].
 //!
 //! ## Layers
@@ -26,11 +26,11 @@
 //! 1. `lock`: the one policy for poisoned locks;
 //! 2. `wire`: frames and the `primus::` control messages ([`Frame`], [`protocol`]);
 //! 3. [`parser`]: values to frames and back;
-//! 4. `message`: [`Message`], typed [`event`]s, [`transform`]s, the TypeScript mapping;
+//! 4. `message`: [`Message`], typed [`event`](mod@event)s, [`transform`]s, the TypeScript mapping;
 //! 5. [`spark`]: the handle to one connection;
 //! 6. [`cluster`]: the broadcast seam (sparks, rooms, delivery);
 //! 7. [`pipeline`]: the transport-neutral life of a connection (handlers, plugins, transforms, queue);
-//! 8. [`middleware`]: the HTTP requests under the pathname, and the layers they run through;
+//! 8. [`middleware`](mod@middleware): the HTTP requests under the pathname, and the layers they run through;
 //! 9. [`transformer`]: the transport seam (WebSockets, in-memory);
 //! 10. [`registry`]: what the macros registered, and the TypeScript typings made from it;
 //! 11. [`server`]: the builder, the HTTP surface, the heartbeat;

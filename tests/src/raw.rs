@@ -1,7 +1,7 @@
 //! Speaking the wire by hand, for tests that check exact frames and exact
 //! HTTP responses: a raw WebSocket client ([`connect`], [`try_connect`],
 //! [`send_text`], [`next_text`], [`next_any`]) and raw HTTP/1.1 over TCP
-//! ([`request`], [`upgrade_request`], [`http`], [`get`] and the parsed
+//! ([`request`], [`upgrade_request`], [`http()`], [`get`] and the parsed
 //! [`Reply`]). Every read is bounded.
 
 use crate::wait::WAIT;
@@ -149,7 +149,7 @@ pub async fn http(addr: SocketAddr, raw_request: &str) -> Reply {
         .unwrap_or_else(|_| panic!("no complete response within {WAIT:?} to {raw_request:?}"))
 }
 
-/// `GET path` with `headers` and `Connection: close`: [`http`] with [`request`].
+/// `GET path` with `headers` and `Connection: close`: [`http()`] with [`request`].
 pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
     http(addr, &request("GET", path, headers)).await
 }

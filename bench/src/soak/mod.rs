@@ -142,7 +142,7 @@ impl SoakConfig {
     }
 }
 
-/// What was counted during the load; see [`Count::label`].
+/// What was counted during the load (each variant says what it counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
     /// Churn connections started.

@@ -36,7 +36,7 @@ pub enum HandlerOutcome {
     note = "an event that is not a request (reply type `NoReply`) is handled by a function returning `()` or `Result<(), E>`; a request declared with `#[primus(reply = T)]` by one returning `T` or `Result<T, E>` (`E: Display`; a `primus::PublicError` is the only error whose text reaches the client)"
 )]
 pub trait HandlerReturn<R>: Send {
-    /// Converts the value into a [`HandlerOutcome`].
+    /// Converts the value into what the handler produced: a reply, or nothing.
     fn into_outcome(self) -> HandlerOutcome;
 }
 

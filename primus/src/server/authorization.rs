@@ -1,7 +1,7 @@
 //! The authorization hook, with Primus' HTTP semantics.
 //!
 //! One async function decides, given the request as an
-//! [`HttpRequest`](crate::middleware::HttpRequest) (the same type middleware
+//! [`HttpRequest`] (the same type middleware
 //! layers see), for every upgrade and every plain HTTP request under the
 //! pathname (except `/spec`, `/primus.js` and CORS
 //! preflights, which are answered earlier), whether the request may go on.

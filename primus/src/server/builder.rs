@@ -514,7 +514,7 @@ impl ServerBuilder {
     }
 
     /// Appends a middleware layer after the built-ins (see
-    /// [middleware](crate::middleware)); names are unique.
+    /// [middleware](mod@crate::middleware)); names are unique.
     pub fn middleware<F, Fut, O>(mut self, name: &str, runs: Runs, function: F) -> ServerBuilder
     where
         F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,

@@ -66,7 +66,8 @@ content-length: 21\r\nconnection: close\r\nretry-after: 1\r\n\r\nToo many connec
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Time to send a complete request head (see the [module](self) docs).
+    /// Time to send a complete request head, from connecting (or from the
+    /// previous response on a kept-alive connection); a slower client is closed.
     pub handshake_timeout: Duration,
     /// Most open connections; `None` for 90% of the file descriptor limit.
     pub max_connections: Option<usize>,

@@ -29,7 +29,7 @@
 //! HTTP request with `426 Upgrade Required`; `GET <pathname>/primus.js`
 //! serves the browser client (also `primus.mjs`, `primus.client.d.ts`, and
 //! the generated event typings at `primus.d.ts`). All of it runs through the
-//! [middleware] stack, whose built-in layers can be replaced.
+//! [middleware](mod@crate::middleware) stack, whose built-in layers can be replaced.
 
 pub mod authorization;
 mod builder;
@@ -121,7 +121,7 @@ use tokio::sync::watch;
 /// * `error` handlers are synchronous and run where the error happens.
 ///
 /// Plugins' connection handlers run before the application's, their
-/// disconnection handlers after (see [`Plugin`](crate::Plugin)).
+/// disconnection handlers after (see [`Plugin`]).
 #[derive(Clone)]
 pub struct Server {
     core: Arc<ServerCore>,
@@ -349,7 +349,7 @@ impl Server {
     }
 
     /// The middleware stack, to change it at run time (see
-    /// [middleware](crate::middleware)).
+    /// [middleware](mod@crate::middleware)).
     pub fn middleware(&self) -> Stack {
         self.core.middleware.clone()
     }
