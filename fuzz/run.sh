@@ -51,6 +51,14 @@ else
     mapfile -t targets < <(cargo "+$toolchain" fuzz list)
 fi
 
+# AddressSanitizer's allocator keeps freed memory: a long json_write run
+# crossed libFuzzer's default 2 GB RSS limit with 36 MB live (README.md,
+# "Runs"), so sanitized runs get 4 GB.
+limits=()
+if [ "$sanitizer" = address ]; then
+    limits+=(-rss_limit_mb=4096)
+fi
+
 cargo "+$toolchain" fuzz build "${build[@]}"
 for target in "${targets[@]}"; do
     new="target/new-corpus/$target"
@@ -60,7 +68,7 @@ for target in "${targets[@]}"; do
     # grep hides libFuzzer's progress lines; the status is cargo fuzz's.
     set +e
     cargo "+$toolchain" fuzz run "${build[@]}" "$target" "$new" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 2>&1 |
+        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 "${limits[@]}" 2>&1 |
         grep --line-buffered -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)'
     status="${PIPESTATUS[0]}"
     set -e
