@@ -111,6 +111,35 @@ fn parse_args() -> Result<(Mode, Settings), String> {
     Ok((mode, settings))
 }
 
+/// The runtime: tokio's multi-threaded one with its defaults, unless
+/// `PRIMUS_BENCH_RUNTIME` asks for another, to measure runtime choices
+/// (`bench/README.md`): `current-thread`, `event-interval=N` or
+/// `global-queue-interval=N` (comma-separated).
+fn runtime_builder() -> Result<tokio::runtime::Builder, String> {
+    let choice = std::env::var("PRIMUS_BENCH_RUNTIME").unwrap_or_default();
+    let mut builder = match choice.split(',').any(|part| part == "current-thread") {
+        true => tokio::runtime::Builder::new_current_thread(),
+        false => tokio::runtime::Builder::new_multi_thread(),
+    };
+    for part in choice
+        .split(',')
+        .filter(|part| !part.is_empty() && *part != "current-thread")
+    {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or(format!("PRIMUS_BENCH_RUNTIME: {part:?} is not name=value"))?;
+        let value: u32 = value
+            .parse()
+            .map_err(|_| format!("PRIMUS_BENCH_RUNTIME: {part:?} needs a number"))?;
+        match name {
+            "event-interval" => builder.event_interval(value),
+            "global-queue-interval" => builder.global_queue_interval(value),
+            _ => return Err(format!("PRIMUS_BENCH_RUNTIME: unknown setting {name:?}")),
+        };
+    }
+    Ok(builder)
+}
+
 fn main() -> ExitCode {
     let (mode, settings) = match parse_args() {
         Ok(parsed) => parsed,
@@ -122,7 +151,9 @@ fn main() -> ExitCode {
     if let Err(error) = primus_bench::fdlimit::raise() {
         eprintln!("bench-server: could not raise the open-file limit: {error}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_builder()
+        .and_then(|mut builder| builder.enable_all().build().map_err(|e| e.to_string()))
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("bench-server: no runtime: {error}");
