@@ -229,9 +229,14 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         results: &results,
         micro: micro.as_ref(),
         notes,
-        command: format!("cargo run --release -p primus-bench -- {command}")
-            .trim()
-            .to_owned(),
+        command: match std::env::var("PRIMUS_BENCH_RUNTIME") {
+            Ok(runtime) => {
+                format!("PRIMUS_BENCH_RUNTIME={runtime} cargo run --release -p primus-bench -- {command}")
+            }
+            Err(_) => format!("cargo run --release -p primus-bench -- {command}"),
+        }
+        .trim()
+        .to_owned(),
         bench_server_override: std::env::var("PRIMUS_BENCH_SERVER").ok(),
     };
     let path = args.out.unwrap_or_else(|| {
@@ -239,7 +244,10 @@ async fn run(args: Args) -> Result<PathBuf, String> {
             && args.rounds.is_none()
             && args.measure.is_none()
             && args.warmup.is_none()
-            && args.transports.is_none();
+            && args.transports.is_none()
+            // Experiments (bench/README.md) never replace the suite's report.
+            && std::env::var_os("PRIMUS_BENCH_SERVER").is_none()
+            && std::env::var_os("PRIMUS_BENCH_RUNTIME").is_none();
         if args.command == "all" && !args.quick && complete {
             servers::workspace_root().join("BENCHMARKS.md")
         } else {
@@ -353,9 +361,14 @@ async fn run_soak(args: Args) -> Result<PathBuf, String> {
         config: &config,
         machine: &machine,
         runs: &runs,
-        command: format!("cargo run --release -p primus-bench -- {command}")
-            .trim()
-            .to_owned(),
+        command: match std::env::var("PRIMUS_BENCH_RUNTIME") {
+            Ok(runtime) => {
+                format!("PRIMUS_BENCH_RUNTIME={runtime} cargo run --release -p primus-bench -- {command}")
+            }
+            Err(_) => format!("cargo run --release -p primus-bench -- {command}"),
+        }
+        .trim()
+        .to_owned(),
     };
     write_report(args.out, "soak", args.quick, &report.render())
 }
