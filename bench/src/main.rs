@@ -229,14 +229,7 @@ async fn run(args: Args) -> Result<PathBuf, String> {
         results: &results,
         micro: micro.as_ref(),
         notes,
-        command: match std::env::var("PRIMUS_BENCH_RUNTIME") {
-            Ok(runtime) => {
-                format!("PRIMUS_BENCH_RUNTIME={runtime} cargo run --release -p primus-bench -- {command}")
-            }
-            Err(_) => format!("cargo run --release -p primus-bench -- {command}"),
-        }
-        .trim()
-        .to_owned(),
+        command: rerun_command(&command),
         bench_server_override: std::env::var("PRIMUS_BENCH_SERVER").ok(),
     };
     let path = args.out.unwrap_or_else(|| {
@@ -308,7 +301,7 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
             machine.node,
             machine.date
         ),
-        &format!("cargo run --release -p primus-bench -- {command}"),
+        &rerun_command(&command),
     );
     write_report(args.out, "cluster", args.quick, &report)
 }
@@ -361,14 +354,19 @@ async fn run_soak(args: Args) -> Result<PathBuf, String> {
         config: &config,
         machine: &machine,
         runs: &runs,
-        command: match std::env::var("PRIMUS_BENCH_RUNTIME") {
-            Ok(runtime) => {
-                format!("PRIMUS_BENCH_RUNTIME={runtime} cargo run --release -p primus-bench -- {command}")
-            }
-            Err(_) => format!("cargo run --release -p primus-bench -- {command}"),
-        }
-        .trim()
-        .to_owned(),
+        command: rerun_command(&command),
     };
     write_report(args.out, "soak", args.quick, &report.render())
+}
+
+/// The command that repeats this run, as the reports print it (with the
+/// runtime experiment's variable when it was set).
+fn rerun_command(arguments: &str) -> String {
+    let command = format!("cargo run --release -p primus-bench -- {arguments}");
+    match std::env::var("PRIMUS_BENCH_RUNTIME") {
+        Ok(runtime) => format!("PRIMUS_BENCH_RUNTIME={runtime} {command}"),
+        Err(_) => command,
+    }
+    .trim()
+    .to_owned()
 }
