@@ -5,7 +5,8 @@
 // The REAL npm `primus-emitter@3.1.1` plugin, loaded into the REAL Primus 8
 // Node client, against a server under test (tests/tests/emitter_compat.rs):
 // events with and without acknowledgements, several arguments, a failing
-// request, an unknown event, typed events from the server, plain data.
+// request, an unknown event, typed events from the server, plain data, and
+// the server's own requests answered through acknowledgement callbacks.
 //
 // Usage: node emitter-client.js --url http://127.0.0.1:PORT
 // Prints one JSON line with what it observed; exit 0 when it finished,
@@ -39,6 +40,11 @@ async function main() {
   client.on('news', (payload) => news.push(payload));
   client.on('data', (value) => data.push(value));
   client.on('error', (error) => errors.push(String(error && error.message)));
+  // The server's requests: the last argument is the acknowledgement.
+  const asked = [];
+  client.on('confirm', (text, fn) => { asked.push(text); fn(text === 'delete the room?'); });
+  client.on('refuse', (fn) => fn({ error: 'not today' }));
+  client.on('pair', (fn) => fn(1, 'b'));
   await within(5000, 'open', new Promise((resolve) => client.once('open', resolve)));
 
   const ack = (name, ...args) => within(5000, `the acknowledgement of ${name}`,
@@ -50,13 +56,19 @@ async function main() {
   const failed = await ack('fail');
   const unknown = await ack('nobody_handles_this');
   client.write({ plain: true });
-  await within(5000, 'two news and the plain echo', (async () => {
-    while (news.length < 2 || !data.some((d) => d && d.plain === true)) {
+  // An acknowledgement of a number the server never issued is plain data.
+  client.write({ id: 5, type: 1, data: ['stray'] });
+  client.send('ask');
+  // (Every packet is also a `data` event: the acknowledgements 1-3 too.)
+  const isPlain = (d) => d && (d.plain === true || (d.type === 1 && d.id === 5));
+  await within(5000, 'three news and the plain echoes', (async () => {
+    while (news.length < 3 || data.filter(isPlain).length < 2) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   })());
   client.end();
-  return { ok: true, added, failed, unknown, news, plain: data.filter((d) => d && d.plain), errors };
+  const plain = data.filter(isPlain);
+  return { ok: true, added, failed, unknown, news, asked, plain, errors };
 }
 
 main().then(

@@ -4,7 +4,9 @@
 //! `Emitter` plugin: its events reach typed handlers, its acknowledged
 //! events are typed requests whose replies (and failures) come back as
 //! acknowledgements, several arguments fill a tuple variant, and typed
-//! events from the server arrive as its named events. Plain data stays plain.
+//! events from the server arrive as its named events, and the server's own
+//! requests are answered by the client's acknowledgement callbacks. Plain
+//! data stays plain.
 
 use primus::plugins::Emitter;
 use primus::{Message, Payload, PublicError, Server, Spark};
@@ -27,12 +29,19 @@ enum FrontEnd {
     Move(i32, i32),
     #[primus(reply = bool)]
     Fail,
+    Ask,
 }
 
 #[primus::event]
 #[derive(Debug, Clone, PartialEq)]
 enum ToFrontEnd {
     News(String),
+    #[primus(reply = bool)]
+    Confirm(String),
+    #[primus(reply = bool)]
+    Refuse,
+    #[primus(reply = (i32, String))]
+    Pair,
 }
 
 #[primus::on(FrontEnd::Hello)]
@@ -53,6 +62,26 @@ async fn moved(spark: Spark, Payload((x, y)): Payload<(i32, i32)>) {
 #[primus::on(FrontEnd::Fail)]
 async fn fail() -> Result<bool, PublicError> {
     Err(PublicError::new("nope"))
+}
+
+/// Asks the client three things and reports what came back.
+#[primus::on(FrontEnd::Ask)]
+async fn ask(spark: Spark) {
+    let wait = Duration::from_secs(5);
+    let confirm = spark.request_within(ToFrontEnd::confirm("delete the room?".into()), wait);
+    let confirm = match confirm.await {
+        Ok(agreed) => format!("confirm {agreed}"),
+        Err(error) => format!("confirm failed: {error}"),
+    };
+    let refuse = match spark.request_within(ToFrontEnd::refuse(), wait).await {
+        Ok(agreed) => format!("refuse answered {agreed}"),
+        Err(error) => format!("refuse failed: {error}"),
+    };
+    let pair = match spark.request_within(ToFrontEnd::pair(), wait).await {
+        Ok((number, text)) => format!("pair {number} {text}"),
+        Err(error) => format!("pair failed: {error}"),
+    };
+    let _ = spark.write(&ToFrontEnd::News(format!("{confirm}; {refuse}; {pair}")));
 }
 
 #[primus::on("data")]
@@ -94,8 +123,23 @@ async fn the_real_primus_emitter_client_talks_to_typed_handlers() {
     );
     // Typed events from the server arrive as named events, in order; the
     // two arguments of `move` filled the tuple variant.
-    assert_eq!(summary["news"], json!(["hello ada", "moved 1 2"]));
-    // Plain data stays plain both ways.
-    assert_eq!(summary["plain"], json!([{ "plain": true }]));
+    // The server's requests reached the client's listeners with an
+    // acknowledgement callback, whose arguments settled them: one value, a
+    // refusal as `{error}`, and two arguments read as a tuple.
+    assert_eq!(
+        summary["news"],
+        json!([
+            "hello ada",
+            "moved 1 2",
+            "confirm true; refuse failed: the client refused the request: not today; pair 1 b"
+        ])
+    );
+    assert_eq!(summary["asked"], json!(["delete the room?"]));
+    // Plain data stays plain both ways, also an acknowledgement of a
+    // number the server never issued.
+    assert_eq!(
+        summary["plain"],
+        json!([{ "plain": true }, { "id": 5, "type": 1, "data": ["stray"] }])
+    );
     assert_eq!(summary["errors"], json!([]));
 }

@@ -204,12 +204,38 @@ impl Dispatcher {
         Envelope::scan(bytes)
     }
 
-    /// True when `frame` answered a request this spark sent (and settled it).
-    fn spark_awaits_replies(&self, frame: &Frame) -> bool {
-        self.spark.awaits_replies()
-            && self
-                .spark
-                .take_reply(&Message::new(frame.clone(), self.parser.clone()))
+    /// True when `frame` answered a request this spark sent (and settled
+    /// it), in the typed shape or in a plugin's own (read by its reader).
+    fn spark_awaits_replies(&mut self, frame: &Frame) -> bool {
+        if !self.spark.awaits_replies() {
+            return false;
+        }
+        let message = Message::new(frame.clone(), self.parser.clone());
+        self.spark.take_reply(&message) || self.plugin_reply(&message)
+    }
+
+    /// Settles a request with `message` when a plugin's reply reader
+    /// recognizes it; false otherwise.
+    fn plugin_reply(&mut self, message: &Message) -> bool {
+        let plugins = self.plugins().clone();
+        let mut readers = plugins
+            .plugins
+            .iter()
+            .flat_map(|plugin| &plugin.reply_readers)
+            .peekable();
+        if readers.peek().is_none() {
+            return false;
+        }
+        let Ok(value) = message.decode::<serde_json::Value>() else {
+            return false;
+        };
+        let Some(reply) = readers.find_map(|read| read(&self.spark, &value)) else {
+            return false;
+        };
+        match self.parser.encode_value(&reply) {
+            Ok(frame) => self.spark.take_reply(&Message::new(frame, self.parser.clone())),
+            Err(_) => false,
+        }
     }
 
     fn enqueue(&mut self, frame: Frame, envelope: Option<Envelope>) {

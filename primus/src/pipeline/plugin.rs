@@ -5,6 +5,7 @@ use super::extract::StateMap;
 use super::handlers::{ConnectionHandler, DisconnectionHandler};
 use crate::message::transform::{self, Flow, Packet, TransformError, Transforms};
 use crate::spark::Spark;
+use serde_json::Value;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -148,6 +149,45 @@ impl PluginSetup<'_> {
         self
     }
 
+    /// Recognizes replies to the server's requests
+    /// ([`Spark::request`](crate::Spark::request)) that clients send in the
+    /// plugin's own wire shape. `reader` gets each incoming message (decoded
+    /// as JSON) while the spark has requests out, and returns the reply in
+    /// the typed shape, `{"reply":n,"data":…}` or `{"reply":n,"error":"…"}`,
+    /// or `None` when the message is not one. A reply to a number the spark
+    /// did not issue stays an ordinary message.
+    ///
+    /// Readers run as each message arrives, before incoming transforms:
+    /// transforms run in the spark's handler queue, which a handler waiting
+    /// for its reply holds. With several plugins, the first reader that
+    /// recognizes a message wins.
+    ///
+    /// ```
+    /// use primus::{Plugin, PluginSetup};
+    /// use serde_json::{json, Value};
+    ///
+    /// /// Clients answer requests with `{"answer":n,"value":…}`.
+    /// #[derive(Default)]
+    /// struct Answers;
+    ///
+    /// impl Plugin for Answers {
+    ///     fn name(&self) -> &'static str { "answers" }
+    ///     fn server(&self, setup: &mut PluginSetup<'_>) {
+    ///         setup.read_replies(|_spark, message: &Value| {
+    ///             let id = message.get("answer")?.as_u64()?;
+    ///             Some(json!({"reply": id, "data": message.get("value")?}))
+    ///         });
+    ///     }
+    /// }
+    /// ```
+    pub fn read_replies<F>(&mut self, reader: F) -> &mut Self
+    where
+        F: Fn(&Spark, &Value) -> Option<Value> + Send + Sync + 'static,
+    {
+        self.entry.reply_readers.push(Arc::new(reader));
+        self
+    }
+
     /// Adds state that handlers (and the plugin's own helpers) read with
     /// `State<T>` or [`Server::state`](crate::Server::state).
     pub fn state<T: Clone + Send + Sync + 'static>(&mut self, value: T) -> &mut Self {
@@ -156,6 +196,10 @@ impl PluginSetup<'_> {
     }
 }
 
+/// A plugin's reader of replies in its own wire shape
+/// ([`PluginSetup::read_replies`]).
+pub(crate) type ReplyReader = Arc<dyn Fn(&Spark, &Value) -> Option<Value> + Send + Sync>;
+
 /// What one active plugin added.
 #[derive(Clone, Default)]
 pub(crate) struct PluginEntry {
@@ -163,6 +207,7 @@ pub(crate) struct PluginEntry {
     pub(crate) browser: Option<&'static str>,
     pub(crate) connection: Vec<ConnectionHandler>,
     pub(crate) disconnection: Vec<DisconnectionHandler>,
+    pub(crate) reply_readers: Vec<ReplyReader>,
 }
 
 /// The active plugins and every transform (plugins' and the builder's).

@@ -19,14 +19,23 @@
 //! | `{"event":"news","data":x}` (a typed event) | `{"type":0,"data":["news",x]}` |
 //! | `{"reply":7,"data":v}` | `{"id":7,"type":1,"data":[v]}`: the callback gets `v` |
 //! | `{"reply":7,"error":"reason"}` | `{"id":7,"type":1,"data":[{"error":"reason"}]}` |
+//! | `{"event":"confirm","data":x,"request":9}` ([`Spark::request`]) | `{"id":9,"type":0,"data":["confirm",x]}`: the client's listener gets `x` and an acknowledgement callback |
+//!
+//! The client's acknowledgement of a server request settles it:
+//!
+//! | from the client | the request gets |
+//! |---|---|
+//! | `{"id":9,"type":1,"data":[v]}` (`fn(v)`) | `v` |
+//! | `{"id":9,"type":1,"data":[]}` (`fn()`) | `null` (a `()` or `Option` reply type reads it) |
+//! | `{"id":9,"type":1,"data":[a,b]}` (`fn(a, b)`) | `[a,b]` (a tuple reply type reads it) |
+//! | `{"id":9,"type":1,"data":[{"error":"reason"}]}` (`fn({error: 'reason'})`) | [`RequestError::Rejected`](crate::spark::RequestError::Rejected) with `reason`, the shape the server uses for its own failed replies |
 //!
 //! Anything else passes untouched both ways (plain `write`s stay plain
 //! data). Event names are the typed events' wire names (rename variants to
 //! match the front-end's). Acknowledgement ids must be positive integers
 //! (the npm client counts from 1); an event whose id is anything else is
-//! handled without a reply. Client acknowledgements (`"type":1` from the
-//! client) pass as plain data: the server does not send `primus-emitter`
-//! requests.
+//! handled without a reply. An acknowledgement with a number the spark
+//! did not issue passes as plain data.
 //!
 //! The plugin works through message transforms, so with it every message
 //! to a spark is transformed (and a broadcast encoded) per spark, and the
@@ -66,6 +75,7 @@ impl Plugin for Emitter {
             to_emitter(&mut packet.data);
             Ok::<Flow, TransformError>(Flow::Continue)
         });
+        setup.read_replies(|_spark: &Spark, message: &Value| acknowledgement_as_reply(message));
     }
 }
 
@@ -113,15 +123,18 @@ fn to_emitter(value: &mut Value) {
     let Some(object) = value.as_object_mut() else {
         return;
     };
-    let typed_event = matches!(object.get("event"), Some(Value::String(_)))
-        && (object.len() == 1 || (object.len() == 2 && object.contains_key("data")));
+    let named = matches!(object.get("event"), Some(Value::String(_)));
+    let request = object.get("request").and_then(Value::as_u64);
+    let keys = object.len() - usize::from(object.contains_key("data"));
+    let typed_event = named && keys == 1;
+    let server_request = named && request.is_some() && keys == 2;
     let reply = object.len() == 2
         && object.get("reply").and_then(Value::as_u64).is_some()
         && (object.contains_key("data") || object.contains_key("error"));
-    if typed_event {
+    if typed_event || server_request {
         let mut arguments: Vec<Value> = object.remove("event").into_iter().collect();
         arguments.extend(object.remove("data"));
-        *value = emitter_packet(EVENT, None, arguments);
+        *value = emitter_packet(EVENT, request, arguments);
     } else if reply {
         let id = object.get("reply").and_then(Value::as_u64);
         let argument = match (object.remove("data"), object.remove("error")) {
@@ -134,6 +147,30 @@ fn to_emitter(value: &mut Value) {
         };
         *value = emitter_packet(ACK, id, vec![argument]);
     }
+}
+
+/// A client's acknowledgement (`{"id":n,"type":1,"data":[…]}`) as a reply
+/// in the typed shape; `None` for anything else.
+fn acknowledgement_as_reply(message: &Value) -> Option<Value> {
+    let object = message.as_object()?;
+    if object.get("type").and_then(Value::as_u64) != Some(ACK) {
+        return None;
+    }
+    let id = object.get("id").and_then(Value::as_u64).filter(|id| *id > 0)?;
+    let arguments = object.get("data")?.as_array()?;
+    let mut reply = Map::new();
+    reply.insert("reply".to_owned(), Value::from(id));
+    let refusal = match arguments.as_slice() {
+        [Value::Object(failure)] if failure.len() == 1 => failure.get("error").filter(|e| e.is_string()),
+        _ => None,
+    };
+    match (refusal, arguments.as_slice()) {
+        (Some(reason), _) => reply.insert("error".to_owned(), reason.clone()),
+        (None, []) => reply.insert("data".to_owned(), Value::Null),
+        (None, [one]) => reply.insert("data".to_owned(), one.clone()),
+        (None, several) => reply.insert("data".to_owned(), Value::Array(several.to_vec())),
+    };
+    Some(Value::Object(reply))
 }
 
 /// `{"type":…,"data":[…]}`, with `"id"` for an acknowledgement.
@@ -212,6 +249,14 @@ mod tests {
                 json!({"reply":7,"error":"nope"}),
                 json!({"id":7,"type":1,"data":[{"error":"nope"}]}),
             ),
+            (
+                json!({"event":"confirm","data":"sure?","request":9}),
+                json!({"id":9,"type":0,"data":["confirm","sure?"]}),
+            ),
+            (
+                json!({"event":"ping","request":9}),
+                json!({"id":9,"type":0,"data":["ping"]}),
+            ),
         ];
         for (typed, wire) in cases {
             assert_eq!(run(to_emitter, typed.clone()), wire, "{typed}");
@@ -223,8 +268,54 @@ mod tests {
             json!({"event":5,"data":1}),
             json!({"reply":7,"score":1}),
             json!({"reply":-1,"data":1}),
+            json!({"event":"x","request":-1}),
+            json!({"event":"x","request":"9"}),
+            json!({"event":"x","data":1,"request":9,"extra":2}),
+            json!({"event":"x","extra":2}),
         ] {
             assert_eq!(run(to_emitter, plain.clone()), plain);
+        }
+    }
+
+    #[test]
+    fn acknowledgements_become_replies() {
+        let cases = [
+            (
+                json!({"id":9,"type":1,"data":[true]}),
+                json!({"reply":9,"data":true}),
+            ),
+            (json!({"id":9,"type":1,"data":[]}), json!({"reply":9,"data":null})),
+            (
+                json!({"id":9,"type":1,"data":[1,"b"]}),
+                json!({"reply":9,"data":[1,"b"]}),
+            ),
+            (
+                json!({"id":9,"type":1,"data":[{"error":"no"}]}),
+                json!({"reply":9,"error":"no"}),
+            ),
+            // Not refusals: an error that is not text, or more than an error.
+            (
+                json!({"id":9,"type":1,"data":[{"error":5}]}),
+                json!({"reply":9,"data":{"error":5}}),
+            ),
+            (
+                json!({"id":9,"type":1,"data":[{"error":"no","code":1}]}),
+                json!({"reply":9,"data":{"error":"no","code":1}}),
+            ),
+        ];
+        for (wire, reply) in cases {
+            assert_eq!(acknowledgement_as_reply(&wire), Some(reply), "{wire}");
+        }
+        for other in [
+            json!({"id":9,"type":0,"data":["x"]}),
+            json!({"id":0,"type":1,"data":[1]}),
+            json!({"id":-9,"type":1,"data":[1]}),
+            json!({"id":9,"type":1,"data":1}),
+            json!({"id":9,"type":1}),
+            json!({"type":1,"data":[1]}),
+            json!([1]),
+        ] {
+            assert_eq!(acknowledgement_as_reply(&other), None, "{other}");
         }
     }
 }
