@@ -8,9 +8,11 @@
 use primus::cluster::redis::Redis;
 use primus::cluster::Target;
 use primus::parser::{Json, Parser, ParserError};
-use primus::{Frame, Server};
+use primus::plugins::{Rooms, SparkRooms};
+use primus::spark::RequestError;
+use primus::{Frame, Payload, Server};
 use primus_client::{Client, ConnectionEvent, Events};
-use primus_tests::events::{events_for, next_value};
+use primus_tests::events::{events_for, expect_open, next_value};
 use primus_tests::process::ServerProcess;
 use primus_tests::redis::RedisServer;
 use primus_tests::server::serve;
@@ -567,4 +569,185 @@ async fn the_chat_example_runs_as_two_nodes() {
         }
     );
     assert_eq!(bob.request(ChatClient::who()).await.expect("who"), ["bob"]);
+}
+
+/// Requests the server asks of many sparks at once, answered by the Rust
+/// client's handlers.
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Poll {
+    #[primus(reply = u32)]
+    Half(u32),
+    #[primus(reply = bool)]
+    Veto,
+    #[primus(reply = bool)]
+    Dawdle,
+}
+
+#[primus_client::on(Poll::Half)]
+async fn half(Payload(n): Payload<u32>) -> u32 {
+    n / 2
+}
+
+#[primus_client::on(Poll::Veto)]
+async fn veto() -> Result<bool, String> {
+    Err("vetoed".to_owned())
+}
+
+#[primus_client::on(Poll::Dawdle)]
+async fn dawdle() -> bool {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    true
+}
+
+/// The spark ids of `replies.answered`, sorted, each reply checked.
+fn answered_ids<R: PartialEq + std::fmt::Debug>(
+    replies: &primus::server::BroadcastReplies<R>,
+    each: R,
+) -> Vec<String> {
+    let mut ids: Vec<String> = replies
+        .answered
+        .iter()
+        .map(|(id, reply)| {
+            assert_eq!(reply, &each, "the reply of {id}");
+            id.clone()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// `server.to(..).request(..)` across three nodes: every spark of every
+/// node is asked and its reply (or refusal, or timeout) comes back under
+/// its id; rooms and `except_spark` reach across nodes; a node that does
+/// not answer leaves the result flagged incomplete instead of late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcast_requests_collect_replies_from_every_node() {
+    let redis = RedisServer::start();
+    let mut servers = Vec::new();
+    // (node, spark id, client, events)
+    let mut clients = Vec::new();
+    for node in 0..3 {
+        let cluster = Redis::new(redis.url())
+            .prefix("acks")
+            .request_timeout(Duration::from_millis(500))
+            .connect()
+            .await
+            .expect("connect");
+        let server = Server::builder()
+            .broadcast(cluster)
+            .plugin(Rooms)
+            .ping_interval(None)
+            .build()
+            .expect("build");
+        let running = serve(server.clone()).await;
+        for _ in 0..2 {
+            let (client, mut events) = Client::builder(running.url())
+                .handlers_from_registry()
+                .connect()
+                .expect("connect");
+            expect_open(&mut events, WAIT).await;
+            let id = client.id().await.expect("id");
+            clients.push((node, id, client, events));
+        }
+        servers.push((server, running));
+    }
+    let deadline = Deadline::new("six sparks everywhere", WAIT);
+    while servers[0].0.connected_everywhere().await.value != 6 {
+        deadline.check().await;
+    }
+    let mut everyone: Vec<String> = clients.iter().map(|(_, id, ..)| id.clone()).collect();
+    everyone.sort();
+
+    // Everyone, asked from node 1: all six answer, under their own ids.
+    let replies = servers[1]
+        .0
+        .everyone()
+        .request(Poll::half(10), Duration::from_secs(5))
+        .await;
+    assert!(replies.failed.is_empty(), "{:?}", replies.failed);
+    assert_eq!((replies.nodes_answered, replies.nodes_expected), (3, 3));
+    assert!(replies.is_complete());
+    assert_eq!(answered_ids(&replies, 5), everyone);
+
+    // A room with one member per node, except node 1's member, from node 0.
+    for (node, id, ..) in clients.iter().step_by(2) {
+        servers[*node].0.spark(id).expect("a local spark").join("players");
+    }
+    let deadline = Deadline::new("three players everywhere", WAIT);
+    while servers[0].0.room_members_everywhere("players").await.value.len() != 3 {
+        deadline.check().await;
+    }
+    let left_out = clients[2].1.clone();
+    let replies = servers[0]
+        .0
+        .to("players")
+        .except_spark(left_out)
+        .request(Poll::half(7), Duration::from_secs(5))
+        .await;
+    let mut players = vec![clients[0].1.clone(), clients[4].1.clone()];
+    players.sort();
+    assert_eq!(answered_ids(&replies, 3), players);
+    assert!(replies.is_complete());
+
+    // Refusals come back as refusals, with the client's text.
+    let replies = servers[2]
+        .0
+        .everyone()
+        .request(Poll::veto(), Duration::from_secs(5))
+        .await;
+    assert!(replies.answered.is_empty());
+    assert_eq!(replies.failed.len(), 6);
+    for (id, error) in &replies.failed {
+        assert!(
+            matches!(error, RequestError::Rejected(reason) if reason == "vetoed"),
+            "{id}: {error:?}"
+        );
+    }
+    assert!(!replies.is_complete());
+
+    // A listener on the channel that never answers counts as a node that
+    // did not answer: the replies of the others come, flagged incomplete,
+    // within the timeout plus the cluster's request timeout.
+    let mut silent = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string(), "SUBSCRIBE", "acks:bcast"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-cli");
+    let deadline = Deadline::new("the silent listener counted", WAIT);
+    while servers[0].0.connected_everywhere().await.nodes_expected != 4 {
+        deadline.check().await;
+    }
+    let asked = Instant::now();
+    let replies = servers[0]
+        .0
+        .everyone()
+        .request(Poll::half(4), Duration::from_millis(500))
+        .await;
+    let waited = asked.elapsed();
+    let _ = silent.kill();
+    let _ = silent.wait();
+    assert_eq!(answered_ids(&replies, 2), everyone);
+    assert_eq!((replies.nodes_answered, replies.nodes_expected), (3, 4));
+    assert!(!replies.is_complete());
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+
+    // Last (the clients' handlers are still asleep afterwards): sparks
+    // slower than the timeout time out, on every node, in time.
+    let asked = Instant::now();
+    let replies = servers[0]
+        .0
+        .everyone()
+        .request(Poll::dawdle(), Duration::from_millis(300))
+        .await;
+    assert!(asked.elapsed() < Duration::from_secs(2), "{:?}", asked.elapsed());
+    assert_eq!(replies.failed.len(), 6, "{replies:?}");
+    assert!(replies
+        .failed
+        .iter()
+        .all(|(_, error)| matches!(error, RequestError::Timeout(_))));
+    assert_eq!((replies.nodes_answered, replies.nodes_expected), (3, 3));
 }

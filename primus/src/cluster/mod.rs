@@ -40,9 +40,17 @@ pub mod redis;
 pub use answer::ClusterAnswer;
 pub use local::LocalBroadcast;
 
-use crate::spark::{CloseRequest, Outbound, Spark};
+use crate::spark::{CloseRequest, Outbound, RequestError, Spark};
+use crate::wire::Frame;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// What the sparks of other nodes answered to a request asked of them all
+/// ([`Broadcast::request_elsewhere`]): per spark id, the reply message as
+/// the server's parser encoded it (`{"reply":n,"data":…}` or
+/// `{"reply":n,"error":…}`), or why there is none.
+pub type RemoteReplies = Vec<(Arc<str>, Result<Frame, RequestError>)>;
 
 /// Which sparks a delivery reaches.
 ///
@@ -292,12 +300,41 @@ pub trait Broadcast: Send + Sync + 'static {
         Box::pin(async move { ClusterAnswer::local(members) })
     }
 
+    /// Sends a request to every spark `target` names on the *other* nodes
+    /// and gathers their replies within `timeout` (this node's sparks are
+    /// asked by the caller, the server's `Recipients::request`).
+    /// `event` is the typed event as JSON (`{"event":…,"data":…}`); each
+    /// node numbers the request per spark as it sends it. The answer says
+    /// how many nodes answered. The default asks nobody: one node of one.
+    fn request_elsewhere(
+        &self,
+        event: serde_json::Value,
+        target: &Target,
+        timeout: Duration,
+    ) -> BoxFuture<'static, ClusterAnswer<RemoteReplies>> {
+        let _ = (event, target, timeout);
+        Box::pin(async { ClusterAnswer::local(Vec::new()) })
+    }
+
     /// Called by [`Server::destroy`](crate::Server::destroy) once the
     /// sparks are closed: leave the cluster cleanly. The default does
     /// nothing.
     fn shutdown(&self) -> BoxFuture<'static, ()> {
         Box::pin(async {})
     }
+}
+
+/// The sparks of this process that `target` reaches.
+pub(crate) fn local_sparks_reached(broadcast: &dyn Broadcast, target: &Target) -> Vec<Spark> {
+    broadcast
+        .sparks()
+        .into_iter()
+        .filter(|spark| {
+            reaches(target, spark, |id, room| {
+                broadcast.rooms_of(id).iter().any(|r| r == room)
+            })
+        })
+        .collect()
 }
 
 /// True when `target` reaches `spark`; `in_room(id, room)` says whether the

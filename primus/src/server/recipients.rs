@@ -3,11 +3,12 @@
 //! [`Server::to`](super::Server::to) and [`Spark::to`](crate::Spark::to).
 
 use super::Server;
-use crate::cluster::{reaches, Target};
+use crate::cluster::{local_sparks_reached, ClusterAnswer, RemoteReplies, Target};
+use crate::message::envelope::decode_reply;
 use crate::message::event::{Event, Request};
+use crate::message::Message;
 use crate::parser::ParserError;
 use crate::spark::RequestError;
-use crate::spark::Spark;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
@@ -114,14 +115,18 @@ impl Recipients {
         self.server.write_to(event, &self.target)
     }
 
-    /// Sends a request to every spark reached **in this process** and
-    /// collects their replies within `timeout` (Socket.IO's
+    /// Sends a request to every spark reached, on every node of a
+    /// cluster, and collects their replies within `timeout` (Socket.IO's
     /// `timeout(..).emitWithAck`). Each spark gets its own request (see
     /// [`Spark::request`](crate::Spark::request)); the answer says which
-    /// replied and which did not, so a partial result is never mistaken for
-    /// a complete one. Sparks on other nodes of a cluster are not asked, and
-    /// [`volatile`](Self::volatile) does not apply (a request is never
-    /// dropped for a busy spark; it times out instead).
+    /// replied and which did not, and how many nodes answered, so a partial
+    /// result is never mistaken for a complete one. Other nodes are asked
+    /// through the server's [`Broadcast`](crate::cluster::Broadcast) (with
+    /// the Redis cluster, a node that does not answer within `timeout`
+    /// plus its request timeout is counted as not answered). The event
+    /// travels to other nodes as JSON. [`volatile`](Self::volatile) does
+    /// not apply (a request is never dropped for a busy spark; it times out
+    /// instead).
     ///
     /// ```no_run
     /// # #[primus::event] #[derive(Clone)] enum Poll { #[primus(reply = bool)] Ready }
@@ -139,7 +144,8 @@ impl Recipients {
         R: DeserializeOwned,
     {
         let event = request.into_event();
-        let sparks = self.local_sparks();
+        let broadcast = self.server.broadcast();
+        let sparks = local_sparks_reached(broadcast.as_ref(), &self.target);
         let asks = sparks.iter().map(|spark| {
             let request = Request::<E, R>::new(event.clone());
             async move {
@@ -149,31 +155,46 @@ impl Recipients {
                 )
             }
         });
-        let mut replies = BroadcastReplies {
-            answered: Vec::new(),
-            failed: Vec::new(),
+        let elsewhere = match serde_json::to_value(&event) {
+            Ok(event) => broadcast.request_elsewhere(event, &self.target, timeout),
+            // Not JSON-shaped (a map with non-text keys): other nodes are
+            // not asked, and the answer says so.
+            Err(_) => Box::pin(async {
+                ClusterAnswer {
+                    value: RemoteReplies::new(),
+                    nodes_answered: 1,
+                    nodes_expected: 2,
+                }
+            }),
         };
-        for (id, result) in futures_util::future::join_all(asks).await {
+        let (local, remote) =
+            futures_util::future::join(futures_util::future::join_all(asks), elsewhere).await;
+        let mut replies = BroadcastReplies {
+            nodes_answered: remote.nodes_answered,
+            nodes_expected: remote.nodes_expected,
+            ..BroadcastReplies::default()
+        };
+        for (id, result) in local {
             match result {
                 Ok(reply) => replies.answered.push((id, reply)),
                 Err(error) => replies.failed.push((id, error)),
             }
         }
+        let parser = self.server.parser();
+        for (id, result) in remote.value {
+            let decoded =
+                result.and_then(
+                    |frame| match decode_reply::<R>(&Message::new(frame, parser.clone()))? {
+                        Ok(reply) => Ok(reply),
+                        Err(reason) => Err(RequestError::Rejected(reason)),
+                    },
+                );
+            match decoded {
+                Ok(reply) => replies.answered.push((id.to_string(), reply)),
+                Err(error) => replies.failed.push((id.to_string(), error)),
+            }
+        }
         replies
-    }
-
-    /// The sparks of this process these recipients reach.
-    fn local_sparks(&self) -> Vec<Spark> {
-        let broadcast = self.server.broadcast();
-        broadcast
-            .sparks()
-            .into_iter()
-            .filter(|spark| {
-                reaches(&self.target, spark, |id, room| {
-                    broadcast.rooms_of(id).iter().any(|r| r == room)
-                })
-            })
-            .collect()
     }
 
     /// Sends any value (encoded once); returns how many sparks of this
@@ -203,6 +224,12 @@ pub struct BroadcastReplies<R> {
     pub answered: Vec<(String, R)>,
     /// Spark id and why, for each spark that did not.
     pub failed: Vec<(String, RequestError)>,
+    /// How many nodes of the cluster answered, this one included (1 on a
+    /// single node).
+    pub nodes_answered: usize,
+    /// How many nodes were asked, this one included; a node that did not
+    /// answer in time leaves its sparks out of both lists.
+    pub nodes_expected: usize,
 }
 
 impl<R> Default for BroadcastReplies<R> {
@@ -210,14 +237,16 @@ impl<R> Default for BroadcastReplies<R> {
         BroadcastReplies {
             answered: Vec::new(),
             failed: Vec::new(),
+            nodes_answered: 1,
+            nodes_expected: 1,
         }
     }
 }
 
 impl<R> BroadcastReplies<R> {
-    /// True when every spark asked replied.
+    /// True when every spark asked replied and every node answered.
     pub fn is_complete(&self) -> bool {
-        self.failed.is_empty()
+        self.failed.is_empty() && self.nodes_answered >= self.nodes_expected
     }
 
     /// How many sparks were asked.

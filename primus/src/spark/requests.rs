@@ -44,6 +44,10 @@ pub enum RequestError {
     /// The request could not be encoded, or the reply decoded.
     #[error(transparent)]
     Parser(#[from] ParserError),
+    /// A spark on another node of a cluster could not be asked (that
+    /// node's reason).
+    #[error("the request failed on another node: {0}")]
+    Remote(String),
 }
 
 /// The requests of one spark still waiting for their reply.
@@ -163,6 +167,21 @@ impl Spark {
         request: Request<E, R>,
         timeout: Duration,
     ) -> Result<R, RequestError> {
+        let message = self.request_message(request.event(), timeout).await?;
+        match crate::message::envelope::decode_reply::<R>(&message)? {
+            Ok(value) => Ok(value),
+            Err(reason) => Err(RequestError::Rejected(reason)),
+        }
+    }
+
+    /// Sends `event` (anything that serializes as `{"event":…,"data":…}`)
+    /// as a request and returns the reply message, undecoded: what a
+    /// cluster node does for a request asked on another node.
+    pub(crate) async fn request_message<E: serde::Serialize>(
+        &self,
+        event: &E,
+        timeout: Duration,
+    ) -> Result<Message, RequestError> {
         if !self.is_open() {
             return Err(RequestError::Closed);
         }
@@ -170,23 +189,16 @@ impl Spark {
         let (id, reply) = requests.open();
         // Forgotten however this ends (answered, timed out, dropped).
         let _forget = ForgetRequest { requests, id };
-        let on_wire = crate::message::envelope::OutgoingRequest {
-            event: request.event(),
-            request: id,
-        };
+        let on_wire = crate::message::envelope::OutgoingRequest { event, request: id };
         match self.write(&on_wire) {
             Ok(()) => {}
             Err(WriteError::Encode(error)) => return Err(RequestError::Parser(error)),
             Err(_) => return Err(RequestError::Closed),
         }
-        let message = match tokio::time::timeout(timeout, reply).await {
-            Err(_) => return Err(RequestError::Timeout(timeout)),
-            Ok(Err(_)) => return Err(RequestError::Closed),
-            Ok(Ok(message)) => message,
-        };
-        match crate::message::envelope::decode_reply::<R>(&message)? {
-            Ok(value) => Ok(value),
-            Err(reason) => Err(RequestError::Rejected(reason)),
+        match tokio::time::timeout(timeout, reply).await {
+            Err(_) => Err(RequestError::Timeout(timeout)),
+            Ok(Err(_)) => Err(RequestError::Closed),
+            Ok(Ok(message)) => Ok(message),
         }
     }
 

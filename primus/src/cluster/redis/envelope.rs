@@ -10,7 +10,12 @@
 //! Deliver: target, payload kind (0 text, 1 binary, 2 JSON packet), payload (the rest)
 //! End:     target, announce (0/1)
 //! Query:   request id (u64), 0 = connected | 1 = members + room (str)
+//!          | 2 = ask: target, timeout (u32 ms), the event as JSON (the rest)
 //! Answer:  request id (u64), 0 = count (u64) | 1 = members (u32 n, n × str)
+//!          | 2 = replies (u32 n, n × (spark id str, outcome))
+//! outcome: 0 = text reply | 1 = binary reply (u32 len + the frame),
+//!          2 = timed out, 3 = closed, 4 = refused | 5 = failed (long str)
+//! long str: u32 length + UTF-8
 //! target:  rooms (u16 n, n × str), flags (u8: 1 = one spark, then its id
 //!          as str; 2 = volatile), except (u16 n, n × str),
 //!          except rooms (u16 n, n × str)
@@ -67,6 +72,13 @@ pub(crate) enum PayloadKind {
 pub(crate) enum Question {
     Connected,
     Members(String),
+    /// Send the event (JSON) as a request to the sparks `target` names,
+    /// waiting at most `timeout_ms` for their replies.
+    Ask {
+        target: Target,
+        timeout_ms: u32,
+        event: Bytes,
+    },
 }
 
 /// One node's answer to a [`Question`].
@@ -74,6 +86,24 @@ pub(crate) enum Question {
 pub(crate) enum Reply {
     Count(u64),
     Members(Vec<Arc<str>>),
+    /// Per spark asked: what it answered to [`Question::Ask`].
+    Replies(Vec<(Arc<str>, Outcome)>),
+}
+
+/// What one spark did with a request asked on another node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Its reply, as the parser's frame (binary or text).
+    Replied {
+        binary: bool,
+        frame: Bytes,
+    },
+    TimedOut,
+    Closed,
+    /// The client answered with an error: its text.
+    Refused(String),
+    /// The request could not be sent or its reply read: why.
+    Failed(String),
 }
 
 /// What an envelope asks the receiving nodes to do.
@@ -133,6 +163,10 @@ impl Envelope {
     pub(crate) fn encode(&self) -> Bytes {
         let payload_len = match &self.body {
             Body::Deliver { payload, .. } => payload.len(),
+            Body::Query {
+                question: Question::Ask { event, .. },
+                ..
+            } => event.len(),
             _ => 0,
         };
         let mut out = BytesMut::with_capacity(64 + self.parser.len() + payload_len);
@@ -175,6 +209,16 @@ impl Envelope {
                         out.put_u8(1);
                         put_str(&mut out, room);
                     }
+                    Question::Ask {
+                        target,
+                        timeout_ms,
+                        event,
+                    } => {
+                        out.put_u8(2);
+                        put_target(&mut out, target);
+                        out.put_u32(*timeout_ms);
+                        out.put_slice(event);
+                    }
                 }
             }
             Body::Answer { request, reply } => {
@@ -189,6 +233,14 @@ impl Envelope {
                         out.put_u32(ids.len() as u32);
                         for id in ids {
                             put_str(&mut out, id);
+                        }
+                    }
+                    Reply::Replies(replies) => {
+                        out.put_u8(2);
+                        out.put_u32(replies.len() as u32);
+                        for (id, outcome) in replies {
+                            put_str(&mut out, id);
+                            put_outcome(&mut out, outcome);
                         }
                     }
                 }
@@ -239,6 +291,11 @@ impl Envelope {
                 let question = match reader.u8("question")? {
                     0 => Question::Connected,
                     1 => Question::Members(reader.str("room")?),
+                    2 => Question::Ask {
+                        target: reader.target()?,
+                        timeout_ms: reader.u32("timeout")?,
+                        event: std::mem::take(&mut reader.bytes),
+                    },
                     tag => return Err(EnvelopeError::Tag("question", tag)),
                 };
                 Body::Query { request, question }
@@ -258,6 +315,19 @@ impl Envelope {
                             ids.push(Arc::from(reader.str("member")?));
                         }
                         Reply::Members(ids)
+                    }
+                    2 => {
+                        let count = reader.u32("reply count")? as usize;
+                        // Each reply takes at least its id's length and a tag.
+                        if count > reader.bytes.len() / 3 {
+                            return Err(EnvelopeError::Truncated("replies"));
+                        }
+                        let mut replies = Vec::with_capacity(count);
+                        for _ in 0..count {
+                            let id = Arc::from(reader.str("replying spark")?);
+                            replies.push((id, reader.outcome()?));
+                        }
+                        Reply::Replies(replies)
                     }
                     tag => return Err(EnvelopeError::Tag("answer", tag)),
                 };
@@ -286,6 +356,30 @@ fn put_str(out: &mut BytesMut, text: &str) {
     }
     out.put_u16(end as u16);
     out.put_slice(&text.as_bytes()[..end]);
+}
+
+fn put_long_str(out: &mut BytesMut, bytes: &[u8]) {
+    out.put_u32(bytes.len().min(u32::MAX as usize) as u32);
+    out.put_slice(&bytes[..bytes.len().min(u32::MAX as usize)]);
+}
+
+fn put_outcome(out: &mut BytesMut, outcome: &Outcome) {
+    match outcome {
+        Outcome::Replied { binary, frame } => {
+            out.put_u8(u8::from(*binary));
+            put_long_str(out, frame);
+        }
+        Outcome::TimedOut => out.put_u8(2),
+        Outcome::Closed => out.put_u8(3),
+        Outcome::Refused(reason) => {
+            out.put_u8(4);
+            put_long_str(out, reason.as_bytes());
+        }
+        Outcome::Failed(reason) => {
+            out.put_u8(5);
+            put_long_str(out, reason.as_bytes());
+        }
+    }
 }
 
 fn put_target(out: &mut BytesMut, target: &Target) {
@@ -347,6 +441,27 @@ impl Reader {
     fn str(&mut self, field: &'static str) -> Result<String, EnvelopeError> {
         let len = self.u16(field)? as usize;
         self.utf8(len, field)
+    }
+
+    fn long(&mut self, field: &'static str) -> Result<Bytes, EnvelopeError> {
+        let len = self.u32(field)? as usize;
+        self.take(len, field)
+    }
+
+    fn outcome(&mut self) -> Result<Outcome, EnvelopeError> {
+        let text =
+            |bytes: Bytes| String::from_utf8(bytes.to_vec()).map_err(|_| EnvelopeError::Utf8("reason"));
+        Ok(match self.u8("outcome")? {
+            tag @ (0 | 1) => Outcome::Replied {
+                binary: tag == 1,
+                frame: self.long("reply")?,
+            },
+            2 => Outcome::TimedOut,
+            3 => Outcome::Closed,
+            4 => Outcome::Refused(text(self.long("reason")?)?),
+            5 => Outcome::Failed(text(self.long("reason")?)?),
+            tag => return Err(EnvelopeError::Tag("outcome", tag)),
+        })
     }
 
     fn target(&mut self) -> Result<Target, EnvelopeError> {
@@ -433,6 +548,73 @@ mod tests {
             request: 10,
             reply: Reply::Count(12_345),
         });
+        round_trip(Body::Query {
+            request: 11,
+            question: Question::Ask {
+                target: Target::room("lobby").except("me"),
+                timeout_ms: 5_000,
+                event: Bytes::from_static(br#"{"event":"ready"}"#),
+            },
+        });
+        round_trip(Body::Answer {
+            request: 11,
+            reply: Reply::Replies(vec![
+                (
+                    Arc::from("a"),
+                    Outcome::Replied {
+                        binary: false,
+                        frame: Bytes::from_static(br#"{"reply":3,"data":true}"#),
+                    },
+                ),
+                (
+                    Arc::from("b"),
+                    Outcome::Replied {
+                        binary: true,
+                        frame: Bytes::from_static(&[0x82, 1, 2]),
+                    },
+                ),
+                (Arc::from("c"), Outcome::TimedOut),
+                (Arc::from("d"), Outcome::Closed),
+                (Arc::from("e"), Outcome::Refused("no".into())),
+                (Arc::from("f"), Outcome::Failed("could not encode".into())),
+            ]),
+        });
+    }
+
+    #[test]
+    fn replies_are_checked_like_everything_else() {
+        let bytes = Envelope {
+            origin: node(),
+            sequence: 3,
+            parser: "json".to_owned(),
+            body: Body::Answer {
+                request: 1,
+                reply: Reply::Replies(vec![(Arc::from("a"), Outcome::Refused("no".into()))]),
+            },
+        }
+        .encode();
+        for len in 0..bytes.len() {
+            assert!(
+                Envelope::decode(bytes.slice(..len)).is_err(),
+                "prefix of {len} bytes"
+            );
+        }
+        // A reply count far beyond the bytes carried is refused before allocating.
+        let mut huge = bytes.to_vec();
+        let count_at = huge.len() - (4 + 2 + 1 + 1 + 4 + 2);
+        huge[count_at..count_at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(
+            Envelope::decode(huge.into()),
+            Err(EnvelopeError::Truncated("replies"))
+        );
+        // An unknown outcome tag.
+        let mut unknown = bytes.to_vec();
+        let tag_at = unknown.len() - (1 + 4 + 2);
+        unknown[tag_at] = 9;
+        assert_eq!(
+            Envelope::decode(unknown.into()),
+            Err(EnvelopeError::Tag("outcome", 9))
+        );
     }
 
     #[test]

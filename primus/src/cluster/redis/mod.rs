@@ -58,7 +58,7 @@ pub use health::RedisHealth;
 
 use self::envelope::NodeId;
 use self::node::Node;
-use super::{Attached, Broadcast, ClusterAnswer, Target};
+use super::{Attached, Broadcast, ClusterAnswer, RemoteReplies, Target};
 use crate::spark::{CloseRequest, Outbound, Spark};
 use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -416,6 +416,17 @@ impl Broadcast for RedisBroadcast {
         let node = self.node.clone();
         let room = room.to_owned();
         Box::pin(async move { node.members_everywhere(room).await })
+    }
+
+    fn request_elsewhere(
+        &self,
+        event: serde_json::Value,
+        target: &Target,
+        timeout: Duration,
+    ) -> BoxFuture<'static, ClusterAnswer<RemoteReplies>> {
+        let node = self.node.clone();
+        let target = target.clone();
+        Box::pin(async move { node.request_everywhere(event, target, timeout).await })
     }
 
     fn shutdown(&self) -> BoxFuture<'static, ()> {

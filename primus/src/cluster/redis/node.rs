@@ -3,22 +3,22 @@
 //! its heartbeat (alive key, reaping dead nodes, the subscription
 //! watchdog) and its questions to the other nodes.
 
-use super::envelope::{Body, Envelope, NodeId, PayloadKind, Question, Reply};
+use super::envelope::{Body, Envelope, NodeId, Outcome, PayloadKind, Question, Reply};
 use super::health::Health;
 use super::registry::{Names, REAP, UNREGISTER};
 use super::Redis;
-use crate::cluster::{Broadcast, ClusterAnswer, LocalBroadcast, Target};
+use crate::cluster::{local_sparks_reached, Broadcast, ClusterAnswer, LocalBroadcast, RemoteReplies, Target};
 use crate::lock;
 use crate::message::transform::Packet;
-use crate::spark::{CloseRequest, Outbound};
+use crate::spark::{CloseRequest, Outbound, RequestError};
 use crate::wire::Frame;
 use bytes::Bytes;
 use redis::aio::ConnectionManager;
 use redis::{PushInfo, PushKind, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 /// Envelopes sent to the publisher at most in one pipeline.
@@ -27,6 +27,10 @@ const BATCH: usize = 256;
 const REGISTRY_OP_BYTES: usize = 64;
 /// Peers remembered (sequence numbers, parser warnings) at most.
 const MAX_PEERS: usize = 4096;
+/// Requests asked by other nodes that this node works on at once, at most;
+/// beyond that it does not answer (the asking node counts it as a node
+/// that did not answer).
+const MAX_ASKS_IN_FLIGHT: usize = 256;
 
 /// Something for the publisher task to send.
 enum Op {
@@ -76,6 +80,9 @@ pub(crate) struct Node {
     resync: AtomicBool,
     commands: OnceLock<ConnectionManager>,
     stop: watch::Sender<bool>,
+    /// This node, for the tasks that answer other nodes' requests.
+    me: OnceLock<Weak<Node>>,
+    asks_in_flight: AtomicUsize,
 }
 
 impl Node {
@@ -98,6 +105,8 @@ impl Node {
             resync: AtomicBool::new(true),
             commands: OnceLock::new(),
             stop: watch::Sender::new(false),
+            me: OnceLock::new(),
+            asks_in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -108,6 +117,7 @@ impl Node {
         commands: ConnectionManager,
         mut subscriber: ConnectionManager,
     ) -> Result<(), redis::RedisError> {
+        let _ = self.me.set(Arc::downgrade(self));
         subscriber.subscribe(&self.names.broadcast).await?;
         subscriber.subscribe(self.names.reply(&self.id)).await?;
         self.health.subscribed(true);
@@ -278,12 +288,13 @@ impl Node {
                 let reply = match question {
                     Question::Connected => Reply::Count(self.local.len() as u64),
                     Question::Members(room) => Reply::Members(self.local.members(&room)),
+                    Question::Ask {
+                        target,
+                        timeout_ms,
+                        event,
+                    } => return self.ask_local_sparks(origin, request, target, timeout_ms, event),
                 };
-                let envelope = self.envelope(Body::Answer { request, reply }).encode();
-                self.queue(Op::Publish {
-                    channel: self.names.reply(&origin),
-                    envelope,
-                });
+                self.answer(origin, request, reply);
             }
             Body::Answer { request, reply } => {
                 if let Some(asked) = lock::lock(&self.asked).get(&request) {
@@ -291,6 +302,55 @@ impl Node {
                 }
             }
         }
+    }
+
+    fn answer(&self, origin: NodeId, request: u64, reply: Reply) {
+        let envelope = self.envelope(Body::Answer { request, reply }).encode();
+        self.queue(Op::Publish {
+            channel: self.names.reply(&origin),
+            envelope,
+        });
+    }
+
+    /// Another node's broadcast request: sends `event` to this node's
+    /// sparks that `target` names and answers with their replies once each
+    /// replied or `timeout_ms` passed. Runs as its own task.
+    fn ask_local_sparks(&self, origin: NodeId, request: u64, target: Target, timeout_ms: u32, event: Bytes) {
+        let Some(node) = self.me.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let event: serde_json::Value = match serde_json::from_slice(&event) {
+            Ok(event) => event,
+            Err(_) => return self.refuse(&"a request whose event is not JSON"),
+        };
+        if self.asks_in_flight.fetch_add(1, Ordering::AcqRel) >= MAX_ASKS_IN_FLIGHT {
+            self.asks_in_flight.fetch_sub(1, Ordering::AcqRel);
+            tracing::warn!(
+                limit = MAX_ASKS_IN_FLIGHT,
+                "cluster: too many requests from other nodes at once; one left unanswered"
+            );
+            return;
+        }
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        let sparks = local_sparks_reached(&self.local, &target);
+        tokio::spawn(async move {
+            let asks = sparks.iter().map(|spark| async {
+                let outcome = match spark.request_message(&event, timeout).await {
+                    Ok(message) => Outcome::Replied {
+                        binary: message.is_binary(),
+                        frame: message.into_frame().bytes().clone(),
+                    },
+                    Err(RequestError::Timeout(_)) => Outcome::TimedOut,
+                    Err(RequestError::Closed) => Outcome::Closed,
+                    Err(RequestError::Rejected(reason)) => Outcome::Refused(reason),
+                    Err(other) => Outcome::Failed(other.to_string()),
+                };
+                (Arc::<str>::from(spark.id()), outcome)
+            });
+            let replies = futures_util::future::join_all(asks).await;
+            node.answer(origin, request, Reply::Replies(replies));
+            node.asks_in_flight.fetch_sub(1, Ordering::AcqRel);
+        });
     }
 
     /// Checks the parser and the sequence of an envelope from another node.
@@ -302,7 +362,11 @@ impl Node {
         let peer = peers.entry(envelope.origin).or_default();
         peer.last_seen = Some(Instant::now());
         let ours = self.parser.get().copied().unwrap_or_default();
-        let carries_frames = !matches!(envelope.body, Body::Query { .. } | Body::Answer { .. });
+        let carries_frames = match &envelope.body {
+            Body::Deliver { .. } | Body::End { .. } => true,
+            Body::Answer { reply, .. } => matches!(reply, Reply::Replies(_)),
+            Body::Query { .. } => false,
+        };
         if carries_frames && envelope.parser != ours {
             if !peer.parser_refused {
                 peer.parser_refused = true;
@@ -397,8 +461,8 @@ impl Node {
     }
 
     /// Asks every other node `question`; returns the answers that came
-    /// within the request timeout and how many nodes were expected.
-    async fn ask(&self, question: Question) -> (Vec<Reply>, usize) {
+    /// within `wait` and how many nodes were expected.
+    async fn ask(&self, question: Question, wait: Duration) -> (Vec<Reply>, usize) {
         let others = self.other_nodes().await;
         if others == 0 {
             return (Vec::new(), 0);
@@ -408,7 +472,7 @@ impl Node {
         lock::lock(&self.asked).insert(request, Asked { answers });
         self.publish(Body::Query { request, question });
         let mut gathered = Vec::new();
-        let deadline = tokio::time::Instant::now() + self.config.request_timeout;
+        let deadline = tokio::time::Instant::now() + wait;
         while gathered.len() < others {
             match tokio::time::timeout_at(deadline, replies.recv()).await {
                 Ok(Some(reply)) => gathered.push(reply),
@@ -440,7 +504,7 @@ impl Node {
     }
 
     pub(crate) async fn count_everywhere(&self) -> ClusterAnswer<usize> {
-        let (replies, others) = self.ask(Question::Connected).await;
+        let (replies, others) = self.ask(Question::Connected, self.config.request_timeout).await;
         let mut total = self.local.len();
         for reply in &replies {
             if let Reply::Count(count) = reply {
@@ -455,7 +519,9 @@ impl Node {
     }
 
     pub(crate) async fn members_everywhere(&self, room: String) -> ClusterAnswer<Vec<Arc<str>>> {
-        let (replies, others) = self.ask(Question::Members(room.clone())).await;
+        let (replies, others) = self
+            .ask(Question::Members(room.clone()), self.config.request_timeout)
+            .await;
         let mut members: BTreeSet<Arc<str>> = self.local.members(&room).into_iter().collect();
         for reply in replies.iter() {
             if let Reply::Members(ids) = reply {
@@ -465,6 +531,48 @@ impl Node {
         ClusterAnswer {
             value: members.into_iter().collect(),
             nodes_answered: 1 + replies.len(),
+            nodes_expected: 1 + others,
+        }
+    }
+
+    /// Asks the sparks `target` names on the other nodes; waits for their
+    /// answers at most `timeout` plus the request timeout.
+    pub(crate) async fn request_everywhere(
+        &self,
+        event: serde_json::Value,
+        target: Target,
+        timeout: Duration,
+    ) -> ClusterAnswer<RemoteReplies> {
+        let event = match serde_json::to_vec(&event) {
+            Ok(json) => Bytes::from(json),
+            Err(_) => return ClusterAnswer::local(RemoteReplies::new()),
+        };
+        let question = Question::Ask {
+            target,
+            timeout_ms: timeout.as_millis().min(u128::from(u32::MAX)) as u32,
+            event,
+        };
+        let (answers, others) = self.ask(question, timeout + self.config.request_timeout).await;
+        let nodes_answered = 1 + answers.len();
+        let mut value = RemoteReplies::new();
+        for answer in answers {
+            let Reply::Replies(replies) = answer else { continue };
+            for (id, outcome) in replies {
+                let result = match outcome {
+                    Outcome::Replied { binary: true, frame } => Ok(Frame::binary(frame)),
+                    Outcome::Replied { binary: false, frame } => Frame::text_from_bytes(frame)
+                        .map_err(|_| RequestError::Remote("a reply that is not UTF-8 text".to_owned())),
+                    Outcome::TimedOut => Err(RequestError::Timeout(timeout)),
+                    Outcome::Closed => Err(RequestError::Closed),
+                    Outcome::Refused(reason) => Err(RequestError::Rejected(reason)),
+                    Outcome::Failed(reason) => Err(RequestError::Remote(reason)),
+                };
+                value.push((id, result));
+            }
+        }
+        ClusterAnswer {
+            value,
+            nodes_answered,
             nodes_expected: 1 + others,
         }
     }
