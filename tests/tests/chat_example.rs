@@ -209,6 +209,7 @@ async fn metrics_are_scraped_from_the_chat() {
     assert!(value("primus_messages_in_total") >= 3.0);
     assert!(value("primus_bytes_in_total") > 0.0);
     assert!(value("primus_messages_out_total") >= 3.0);
+    assert!(value("primus_bytes_out_total") > 0.0);
     assert!(value("primus_spark_errors_total{kind=\"handler\"}") >= 1.0);
     assert!(value("primus_handler_seconds_count{event=\"join\"}") >= 2.0);
     assert!(value("primus_broadcast_fanout_count") >= 1.0);

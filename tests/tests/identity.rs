@@ -1,9 +1,9 @@
-//! Who is connected: the authorization hook says who the client is
-//! (`HttpRequest::set_extension`), the spark carries it, handlers take it
-//! as `Extension<T>` or read and change it on the spark; over WebSockets
-//! and over engine.io.
+//! Who is connected: the authorization hook (or a middleware layer) says
+//! who the client is (`HttpRequest::set_extension`), the spark carries it,
+//! handlers take it as `Extension<T>` or read and change it on the spark;
+//! over WebSockets and over engine.io.
 
-use primus::middleware::HttpRequest;
+use primus::middleware::{HttpRequest, Outcome, Runs};
 use primus::{AuthError, Extension, Server, Spark};
 use primus_client::{Client, ClientError, Transport};
 use primus_tests::server::{serve, Running};
@@ -129,5 +129,62 @@ async fn the_authorized_user_travels_with_the_spark() {
         );
         // Each spark has its own: the stranger's nickname is not Ada's.
         assert!(ask(&stranger, Ask::nickname()).await.is_err());
+    }
+}
+
+/// A middleware layer (no authorization hook at all) names the user from
+/// the `x-user` header of the request that opens the spark; the handlers
+/// of that spark see it as `Extension<User>`, and so does
+/// `spark.extension::<User>()`. A request without the header sets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_middleware_layer_says_who_the_client_is() {
+    for transport in [Transport::WebSockets, Transport::EngineIo] {
+        let builder = Server::builder()
+            .middleware("identify", Runs::default(), |request: HttpRequest| async move {
+                if let Some(name) = request.headers.get("x-user").and_then(|v| v.to_str().ok()) {
+                    request.set_extension(User {
+                        name: name.to_owned(),
+                    });
+                }
+                Outcome::Continue
+            })
+            .handlers_from_registry();
+        let builder = match transport {
+            Transport::EngineIo => builder.transformer(primus::transformer::EngineIo::default()),
+            _ => builder,
+        };
+        let running = serve(builder.build().expect("build")).await;
+        let (grace, _grace_events) = Client::builder(running.url())
+            .transformer(transport)
+            .header("x-user", "grace")
+            .connect()
+            .expect("connect");
+        let who = tokio::time::timeout(WAIT, grace.request(Ask::who_am_i()))
+            .await
+            .expect("in time");
+        assert_eq!(who.expect("who"), "grace", "{transport:?}");
+        let greeting = tokio::time::timeout(WAIT, grace.request(Ask::greeting()))
+            .await
+            .expect("in time");
+        assert_eq!(greeting.expect("greeting"), "hello grace", "{transport:?}");
+        let users: Vec<Option<User>> = running
+            .server
+            .sparks()
+            .iter()
+            .map(|spark| spark.extension::<User>())
+            .collect();
+        assert_eq!(users, [Some(User { name: "grace".into() })], "{transport:?}");
+
+        // Without the header the layer sets nothing: the spark has no user.
+        let (nobody, _nobody_events) = Client::builder(running.url())
+            .transformer(transport)
+            .connect()
+            .expect("connect");
+        let greeting = tokio::time::timeout(WAIT, nobody.request(Ask::greeting()))
+            .await
+            .expect("in time");
+        assert_eq!(greeting.expect("greeting"), "hello stranger", "{transport:?}");
+        grace.end();
+        nobody.end();
     }
 }

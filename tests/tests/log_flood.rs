@@ -1,5 +1,7 @@
-//! What a hostile client can make the server log: bounded per connection.
-//! (A test binary of its own: it installs its own log subscriber.)
+//! What a hostile client can make the server log: bounded per connection,
+//! and a request for an event without a handler is logged once per event
+//! name (and answered at once). (A test binary of its own: it installs its
+//! own log subscriber.)
 
 use primus::Server;
 use primus_tests::raw;
@@ -161,4 +163,70 @@ async fn handlers_log_inside_the_spark_and_event_spans() {
     assert!(line.contains(&format!("spark{{id=\"{spark}\"")), "{line}");
     assert!(line.contains("transformer=\"websockets\""), "{line}");
     assert!(line.contains("event{name=\"hello\" request=1}"), "{line}");
+}
+
+/// Events the client may ask for that no handler of this binary answers.
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Unhandled {
+    #[primus(reply = u32)]
+    Ghost,
+    #[primus(reply = u32)]
+    Phantom,
+}
+
+/// Requests for events without a handler: each gets its error reply at once
+/// (not the client's 10 s request timeout), and the server logs one WARN
+/// line per event name however often it is asked for (the repeats go to
+/// debug).
+#[tokio::test(flavor = "current_thread")]
+async fn a_request_without_a_handler_is_answered_at_once_and_logged_once_per_event() {
+    let (captured, _guard) = Captured::on_this_thread(tracing_subscriber::filter::LevelFilter::WARN);
+    let server = Server::builder().handlers_from_registry().build().expect("build");
+    let running = serve(server).await;
+    let (client, _events) = primus_client::Client::builder(running.url())
+        .connect()
+        .expect("connect");
+    let asks = [
+        ("ghost", Unhandled::ghost()),
+        ("ghost", Unhandled::ghost()),
+        ("phantom", Unhandled::phantom()),
+        ("ghost", Unhandled::ghost()),
+        ("phantom", Unhandled::phantom()),
+    ];
+    for (name, request) in asks {
+        let started = tokio::time::Instant::now();
+        let answer = tokio::time::timeout(WAIT, client.request(request))
+            .await
+            .expect("an answer in time");
+        let took = started.elapsed();
+        match answer {
+            Err(primus_client::ClientError::Rejected(reason)) => {
+                assert_eq!(reason, format!("no handler for event \"{name}\""))
+            }
+            other => panic!("expected a refusal for {name}, got {other:?}"),
+        }
+        assert!(took < Duration::from_secs(2), "the {name} refusal took {took:?}");
+    }
+    // The connection goes on: a handled event still works.
+    let answer = tokio::time::timeout(WAIT, client.request(Traced::hello(1)))
+        .await
+        .expect("in time")
+        .expect("answer");
+    assert_eq!(answer, 2);
+    let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let logged = |name: &str| {
+        log.lines()
+            .filter(|line| {
+                line.contains("WARN")
+                    && line.contains("a request for an event without a handler (logged once per event)")
+                    && line.contains(&format!("event=\"{name}\""))
+            })
+            .count()
+    };
+    assert_eq!(logged("ghost"), 1, "{log}");
+    assert_eq!(logged("phantom"), 1, "{log}");
+    let warnings = log.lines().filter(|line| line.contains("WARN")).count();
+    assert_eq!(warnings, 2, "only the two first requests warn:\n{log}");
+    client.end();
 }

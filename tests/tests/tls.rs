@@ -251,13 +251,35 @@ async fn the_real_primus_node_client_refuses_an_untrusted_certificate() {
     let pki = TestPki::new("primus-rs test CA");
     let running = contract_over_tls(&pki, |builder| builder).await;
     // No NODE_EXTRA_CA_CERTS: Node does not trust the test authority, so
-    // the `open` scenario must fail (the scenario runner exits non-zero).
+    // the `open` scenario must fail (the scenario runner exits 1), and the
+    // error the Primus client emitted must be Node's certificate error.
     let mut command = node::scenario_command(&https_url(&running), "open", None, "websockets", None);
     command.stdin(std::process::Stdio::null()).kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
         .await
         .expect("the Node client finishes")
         .expect("run node");
-    assert!(!output.status.success(), "Node must refuse the certificate");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Exit 1 is a failed scenario (2 is a usage error, 3 a leak).
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    // The failure is the certificate, as Node's TLS reported it to the
+    // Primus client's `error` event, not any other failure.
+    let summary: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("no JSON summary in:\n{stdout}\n{stderr}"));
+    assert_eq!(summary["ok"], json!(false), "{summary}");
+    let error = summary["error"].as_str().unwrap_or_default();
+    assert!(error.contains("emitted error"), "{summary}");
+    assert!(
+        error.contains("certificate")
+            && ["unable to verify", "self-signed", "self signed"]
+                .iter()
+                .any(|reason| error.contains(reason)),
+        "the error names the certificate: {summary}"
+    );
+    assert!(stderr.contains(error), "{stderr}");
     assert_eq!(running.server.connected(), 0);
 }
