@@ -11,7 +11,9 @@
 //! queue, which is bounded in **bytes** ([`ServerBuilder::send_queue_bytes`],
 //! default 1 MiB: a write is refused once that much is queued, so any one
 //! message fits, whatever its size).
-//! [`Spark::write`] never waits; [`Spark::send`] waits for room. The
+//! [`Spark::write`] never waits; [`Spark::send`] waits while the queue is
+//! more than half full (the other half stays free for writes that do not
+//! wait, the heartbeat's pings among them). The
 //! connection task takes everything queued at once and writes it with one
 //! vectored write per batch.
 //!
@@ -291,11 +293,15 @@ impl Spark {
         )?)
     }
 
-    /// Encodes `value` and waits until the outbound queue has room for it.
+    /// Encodes `value` and waits until the outbound queue holds at most
+    /// half its budget, then queues it.
     ///
     /// Use this instead of [`write`](Self::write) in loops that produce many
     /// messages: it applies back-pressure instead of tripping the
     /// [slow consumer policy](self#the-outbound-queue-and-slow-consumers).
+    /// The other half of the budget stays free for writes that do not wait
+    /// (the heartbeat's pings, replies to requests, broadcasts), so a
+    /// stream sent with `send` never makes them overflow the queue.
     ///
     /// ```no_run
     /// # async fn demo(spark: primus::Spark) -> Result<(), primus::spark::WriteError> {

@@ -147,17 +147,24 @@ impl<T> QueueSender<T> {
         })
     }
 
-    /// Queues `item`, waiting for room; `Err(item)` when the queue closed.
+    /// Queues `item` once the queue holds at most half its budget, waiting
+    /// until then; `Err(item)` when the queue closed. The other half is left
+    /// to pushes that never wait (heartbeat pings, replies, broadcasts): a
+    /// sender that keeps the queue busy cannot make them overflow it.
     pub(crate) async fn send(&self, mut item: T, bytes: usize) -> Result<(), T> {
         loop {
             let room = self.inner.room.notified();
             let mut room = std::pin::pin!(room);
-            // Registered before trying, so room made in between is not missed.
+            // Registered before looking, so room made in between is not missed.
             room.as_mut().enable();
-            match self.try_send(item, bytes) {
-                Ok(_) => return Ok(()),
-                Err(Full::Closed(back)) => return Err(back),
-                Err(Full::Full(back)) => item = back,
+            if !self.is_congested() {
+                match self.try_send(item, bytes) {
+                    Ok(_) => return Ok(()),
+                    Err(Full::Closed(back)) => return Err(back),
+                    Err(Full::Full(back)) => item = back,
+                }
+            } else if self.is_closed() {
+                return Err(item);
             }
             room.await;
         }
@@ -391,6 +398,27 @@ mod tests {
         assert_eq!(receiver.try_recv(), Some(0));
         let drained = tokio::time::timeout(Duration::from_secs(5), waiting).await;
         assert!(matches!(drained, Ok(Ok(()))));
+    }
+
+    #[tokio::test]
+    async fn send_leaves_half_the_budget_to_pushes_that_never_wait() {
+        let (sender, mut receiver) = queue(10);
+        let sender = Arc::new(sender);
+        sender.send(0, 6).await.unwrap();
+        assert!(sender.is_congested());
+        let waiting = {
+            let sender = sender.clone();
+            tokio::spawn(async move { sender.send(1, 1).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "send filled the second half");
+        // A ping or a reply still finds room.
+        assert_eq!(sender.try_send(2, 3), Ok(Pushed::Congested));
+        assert_eq!(receiver.try_recv(), Some(0));
+        assert_eq!(receiver.try_recv(), Some(2));
+        let sent = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        assert_eq!(sent.ok().and_then(|joined| joined.ok()), Some(Ok(())));
+        assert_eq!(receiver.try_recv(), Some(1));
     }
 
     #[tokio::test]

@@ -51,6 +51,14 @@ pub(super) struct Socket {
 }
 
 /// What the loop does after a message was read.
+/// What one turn of [`Socket::pump`]'s loop found ready.
+enum Turn {
+    Close(CloseRequest),
+    Work(Work),
+    Incoming(Option<Result<WsMessage, tungstenite::Error>>),
+    Flush,
+}
+
 enum Read {
     Continue,
     /// Send what tungstenite queued (the answer to a ping).
@@ -182,11 +190,32 @@ impl Socket {
         // ready, so one write carries every reply produced meanwhile.
         let mut unflushed = false;
         let mut reads: u32 = 0;
+        // When the server writes without pause (a stream sent with
+        // `Spark::send`), outbound work is always ready; so after each
+        // batch the client's side comes first once, or its messages (and
+        // its answers to the heartbeat) would wait for the stream to end.
+        let mut read_first = false;
         loop {
-            tokio::select! {
-                biased;
-                request = &mut close => return Exit::Requested(request),
-                work = self.connection.work() => {
+            let turn = match read_first {
+                true => tokio::select! {
+                    biased;
+                    request = &mut close => Turn::Close(request),
+                    incoming = self.stream.next(), if self.connection.can_receive() => Turn::Incoming(incoming),
+                    work = self.connection.work() => Turn::Work(work),
+                    () = std::future::ready(()), if unflushed => Turn::Flush,
+                },
+                false => tokio::select! {
+                    biased;
+                    request = &mut close => Turn::Close(request),
+                    work = self.connection.work() => Turn::Work(work),
+                    incoming = self.stream.next(), if self.connection.can_receive() => Turn::Incoming(incoming),
+                    () = std::future::ready(()), if unflushed => Turn::Flush,
+                },
+            };
+            read_first = matches!(turn, Turn::Work(_));
+            match turn {
+                Turn::Close(request) => return Exit::Requested(request),
+                Turn::Work(work) => {
                     if let Work::Outbound(item) = work {
                         self.queue_batch(item).await;
                         unflushed = true;
@@ -197,63 +226,61 @@ impl Socket {
                         }
                     }
                 }
-                incoming = self.stream.next(), if self.connection.can_receive() => {
-                    match incoming {
-                        None => return Exit::Gone,
-                        Some(Ok(message)) => {
-                            self.stream.get_mut().message_done();
-                            match self.on_message(message) {
-                                Read::Continue => {}
-                                Read::Exit(exit) => return exit,
-                                Read::Flush => {
-                                    if let Some(exit) = self.flush_unless_closed(close.as_mut()).await {
-                                        return exit;
-                                    }
-                                }
-                            }
-                            reads += 1;
-                            if reads.is_multiple_of(READS_PER_TURN) {
-                                tokio::task::yield_now().await;
-                            }
-                            // Most handlers finish without waiting: run the
-                            // new one now and queue what it wrote, instead of
-                            // going round the loop twice more.
-                            if self.connection.is_busy() {
-                                self.connection.poll_handlers_once().await;
-                                if let Some(item) = self.connection.try_outbound() {
-                                    self.queue_batch(item).await;
-                                    unflushed = true;
-                                }
-                            }
-                            // A client that keeps sending keeps this branch
-                            // ready: write before too much gathers.
-                            if self.is_gathered() {
-                                if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                Turn::Incoming(incoming) => match incoming {
+                    None => return Exit::Gone,
+                    Some(Ok(message)) => {
+                        self.stream.get_mut().message_done();
+                        match self.on_message(message) {
+                            Read::Continue => {}
+                            Read::Exit(exit) => return exit,
+                            Read::Flush => {
+                                if let Some(exit) = self.flush_unless_closed(close.as_mut()).await {
                                     return exit;
                                 }
                             }
                         }
-                        Some(Err(tungstenite::Error::Capacity(_))) => {
-                            let limit = self.stream.get_config().max_message_size.unwrap_or_default();
-                            return Exit::TooLarge(SparkError::PayloadTooLarge { limit });
+                        reads += 1;
+                        if reads.is_multiple_of(READS_PER_TURN) {
+                            tokio::task::yield_now().await;
                         }
-                        Some(Err(tungstenite::Error::Io(error))) if is_budget_spent(&error).is_some() => {
-                            let limit = is_budget_spent(&error).unwrap_or_default();
-                            return Exit::TooLarge(SparkError::PartialMessagesBudget { limit });
+                        // Most handlers finish without waiting: run the
+                        // new one now and queue what it wrote, instead of
+                        // going round the loop twice more.
+                        if self.connection.is_busy() {
+                            self.connection.poll_handlers_once().await;
+                            if let Some(item) = self.connection.try_outbound() {
+                                self.queue_batch(item).await;
+                                unflushed = true;
+                            }
                         }
-                        Some(Err(error)) => {
-                            if let Some(code) = violation_code(&error) {
-                                self.connection.report(SparkError::Transport(error.to_string()));
-                                return Exit::Violation(code);
+                        // A client that keeps sending keeps this branch
+                        // ready: write before too much gathers.
+                        if self.is_gathered() {
+                            if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
+                                return exit;
                             }
-                            if !is_plain_disconnect(&error) {
-                                self.connection.report(SparkError::Transport(error.to_string()));
-                            }
-                            return Exit::Gone;
                         }
                     }
-                }
-                () = std::future::ready(()), if unflushed => {
+                    Some(Err(tungstenite::Error::Capacity(_))) => {
+                        let limit = self.stream.get_config().max_message_size.unwrap_or_default();
+                        return Exit::TooLarge(SparkError::PayloadTooLarge { limit });
+                    }
+                    Some(Err(tungstenite::Error::Io(error))) if is_budget_spent(&error).is_some() => {
+                        let limit = is_budget_spent(&error).unwrap_or_default();
+                        return Exit::TooLarge(SparkError::PartialMessagesBudget { limit });
+                    }
+                    Some(Err(error)) => {
+                        if let Some(code) = violation_code(&error) {
+                            self.connection.report(SparkError::Transport(error.to_string()));
+                            return Exit::Violation(code);
+                        }
+                        if !is_plain_disconnect(&error) {
+                            self.connection.report(SparkError::Transport(error.to_string()));
+                        }
+                        return Exit::Gone;
+                    }
+                },
+                Turn::Flush => {
                     if let Some(exit) = self.write_out_unless_closed(close.as_mut()).await {
                         return exit;
                     }
