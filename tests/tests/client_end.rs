@@ -9,52 +9,10 @@ use primus::middleware::{HttpRequest, Outcome, Runs};
 use primus::Server;
 use primus_client::{Client, ConnectionEvent, Reconnect};
 use primus_tests::events::{expect_open, next_event_skipping_pings};
-use primus_tests::logs::Log;
+use primus_tests::logs::{CapturedLogs, Log};
 use primus_tests::server::serve;
 use primus_tests::wait::{until, WAIT};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing_subscriber::util::SubscriberInitExt;
-
-/// Everything the subscriber writes, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    /// A WARN log subscriber for this thread only (the current-thread
-    /// runtime of a test runs every task here, the client's included),
-    /// until the guard is dropped.
-    fn on_this_thread() -> (Captured, tracing::subscriber::DefaultGuard) {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let guard = tracing_subscriber::fmt()
-            .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish()
-            .set_default();
-        (captured, guard)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A server without heartbeats that records its connections and the
 /// strings it receives into `log`.
@@ -76,7 +34,7 @@ fn recording(log: &Log) -> Server {
 
 #[tokio::test(flavor = "current_thread")]
 async fn end_while_reconnecting_drops_the_queued_writes_with_a_warning() {
-    let (captured, _guard) = Captured::on_this_thread();
+    let (captured, _guard) = CapturedLogs::on_this_thread(tracing_subscriber::filter::LevelFilter::WARN);
     let first = Log::default();
     let running = serve(recording(&first)).await;
     let addr = running.addr;

@@ -4,57 +4,18 @@
 //! own log subscriber.)
 
 use primus::Server;
+use primus_tests::logs::CapturedLogs;
 use primus_tests::raw;
 use primus_tests::server::serve;
 use primus_tests::wait::{until, WAIT};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tracing_subscriber::util::SubscriberInitExt;
-
-/// Everything the subscriber writes, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    /// A log subscriber for this thread only (the current-thread runtime
-    /// of a test runs every task here) writing lines up to `level` into
-    /// the returned buffer, until the guard is dropped.
-    fn on_this_thread(
-        level: tracing_subscriber::filter::LevelFilter,
-    ) -> (Captured, tracing::subscriber::DefaultGuard) {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let guard = tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish()
-            .set_default();
-        (captured, guard)
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// 1,000 invalid frames: about 11 WARN lines (10 errors and the notice that
 /// the rest go to debug). Before: one WARN line per frame, for ever.
 #[tokio::test(flavor = "current_thread")]
 async fn warnings_of_one_connection_are_rate_limited() {
-    let (captured, _guard) = Captured::on_this_thread(tracing_subscriber::filter::LevelFilter::WARN);
+    let (captured, _guard) = CapturedLogs::on_this_thread(tracing_subscriber::filter::LevelFilter::WARN);
     let server = Server::builder()
         .ping_interval(None)
         .max_invalid_frames(1000)
@@ -73,7 +34,7 @@ async fn warnings_of_one_connection_are_rate_limited() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let log = captured.text();
     let warnings = log.lines().filter(|line| line.contains("WARN")).count();
     assert!(
         (10..=12).contains(&warnings),
@@ -138,7 +99,7 @@ async fn hello(primus::Payload(n): primus::Payload<u32>) -> u32 {
 /// it is.
 #[tokio::test(flavor = "current_thread")]
 async fn handlers_log_inside_the_spark_and_event_spans() {
-    let (captured, _guard) = Captured::on_this_thread(tracing_subscriber::filter::LevelFilter::INFO);
+    let (captured, _guard) = CapturedLogs::on_this_thread(tracing_subscriber::filter::LevelFilter::INFO);
     let server = Server::builder().handlers_from_registry().build().expect("build");
     let running = serve(server).await;
     let (client, _events) = primus_client::Client::builder(running.url())
@@ -155,7 +116,7 @@ async fn handlers_log_inside_the_spark_and_event_spans() {
         .first()
         .map(|s| s.id().to_owned())
         .expect("a spark");
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let log = captured.text();
     let line = log
         .lines()
         .find(|line| line.contains("inside the handler"))
@@ -181,7 +142,7 @@ enum Unhandled {
 /// debug).
 #[tokio::test(flavor = "current_thread")]
 async fn a_request_without_a_handler_is_answered_at_once_and_logged_once_per_event() {
-    let (captured, _guard) = Captured::on_this_thread(tracing_subscriber::filter::LevelFilter::WARN);
+    let (captured, _guard) = CapturedLogs::on_this_thread(tracing_subscriber::filter::LevelFilter::WARN);
     let server = Server::builder().handlers_from_registry().build().expect("build");
     let running = serve(server).await;
     let (client, _events) = primus_client::Client::builder(running.url())
@@ -214,7 +175,7 @@ async fn a_request_without_a_handler_is_answered_at_once_and_logged_once_per_eve
         .expect("in time")
         .expect("answer");
     assert_eq!(answer, 2);
-    let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let log = captured.text();
     let logged = |name: &str| {
         log.lines()
             .filter(|line| {
