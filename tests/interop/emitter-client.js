@@ -42,7 +42,13 @@ async function main() {
   client.on('error', (error) => errors.push(String(error && error.message)));
   // The server's requests: the last argument is the acknowledgement.
   const asked = [];
-  client.on('confirm', (text, fn) => { asked.push(text); fn(text === 'delete the room?'); });
+  client.on('confirm', (text, fn) => {
+    asked.push(text);
+    // While the server's request waits: an acknowledgement of a number
+    // the server never issued is plain data, not a reply.
+    client.write({ id: 5, type: 1, data: ['stray'] });
+    fn(text === 'delete the room?');
+  });
   client.on('refuse', (fn) => fn({ error: 'not today' }));
   client.on('pair', (fn) => fn(1, 'b'));
   await within(5000, 'open', new Promise((resolve) => client.once('open', resolve)));
@@ -56,8 +62,6 @@ async function main() {
   const failed = await ack('fail');
   const unknown = await ack('nobody_handles_this');
   client.write({ plain: true });
-  // An acknowledgement of a number the server never issued is plain data.
-  client.write({ id: 5, type: 1, data: ['stray'] });
   client.send('ask');
   // (Every packet is also a `data` event: the acknowledgements 1-3 too.)
   const isPlain = (d) => d && (d.plain === true || (d.type === 1 && d.id === 5));

@@ -300,6 +300,12 @@ pub trait Broadcast: Send + Sync + 'static {
         Box::pin(async move { ClusterAnswer::local(members) })
     }
 
+    /// True when this broadcast reaches other processes (a cluster); the
+    /// default is false (this process is the whole server).
+    fn spans_nodes(&self) -> bool {
+        false
+    }
+
     /// Sends a request to every spark `target` names on the *other* nodes
     /// and gathers their replies within `timeout` (this node's sparks are
     /// asked by the caller, the server's `Recipients::request`).

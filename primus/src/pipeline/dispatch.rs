@@ -211,11 +211,12 @@ impl Dispatcher {
             return false;
         }
         let message = Message::new(frame.clone(), self.parser.clone());
-        self.spark.take_reply(&message) || self.plugin_reply(&message)
+        self.spark.take_reply(&message) || (self.spark.has_requests_waiting() && self.plugin_reply(&message))
     }
 
     /// Settles a request with `message` when a plugin's reply reader
-    /// recognizes it; false otherwise.
+    /// recognizes it; false otherwise. Only while a request waits: a
+    /// plugin's late reply passes as data.
     fn plugin_reply(&mut self, message: &Message) -> bool {
         let plugins = self.plugins().clone();
         let mut readers = plugins

@@ -157,9 +157,11 @@ impl PluginSetup<'_> {
     /// or `None` when the message is not one. A reply to a number the spark
     /// did not issue stays an ordinary message.
     ///
-    /// Readers run as each message arrives, before incoming transforms:
-    /// transforms run in the spark's handler queue, which a handler waiting
-    /// for its reply holds. With several plugins, the first reader that
+    /// Readers run as each message arrives, before incoming transforms
+    /// (transforms run in the spark's handler queue, which a handler waiting
+    /// for its reply holds), and only while one of the spark's requests
+    /// waits: a reply that comes after its request timed out passes as an
+    /// ordinary message. With several plugins, the first reader that
     /// recognizes a message wins.
     ///
     /// ```

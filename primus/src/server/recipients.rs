@@ -9,6 +9,7 @@ use crate::message::event::{Event, Request};
 use crate::message::Message;
 use crate::parser::ParserError;
 use crate::spark::RequestError;
+use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
@@ -155,18 +156,29 @@ impl Recipients {
                 )
             }
         });
-        let elsewhere = match serde_json::to_value(&event) {
-            Ok(event) => broadcast.request_elsewhere(event, &self.target, timeout),
-            // Not JSON-shaped (a map with non-text keys): other nodes are
-            // not asked, and the answer says so.
-            Err(_) => Box::pin(async {
-                ClusterAnswer {
-                    value: RemoteReplies::new(),
-                    nodes_answered: 1,
-                    nodes_expected: 2,
+        // A spark found here is the only one a one-spark target names.
+        let only_here = self.target.spark_id().is_some() && !sparks.is_empty();
+        let elsewhere: BoxFuture<'static, ClusterAnswer<RemoteReplies>> =
+            if only_here || !broadcast.spans_nodes() {
+                Box::pin(async { ClusterAnswer::local(RemoteReplies::new()) })
+            } else {
+                match serde_json::to_value(&event) {
+                    Ok(event) => broadcast.request_elsewhere(event, &self.target, timeout),
+                    // The event cannot travel as JSON (serde_json refuses it):
+                    // the other nodes (one at least) are not asked, and the
+                    // answer says so.
+                    Err(error) => {
+                        tracing::warn!(%error, "a broadcast request could not be sent to the other nodes");
+                        Box::pin(async {
+                            ClusterAnswer {
+                                value: RemoteReplies::new(),
+                                nodes_answered: 1,
+                                nodes_expected: 2,
+                            }
+                        })
+                    }
                 }
-            }),
-        };
+            };
         let (local, remote) =
             futures_util::future::join(futures_util::future::join_all(asks), elsewhere).await;
         let mut replies = BroadcastReplies {
@@ -219,6 +231,7 @@ impl Recipients {
 /// assert_eq!(replies.asked(), 0);
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct BroadcastReplies<R> {
     /// Spark id and reply, for each spark that replied.
     pub answered: Vec<(String, R)>,

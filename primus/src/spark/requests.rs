@@ -12,7 +12,7 @@ use crate::message::event::{Event, Request};
 use crate::message::Message;
 use crate::parser::ParserError;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -56,6 +56,8 @@ pub(crate) struct PendingRequests {
     first: u64,
     next: AtomicU64,
     pending: Mutex<HashMap<u64, oneshot::Sender<Message>>>,
+    /// `pending.len()`, readable without the lock (written under it).
+    waiting: AtomicUsize,
 }
 
 impl Default for PendingRequests {
@@ -67,6 +69,7 @@ impl Default for PendingRequests {
             first,
             next: AtomicU64::new(first),
             pending: Mutex::default(),
+            waiting: AtomicUsize::new(0),
         }
     }
 }
@@ -76,13 +79,22 @@ impl PendingRequests {
     pub(crate) fn open(&self) -> (u64, oneshot::Receiver<Message>) {
         let id = self.next.fetch_add(1, Ordering::AcqRel) + 1;
         let (sender, receiver) = oneshot::channel();
-        crate::lock::lock(&self.pending).insert(id, sender);
+        let mut pending = crate::lock::lock(&self.pending);
+        pending.insert(id, sender);
+        self.waiting.store(pending.len(), Ordering::Release);
         (id, receiver)
     }
 
     /// Forgets request `id` (answered, timed out or abandoned).
     pub(crate) fn forget(&self, id: u64) {
-        crate::lock::lock(&self.pending).remove(&id);
+        let mut pending = crate::lock::lock(&self.pending);
+        pending.remove(&id);
+        self.waiting.store(pending.len(), Ordering::Release);
+    }
+
+    /// True while a request waits for its reply.
+    pub(crate) fn any_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
     }
 
     /// True once this spark has sent a request: replies are looked for
@@ -103,7 +115,12 @@ impl PendingRequests {
         if !self.issued(id) {
             return false;
         }
-        let waiter = crate::lock::lock(&self.pending).remove(&id);
+        let waiter = {
+            let mut pending = crate::lock::lock(&self.pending);
+            let waiter = pending.remove(&id);
+            self.waiting.store(pending.len(), Ordering::Release);
+            waiter
+        };
         match waiter {
             Some(waiter) => {
                 let _ = waiter.send(reply);
@@ -119,6 +136,7 @@ impl PendingRequests {
     /// Fails every waiting request (the spark is gone).
     pub(crate) fn fail_all(&self) {
         crate::lock::lock(&self.pending).clear();
+        self.waiting.store(0, Ordering::Release);
     }
 }
 
@@ -205,6 +223,11 @@ impl Spark {
     /// True once this spark has sent a request: its replies are looked for.
     pub(crate) fn awaits_replies(&self) -> bool {
         self.inner.requests.any_issued()
+    }
+
+    /// True while a request of this spark waits for its reply.
+    pub(crate) fn has_requests_waiting(&self) -> bool {
+        self.inner.requests.any_waiting()
     }
 
     /// Settles a request of this spark with `message` when it is the reply

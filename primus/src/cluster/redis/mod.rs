@@ -418,6 +418,10 @@ impl Broadcast for RedisBroadcast {
         Box::pin(async move { node.members_everywhere(room).await })
     }
 
+    fn spans_nodes(&self) -> bool {
+        true
+    }
+
     fn request_elsewhere(
         &self,
         event: serde_json::Value,

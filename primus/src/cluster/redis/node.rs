@@ -31,6 +31,10 @@ const MAX_PEERS: usize = 4096;
 /// beyond that it does not answer (the asking node counts it as a node
 /// that did not answer).
 const MAX_ASKS_IN_FLIGHT: usize = 256;
+/// The longest this node lets its sparks take over a request another node
+/// asked (a longer timeout from the asker is cut to this), so that a few
+/// asks with huge timeouts cannot hold its [`MAX_ASKS_IN_FLIGHT`] slots.
+const MAX_ASK_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Something for the publisher task to send.
 enum Op {
@@ -321,7 +325,11 @@ impl Node {
         };
         let event: serde_json::Value = match serde_json::from_slice(&event) {
             Ok(event) => event,
-            Err(_) => return self.refuse(&"a request whose event is not JSON"),
+            Err(_) => {
+                // Answered (with nobody), so the asker does not wait for it.
+                self.refuse(&"a request whose event is not JSON");
+                return self.answer(origin, request, Reply::Replies(Vec::new()));
+            }
         };
         if self.asks_in_flight.fetch_add(1, Ordering::AcqRel) >= MAX_ASKS_IN_FLIGHT {
             self.asks_in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -331,7 +339,7 @@ impl Node {
             );
             return;
         }
-        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        let timeout = Duration::from_millis(u64::from(timeout_ms)).min(MAX_ASK_TIMEOUT);
         let sparks = local_sparks_reached(&self.local, &target);
         tokio::spawn(async move {
             let asks = sparks.iter().map(|spark| async {
@@ -472,7 +480,11 @@ impl Node {
         lock::lock(&self.asked).insert(request, Asked { answers });
         self.publish(Body::Query { request, question });
         let mut gathered = Vec::new();
-        let deadline = tokio::time::Instant::now() + wait;
+        let now = tokio::time::Instant::now();
+        // A wait too long to add ("no timeout") waits a year instead.
+        let deadline = now
+            .checked_add(wait)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         while gathered.len() < others {
             match tokio::time::timeout_at(deadline, replies.recv()).await {
                 Ok(Some(reply)) => gathered.push(reply),
@@ -552,7 +564,9 @@ impl Node {
             timeout_ms: timeout.as_millis().min(u128::from(u32::MAX)) as u32,
             event,
         };
-        let (answers, others) = self.ask(question, timeout + self.config.request_timeout).await;
+        let (answers, others) = self
+            .ask(question, timeout.saturating_add(self.config.request_timeout))
+            .await;
         let nodes_answered = 1 + answers.len();
         let mut value = RemoteReplies::new();
         for answer in answers {

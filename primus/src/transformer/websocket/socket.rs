@@ -50,7 +50,6 @@ pub(super) struct Socket {
     write_threshold: usize,
 }
 
-/// What the loop does after a message was read.
 /// What one turn of [`Socket::pump`]'s loop found ready.
 enum Turn {
     Close(CloseRequest),
@@ -59,6 +58,7 @@ enum Turn {
     Flush,
 }
 
+/// What the loop does after a message was read.
 enum Read {
     Continue,
     /// Send what tungstenite queued (the answer to a ping).
