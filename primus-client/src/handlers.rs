@@ -125,6 +125,10 @@ impl<P: Send> FromClientContext<P> for Payload<P> {
     }
 }
 
+/// A client handler's reply, encoded by the client's parser when it is
+/// sent (bincode keeps its own encoding of the value).
+pub type Reply = Box<dyn erased_serde::Serialize + Send>;
+
 /// What a client handler may return, checked against the event's reply
 /// type `R`: an event from the server that is not a request (`NoReply`) is
 /// handled by a function returning `()` or `Result<(), E>`; a request
@@ -137,31 +141,29 @@ impl<P: Send> FromClientContext<P> for Payload<P> {
 )]
 pub trait ClientReturn<R>: Send {
     /// The reply (`Some` for a request), or the failure reason.
-    fn into_reply(self) -> Result<Option<serde_json::Value>, String>;
+    fn into_reply(self) -> Result<Option<Reply>, String>;
 }
 
 impl ClientReturn<NoReply> for () {
-    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
+    fn into_reply(self) -> Result<Option<Reply>, String> {
         Ok(None)
     }
 }
 
 impl<E: Display + Send> ClientReturn<NoReply> for Result<(), E> {
-    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
+    fn into_reply(self) -> Result<Option<Reply>, String> {
         self.map(|()| None).map_err(|e| e.to_string())
     }
 }
 
-impl<R: Serialize + Send> ClientReturn<R> for R {
-    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
-        serde_json::to_value(self)
-            .map(Some)
-            .map_err(|_| "the reply could not be encoded".to_owned())
+impl<R: Serialize + Send + 'static> ClientReturn<R> for R {
+    fn into_reply(self) -> Result<Option<Reply>, String> {
+        Ok(Some(Box::new(self)))
     }
 }
 
-impl<R: Serialize + Send, E: Display + Send> ClientReturn<R> for Result<R, E> {
-    fn into_reply(self) -> Result<Option<serde_json::Value>, String> {
+impl<R: Serialize + Send + 'static, E: Display + Send> ClientReturn<R> for Result<R, E> {
+    fn into_reply(self) -> Result<Option<Reply>, String> {
         match self {
             Ok(reply) => reply.into_reply(),
             Err(error) => Err(error.to_string()),
@@ -184,7 +186,8 @@ where
         let refuse = |client: &Client| {
             if let Some(id) = request {
                 let text = format!("invalid payload for event \"{}\"", <E as Variant<ID>>::NAME);
-                if let Err(error) = client.write(&serde_json::json!({ "reply": id, "error": text })) {
+                let refusal = primus::event::refusal(id, &text);
+                if let Err(error) = client.write(&refusal) {
                     tracing::warn!(function, %error, "the refusal of a server request could not be sent");
                 }
             }
@@ -207,16 +210,19 @@ where
         });
         Box::pin(async move {
             let outcome = future.await.and_then(ClientReturn::into_reply);
-            let answer = match (request, outcome) {
-                (Some(id), Ok(reply)) => serde_json::json!({ "reply": id, "data": reply }),
+            let sent = match (request, outcome) {
+                (Some(id), Ok(reply)) => match reply {
+                    Some(reply) => client.write(&primus::event::reply(id, &*reply)),
+                    None => client.write(&primus::event::reply(id, &())),
+                },
                 (Some(id), Err(reason)) => {
                     tracing::warn!(function, %reason, "client handler of a server request failed");
-                    serde_json::json!({ "reply": id, "error": reason })
+                    client.write(&primus::event::refusal(id, &reason))
                 }
                 (None, Ok(_)) => return,
                 (None, Err(reason)) => return tracing::warn!(function, %reason, "client handler failed"),
             };
-            if let Err(error) = client.write(&answer) {
+            if let Err(error) = sent {
                 tracing::warn!(function, %error, "the reply to a server request could not be sent");
             }
         })

@@ -399,9 +399,12 @@ impl<'a> Session<'a> {
             primus::event::event_name(&message),
         ) {
             tracing::debug!(id, event = %name, "server request without a client handler; refused");
-            let refusal =
-                serde_json::json!({ "reply": id, "error": format!("no handler for event \"{name}\"") });
-            match self.shared.parser.encode_value(&refusal) {
+            let reason = format!("no handler for event \"{name}\"");
+            match self
+                .shared
+                .parser
+                .encode_value(&primus::event::refusal(id, &reason))
+            {
                 Ok(frame) => {
                     if let Some(message) = self.shared.transport.encode(frame) {
                         if self.socket.send(message).await.is_err() {

@@ -160,6 +160,7 @@ pub use primus_macros::{event, middleware, on, plugin};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::message::event::{variant_id, Event, EventInfo, NoReply, Request, Variant};
+    pub use crate::message::positional;
     pub use crate::message::ts_mapping::{
         Collector as TsCollector, EventTypes, Probe as TsProbe, ProbeTyped as TsProbeTyped,
         ProbeUntyped as TsProbeUntyped,

@@ -4,6 +4,7 @@ use super::model::{EventEnum, EventVariant, Shape};
 use crate::case::snake_case;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 
 pub(crate) fn generate(model: &EventEnum) -> TokenStream {
     let glue = &model.glue;
@@ -103,10 +104,14 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
     // newtype field that is not `Serialize`) point there, not at the attribute.
     let serde_path = glue.serde_path();
     let glue_at_name = glue.at(ident.span());
+    // `remote = "Self"`: the derives give inherent `serialize` and
+    // `deserialize` functions (the wire shape above); the trait impls
+    // (`positional_impls`) call them, or write the positional form.
     let derives = quote_spanned! {ident.span()=>
         #[derive(#glue_at_name::serde::Deserialize, #glue_at_name::serde::Serialize)]
-        #[serde(crate = #serde_path, tag = "event", content = "data")]
+        #[serde(crate = #serde_path, tag = "event", content = "data", remote = "Self")]
     };
+    let positional = positional_impls(model);
     let import = glue.import();
 
     quote! {
@@ -123,6 +128,8 @@ pub(crate) fn generate(model: &EventEnum) -> TokenStream {
             #constructors
 
             #event_impl
+
+            #positional
 
             #(#variant_impls)*
 
@@ -169,6 +176,152 @@ fn typescript_fn(model: &EventEnum) -> TokenStream {
             #[allow(unused_imports)]
             use __primus::{TsProbeTyped as _, TsProbeUntyped as _};
             ::std::vec![#(#entries),*]
+        }
+    }
+}
+
+/// `Serialize` and `Deserialize` for the enum: the derived wire shape
+/// (`{"event":…,"data":…}`), or, while a parser that is not
+/// self-describing works, the positional form (`primus::event::positional`):
+/// `0`, the event name, the payload (a variant's fields as a tuple).
+fn positional_impls(model: &EventEnum) -> TokenStream {
+    let ident = &model.item.ident;
+    let (impl_generics, type_generics, _) = model.item.generics.split_for_impl();
+    let bounds = event_where_clause(model);
+    let mut with_de = model.item.generics.clone();
+    with_de.params.insert(0, syn::parse_quote!('__de));
+    let (de_impl_generics, _, _) = with_de.split_for_impl();
+    // Each field is its own element, spanned on its type: a field that is
+    // not `Serialize` is reported there (the bytes are those of a tuple).
+    let serialize_arms = model.variants.iter().map(|v| {
+        let name = &v.ident;
+        let wire = &v.wire_name;
+        let (pattern, fields): (TokenStream, Vec<(syn::Ident, &syn::Type)>) = match &v.shape {
+            Shape::Unit => (quote!(Self::#name), Vec::new()),
+            Shape::Tuple(types) => {
+                let fields: Vec<_> = types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ty)| format_ident!("__field{}", i, span = ty.span()))
+                    .collect();
+                let pattern = quote!(Self::#name(#(#fields),*));
+                (pattern, fields.into_iter().zip(types.iter()).collect())
+            }
+            Shape::Struct(named) => {
+                let fields: Vec<_> = named
+                    .iter()
+                    .map(|(n, ty, _)| format_ident!("__{}", n.to_string().trim_start_matches("r#"), span = ty.span()))
+                    .collect();
+                let names = named.iter().map(|(n, _, _)| n);
+                let pattern = quote!(Self::#name { #(#names: #fields),* });
+                (pattern, fields.into_iter().zip(named.iter().map(|(_, t, _)| t)).collect())
+            }
+        };
+        let count = 2 + fields.len();
+        let elements = fields.iter().map(|(field, ty)| {
+            quote_spanned!(ty.span()=> __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, #field)?;)
+        });
+        quote! {
+            #pattern => {
+                let mut __tuple = __primus::serde::Serializer::serialize_tuple(__serializer, #count)?;
+                __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, &__primus::positional::EVENT)?;
+                __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, #wire)?;
+                #(#elements)*
+                __primus::serde::ser::SerializeTuple::end(__tuple)
+            }
+        }
+    });
+    // Each field is read as its own element, spanned on its type.
+    let deserialize_arms = model.variants.iter().map(|v| {
+        let name = &v.ident;
+        let wire = &v.wire_name;
+        let typed: Vec<(syn::Ident, &syn::Type)> = match &v.shape {
+            Shape::Unit => Vec::new(),
+            Shape::Tuple(types) => types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| (format_ident!("__field{}", i, span = ty.span()), ty))
+                .collect(),
+            Shape::Struct(named) => named
+                .iter()
+                .map(|(n, ty, _)| {
+                    (
+                        format_ident!("__{}", n.to_string().trim_start_matches("r#"), span = ty.span()),
+                        ty,
+                    )
+                })
+                .collect(),
+        };
+        let reads = typed.iter().enumerate().map(|(i, (field, ty))| {
+            let index = 2 + i;
+            quote_spanned!(ty.span()=> let #field: #ty = __primus::positional::next(&mut __seq, #index)?;)
+        });
+        let fields = typed.iter().map(|(field, _)| field);
+        let value = match &v.shape {
+            Shape::Unit => quote!(#ident::#name),
+            Shape::Tuple(_) => quote!(#ident::#name(#(#fields),*)),
+            Shape::Struct(named) => {
+                let names = named.iter().map(|(n, _, _)| n);
+                quote!(#ident::#name { #(#names: #fields),* })
+            }
+        };
+        quote! {
+            #wire => {
+                #(#reads)*
+                ::core::result::Result::Ok(#value)
+            }
+        }
+    });
+    let wires: Vec<_> = model.variants.iter().map(|v| &v.wire_name).collect();
+    let expecting = format!("a `{ident}` event");
+    quote! {
+        impl #impl_generics __primus::serde::Serialize for #ident #type_generics #bounds {
+            fn serialize<__S: __primus::serde::Serializer>(
+                &self,
+                __serializer: __S,
+            ) -> ::core::result::Result<__S::Ok, __S::Error> {
+                if !__primus::positional::active() {
+                    return <#ident #type_generics>::serialize(self, __serializer);
+                }
+                match self {
+                    #(#serialize_arms)*
+                }
+            }
+        }
+
+        impl #de_impl_generics __primus::serde::Deserialize<'__de> for #ident #type_generics #bounds {
+            fn deserialize<__D: __primus::serde::Deserializer<'__de>>(
+                __deserializer: __D,
+            ) -> ::core::result::Result<Self, __D::Error> {
+                if !__primus::positional::active() {
+                    return <#ident #type_generics>::deserialize(__deserializer);
+                }
+                struct __Positional #impl_generics (::core::marker::PhantomData<fn() -> #ident #type_generics>) #bounds;
+                impl #de_impl_generics __primus::serde::de::Visitor<'__de> for __Positional #type_generics #bounds {
+                    type Value = #ident #type_generics;
+
+                    fn expecting(&self, __formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                        __formatter.write_str(#expecting)
+                    }
+
+                    fn visit_seq<__A: __primus::serde::de::SeqAccess<'__de>>(
+                        self,
+                        mut __seq: __A,
+                    ) -> ::core::result::Result<Self::Value, __A::Error> {
+                        let __name = __primus::positional::event_name(&mut __seq)?;
+                        match __name.as_str() {
+                            #(#deserialize_arms)*
+                            __other => ::core::result::Result::Err(
+                                <__A::Error as __primus::serde::de::Error>::unknown_variant(__other, &[#(#wires),*]),
+                            ),
+                        }
+                    }
+                }
+                __deserializer.deserialize_tuple(
+                    __primus::positional::MAX_FIELDS,
+                    __Positional(::core::marker::PhantomData),
+                )
+            }
         }
     }
 }

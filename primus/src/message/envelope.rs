@@ -3,23 +3,83 @@
 //! payload; and the wire shape of requests and replies (see [the typed
 //! events docs](crate::event#requests-and-replies)).
 
+use super::positional::{self, next, FAILED, MAX_FIELDS, REPLY, REQUEST};
 use super::Message;
 use crate::parser::{Parser, ParserError};
 use crate::wire::Frame;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Deserializer, SeqAccess, Visitor};
+use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
 
 /// The fields every typed message is looked up by; the payload is skipped
-/// without being decoded.
-#[derive(Debug, Deserialize)]
+/// without being decoded. In the [positional](super::positional) form, the
+/// tags and numbers that come before the payload.
+#[derive(Debug)]
 #[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) struct Envelope {
-    #[serde(default)]
     pub(crate) event: Option<String>,
-    #[serde(default)]
     pub(crate) request: Option<u64>,
-    #[serde(default)]
     pub(crate) reply: Option<u64>,
+}
+
+/// [`Envelope`] on a self-describing wire: fields by name.
+#[derive(Deserialize)]
+struct NamedEnvelope {
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    request: Option<u64>,
+    #[serde(default)]
+    reply: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Envelope, D::Error> {
+        if positional::active() {
+            return deserializer.deserialize_tuple(MAX_FIELDS, PositionalEnvelope);
+        }
+        let named = NamedEnvelope::deserialize(deserializer)?;
+        Ok(Envelope {
+            event: named.event,
+            request: named.request,
+            reply: named.reply,
+        })
+    }
+}
+
+/// Reads the start of a positional typed message.
+struct PositionalEnvelope;
+
+impl<'de> Visitor<'de> for PositionalEnvelope {
+    type Value = Envelope;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a typed message")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Envelope, A::Error> {
+        let mut envelope = Envelope {
+            event: None,
+            request: None,
+            reply: None,
+        };
+        match next::<A, u8>(&mut seq, 0)? {
+            REPLY | FAILED => envelope.reply = Some(next(&mut seq, 1)?),
+            tag => {
+                if tag == REQUEST {
+                    envelope.request = Some(next(&mut seq, 1)?);
+                    if next::<A, u8>(&mut seq, 2)? != positional::EVENT {
+                        return Err(serde::de::Error::custom("not a typed request"));
+                    }
+                } else if tag != positional::EVENT {
+                    return Err(serde::de::Error::custom("not a typed message"));
+                }
+                envelope.event = Some(next(&mut seq, 3)?);
+            }
+        }
+        Ok(envelope)
+    }
 }
 
 #[cfg(feature = "server")]
@@ -73,12 +133,36 @@ impl Envelope {
     }
 }
 
-/// A request on the wire: the event's fields plus `"request"`.
-#[derive(Serialize)]
+/// A request on the wire: the event's fields plus `"request"` (in the
+/// positional form: its tag, the number, then the event).
 pub(crate) struct OutgoingRequest<'a, E> {
-    #[serde(flatten)]
     pub(crate) event: &'a E,
     pub(crate) request: u64,
+}
+
+/// [`OutgoingRequest`] on a self-describing wire.
+#[derive(Serialize)]
+struct NamedRequest<'a, E> {
+    #[serde(flatten)]
+    event: &'a E,
+    request: u64,
+}
+
+impl<E: Serialize> Serialize for OutgoingRequest<'_, E> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if positional::active() {
+            let mut tuple = serializer.serialize_tuple(3)?;
+            tuple.serialize_element(&REQUEST)?;
+            tuple.serialize_element(&self.request)?;
+            tuple.serialize_element(self.event)?;
+            return tuple.end();
+        }
+        NamedRequest {
+            event: self.event,
+            request: self.request,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// Encodes `event` as request number `id` (`{"event":…,"data":…,"request":id}`).
@@ -112,6 +196,9 @@ pub fn encode_request<E: Serialize>(parser: &dyn Parser, event: &E, id: u64) -> 
 /// assert_eq!(primus::event::reply_id(&message(r#"{"reply":7}"#)), None);
 /// ```
 pub fn reply_id(message: &Message) -> Option<u64> {
+    if !message.parser().self_describing() {
+        return message.decode::<Envelope>().ok()?.reply;
+    }
     let shape = message.decode::<ReplyShape>().ok()?;
     match (shape.data, shape.error) {
         (Some(()), None) | (None, Some(_)) => Some(shape.reply),
@@ -138,6 +225,9 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<(
 
 /// Decodes a reply: `Ok(value)`, or `Err(reason)` for `{"reply":id,"error":reason}`.
 pub fn decode_reply<R: DeserializeOwned>(message: &Message) -> Result<Result<R, String>, ParserError> {
+    if !message.parser().self_describing() {
+        return message.decode::<PositionalReply<R>>().map(|reply| reply.0);
+    }
     let reply: IncomingReply<R> = message.decode()?;
     match (reply.error, reply.data) {
         (Some(error), _) => Ok(Err(error)),
@@ -176,15 +266,109 @@ pub fn event_name(message: &Message) -> Option<String> {
     message.decode::<Envelope>().ok().and_then(|e| e.event)
 }
 
-/// A reply on the wire.
-#[derive(Serialize)]
+/// A reply on the wire (`{"reply":n,"data":…}` or `{"reply":n,"error":…}`;
+/// in the positional form: a tag, the number, the data or the reason).
 #[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) struct OutgoingReply<'a, R: ?Sized> {
     pub(crate) reply: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) data: Option<&'a R>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<&'a str>,
+}
+
+/// [`OutgoingReply`] on a self-describing wire.
+#[derive(Serialize)]
+struct NamedReply<'a, R: ?Sized> {
+    reply: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a R>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+impl<R: Serialize + ?Sized> Serialize for OutgoingReply<'_, R> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if positional::active() {
+            let mut tuple = serializer.serialize_tuple(3)?;
+            match (self.error, self.data) {
+                (Some(error), _) => {
+                    tuple.serialize_element(&FAILED)?;
+                    tuple.serialize_element(&self.reply)?;
+                    tuple.serialize_element(error)?;
+                }
+                (None, data) => {
+                    tuple.serialize_element(&REPLY)?;
+                    tuple.serialize_element(&self.reply)?;
+                    match data {
+                        Some(data) => tuple.serialize_element(data)?,
+                        None => tuple.serialize_element(&())?,
+                    }
+                }
+            }
+            return tuple.end();
+        }
+        NamedReply {
+            reply: self.reply,
+            data: self.data,
+            error: self.error,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The reply to request `id` with `data`, as a value to write with any
+/// parser (`{"reply":id,"data":…}`, or the [positional](super::positional)
+/// form).
+///
+/// ```
+/// use primus::parser::{Json, Parser};
+/// let frame = (&Json as &dyn Parser).encode_value(&primus::event::reply(7, &[1, 2])).unwrap();
+/// assert_eq!(frame.as_str(), Some(r#"{"reply":7,"data":[1,2]}"#));
+/// ```
+pub fn reply<R: Serialize + ?Sized>(id: u64, data: &R) -> impl Serialize + '_ {
+    OutgoingReply {
+        reply: id,
+        data: Some(data),
+        error: None,
+    }
+}
+
+/// The refusal of request `id` with `reason`, as a value to write with any
+/// parser (`{"reply":id,"error":reason}`, or the positional form).
+///
+/// ```
+/// use primus::parser::{Json, Parser};
+/// let frame = (&Json as &dyn Parser).encode_value(&primus::event::refusal(7, "no")).unwrap();
+/// assert_eq!(frame.as_str(), Some(r#"{"reply":7,"error":"no"}"#));
+/// ```
+pub fn refusal(id: u64, reason: &str) -> impl Serialize + '_ {
+    OutgoingReply::<()>::failure(id, reason)
+}
+
+/// A reply in the positional form: `Ok(data)` or `Err(reason)`.
+struct PositionalReply<R>(Result<R, String>);
+
+impl<'de, R: DeserializeOwned> Deserialize<'de> for PositionalReply<R> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PositionalReply<R>, D::Error> {
+        struct Read<R>(PhantomData<R>);
+        impl<'de, R: DeserializeOwned> Visitor<'de> for Read<R> {
+            type Value = PositionalReply<R>;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a reply")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PositionalReply<R>, A::Error> {
+                let tag: u8 = next(&mut seq, 0)?;
+                let _number: u64 = next(&mut seq, 1)?;
+                match tag {
+                    REPLY => Ok(PositionalReply(Ok(next(&mut seq, 2)?))),
+                    FAILED => Ok(PositionalReply(Err(next(&mut seq, 2)?))),
+                    _ => Err(serde::de::Error::custom("not a reply")),
+                }
+            }
+        }
+        deserializer.deserialize_tuple(3, Read(PhantomData))
+    }
 }
 
 impl<'a> OutgoingReply<'a, ()> {

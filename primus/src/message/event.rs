@@ -28,7 +28,8 @@
 //! its requests in flight. A request sent without `"request"` is handled like
 //! an ordinary event and nothing is answered.
 
-pub use super::envelope::{decode_reply, encode_request, event_name, reply_id, request_id};
+pub use super::envelope::{decode_reply, encode_request, event_name, refusal, reply, reply_id, request_id};
+pub use super::positional;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -12,6 +12,7 @@
 
 pub mod envelope;
 pub mod event;
+pub mod positional;
 pub mod transform;
 pub mod ts_mapping;
 

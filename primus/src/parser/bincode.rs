@@ -1,5 +1,6 @@
 //! The bincode parser: binary frames for Rust-to-Rust traffic.
 
+use super::positional;
 use super::{Inspection, Parser, ParserError};
 use crate::wire::protocol;
 use crate::wire::Frame;
@@ -39,7 +40,8 @@ impl Parser for Bincode {
     }
 
     fn encode(&self, value: &dyn erased_serde::Serialize) -> Result<Frame, ParserError> {
-        bincode::serde::encode_to_vec(value, config())
+        // Typed messages take their positional form (see `positional`).
+        positional::within(|| bincode::serde::encode_to_vec(value, config()))
             .map(Frame::binary)
             .map_err(ParserError::encode)
     }
@@ -57,7 +59,8 @@ impl Parser for Bincode {
         let bytes = frame.as_bytes();
         let mut decoder = bincode::serde::BorrowedSerdeDecoder::from_slice(bytes, config(), ());
         let deserializer = decoder.as_deserializer();
-        visit(&mut <dyn erased_serde::Deserializer>::erase(deserializer)).map_err(ParserError::decode)?;
+        positional::within(|| visit(&mut <dyn erased_serde::Deserializer>::erase(deserializer)))
+            .map_err(ParserError::decode)?;
         // bincode does not report how much it consumed through serde, so
         // trailing bytes after a value are not detected (documented above).
         Ok(())

@@ -46,6 +46,7 @@ mod json;
 pub(crate) mod json_scan;
 pub(crate) mod json_write;
 mod msgpack;
+pub(crate) mod positional;
 
 pub use self::binary_pack::BinaryPack;
 pub use self::bincode::Bincode;

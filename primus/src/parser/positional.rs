@@ -1,0 +1,31 @@
+//! Whether the parser at work asks typed messages for their positional
+//! form (see `primus::event::positional`): a parser that is not
+//! self-describing switches it on, on its thread, for one encode or decode.
+
+use std::cell::Cell;
+
+thread_local! {
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while a parser that is not self-describing encodes or decodes on
+/// this thread: typed messages take their positional form.
+///
+/// ```
+/// assert!(!primus::event::positional::active());
+/// ```
+pub fn active() -> bool {
+    ACTIVE.with(Cell::get)
+}
+
+/// Runs `work` with the positional form on (restoring what was before).
+pub(crate) fn within<R>(work: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACTIVE.with(|active| active.set(self.0));
+        }
+    }
+    let _restore = Restore(ACTIVE.with(|active| active.replace(true)));
+    work()
+}

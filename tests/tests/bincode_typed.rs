@@ -1,0 +1,211 @@
+//! Typed events over the bincode parser, which is not self-describing:
+//! typed messages take the positional form (`primus::event::positional`).
+//! Between our server and our Rust client, both with `Bincode`: events
+//! of every variant shape both ways, client requests with their replies,
+//! a refusal and a request nobody handles, a request from the server
+//! answered by a client handler, and plain bincode values next to typed
+//! ones, still reaching `data` handlers.
+
+use primus::parser::Bincode;
+use primus::{Message, Payload, PublicError, Server, Spark};
+use primus_client::{Client, ClientError};
+use primus_tests::events::{expect_open, next_as, next_message};
+use primus_tests::server::serve;
+use primus_tests::wait::WAIT;
+use serde::{Deserialize, Serialize};
+
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Up {
+    Shout(String),
+    Move(i32, i32),
+    Join {
+        room: String,
+        seat: u8,
+    },
+    Wave,
+    #[primus(reply = u64)]
+    Add {
+        a: u64,
+        b: u64,
+    },
+    #[primus(reply = Vec<String>)]
+    Split(String),
+    #[primus(reply = bool)]
+    Fail,
+    #[primus(reply = bool)]
+    Unhandled,
+    /// Asks the server to ask the client.
+    AskMe,
+}
+
+#[primus::event]
+#[derive(Debug, Clone, PartialEq)]
+enum Down {
+    Shouted(String),
+    Moved(i32, i32),
+    Joined {
+        room: String,
+        seat: u8,
+    },
+    Waved,
+    Answer(u32),
+    #[primus(reply = u32)]
+    Pick {
+        max: u32,
+    },
+}
+
+#[primus::on(Up::Shout)]
+async fn shout(spark: Spark, Payload(text): Payload<String>) {
+    let _ = spark.write(&Down::Shouted(text.to_uppercase()));
+}
+
+#[primus::on(Up::Move)]
+async fn moved(spark: Spark, Payload((x, y)): Payload<(i32, i32)>) {
+    let _ = spark.write(&Down::Moved(x + 1, y + 1));
+}
+
+#[primus::on(Up::Join)]
+async fn join(spark: Spark, Payload(UpJoin { room, seat }): Payload<UpJoin>) {
+    let _ = spark.write(&Down::Joined { room, seat });
+}
+
+#[primus::on(Up::Wave)]
+async fn wave(spark: Spark) {
+    let _ = spark.write(&Down::Waved);
+}
+
+#[primus::on(Up::Add)]
+async fn add(Payload(UpAdd { a, b }): Payload<UpAdd>) -> u64 {
+    a + b
+}
+
+#[primus::on(Up::Split)]
+async fn split(Payload(text): Payload<String>) -> Vec<String> {
+    text.split(' ').map(str::to_owned).collect()
+}
+
+#[primus::on(Up::Fail)]
+async fn fail() -> Result<bool, PublicError> {
+    Err(PublicError::new("nope"))
+}
+
+#[primus::on(Up::AskMe)]
+async fn ask_me(spark: Spark) {
+    let picked = spark.request(Down::pick(10)).await.expect("the client answers");
+    let _ = spark.write(&Down::Answer(picked));
+}
+
+/// Plain bincode values (not typed) reach the `data` handlers.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Reading {
+    sensor: u16,
+    value: f64,
+}
+
+#[primus::on("data")]
+async fn plain(spark: Spark, message: Message) {
+    if let Ok(mut reading) = message.decode::<Reading>() {
+        reading.value *= 2.0;
+        let _ = spark.write(&reading);
+    }
+}
+
+#[primus_client::on(Down::Pick)]
+async fn pick(Payload(DownPick { max }): Payload<DownPick>) -> u32 {
+    max / 2
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_events_requests_and_replies_travel_over_bincode() {
+    primus_tests::logs::init_logs();
+    let server = Server::builder()
+        .parser(Bincode)
+        .handlers_from_registry()
+        .build()
+        .expect("build");
+    let running = serve(server).await;
+    let (client, mut events) = Client::builder(running.url())
+        .parser(Bincode)
+        .handlers_from_registry()
+        .connect()
+        .expect("connect");
+    expect_open(&mut events, WAIT).await;
+
+    // Events of every shape, both ways.
+    client.send(&Up::Shout("quiet".into())).expect("send");
+    assert_eq!(
+        next_as::<Down>(&mut events, WAIT).await,
+        Down::Shouted("QUIET".into())
+    );
+    client.send(&Up::Move(1, -2)).expect("send");
+    assert_eq!(next_as::<Down>(&mut events, WAIT).await, Down::Moved(2, -1));
+    client
+        .send(&Up::Join {
+            room: "lobby".into(),
+            seat: 3,
+        })
+        .expect("send");
+    assert_eq!(
+        next_as::<Down>(&mut events, WAIT).await,
+        Down::Joined {
+            room: "lobby".into(),
+            seat: 3
+        }
+    );
+    client.send(&Up::Wave).expect("send");
+    assert_eq!(next_as::<Down>(&mut events, WAIT).await, Down::Waved);
+
+    // Requests and replies; a refusal; an event nobody handles.
+    assert_eq!(
+        tokio::time::timeout(WAIT, client.request(Up::add(2, 40)))
+            .await
+            .expect("in time")
+            .expect("add"),
+        42
+    );
+    assert_eq!(
+        tokio::time::timeout(WAIT, client.request(Up::split("a b c".into())))
+            .await
+            .expect("in time")
+            .expect("split"),
+        ["a", "b", "c"]
+    );
+    match tokio::time::timeout(WAIT, client.request(Up::fail()))
+        .await
+        .expect("in time")
+    {
+        Err(ClientError::Rejected(reason)) => assert_eq!(reason, "nope"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    match tokio::time::timeout(WAIT, client.request(Up::unhandled()))
+        .await
+        .expect("in time")
+    {
+        Err(ClientError::Rejected(reason)) => assert_eq!(reason, "no handler for event \"unhandled\""),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+
+    // The server asks the client; the client's handler answers.
+    client.send(&Up::AskMe).expect("send");
+    assert_eq!(next_as::<Down>(&mut events, WAIT).await, Down::Answer(5));
+
+    // Plain values still go to `data` handlers, as bincode.
+    client
+        .write(&Reading {
+            sensor: 7,
+            value: 1.5,
+        })
+        .expect("write");
+    let message = next_message(&mut events, WAIT).await;
+    assert!(message.is_binary());
+    assert_eq!(
+        message.decode::<Reading>().expect("a reading"),
+        Reading {
+            sensor: 7,
+            value: 3.0
+        }
+    );
+    client.end();
+}
