@@ -11,7 +11,8 @@
 //!
 //! Event names are the variant names in `snake_case` unless renamed with
 //! `#[primus(rename = "...")]`. A plain JavaScript Primus client writes and
-//! reads these objects by hand.
+//! reads these objects by hand. Over bincode, which has no field names,
+//! typed messages take a [positional](positional) form instead.
 //!
 //! ## Requests and replies
 //!

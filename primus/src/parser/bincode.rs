@@ -11,7 +11,9 @@ use crate::wire::Frame;
 /// bincode is not self-describing, so an incoming frame cannot be checked
 /// before the receiver decodes it into a known type: untyped `data` handlers
 /// get the frame as it came, and a bad frame surfaces as an error from the
-/// typed decode, and trailing bytes after a value are not detected. Control messages are bincode-encoded strings; a data frame
+/// typed decode, and trailing bytes after a value are not detected. Typed
+/// events, requests and replies take their
+/// [positional form](crate::event::positional) while this parser works. Control messages are bincode-encoded strings; a data frame
 /// that happens to be exactly a bincode string starting with `primus::` is
 /// treated as one, the same collision Primus has with JSON strings.
 ///
