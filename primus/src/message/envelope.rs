@@ -460,4 +460,37 @@ mod envelope_tests {
         }
         assert!(Envelope::scan(b" {} ").is_some());
     }
+
+    /// The positional form read from hostile bincode: lengths far beyond
+    /// the bytes carried, unknown tags and cut frames are errors (read as
+    /// plain data), never an allocation of the claimed size or a panic.
+    #[test]
+    fn positional_envelopes_from_hostile_bytes_are_refused() {
+        use crate::parser::{Bincode, Parser};
+        use crate::wire::Frame;
+        let parser: &dyn Parser = &Bincode;
+        let probe = |bytes: &[u8]| {
+            parser
+                .decode_value::<Envelope>(&Frame::binary(bytes.to_vec()))
+                .ok()
+        };
+        // An event named with a length of 2^64 - 1 (varint 253 + u64).
+        let mut huge = vec![0, 253];
+        huge.extend_from_slice(&u64::MAX.to_le_bytes());
+        huge.extend_from_slice(b"say");
+        assert!(probe(&huge).is_none());
+        // A request whose event tag is missing, and one cut in its number.
+        assert!(probe(&[1, 7]).is_none());
+        assert!(probe(&[1, 251]).is_none());
+        // Unknown tags, and nothing at all.
+        assert!(probe(&[9, 3, b's', b'a', b'y']).is_none());
+        assert!(probe(&[]).is_none());
+        // The real thing, for contrast.
+        let event = probe(&[0, 3, b's', b'a', b'y', 2, b'h', b'i']).expect("an event");
+        assert_eq!(fields(&event), (Some("say".to_owned()), None, None));
+        let request = probe(&[1, 7, 0, 3, b's', b'a', b'y']).expect("a request");
+        assert_eq!(fields(&request), (Some("say".to_owned()), Some(7), None));
+        let reply = probe(&[2, 7, 1]).expect("a reply");
+        assert_eq!(fields(&reply), (None, None, Some(7)));
+    }
 }

@@ -13,7 +13,10 @@ use crate::wire::Frame;
 /// get the frame as it came, and a bad frame surfaces as an error from the
 /// typed decode, and trailing bytes after a value are not detected. Typed
 /// events, requests and replies take their
-/// [positional form](crate::event::positional) while this parser works. Control messages are bincode-encoded strings; a data frame
+/// [positional form](crate::event::positional) while this parser works.
+/// One decode claims at most 64 MiB (bincode trusts the lengths it reads:
+/// a frame claiming a longer string or collection fails to decode instead
+/// of allocating what it claims). Control messages are bincode-encoded strings; a data frame
 /// that happens to be exactly a bincode string starting with `primus::` is
 /// treated as one, the same collision Primus has with JSON strings.
 ///
@@ -28,8 +31,23 @@ use crate::wire::Frame;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bincode;
 
+/// The most bytes one decode may claim (what it reads and what it sets
+/// aside for strings and collections): bincode trusts the lengths it reads,
+/// so without a limit a hostile 10-byte frame claiming a 2^64-byte string
+/// would make it allocate that much. Generous for any one message; a larger
+/// value fails to decode.
+const DECODE_LIMIT: usize = 64 * 1024 * 1024;
+
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()
+}
+
+fn decode_config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<DECODE_LIMIT>,
+> {
+    bincode::config::standard().with_limit::<DECODE_LIMIT>()
 }
 
 impl Parser for Bincode {
@@ -59,7 +77,7 @@ impl Parser for Bincode {
             ));
         }
         let bytes = frame.as_bytes();
-        let mut decoder = bincode::serde::BorrowedSerdeDecoder::from_slice(bytes, config(), ());
+        let mut decoder = bincode::serde::BorrowedSerdeDecoder::from_slice(bytes, decode_config(), ());
         let deserializer = decoder.as_deserializer();
         positional::within(|| visit(&mut <dyn erased_serde::Deserializer>::erase(deserializer)))
             .map_err(ParserError::decode)?;
@@ -75,7 +93,7 @@ impl Parser for Bincode {
             ));
         }
         let bytes = frame.as_bytes();
-        if let Ok((text, used)) = bincode::serde::decode_from_slice::<String, _>(bytes, config()) {
+        if let Ok((text, used)) = bincode::serde::decode_from_slice::<String, _>(bytes, decode_config()) {
             if used == bytes.len() && text.starts_with(protocol::PREFIX) {
                 return Ok(Inspection::Control(text));
             }
