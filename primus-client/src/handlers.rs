@@ -224,6 +224,12 @@ where
             };
             if let Err(error) = sent {
                 tracing::warn!(function, %error, "the reply to a server request could not be sent");
+                // A reply the parser could not encode: the server is told at
+                // once instead of waiting for its timeout.
+                if let (Some(id), crate::ClientError::Parser(_)) = (request, &error) {
+                    let refusal = primus::event::refusal(id, "the reply could not be encoded");
+                    let _ = client.write(&refusal);
+                }
             }
         })
     }))

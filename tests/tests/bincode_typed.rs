@@ -23,6 +23,12 @@ enum Up {
         room: String,
         seat: u8,
     },
+    /// Field names the generated code must not trip over.
+    Named {
+        seq: u32,
+        tuple: String,
+        serializer: bool,
+    },
     Wave,
     #[primus(reply = u64)]
     Add {
@@ -71,6 +77,18 @@ async fn join(spark: Spark, Payload(UpJoin { room, seat }): Payload<UpJoin>) {
     let _ = spark.write(&Down::Joined { room, seat });
 }
 
+#[primus::on(Up::Named)]
+async fn named(
+    spark: Spark,
+    Payload(UpNamed {
+        seq,
+        tuple,
+        serializer,
+    }): Payload<UpNamed>,
+) {
+    let _ = spark.write(&Down::Answer(seq + u32::from(serializer) + tuple.len() as u32));
+}
+
 #[primus::on(Up::Wave)]
 async fn wave(spark: Spark) {
     let _ = spark.write(&Down::Waved);
@@ -106,6 +124,14 @@ struct Reading {
 
 #[primus::on("data")]
 async fn plain(spark: Spark, message: Message) {
+    // A Vec<u32> of two (bytes `[2, 1, 7]`) first: it starts like a reply
+    // would without the marker.
+    if let Ok(pair) = message.decode::<Vec<u32>>() {
+        if pair.len() == 2 {
+            let _ = spark.write(&pair);
+            return;
+        }
+    }
     if let Ok(mut reading) = message.decode::<Reading>() {
         reading.value *= 2.0;
         let _ = spark.write(&reading);
@@ -154,6 +180,14 @@ async fn typed_events_requests_and_replies_travel_over_bincode() {
             seat: 3
         }
     );
+    client
+        .send(&Up::Named {
+            seq: 40,
+            tuple: "a".into(),
+            serializer: true,
+        })
+        .expect("send");
+    assert_eq!(next_as::<Down>(&mut events, WAIT).await, Down::Answer(42));
     client.send(&Up::Wave).expect("send");
     assert_eq!(next_as::<Down>(&mut events, WAIT).await, Down::Waved);
 
@@ -191,6 +225,12 @@ async fn typed_events_requests_and_replies_travel_over_bincode() {
     client.send(&Up::AskMe).expect("send");
     assert_eq!(next_as::<Down>(&mut events, WAIT).await, Down::Answer(5));
 
+    // Plain values still go to `data` handlers, as bincode, also one that
+    // starts like a reply (after requests were sent): not taken as one.
+    client.write(&vec![1u32, 7]).expect("write");
+    let message = next_message(&mut events, WAIT).await;
+    assert_eq!(message.as_bytes(), [2, 1, 7]);
+    assert_eq!(message.decode::<Vec<u32>>().expect("a pair"), [1, 7]);
     // Plain values still go to `data` handlers, as bincode.
     client
         .write(&Reading {
@@ -208,4 +248,41 @@ async fn typed_events_requests_and_replies_travel_over_bincode() {
         }
     );
     client.end();
+}
+
+/// An event enum with serde attributes on a field has no positional form:
+/// over bincode it fails with an error that says why, while JSON keeps
+/// working (the derived shape honours the attribute).
+#[test]
+fn an_enum_with_serde_field_attributes_says_it_has_no_positional_form() {
+    #[primus::event]
+    #[derive(Debug, Clone, PartialEq)]
+    enum Tagged {
+        Note {
+            text: String,
+            #[serde(default)]
+            pinned: bool,
+        },
+    }
+    let note = Tagged::Note {
+        text: "hi".into(),
+        pinned: false,
+    };
+    let bincode: &dyn primus::parser::Parser = &Bincode;
+    let error = bincode.encode_value(&note).expect_err("no positional form");
+    assert!(error.to_string().contains("serde attributes"), "{error}");
+    let frame = primus::Frame::binary(vec![0xFF, 0, 4, b'n', b'o', b't', b'e', 2, b'h', b'i', 0]);
+    assert!(bincode.decode_value::<Tagged>(&frame).is_err());
+    let json: &dyn primus::parser::Parser = &primus::parser::Json;
+    let read: Tagged = json
+        .decode_value(&primus::Frame::text(r#"{"event":"note","data":{"text":"hi"}}"#))
+        .expect("JSON honours the default");
+    assert_eq!(read, note);
+    // A JSON encode right after a bincode one on the same thread has the
+    // object shape again (the switch is off).
+    let again = json.encode_value(&note).expect("JSON");
+    assert_eq!(
+        again.as_str(),
+        Some(r#"{"event":"note","data":{"text":"hi","pinned":false}}"#)
+    );
 }

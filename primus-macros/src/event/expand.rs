@@ -183,7 +183,10 @@ fn typescript_fn(model: &EventEnum) -> TokenStream {
 /// `Serialize` and `Deserialize` for the enum: the derived wire shape
 /// (`{"event":…,"data":…}`), or, while a parser that is not
 /// self-describing works, the positional form (`primus::event::positional`):
-/// `0`, the event name, the payload (a variant's fields as a tuple).
+/// the marker, `0`, the event name, then each field in order. An enum with
+/// serde attributes on variants or fields (`skip`, `with`, `default`, …)
+/// has no positional form (those attributes would not be honoured there):
+/// encoding or decoding it with such a parser is an error that says so.
 fn positional_impls(model: &EventEnum) -> TokenStream {
     let ident = &model.item.ident;
     let (impl_generics, type_generics, _) = model.item.generics.split_for_impl();
@@ -191,39 +194,57 @@ fn positional_impls(model: &EventEnum) -> TokenStream {
     let mut with_de = model.item.generics.clone();
     with_de.params.insert(0, syn::parse_quote!('__de));
     let (de_impl_generics, _, _) = with_de.split_for_impl();
-    // Each field is its own element, spanned on its type: a field that is
-    // not `Serialize` is reported there (the bytes are those of a tuple).
+    let is_serde = |attr: &syn::Attribute| attr.path().is_ident("serde");
+    let serde_attributes = model.item.variants.iter().any(|variant| {
+        variant.attrs.iter().any(is_serde)
+            || variant
+                .fields
+                .iter()
+                .any(|field| field.attrs.iter().any(is_serde))
+    });
+    let unsupported = format!(
+        "`{ident}` has serde attributes on its variants or fields, which the positional form of typed events (bincode) cannot honour; use a self-describing parser (JSON, MessagePack) for it"
+    );
+    // Fields are bound by position (`__primus_field0`…), whatever their
+    // names, so no field name can meet a local of this code.
+    let bindings = |count: usize, spans: &mut dyn Iterator<Item = proc_macro2::Span>| -> Vec<syn::Ident> {
+        (0..count)
+            .map(|i| {
+                format_ident!(
+                    "__primus_field{}",
+                    i,
+                    span = spans.next().unwrap_or_else(proc_macro2::Span::call_site)
+                )
+            })
+            .collect()
+    };
     let serialize_arms = model.variants.iter().map(|v| {
         let name = &v.ident;
         let wire = &v.wire_name;
-        let (pattern, fields): (TokenStream, Vec<(syn::Ident, &syn::Type)>) = match &v.shape {
+        let (pattern, fields): (TokenStream, Vec<(syn::Ident, proc_macro2::Span)>) = match &v.shape {
             Shape::Unit => (quote!(Self::#name), Vec::new()),
             Shape::Tuple(types) => {
-                let fields: Vec<_> = types
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ty)| format_ident!("__field{}", i, span = ty.span()))
-                    .collect();
+                let fields = bindings(types.len(), &mut types.iter().map(|t| t.span()));
                 let pattern = quote!(Self::#name(#(#fields),*));
-                (pattern, fields.into_iter().zip(types.iter()).collect())
+                (pattern, fields.into_iter().zip(types.iter().map(|t| t.span())).collect())
             }
             Shape::Struct(named) => {
-                let fields: Vec<_> = named
-                    .iter()
-                    .map(|(n, ty, _)| format_ident!("__{}", n.to_string().trim_start_matches("r#"), span = ty.span()))
-                    .collect();
+                let fields = bindings(named.len(), &mut named.iter().map(|(_, t, _)| t.span()));
                 let names = named.iter().map(|(n, _, _)| n);
                 let pattern = quote!(Self::#name { #(#names: #fields),* });
-                (pattern, fields.into_iter().zip(named.iter().map(|(_, t, _)| t)).collect())
+                (pattern, fields.into_iter().zip(named.iter().map(|(_, t, _)| t.span())).collect())
             }
         };
-        let count = 2 + fields.len();
-        let elements = fields.iter().map(|(field, ty)| {
-            quote_spanned!(ty.span()=> __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, #field)?;)
+        // Each field is its own element, spanned on its type: a field that
+        // is not `Serialize` is reported there.
+        let count = 4 + fields.len();
+        let elements = fields.iter().map(|(field, span)| {
+            quote_spanned!(*span=> __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, #field)?;)
         });
         quote! {
             #pattern => {
                 let mut __tuple = __primus::serde::Serializer::serialize_tuple(__serializer, #count)?;
+                __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, &__primus::positional::MARKER)?;
                 __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, &__primus::positional::EVENT)?;
                 __primus::serde::ser::SerializeTuple::serialize_element(&mut __tuple, #wire)?;
                 #(#elements)*
@@ -231,32 +252,21 @@ fn positional_impls(model: &EventEnum) -> TokenStream {
             }
         }
     });
-    // Each field is read as its own element, spanned on its type.
     let deserialize_arms = model.variants.iter().map(|v| {
         let name = &v.ident;
         let wire = &v.wire_name;
-        let typed: Vec<(syn::Ident, &syn::Type)> = match &v.shape {
+        let spans: Vec<proc_macro2::Span> = match &v.shape {
             Shape::Unit => Vec::new(),
-            Shape::Tuple(types) => types
-                .iter()
-                .enumerate()
-                .map(|(i, ty)| (format_ident!("__field{}", i, span = ty.span()), ty))
-                .collect(),
-            Shape::Struct(named) => named
-                .iter()
-                .map(|(n, ty, _)| {
-                    (
-                        format_ident!("__{}", n.to_string().trim_start_matches("r#"), span = ty.span()),
-                        ty,
-                    )
-                })
-                .collect(),
+            Shape::Tuple(types) => types.iter().map(|t| t.span()).collect(),
+            Shape::Struct(named) => named.iter().map(|(_, t, _)| t.span()).collect(),
         };
-        let reads = typed.iter().enumerate().map(|(i, (field, ty))| {
-            let index = 2 + i;
-            quote_spanned!(ty.span()=> let #field: #ty = __primus::positional::next(&mut __seq, #index)?;)
+        let fields = bindings(spans.len(), &mut spans.iter().copied());
+        // Read by position, each spanned on its field's type; the types
+        // come from the constructor below (a field may name `Self`).
+        let reads = fields.iter().zip(&spans).enumerate().map(|(i, (field, span))| {
+            let index = 3 + i;
+            quote_spanned!(*span=> let #field = __primus::positional::next(&mut __seq, #index)?;)
         });
-        let fields = typed.iter().map(|(field, _)| field);
         let value = match &v.shape {
             Shape::Unit => quote!(#ident::#name),
             Shape::Tuple(_) => quote!(#ident::#name(#(#fields),*)),
@@ -274,6 +284,42 @@ fn positional_impls(model: &EventEnum) -> TokenStream {
     });
     let wires: Vec<_> = model.variants.iter().map(|v| &v.wire_name).collect();
     let expecting = format!("a `{ident}` event");
+    let serialize_positional = if serde_attributes {
+        quote!(::core::result::Result::Err(<__S::Error as __primus::serde::ser::Error>::custom(#unsupported)))
+    } else {
+        quote!(match self { #(#serialize_arms)* })
+    };
+    let deserialize_positional = if serde_attributes {
+        quote!(::core::result::Result::Err(<__D::Error as __primus::serde::de::Error>::custom(#unsupported)))
+    } else {
+        quote! {
+            struct __Positional #impl_generics (::core::marker::PhantomData<fn() -> #ident #type_generics>) #bounds;
+            impl #de_impl_generics __primus::serde::de::Visitor<'__de> for __Positional #type_generics #bounds {
+                type Value = #ident #type_generics;
+
+                fn expecting(&self, __formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    __formatter.write_str(#expecting)
+                }
+
+                fn visit_seq<__A: __primus::serde::de::SeqAccess<'__de>>(
+                    self,
+                    mut __seq: __A,
+                ) -> ::core::result::Result<Self::Value, __A::Error> {
+                    let __name = __primus::positional::event_name(&mut __seq)?;
+                    match __name.as_str() {
+                        #(#deserialize_arms)*
+                        __other => ::core::result::Result::Err(
+                            <__A::Error as __primus::serde::de::Error>::unknown_variant(__other, &[#(#wires),*]),
+                        ),
+                    }
+                }
+            }
+            __deserializer.deserialize_tuple(
+                __primus::positional::MAX_FIELDS,
+                __Positional(::core::marker::PhantomData),
+            )
+        }
+    };
     quote! {
         impl #impl_generics __primus::serde::Serialize for #ident #type_generics #bounds {
             fn serialize<__S: __primus::serde::Serializer>(
@@ -283,9 +329,7 @@ fn positional_impls(model: &EventEnum) -> TokenStream {
                 if !__primus::positional::active() {
                     return <#ident #type_generics>::serialize(self, __serializer);
                 }
-                match self {
-                    #(#serialize_arms)*
-                }
+                #serialize_positional
             }
         }
 
@@ -296,31 +340,7 @@ fn positional_impls(model: &EventEnum) -> TokenStream {
                 if !__primus::positional::active() {
                     return <#ident #type_generics>::deserialize(__deserializer);
                 }
-                struct __Positional #impl_generics (::core::marker::PhantomData<fn() -> #ident #type_generics>) #bounds;
-                impl #de_impl_generics __primus::serde::de::Visitor<'__de> for __Positional #type_generics #bounds {
-                    type Value = #ident #type_generics;
-
-                    fn expecting(&self, __formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                        __formatter.write_str(#expecting)
-                    }
-
-                    fn visit_seq<__A: __primus::serde::de::SeqAccess<'__de>>(
-                        self,
-                        mut __seq: __A,
-                    ) -> ::core::result::Result<Self::Value, __A::Error> {
-                        let __name = __primus::positional::event_name(&mut __seq)?;
-                        match __name.as_str() {
-                            #(#deserialize_arms)*
-                            __other => ::core::result::Result::Err(
-                                <__A::Error as __primus::serde::de::Error>::unknown_variant(__other, &[#(#wires),*]),
-                            ),
-                        }
-                    }
-                }
-                __deserializer.deserialize_tuple(
-                    __primus::positional::MAX_FIELDS,
-                    __Positional(::core::marker::PhantomData),
-                )
+                #deserialize_positional
             }
         }
     }

@@ -3,7 +3,7 @@
 //! payload; and the wire shape of requests and replies (see [the typed
 //! events docs](crate::event#requests-and-replies)).
 
-use super::positional::{self, next, FAILED, MAX_FIELDS, REPLY, REQUEST};
+use super::positional::{self, next, read_tag, FAILED, MARKER, MAX_FIELDS, REPLY, REQUEST};
 use super::Message;
 use crate::parser::{Parser, ParserError};
 use crate::wire::Frame;
@@ -64,18 +64,18 @@ impl<'de> Visitor<'de> for PositionalEnvelope {
             request: None,
             reply: None,
         };
-        match next::<A, u8>(&mut seq, 0)? {
-            REPLY | FAILED => envelope.reply = Some(next(&mut seq, 1)?),
+        match read_tag(&mut seq, 0)? {
+            REPLY | FAILED => envelope.reply = Some(next(&mut seq, 2)?),
             tag => {
                 if tag == REQUEST {
-                    envelope.request = Some(next(&mut seq, 1)?);
-                    if next::<A, u8>(&mut seq, 2)? != positional::EVENT {
+                    envelope.request = Some(next(&mut seq, 2)?);
+                    if read_tag(&mut seq, 3)? != positional::EVENT {
                         return Err(serde::de::Error::custom("not a typed request"));
                     }
                 } else if tag != positional::EVENT {
                     return Err(serde::de::Error::custom("not a typed message"));
                 }
-                envelope.event = Some(next(&mut seq, 3)?);
+                envelope.event = Some(next(&mut seq, 5)?);
             }
         }
         Ok(envelope)
@@ -151,7 +151,8 @@ struct NamedRequest<'a, E> {
 impl<E: Serialize> Serialize for OutgoingRequest<'_, E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if positional::active() {
-            let mut tuple = serializer.serialize_tuple(3)?;
+            let mut tuple = serializer.serialize_tuple(4)?;
+            tuple.serialize_element(&MARKER)?;
             tuple.serialize_element(&REQUEST)?;
             tuple.serialize_element(&self.request)?;
             tuple.serialize_element(self.event)?;
@@ -196,13 +197,23 @@ pub fn encode_request<E: Serialize>(parser: &dyn Parser, event: &E, id: u64) -> 
 /// assert_eq!(primus::event::reply_id(&message(r#"{"reply":7}"#)), None);
 /// ```
 pub fn reply_id(message: &Message) -> Option<u64> {
-    if !message.parser().self_describing() {
-        return message.decode::<Envelope>().ok()?.reply;
-    }
-    let shape = message.decode::<ReplyShape>().ok()?;
-    match (shape.data, shape.error) {
-        (Some(()), None) | (None, Some(_)) => Some(shape.reply),
-        _ => None,
+    message.decode::<ReplyNumber>().ok()?.0
+}
+
+/// The number of a reply (`None`: not a reply), read by name or by
+/// position, as the parser at work asks.
+struct ReplyNumber(Option<u64>);
+
+impl<'de> Deserialize<'de> for ReplyNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ReplyNumber, D::Error> {
+        if positional::active() {
+            return Envelope::deserialize(deserializer).map(|envelope| ReplyNumber(envelope.reply));
+        }
+        let shape = ReplyShape::deserialize(deserializer)?;
+        Ok(ReplyNumber(match (shape.data, shape.error) {
+            (Some(()), None) | (None, Some(_)) => Some(shape.reply),
+            _ => None,
+        }))
     }
 }
 
@@ -225,10 +236,10 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<(
 
 /// Decodes a reply: `Ok(value)`, or `Err(reason)` for `{"reply":id,"error":reason}`.
 pub fn decode_reply<R: DeserializeOwned>(message: &Message) -> Result<Result<R, String>, ParserError> {
-    if !message.parser().self_describing() {
-        return message.decode::<PositionalReply<R>>().map(|reply| reply.0);
-    }
-    let reply: IncomingReply<R> = message.decode()?;
+    let reply = match message.decode::<AnyReply<R>>()? {
+        AnyReply::Positional(reply) => return Ok(reply),
+        AnyReply::Named(reply) => reply,
+    };
     match (reply.error, reply.data) {
         (Some(error), _) => Ok(Err(error)),
         (None, Some(data)) => Ok(Ok(data)),
@@ -288,7 +299,8 @@ struct NamedReply<'a, R: ?Sized> {
 impl<R: Serialize + ?Sized> Serialize for OutgoingReply<'_, R> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if positional::active() {
-            let mut tuple = serializer.serialize_tuple(3)?;
+            let mut tuple = serializer.serialize_tuple(4)?;
+            tuple.serialize_element(&MARKER)?;
             match (self.error, self.data) {
                 (Some(error), _) => {
                     tuple.serialize_element(&FAILED)?;
@@ -344,6 +356,21 @@ pub fn refusal(id: u64, reason: &str) -> impl Serialize + '_ {
     OutgoingReply::<()>::failure(id, reason)
 }
 
+/// A reply read by name or by position, as the parser at work asks.
+enum AnyReply<R> {
+    Positional(Result<R, String>),
+    Named(IncomingReply<R>),
+}
+
+impl<'de, R: DeserializeOwned> Deserialize<'de> for AnyReply<R> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AnyReply<R>, D::Error> {
+        if positional::active() {
+            return PositionalReply::deserialize(deserializer).map(|reply| AnyReply::Positional(reply.0));
+        }
+        IncomingReply::deserialize(deserializer).map(AnyReply::Named)
+    }
+}
+
 /// A reply in the positional form: `Ok(data)` or `Err(reason)`.
 struct PositionalReply<R>(Result<R, String>);
 
@@ -358,16 +385,16 @@ impl<'de, R: DeserializeOwned> Deserialize<'de> for PositionalReply<R> {
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PositionalReply<R>, A::Error> {
-                let tag: u8 = next(&mut seq, 0)?;
-                let _number: u64 = next(&mut seq, 1)?;
+                let tag = read_tag(&mut seq, 0)?;
+                let _number: u64 = next(&mut seq, 2)?;
                 match tag {
-                    REPLY => Ok(PositionalReply(Ok(next(&mut seq, 2)?))),
-                    FAILED => Ok(PositionalReply(Err(next(&mut seq, 2)?))),
+                    REPLY => Ok(PositionalReply(Ok(next(&mut seq, 3)?))),
+                    FAILED => Ok(PositionalReply(Err(next(&mut seq, 3)?))),
                     _ => Err(serde::de::Error::custom("not a reply")),
                 }
             }
         }
-        deserializer.deserialize_tuple(3, Read(PhantomData))
+        deserializer.deserialize_tuple(4, Read(PhantomData))
     }
 }
 
@@ -475,22 +502,24 @@ mod envelope_tests {
                 .ok()
         };
         // An event named with a length of 2^64 - 1 (varint 253 + u64).
-        let mut huge = vec![0, 253];
+        let mut huge = vec![0xFF, 0, 253];
         huge.extend_from_slice(&u64::MAX.to_le_bytes());
         huge.extend_from_slice(b"say");
         assert!(probe(&huge).is_none());
-        // A request whose event tag is missing, and one cut in its number.
-        assert!(probe(&[1, 7]).is_none());
-        assert!(probe(&[1, 251]).is_none());
-        // Unknown tags, and nothing at all.
-        assert!(probe(&[9, 3, b's', b'a', b'y']).is_none());
+        // A request whose event is missing, and one cut in its number.
+        assert!(probe(&[0xFF, 1, 7]).is_none());
+        assert!(probe(&[0xFF, 1, 251]).is_none());
+        // No marker (plain data), unknown tags, and nothing at all.
+        assert!(probe(&[0, 3, b's', b'a', b'y']).is_none());
+        assert!(probe(&[2, 1, 7]).is_none());
+        assert!(probe(&[0xFF, 9, 3, b's', b'a', b'y']).is_none());
         assert!(probe(&[]).is_none());
         // The real thing, for contrast.
-        let event = probe(&[0, 3, b's', b'a', b'y', 2, b'h', b'i']).expect("an event");
+        let event = probe(&[0xFF, 0, 3, b's', b'a', b'y', 2, b'h', b'i']).expect("an event");
         assert_eq!(fields(&event), (Some("say".to_owned()), None, None));
-        let request = probe(&[1, 7, 0, 3, b's', b'a', b'y']).expect("a request");
+        let request = probe(&[0xFF, 1, 7, 0xFF, 0, 3, b's', b'a', b'y']).expect("a request");
         assert_eq!(fields(&request), (Some("say".to_owned()), Some(7), None));
-        let reply = probe(&[2, 7, 1]).expect("a reply");
+        let reply = probe(&[0xFF, 2, 7, 1]).expect("a reply");
         assert_eq!(fields(&reply), (None, None, Some(7)));
     }
 }

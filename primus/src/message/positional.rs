@@ -9,22 +9,30 @@
 //!
 //! | message | fields, in order |
 //! |---|---|
-//! | event | `0`, the event name, the payload |
-//! | request | `1`, the request number (`u64`), then the event as above |
-//! | reply | `2`, the request number, the reply |
-//! | failed reply | `3`, the request number, the reason (text) |
+//! | event | [`MARKER`], `0`, the event name, then each field of the variant |
+//! | request | [`MARKER`], `1`, the request number (`u64`), then the event as above |
+//! | reply | [`MARKER`], `2`, the request number, the reply |
+//! | failed reply | [`MARKER`], `3`, the request number, the reason (text) |
 //!
-//! The payload of a tuple or struct variant is the tuple of its fields, in
-//! declaration order; of a unit variant, nothing. The event enums of
-//! `#[primus::event]` and the envelope types of this crate check
-//! [`active`] in their `Serialize`/`Deserialize` implementations; the
-//! parser switches it on for the length of one encode or decode (on the
-//! thread doing it: serde never moves to another thread meanwhile).
+//! The fields of a tuple or struct variant follow in declaration order; a
+//! unit variant has none. The event enums of `#[primus::event]` and the
+//! envelope types of this crate check [`active`] in their
+//! `Serialize`/`Deserialize` implementations; the parser switches it on
+//! with [`within`] for the length of one encode or decode (on the thread
+//! doing it: serde never moves to another thread meanwhile). A parser of
+//! your own that is not self-describing does the same. An event enum with
+//! serde attributes on its variants or fields has no positional form (the
+//! attributes would not be honoured): encoding or decoding it this way is
+//! an error that says so.
 //!
 //! A plain value written with bincode that happens to start like one of
-//! these (a `0` byte and the name of a registered event, say) is read as
-//! that typed message; the same kind of collision JSON has with an object
-//! that spells `{"event":…}`.
+//! these (the marker byte `0xFF`, a tag, then a number or the name of a
+//! handled event) is read as that typed message; a `u8` of 255 is the only
+//! value bincode itself starts with `0xFF`. Inside one encode, a value that
+//! serializes an event enum to JSON by hand (`serde_json` in a custom
+//! `Serialize`) gets the positional form there too; and `Enum::serialize` /
+//! `Enum::deserialize` called as associated functions are the derived
+//! shape, not the switch.
 //!
 //! [`Bincode`]: crate::parser::Bincode
 //!
@@ -39,13 +47,16 @@
 //!
 //! let parser: &dyn Parser = &Bincode;
 //! let frame = parser.encode_value(&Chat::Say("hi".into())).unwrap();
-//! // 0 (an event), "say" (length 3), "hi" (length 2)
-//! assert_eq!(frame.as_bytes(), [0, 3, b's', b'a', b'y', 2, b'h', b'i']);
+//! // the marker, 0 (an event), "say" (length 3), "hi" (length 2)
+//! assert_eq!(frame.as_bytes(), [0xFF, 0, 3, b's', b'a', b'y', 2, b'h', b'i']);
 //! assert_eq!(parser.decode_value::<Chat>(&frame).unwrap(), Chat::Say("hi".into()));
 //! ```
 
 use serde::de::{Error as _, SeqAccess};
 
+/// The first byte of every positional message (bincode starts no integer,
+/// length, option or enum index with it).
+pub const MARKER: u8 = 0xFF;
 /// The tag of an event.
 pub const EVENT: u8 = 0;
 /// The tag of a request.
@@ -56,11 +67,12 @@ pub const REPLY: u8 = 2;
 pub const FAILED: u8 = 3;
 
 /// The length given to `deserialize_tuple` when a positional message is
-/// read: a bound on its elements (tags, number, name, then one per field),
-/// more than any event has. Reading past the bytes is an error anyway.
-pub const MAX_FIELDS: usize = 4 + u16::MAX as usize;
+/// read: a bound on its elements (markers, tags, number, name, then one per
+/// field), more than any event has. Reading past the bytes is an error
+/// anyway.
+pub const MAX_FIELDS: usize = 6 + u16::MAX as usize;
 
-pub use crate::parser::positional::active;
+pub use crate::parser::positional::{active, within};
 
 /// Reads the start of an event (or of a request: its tag and number are
 /// skipped) and returns the event's name; the payload is next in `seq`.
@@ -82,20 +94,28 @@ pub use crate::parser::positional::active;
 ///         d.deserialize_tuple(primus::event::positional::MAX_FIELDS, V)
 ///     }
 /// }
-/// let frame = primus::Frame::binary(vec![0, 3, b's', b'a', b'y', 2, b'h', b'i']);
+/// let frame = primus::Frame::binary(vec![0xFF, 0, 3, b's', b'a', b'y', 2, b'h', b'i']);
 /// let parser: &dyn Parser = &Bincode;
 /// assert_eq!(parser.decode_value::<Name>(&frame).unwrap().0, "say");
 /// ```
 pub fn event_name<'de, A: SeqAccess<'de>>(seq: &mut A) -> Result<String, A::Error> {
-    let mut tag: u8 = next(seq, 0)?;
+    let mut tag = read_tag(seq, 0)?;
     if tag == REQUEST {
-        let _number: u64 = next(seq, 1)?;
-        tag = next(seq, 2)?;
+        let _number: u64 = next(seq, 2)?;
+        tag = read_tag(seq, 3)?;
     }
     if tag != EVENT {
         return Err(A::Error::custom("not a typed event"));
     }
-    next(seq, 1)
+    next(seq, 2)
+}
+
+/// Reads the marker and returns the tag after it.
+pub fn read_tag<'de, A: SeqAccess<'de>>(seq: &mut A, index: usize) -> Result<u8, A::Error> {
+    if next::<A, u8>(seq, index)? != MARKER {
+        return Err(A::Error::custom("not a typed message"));
+    }
+    next(seq, index + 1)
 }
 
 /// The next element of `seq`, which must be there.

@@ -18,8 +18,16 @@ pub fn active() -> bool {
     ACTIVE.with(Cell::get)
 }
 
-/// Runs `work` with the positional form on (restoring what was before).
-pub(crate) fn within<R>(work: impl FnOnce() -> R) -> R {
+/// Runs `work` with the positional form on (restoring what was before,
+/// also when `work` panics): what a parser that is not self-describing
+/// wraps its encoding and decoding in.
+///
+/// ```
+/// use primus::event::positional;
+/// assert!(positional::within(positional::active));
+/// assert!(!positional::active());
+/// ```
+pub fn within<R>(work: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {

@@ -158,27 +158,38 @@ impl Recipients {
         });
         // A spark found here is the only one a one-spark target names.
         let only_here = self.target.spark_id().is_some() && !sparks.is_empty();
-        let elsewhere: BoxFuture<'static, ClusterAnswer<RemoteReplies>> =
-            if only_here || !broadcast.spans_nodes() {
-                Box::pin(async { ClusterAnswer::local(RemoteReplies::new()) })
-            } else {
-                match serde_json::to_value(&event) {
-                    Ok(event) => broadcast.request_elsewhere(event, &self.target, timeout),
-                    // The event cannot travel as JSON (serde_json refuses it):
-                    // the other nodes (one at least) are not asked, and the
-                    // answer says so.
-                    Err(error) => {
-                        tracing::warn!(%error, "a broadcast request could not be sent to the other nodes");
-                        Box::pin(async {
-                            ClusterAnswer {
-                                value: RemoteReplies::new(),
-                                nodes_answered: 1,
-                                nodes_expected: 2,
-                            }
-                        })
-                    }
+        let not_asked = || -> BoxFuture<'static, ClusterAnswer<RemoteReplies>> {
+            Box::pin(async {
+                ClusterAnswer {
+                    value: RemoteReplies::new(),
+                    nodes_answered: 1,
+                    nodes_expected: 2,
                 }
-            };
+            })
+        };
+        let elsewhere: BoxFuture<'static, ClusterAnswer<RemoteReplies>> = if only_here
+            || !broadcast.spans_nodes()
+        {
+            Box::pin(async { ClusterAnswer::local(RemoteReplies::new()) })
+        } else if !self.server.parser().self_describing() {
+            // The event travels between nodes as JSON, which a parser
+            // without field names (bincode) cannot turn back into its
+            // positional form: the other nodes (one at least) are not
+            // asked, and the answer says so.
+            tracing::warn!("broadcast requests reach other nodes only with a self-describing parser; asked this node's sparks only");
+            not_asked()
+        } else {
+            match serde_json::to_value(&event) {
+                Ok(event) => broadcast.request_elsewhere(event, &self.target, timeout),
+                // The event cannot travel as JSON (serde_json refuses it):
+                // the other nodes (one at least) are not asked, and the
+                // answer says so.
+                Err(error) => {
+                    tracing::warn!(%error, "a broadcast request could not be sent to the other nodes");
+                    not_asked()
+                }
+            }
+        };
         let (local, remote) =
             futures_util::future::join(futures_util::future::join_all(asks), elsewhere).await;
         let mut replies = BroadcastReplies {
