@@ -304,31 +304,13 @@ impl Envelope {
                 let request = reader.u64("request id")?;
                 let reply = match reader.u8("answer")? {
                     0 => Reply::Count(reader.u64("count")?),
-                    1 => {
-                        let count = reader.u32("member count")? as usize;
-                        // Each member takes at least its 2 length bytes.
-                        if count > reader.bytes.len() / 2 {
-                            return Err(EnvelopeError::Truncated("members"));
-                        }
-                        let mut ids = Vec::with_capacity(count);
-                        for _ in 0..count {
-                            ids.push(Arc::from(reader.str("member")?));
-                        }
-                        Reply::Members(ids)
-                    }
-                    2 => {
-                        let count = reader.u32("reply count")? as usize;
-                        // Each reply takes at least its id's length and a tag.
-                        if count > reader.bytes.len() / 3 {
-                            return Err(EnvelopeError::Truncated("replies"));
-                        }
-                        let mut replies = Vec::with_capacity(count);
-                        for _ in 0..count {
-                            let id = Arc::from(reader.str("replying spark")?);
-                            replies.push((id, reader.outcome()?));
-                        }
-                        Reply::Replies(replies)
-                    }
+                    // A member takes at least its 2 length bytes.
+                    1 => Reply::Members(reader.list("members", 2, |r| Ok(Arc::from(r.str("member")?)))?),
+                    // A reply takes at least its id's length and a tag.
+                    2 => Reply::Replies(reader.list("replies", 3, |r| {
+                        let id = Arc::from(r.str("replying spark")?);
+                        Ok((id, r.outcome()?))
+                    })?),
                     tag => return Err(EnvelopeError::Tag("answer", tag)),
                 };
                 Body::Answer { request, reply }
@@ -441,6 +423,26 @@ impl Reader {
     fn str(&mut self, field: &'static str) -> Result<String, EnvelopeError> {
         let len = self.u16(field)? as usize;
         self.utf8(len, field)
+    }
+
+    /// A `u32` count, then that many items read by `item`; a count that the
+    /// bytes left cannot hold (each item takes at least `least` bytes) is
+    /// refused before anything is allocated.
+    fn list<T>(
+        &mut self,
+        field: &'static str,
+        least: usize,
+        mut item: impl FnMut(&mut Reader) -> Result<T, EnvelopeError>,
+    ) -> Result<Vec<T>, EnvelopeError> {
+        let count = self.u32(field)? as usize;
+        if count > self.bytes.len() / least {
+            return Err(EnvelopeError::Truncated(field));
+        }
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            items.push(item(self)?);
+        }
+        Ok(items)
     }
 
     fn long(&mut self, field: &'static str) -> Result<Bytes, EnvelopeError> {
