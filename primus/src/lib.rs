@@ -132,6 +132,8 @@ pub mod transformer;
 pub mod fuzzing;
 
 pub use message::{event, transform, Message};
+#[cfg(feature = "deflate")]
+pub use wire::deflate;
 pub use wire::{protocol, Frame, FrameKind};
 
 #[cfg(feature = "server")]

@@ -119,6 +119,25 @@ const scenarios = {
     return result;
   },
 
+  /**
+   * A 64 KiB repetitive string each way (compression: the test counts the
+   * bytes on the wire); reports the extensions the WebSocket negotiated.
+   */
+  async compression(page) {
+    const result = await page.evaluate(async () => {
+      const primus = Primus.connect(location.origin);
+      await T.once(primus, 'open');
+      const text = 'primus-rs compresses this line. '.repeat(2048);
+      primus.write(text);
+      const [echo] = await T.once(primus, 'data');
+      const extensions = primus.socket.extensions;
+      primus.end();
+      return { same: echo === text, length: text.length, extensions };
+    });
+    assert.equal(result.same, true, 'the 64 KiB echo differs');
+    return { length: result.length, extensions: result.extensions };
+  },
+
   /** id(cb) (asked before open: queued) and id() equal the server's spark id. */
   async id(page) {
     const result = await page.evaluate(async () => {

@@ -325,6 +325,21 @@ const SCENARIOS = {
   },
 
   /**
+   * A 64 KiB repetitive string each way (compression: the test counts the
+   * bytes on the wire); reports the extensions the ws socket negotiated.
+   */
+  async compression(opts) {
+    const text = 'primus-rs compresses this line. '.repeat(2048);
+    const a = connect('a', opts.url);
+    await waitForEvent(a, 'open', 5000);
+    a.client.write(text);
+    await waitForData(a, 1, 10000);
+    assert.equal(a.data[0], text, 'the 64 KiB echo differs');
+    const extensions = a.client.socket && a.client.socket.extensions;
+    return { length: text.length, extensions: typeof extensions === 'string' ? extensions : '' };
+  },
+
+  /**
    * The EJSON parser (--parser ejson): dates, byte arrays, non-finite
    * numbers and an object that looks like a date come back as they were
    * sent; the server reads a date (`{later: date}` is answered with the

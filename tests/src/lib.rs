@@ -16,6 +16,7 @@
 //! | [`redis`] | a real `redis-server` on a free port, killed and restarted at will |
 //! | [`events`] | waiting on a `primus-client` event stream: the next event, message or value, expected sequences, reconnects |
 //! | [`memory`] | the resident memory of the test process |
+//! | [`counting_proxy`] | a TCP proxy that counts the bytes of the WebSocket connections through it |
 //! | [`proxy`] | a TCP proxy that loses what the server sends, cuts connections without a close, and refuses new ones |
 //! | [`tls`] | certificates made in the test (an authority, server and client certificates) and serving over TLS |
 //! | [`transports`] | recording which transport each request of a client used |
@@ -25,6 +26,7 @@
 
 pub mod browser;
 pub mod contract;
+pub mod counting_proxy;
 pub mod events;
 pub mod logs;
 pub mod memory;

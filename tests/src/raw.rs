@@ -244,10 +244,22 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The head of the server's answer to a WebSocket handshake on `path`
+/// (with `headers`), lower-cased; the connection is dropped after it.
+/// Panics unless the answer is `101` within [`WAIT`].
+pub async fn upgraded_answer(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> String {
+    let (_stream, head) = upgraded_with_head(addr, path, headers).await;
+    head.to_ascii_lowercase()
+}
+
 /// Opens a WebSocket on `path` by hand and returns the bare TCP stream
 /// after the `101` head, for tests that write frames byte by byte (or
 /// never read). Panics unless the server answers `101` within [`WAIT`].
 pub async fn upgraded(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> TcpStream {
+    upgraded_with_head(addr, path, headers).await.0
+}
+
+async fn upgraded_with_head(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(addr).await.expect("tcp connect");
     stream
         .write_all(upgrade_request(path, headers).as_bytes())
@@ -266,9 +278,9 @@ pub async fn upgraded(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) ->
     })
     .await
     .expect("no handshake answer");
-    let head = String::from_utf8_lossy(&head);
+    let head = String::from_utf8_lossy(&head).into_owned();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    stream
+    (stream, head)
 }
 
 /// A client frame (masked, as RFC 6455 requires) with `first` as its first

@@ -27,7 +27,7 @@ impl std::fmt::Debug for PacketMaker {
 impl PacketMaker {
     /// Makes packets with `encode` (`None`: the transport cannot
     /// carry the frame).
-    pub(super) fn new(encode: fn(&Frame) -> Option<Bytes>) -> PacketMaker {
+    pub(super) const fn new(encode: fn(&Frame) -> Option<Bytes>) -> PacketMaker {
         PacketMaker {
             encode,
             encoded: AtomicU64::new(0),

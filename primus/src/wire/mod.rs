@@ -4,9 +4,12 @@
 //!   reference counted so a broadcast shares one buffer.
 //! * [`protocol`]: the few `primus::` strings that are the protocol itself
 //!   (heartbeat ping and pong, the spark-id request, the close notice).
+//! * [`deflate`]: permessage-deflate, compressed WebSocket messages.
 //!
 //! This layer imports nothing else of the crate.
 
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod frame;
 pub mod protocol;
 

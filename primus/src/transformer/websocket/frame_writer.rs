@@ -13,6 +13,7 @@
 //! [`FrameWriter::poll_write_to`] to completion before reading or sending
 //! through tungstenite again.
 
+use crate::transformer::packet_maker::PacketMaker;
 use crate::wire::{Frame, FrameKind};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -35,16 +36,34 @@ struct PendingFrame {
     payload: Bytes,
 }
 
+/// Compresses frames for permessage-deflate connections: a broadcast
+/// frame is compressed once for all its recipients (its packet slot keeps
+/// the result), since no connection keeps a compression context.
+static DEFLATED: PacketMaker = PacketMaker::new(deflate_frame);
+
+fn deflate_frame(frame: &Frame) -> Option<Bytes> {
+    crate::wire::deflate::deflate(frame.as_bytes())
+}
+
 impl PendingFrame {
-    fn new(frame: Frame) -> PendingFrame {
+    fn new(frame: Frame, compress: bool) -> PendingFrame {
+        // Small messages are not worth compressing (RFC 7692 lets each
+        // message choose; RSV1 marks the compressed ones).
+        let deflated = match compress && frame.len() >= crate::wire::deflate::THRESHOLD {
+            true => DEFLATED.packet(&frame),
+            false => None,
+        };
+        let rsv1 = if deflated.is_some() { 0x40 } else { 0 };
         let (kind, payload) = frame.into_parts();
+        let payload = deflated.unwrap_or(payload);
         let opcode = match kind {
             FrameKind::Text => 0x1,
             FrameKind::Binary => 0x2,
         };
         let mut header = [0u8; 10];
-        // FIN, no extensions, not masked (RFC 6455 §5.2: servers never mask).
-        header[0] = 0x80 | opcode;
+        // FIN, RSV1 for a compressed message, not masked (RFC 6455 §5.2:
+        // servers never mask).
+        header[0] = 0x80 | rsv1 | opcode;
         let len = payload.len();
         let header_len = if len < 126 {
             header[1] = len as u8;
@@ -85,6 +104,9 @@ impl PendingFrame {
 #[derive(Default)]
 pub(crate) struct FrameWriter {
     frames: VecDeque<PendingFrame>,
+    /// permessage-deflate was negotiated: messages from
+    /// [`THRESHOLD`](crate::wire::deflate::THRESHOLD) bytes on go compressed.
+    compress: bool,
     /// Bytes of the front frame already written.
     written: usize,
     /// Bytes queued and not yet written.
@@ -92,9 +114,17 @@ pub(crate) struct FrameWriter {
 }
 
 impl FrameWriter {
+    /// A writer that compresses messages (permessage-deflate) or not.
+    pub(crate) fn new(compress: bool) -> FrameWriter {
+        FrameWriter {
+            compress,
+            ..FrameWriter::default()
+        }
+    }
+
     /// Queues a frame (nothing is written until [`poll_write_to`](Self::poll_write_to)).
     pub(crate) fn push(&mut self, frame: Frame) {
-        let frame = PendingFrame::new(frame);
+        let frame = PendingFrame::new(frame, self.compress);
         self.buffered += frame.len();
         self.frames.push_back(frame);
     }
@@ -293,6 +323,41 @@ mod tests {
         writer.write_to(&mut socket).await.unwrap();
         assert_eq!(socket.taken, expected(&frames));
         assert!(writer.frames.capacity() <= KEPT_CAPACITY);
+    }
+
+    #[tokio::test]
+    async fn large_frames_go_compressed_with_rsv1_and_a_broadcast_is_compressed_once() {
+        let big = Frame::text("abc".repeat(1000)).shared();
+        let small = Frame::text("\"short\"");
+        let before = DEFLATED.encoded();
+        let mut outputs = Vec::new();
+        for _recipient in 0..3 {
+            let mut writer = FrameWriter::new(true);
+            writer.push(big.clone());
+            writer.push(small.clone());
+            let mut socket = Trickle {
+                taken: Vec::new(),
+                per_write: usize::MAX,
+                stall: false,
+            };
+            writer.write_to(&mut socket).await.unwrap();
+            outputs.push(socket.taken);
+        }
+        // Other tests compress too: at least this frame's one compression,
+        // not one per recipient (3).
+        assert!(DEFLATED.encoded() - before < 3);
+        assert!(outputs.iter().all(|output| output == &outputs[0]));
+        let wire = &outputs[0];
+        assert_eq!(wire[0], 0xc1, "FIN + RSV1 + text");
+        let len = usize::from(wire[1]);
+        assert!(len < 126, "3000 repetitive bytes compress below 126: {len}");
+        let inflated = crate::wire::deflate::inflate(&wire[2..2 + len], 10_000).unwrap();
+        assert_eq!(inflated, big.as_bytes());
+        assert_eq!(
+            &wire[2 + len..],
+            &expected(&[small])[..],
+            "a short frame goes as it is"
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! The `websockets` transformer: RFC 6455 on tokio-tungstenite.
 //!
-//! Matches Primus' `websockets` transformer on the wire: no subprotocol, no
-//! compression, text frames for text and binary frames for binary; every
+//! Matches Primus' `websockets` transformer on the wire: no subprotocol,
+//! compression only when turned on ([`WebSockets::compression`]), text frames for text and binary frames for binary; every
 //! close is an empty close frame (the peer reports 1005) except an oversize
 //! message, which is closed with 1009, a protocol violation (1002), a text
 //! frame that is not UTF-8 (1007) and too many invalid messages (1008);
@@ -18,6 +18,7 @@ mod socket;
 use super::Transformer;
 use crate::pipeline::{ConnectionRequest, Connector};
 use crate::spark::Address;
+use crate::wire::deflate::{self, Inflating, Side};
 use axum::body::Body;
 use axum::response::Response;
 use futures_util::future::BoxFuture;
@@ -41,6 +42,8 @@ use tokio_tungstenite::WebSocketStream;
 pub struct WebSockets {
     read_buffer_size: usize,
     write_threshold: usize,
+    /// permessage-deflate is accepted when a client offers it.
+    compression: bool,
     /// The transformer's name in `/spec` and the served client.
     name: &'static str,
 }
@@ -60,6 +63,7 @@ impl Default for WebSockets {
         WebSockets {
             read_buffer_size: DEFAULT_READ_BUFFER_SIZE,
             write_threshold: 128 * 1024,
+            compression: false,
             name: "websockets",
         }
     }
@@ -102,6 +106,27 @@ impl WebSockets {
     /// buffers cost memory on every idle connection.
     pub fn read_buffer_size(mut self, bytes: usize) -> WebSockets {
         self.read_buffer_size = bytes.max(1);
+        self
+    }
+
+    /// Accepts permessage-deflate (RFC 7692) from clients that offer it,
+    /// as Primus' `compression: true` does (default off, as in Primus).
+    ///
+    /// Both directions are negotiated without context takeover: each
+    /// message is compressed on its own, so a connection keeps no
+    /// compression state, and a broadcast is compressed once for all its
+    /// recipients. Messages from 1 KiB on are sent compressed; a received
+    /// message that inflates past `maxLength` closes its connection with
+    /// 1009 without inflating more than `maxLength` bytes.
+    ///
+    /// ```
+    /// use primus::transformer::WebSockets;
+    ///
+    /// let websockets = WebSockets::default().compression(true);
+    /// # let _ = websockets;
+    /// ```
+    pub fn compression(mut self, enabled: bool) -> WebSockets {
+        self.compression = enabled;
         self
     }
 
@@ -237,12 +262,23 @@ pub(super) fn check_handshake<B>(request: &Request<B>) -> Result<String, Box<Res
 
 /// `101 Switching Protocols` for a checked handshake.
 pub(super) fn switching_protocols(accept_key: &str) -> Response {
+    switching_protocols_with(accept_key, None)
+}
+
+/// `101 Switching Protocols`, with the accepted extension if any.
+fn switching_protocols_with(accept_key: &str, extension: Option<&'static str>) -> Response {
     let mut response = response(StatusCode::SWITCHING_PROTOCOLS, "");
     let out = response.headers_mut();
     out.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     out.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     if let Ok(value) = HeaderValue::from_str(accept_key) {
         out.insert(header::SEC_WEBSOCKET_ACCEPT, value);
+    }
+    if let Some(extension) = extension {
+        out.insert(
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static(extension),
+        );
     }
     response
 }
@@ -257,6 +293,16 @@ fn handshake(
         Ok(key) => key,
         Err(refused) => return *refused,
     };
+    let extension = match settings.compression {
+        true => deflate::accept_offer(
+            request
+                .headers()
+                .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+                .iter()
+                .filter_map(|value| value.to_str().ok()),
+        ),
+        false => None,
+    };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let (parts, _body) = request.into_parts();
     let client = ConnectionRequest::from_parts(&parts, address);
@@ -267,17 +313,22 @@ fn handshake(
             Err(error) => return tracing::debug!(%error, "upgrade failed"),
         };
         let config = settings.config(connector.max_length());
+        let max_length = connector.max_length();
         let io = metered::Metered::new(TokioIo::new(upgraded), connector.inbound_budget().clone());
+        let io = Inflating::new(io, Side::Server, extension.map(|_| max_length));
         let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         match connector.open_resuming(client).await {
             // A task of its own: this one (and what the handshake needed)
             // ends here, so an idle connection holds only the socket's.
             Ok(connection) => {
-                tokio::spawn(socket::Socket::new(stream, connection, settings.write_threshold).serve());
+                let compress = extension.is_some();
+                tokio::spawn(
+                    socket::Socket::new(stream, connection, settings.write_threshold, compress).serve(),
+                );
             }
             Err(error) => socket::refuse(stream, error).await,
         }
     });
 
-    switching_protocols(&accept_key)
+    switching_protocols_with(&accept_key, extension)
 }

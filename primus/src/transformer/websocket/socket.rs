@@ -11,6 +11,7 @@ use super::frame_writer::FrameWriter;
 use super::metered::{is_budget_spent, Metered};
 use crate::pipeline::{Connection, OpenError, Work};
 use crate::spark::{CloseRequest, DisconnectReason, Outbound, Spark, SparkError};
+use crate::wire::deflate::{inflate_failure, InflateError, Inflating};
 use crate::wire::{protocol, Frame};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -38,7 +39,7 @@ const WRITE_BATCH: usize = 64;
 /// that keeps sending must not keep its worker thread to itself.
 const READS_PER_TURN: u32 = 64;
 
-type Stream = WebSocketStream<Metered<TokioIo<hyper::upgrade::Upgraded>>>;
+type Stream = WebSocketStream<Inflating<Metered<TokioIo<hyper::upgrade::Upgraded>>>>;
 
 /// A WebSocket and the connection it carries.
 pub(super) struct Socket {
@@ -82,11 +83,16 @@ enum Exit {
 }
 
 impl Socket {
-    pub(super) fn new(stream: Stream, connection: Connection, write_threshold: usize) -> Socket {
+    pub(super) fn new(
+        stream: Stream,
+        connection: Connection,
+        write_threshold: usize,
+        compress: bool,
+    ) -> Socket {
         Socket {
             stream,
             connection,
-            writer: FrameWriter::default(),
+            writer: FrameWriter::new(compress),
             write_threshold,
         }
     }
@@ -229,7 +235,7 @@ impl Socket {
                 Turn::Incoming(incoming) => match incoming {
                     None => return Exit::Gone,
                     Some(Ok(message)) => {
-                        self.stream.get_mut().message_done();
+                        self.stream.get_mut().get_mut().message_done();
                         match self.on_message(message) {
                             Read::Continue => {}
                             Read::Exit(exit) => return exit,
@@ -264,6 +270,21 @@ impl Socket {
                     Some(Err(tungstenite::Error::Capacity(_))) => {
                         let limit = self.stream.get_config().max_message_size.unwrap_or_default();
                         return Exit::TooLarge(SparkError::PayloadTooLarge { limit });
+                    }
+                    Some(Err(tungstenite::Error::Io(error))) if inflate_failure(&error).is_some() => {
+                        return match inflate_failure(&error) {
+                            Some(InflateError::TooLarge { limit }) => {
+                                Exit::TooLarge(SparkError::PayloadTooLarge { limit })
+                            }
+                            Some(InflateError::Corrupt) => {
+                                self.connection.report(SparkError::Transport(error.to_string()));
+                                Exit::Violation(1007)
+                            }
+                            _ => {
+                                self.connection.report(SparkError::Transport(error.to_string()));
+                                Exit::Violation(1002)
+                            }
+                        };
                     }
                     Some(Err(tungstenite::Error::Io(error))) if is_budget_spent(&error).is_some() => {
                         let limit = is_budget_spent(&error).unwrap_or_default();
