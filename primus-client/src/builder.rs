@@ -47,6 +47,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     manual: bool,
     resume_sessions: bool,
+    compression: bool,
 }
 
 impl ClientBuilder {
@@ -71,6 +72,7 @@ impl ClientBuilder {
             headers: Vec::new(),
             manual: false,
             resume_sessions: true,
+            compression: false,
         }
     }
 
@@ -298,6 +300,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Offers permessage-deflate (RFC 7692) when connecting, as Primus'
+    /// `compression: true` (default off). When the server accepts, the
+    /// messages it sends compressed are inflated (up to 64 MiB each, the
+    /// largest message this client reads at all); this client sends its own
+    /// messages uncompressed (RFC 7692 lets each message choose). Only the
+    /// `websockets` transformer (and `faye`, `uws`) compress; the offer asks
+    /// the server to compress every message on its own
+    /// (`server_no_context_takeover`), which primus-rs and Node's `ws` do.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus_client::ClientError> {
+    /// let (client, events) = primus_client::Client::builder("http://127.0.0.1:8080")
+    ///     .compression(true)
+    ///     .connect()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn compression(mut self, enabled: bool) -> ClientBuilder {
+        self.compression = enabled;
+        self
+    }
+
     /// Starts connecting in the background (on the current Tokio runtime;
     /// in [`manual`](Self::manual) mode, once [`Client::open`] is called)
     /// and returns the handle and the event stream at once.
@@ -385,6 +408,7 @@ impl ClientBuilder {
             headers,
             manual: self.manual,
             resume_sessions: self.resume_sessions,
+            compression: self.compression,
         }));
         Ok((client, Events { receiver: event_rx }))
     }

@@ -10,6 +10,7 @@ use crate::recovery::{Reconnect, Recovery, Strategy};
 use crate::session::{Session, SessionEnd};
 use crate::stream::OpenFailure;
 use crate::{ClientError, ConnectionEvent};
+use primus::deflate::{self, Inflating, Side};
 use primus::parser::Parser;
 use primus::Message;
 use std::collections::{HashMap, VecDeque};
@@ -49,6 +50,8 @@ pub(crate) struct Setup {
     pub(crate) manual: bool,
     /// Ask the server for connection state recovery.
     pub(crate) resume_sessions: bool,
+    /// Offer permessage-deflate.
+    pub(crate) compression: bool,
 }
 
 enum Connected {
@@ -73,6 +76,7 @@ struct Driver {
     shared: SessionContext,
     tls: crate::stream::TlsSetting,
     headers: Vec<(HeaderName, HeaderValue)>,
+    compression: bool,
 }
 
 pub(crate) async fn run(setup: Setup) {
@@ -98,6 +102,7 @@ pub(crate) async fn run(setup: Setup) {
         },
         tls: setup.tls,
         headers: setup.headers,
+        compression: setup.compression,
     };
     if setup.manual && !driver.wait_for_open().await {
         driver.shared.emit(ConnectionEvent::End);
@@ -259,7 +264,7 @@ impl Driver {
                 crate::url::with_query_pair(&attempt, primus::protocol::RECOVER_PARAMETER, &resume.ask());
         }
         let url = self.shared.transport.session_url(&attempt);
-        let connecting = upgrade(url, self.tls.clone(), self.headers.clone());
+        let connecting = upgrade(url, self.tls.clone(), self.headers.clone(), self.compression);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(connecting, deadline);
         loop {
@@ -275,11 +280,17 @@ impl Driver {
     }
 }
 
-/// Opens the stream and upgrades it to a WebSocket, with the extra headers.
+/// The largest compressed message this client inflates: tungstenite's own
+/// limit for any message it reads (its default `max_message_size`).
+const INFLATE_LIMIT: usize = 64 << 20;
+
+/// Opens the stream and upgrades it to a WebSocket, with the extra headers
+/// (and the permessage-deflate offer when `compression` is on).
 async fn upgrade(
     url: url::Url,
     tls: crate::stream::TlsSetting,
     headers: Vec<(HeaderName, HeaderValue)>,
+    compression: bool,
 ) -> Connected {
     let stream = match crate::stream::open(&url, &tls).await {
         Ok(stream) => stream,
@@ -293,8 +304,32 @@ async fn upgrade(
     for (name, value) in headers {
         request.headers_mut().append(name, value);
     }
+    if compression {
+        request.headers_mut().insert(
+            tungstenite::http::header::SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static(deflate::CLIENT_OFFER),
+        );
+    }
+    // Disabled until the server's answer accepts the offer.
+    let stream = Inflating::new(stream, Side::Client, None);
     match tokio_tungstenite::client_async_with_config(request, stream, None).await {
-        Ok((socket, _response)) => Connected::Open(Box::new(socket)),
+        Ok((mut socket, response)) => {
+            let answer = response
+                .headers()
+                .get(tungstenite::http::header::SEC_WEBSOCKET_EXTENSIONS)
+                .and_then(|value| value.to_str().ok());
+            match (compression, deflate::check_answer(answer)) {
+                (true, Ok(true)) => socket.get_mut().enable(Side::Client, INFLATE_LIMIT),
+                (_, Ok(false)) => {}
+                (false, Ok(true)) => {
+                    return Connected::Fatal(ClientError::Connect(
+                        "the server accepted compression, which this client did not offer".to_owned(),
+                    ))
+                }
+                (_, Err(reason)) => return Connected::Fatal(ClientError::Connect(reason.to_owned())),
+            }
+            Connected::Open(Box::new(socket))
+        }
         Err(tungstenite::Error::Http(response)) if matches!(response.status().as_u16(), 401 | 403) => {
             let body = response
                 .body()

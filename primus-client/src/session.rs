@@ -15,8 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
-pub(crate) type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<
+    primus::deflate::Inflating<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+>;
 
 const WRITE_BATCH: usize = 64;
 const CLOSE_GRACE: Duration = Duration::from_secs(2);

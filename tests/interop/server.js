@@ -18,7 +18,7 @@ const Primus = require('primus');
 
 function usage(msg) {
   process.stderr.write(`server.js: ${msg}\n`);
-  process.stderr.write('usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME] [--parser json|msgpack]\n');
+  process.stderr.write('usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME] [--parser json|msgpack] [--compression true]\n');
   process.exit(2);
 }
 
@@ -39,6 +39,7 @@ function parseArgs(argv) {
       case '--ping-interval': opts.pingInterval = int(next()); break;
       case '--transformer': opts.transformer = next(); break;
       case '--parser': opts.parser = next(); break;
+      case '--compression': opts.compression = next() === 'true'; break;
       case '-h':
       case '--help': usage('help requested'); break;
       default: usage(`unknown argument ${JSON.stringify(arg)}`);
@@ -70,6 +71,7 @@ function main() {
   const primus = new Primus(server, {
     transformer: opts.transformer,
     parser: opts.parser || 'json',
+    compression: Boolean(opts.compression),
     // 0 disables heartbeats in Primus; keep the value as given.
     pingInterval: opts.pingInterval,
   });

@@ -135,6 +135,11 @@ pub async fn start_server_with_parser(port: u16, ping_interval_ms: u64, parser: 
     start_server_with(port, ping_interval_ms, &["--parser", parser]).await
 }
 
+/// [`start_server`] with Primus' `compression: true` (permessage-deflate).
+pub async fn start_server_compressed(port: u16, ping_interval_ms: u64) -> ServerProcess {
+    start_server_with(port, ping_interval_ms, &["--compression", "true"]).await
+}
+
 /// `tests/interop/server.js` with `options` after the port and interval.
 async fn start_server_with(port: u16, ping_interval_ms: u64, options: &[&str]) -> ServerProcess {
     ensure_modules();

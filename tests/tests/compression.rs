@@ -3,15 +3,19 @@
 //! `ws` behind it) and with headless Chromium, with fewer bytes on the wire
 //! for a repetitive 64 KiB message both ways (counted by a proxy); declined
 //! when not turned on; and hostile compressed frames (a zip bomb, corrupt
-//! data, RFC 7692 violations) closing only their own connection.
+//! data, RFC 7692 violations) closing only their own connection. Our Rust
+//! client with `compression(true)` inflates what our server and the real
+//! Node Primus server (`compression: true`) send compressed.
 
 use axum::response::Html;
 use axum::routing::get;
 use primus::deflate::{deflate, inflate};
 use primus::transformer::WebSockets;
 use primus::Server;
-use primus_tests::counting_proxy::CountingProxy;
-use primus_tests::logs::Log;
+use primus_client::Client;
+use primus_tests::counting_proxy::{CountingProxy, WebSocketBytes};
+use primus_tests::events::{expect_open, next_value};
+use primus_tests::logs::{init_logs, Log};
 use primus_tests::raw;
 use primus_tests::server::serve_app;
 use primus_tests::wait::WAIT;
@@ -243,4 +247,53 @@ async fn close_code(socket: &mut TcpStream) -> Option<u16> {
         }
     }
     None
+}
+
+/// Our Rust client with `compression(true)`: the 64 KiB message comes back
+/// compressed (few bytes towards the client), and the client still sends
+/// its own uncompressed.
+async fn rust_client_round_trip(target: SocketAddr, compression: bool) -> WebSocketBytes {
+    let proxy = CountingProxy::start(target).await;
+    let (client, mut events) = Client::builder(proxy.url())
+        .compression(compression)
+        .connect()
+        .expect("connect");
+    expect_open(&mut events, WAIT).await;
+    let text = "primus-rs compresses this line. ".repeat(2048);
+    client.write(&text).expect("write");
+    assert_eq!(next_value(&mut events, WAIT).await, json!(text));
+    client.end();
+    proxy.websocket_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_client_inflates_what_our_server_compresses() {
+    init_logs();
+    let (_server, addr, errors) = echo_server(true, 10 * 1024 * 1024).await;
+    let bytes = rust_client_round_trip(addr, true).await;
+    assert!(bytes.to_client < 8 * 1024, "server to client: {bytes:?}");
+    assert!(
+        bytes.to_server as usize > sixty_four_kib(),
+        "the client sends plain: {bytes:?}"
+    );
+    let bytes = rust_client_round_trip(addr, false).await;
+    assert!(
+        bytes.to_client as usize > sixty_four_kib(),
+        "not offered: {bytes:?}"
+    );
+    assert!(errors.entries().is_empty(), "{:?}", errors.entries());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_client_inflates_what_node_primus_compresses() {
+    init_logs();
+    let server = node::start_server_compressed(0, 30_000).await;
+    let target: SocketAddr = ([127, 0, 0, 1], server.port).into();
+    let bytes = rust_client_round_trip(target, true).await;
+    assert!(bytes.to_client < 8 * 1024, "server to client: {bytes:?}");
+    let bytes = rust_client_round_trip(target, false).await;
+    assert!(
+        bytes.to_client as usize > sixty_four_kib(),
+        "not offered: {bytes:?}"
+    );
 }
