@@ -71,6 +71,29 @@ put("websocket_frames", bytes([0x07]) + frame(1, b"", length=1 << 40))
 put("websocket_frames", bytes([0x07]) + frame(1, "é".encode()[:1]) + close)
 put("websocket_frames", bytes([0x07]) + bytes([0x81, 8]) + b"unmasked")
 
+
+
+def deflated(data):
+    """One message compressed on its own, without the trailing empty block
+    (RFC 7692), as permessage-deflate sends it."""
+    import zlib
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    out = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4]
+
+
+# The first byte picks max_length (0, 125, 64 KiB, 1 MiB) and how bytes arrive.
+text = deflated(b'{"event":"say","data":{"text":"' + b"hello " * 300 + b'"}}')
+for settings in [0x03, 0x07, 0x1F, 0x02]:
+    put("deflate_frames", bytes([settings]) + frame(0x41, text) + frame(1, b'"plain"') + close)
+put("deflate_frames", bytes([0x03]) + frame(0x41, text[:10], fin=False) + frame(9, b"ping") + frame(0, text[10:]) + close)
+put("deflate_frames", bytes([0x03]) + frame(0x42, deflated(bytes(range(256)) * 20)))
+put("deflate_frames", bytes([0x02]) + frame(0x41, deflated(b"\0" * 200_000)))
+put("deflate_frames", bytes([0x03]) + frame(0x41, text[:10], fin=False) + frame(0x40, text[10:]))
+put("deflate_frames", bytes([0x03]) + frame(0x41, text[:10], fin=False) + frame(1, b"x"))
+put("deflate_frames", bytes([0x03]) + frame(0x49, b"ping") + frame(0x41, b"\xff\xff\xff"))
+put("deflate_frames", bytes([0x03]) + frame(0x41, deflated("é".encode())[:3]) + frame(0x41, b""))
+
 for query in ["", "a=1&a=2&b=%20x&c&d=e+f", "primus=1&token=abc%2Fdef", "%zz=%C3%A9%FF+x", "a&&b=&=c&=",
               "a=b=c", "__proto__=1&constructor=2", "x=%", "k=%E9", "&" * 999 + "a=1&b=2"]:
     put("query", query)
