@@ -14,14 +14,14 @@
 //   broadcast to every spark with `primus.write(data)`;
 // - exits when its stdin ends (so it never outlives the suite) or on SIGTERM.
 //
-// Usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME]
+// Usage: node server.js [--port N] [--ping-interval MS] [--transformer NAME] [--compression]
 //
 
 const http = require('node:http');
 const Primus = require('primus');
 
 function parseArgs(argv) {
-  const opts = { port: 0, pingInterval: 30000, transformer: 'websockets' };
+  const opts = { port: 0, pingInterval: 30000, transformer: 'websockets', compression: false };
   const transformers = ['websockets', 'engine.io', 'sockjs'];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--transformer') {
@@ -30,6 +30,10 @@ function parseArgs(argv) {
         process.stderr.write(`server.js: --transformer must be one of ${transformers.join(', ')}\n`);
         process.exit(2);
       }
+      continue;
+    }
+    if (argv[i] === '--compression') {
+      opts.compression = true;
       continue;
     }
     const value = Number(argv[i + 1]);
@@ -58,6 +62,7 @@ function main() {
     transformer: opts.transformer,
     parser: 'json',
     pingInterval: opts.pingInterval,
+    compression: opts.compression,
   });
 
   primus.on('connection', (spark) => {

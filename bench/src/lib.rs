@@ -25,6 +25,7 @@
 //! the polling ones).
 
 pub mod cluster;
+pub mod compression;
 pub mod fdlimit;
 pub mod http;
 pub mod latency;

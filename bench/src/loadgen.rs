@@ -131,6 +131,9 @@ pub struct OpenSpec {
     /// Speak Socket.IO ([`Conn::open_socket_io`]: the query is not used)
     /// instead of Primus at `/primus/`.
     pub socket_io: bool,
+    /// Offer permessage-deflate ([`Conn::open_compressed`]); the open fails
+    /// unless the server accepts.
+    pub compression: bool,
 }
 
 /// Opens `count` connections, `concurrency` at a time, until `deadline`.
@@ -222,6 +225,8 @@ async fn open_one(addr: SocketAddr, spec: &OpenSpec, timeout: Duration) -> Resul
     let started = Instant::now();
     let mut conn = if spec.socket_io {
         Conn::open_socket_io(addr, spec.read_capacity, timeout).await?
+    } else if spec.compression {
+        Conn::open_compressed(addr, &spec.query, spec.read_capacity, timeout).await?
     } else {
         Conn::open(addr, &spec.query, spec.read_capacity, timeout).await?
     };

@@ -3,7 +3,7 @@
 //! ```text
 //! primus-bench [COMMAND] [OPTIONS]
 //!
-//! COMMAND   all (default) | echo | broadcast | idle | setup | transports | micro | soak
+//! COMMAND   all (default) | echo | broadcast | idle | setup | transports | micro | soak | cluster | compression
 //! --quick            small counts and short windows (development; soak: 10 s)
 //! --rounds N         repetitions of echo, broadcast and setup (default 3, quick 1)
 //! --servers LIST     comma-separated: typed,raw,tungstenite,node,socketioxide-typed,socketioxide
@@ -16,6 +16,9 @@
 //! --transports LIST  transports: any of eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming (default all)
 //! ```
 //!
+//! `compression` (permessage-deflate off and on, primus-rs `raw` against
+//! Node Primus) is not part of `all` either; it writes its own report.
+//!
 //! `soak` is not part of `all`: it runs typed and raw by default (and
 //! tungstenite when asked), and writes its own report.
 //!
@@ -24,6 +27,7 @@
 //! development run never overwrites the published figures.
 
 use primus_bench::cluster::{self, ClusterConfig};
+use primus_bench::compression::{self, CompressionConfig};
 use primus_bench::machine::Machine;
 use primus_bench::report::Report;
 use primus_bench::scenarios::{Config, Scenario};
@@ -49,7 +53,7 @@ struct Args {
 }
 
 fn usage() -> &'static str {
-    "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak|cluster] [--quick] [--rounds N] \
+    "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak|cluster|compression] [--quick] [--rounds N] \
      [--servers typed,raw,tungstenite,node,socketioxide-typed,socketioxide,socketio] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
      [--duration SECS] [--transports eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming]"
 }
@@ -70,9 +74,8 @@ fn parse_args() -> Result<Args, String> {
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
         match arg.as_str() {
-            "all" | "echo" | "broadcast" | "idle" | "setup" | "transports" | "micro" | "soak" | "cluster" => {
-                args.command = arg
-            }
+            "all" | "echo" | "broadcast" | "idle" | "setup" | "transports" | "micro" | "soak" | "cluster"
+            | "compression" => args.command = arg,
             "--quick" => args.quick = true,
             "--no-micro" => args.micro = false,
             "--rounds" => {
@@ -170,6 +173,9 @@ async fn run(args: Args) -> Result<PathBuf, String> {
     }
     if args.command == "cluster" {
         return run_cluster(args).await;
+    }
+    if args.command == "compression" {
+        return run_compression(args).await;
     }
     let mut config = if args.quick {
         Config::quick()
@@ -304,6 +310,48 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
         &rerun_command(&command),
     );
     write_report(args.out, "cluster", args.quick, &report)
+}
+
+/// `compression`: its own configuration and report.
+async fn run_compression(args: Args) -> Result<PathBuf, String> {
+    let mut config = if args.quick {
+        CompressionConfig::quick()
+    } else {
+        CompressionConfig::full()
+    };
+    if let Some(rounds) = args.rounds {
+        config.suite.rounds = rounds;
+    }
+    if let Some(secs) = args.measure {
+        config.suite.measure = std::time::Duration::from_secs_f64(secs);
+    }
+    if let Some(secs) = args.warmup {
+        config.suite.warmup = std::time::Duration::from_secs_f64(secs);
+    }
+    if let Some(servers) = &args.servers {
+        config.servers.retain(|kind| servers.contains(kind));
+    }
+    let env = Environment::prepare(config.servers.contains(&ServerKind::NodePrimus)).await?;
+    let node = env.node.as_ref().map(|n| n.version.clone()).map_err(Clone::clone);
+    let machine = Machine::describe(node).await;
+    let results = compression::run(&config, &env).await;
+    let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let report = compression::render(
+        &config,
+        &results,
+        &format!(
+            "{} cores ({}), {}, commit {}, {}, node {}, {}",
+            machine.cores,
+            machine.cpu_model,
+            machine.kernel,
+            machine.commit,
+            machine.rustc,
+            machine.node,
+            machine.date
+        ),
+        &rerun_command(&command),
+    );
+    write_report(args.out, "compression", args.quick, &report)
 }
 
 /// Writes a report of `command` to `out`, or by default to

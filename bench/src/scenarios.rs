@@ -451,9 +451,37 @@ pub async fn echo(
     size: usize,
     load: Load,
 ) -> Result<EchoRun, String> {
-    let process = start(env, server, StartOptions::default(), &format!("echo-{size}")).await?;
+    echo_with(config, env, server, size, load, false).await
+}
+
+/// [`echo`], with permessage-deflate on the server and every connection
+/// when `compression` is set: requests go compressed (RSV1), replies are
+/// inflated and compared.
+pub async fn echo_with(
+    config: &Config,
+    env: &Environment,
+    server: ServerKind,
+    size: usize,
+    load: Load,
+    compression: bool,
+) -> Result<EchoRun, String> {
+    let options = StartOptions {
+        compression,
+        ..StartOptions::default()
+    };
+    let run = match compression {
+        true => format!("echo-{size}-compressed"),
+        false => format!("echo-{size}"),
+    };
+    let process = start(env, server, options, &run).await?;
     let payload = echo_payload(server, size);
-    let request: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &payload).into();
+    let request: Arc<[u8]> = match compression {
+        true => {
+            let deflated = primus::deflate::deflate(&payload).ok_or("cannot compress the request")?;
+            wire::client_frame(0x40 | wire::opcode::TEXT, &deflated).into()
+        }
+        false => wire::client_frame(wire::opcode::TEXT, &payload).into(),
+    };
     let conns = config.echo_conns;
     let read_capacity = (16 * 1024).max((size + 16) * config.echo_window + 1024);
     let probe = request.clone();
@@ -467,6 +495,7 @@ pub async fn echo(
             probe: Some(probe.clone()),
             read_capacity,
             socket_io: server.speaks_socket_io(),
+            compression,
         },
         deadline,
     )
@@ -512,11 +541,32 @@ pub async fn broadcast(
     conns: usize,
     load: Load,
 ) -> Result<BroadcastRun, String> {
+    broadcast_with(config, env, server, conns, load, config.broadcast_data_len, false).await
+}
+
+/// [`broadcast`] of `data_len`-byte strings, with permessage-deflate on
+/// the server and every connection when `compression` is set (the
+/// trigger's requests go uncompressed; what is broadcast is inflated by
+/// every receiver).
+pub async fn broadcast_with(
+    config: &Config,
+    env: &Environment,
+    server: ServerKind,
+    conns: usize,
+    load: Load,
+    data_len: usize,
+    compression: bool,
+) -> Result<BroadcastRun, String> {
     let options = StartOptions {
         count_encodes: true,
+        compression,
         ..StartOptions::default()
     };
-    let process = start(env, server, options, &format!("broadcast-{conns}")).await?;
+    let run = match compression {
+        true => format!("broadcast-{conns}-compressed"),
+        false => format!("broadcast-{conns}"),
+    };
+    let process = start(env, server, options, &run).await?;
     let probe: Arc<[u8]> = wire::client_frame(wire::opcode::TEXT, &echo_payload(server, 32)).into();
     let typed = server.is_typed();
     let socket_io = server.speaks_socket_io();
@@ -538,6 +588,7 @@ pub async fn broadcast(
             probe: (!socket_io && (index != 0 || typed)).then(|| probe.clone()),
             read_capacity: 4 * 1024,
             socket_io,
+            compression,
         },
         deadline,
     )
@@ -554,7 +605,7 @@ pub async fn broadcast(
         } else {
             BroadcastDialect::primus(typed)
         },
-        config.broadcast_data_len,
+        data_len,
         period,
     ));
     let window = broadcast_window(config, vec![process], &plan, |gate| {
@@ -678,6 +729,7 @@ pub async fn idle(config: &Config, env: &Environment, server: ServerKind) -> Res
             probe: Some(probe.clone()),
             read_capacity: 1024,
             socket_io: server.speaks_socket_io(),
+            compression: false,
         },
         deadline,
     )
@@ -718,6 +770,7 @@ pub async fn setup(config: &Config, env: &Environment, server: ServerKind) -> Re
             probe: Some(probe.clone()),
             read_capacity: 1024,
             socket_io: server.speaks_socket_io(),
+            compression: false,
         },
         deadline,
     )

@@ -274,6 +274,9 @@ pub struct StartOptions {
     /// primus-rs and Socket.IO: a node of a cluster on this Redis
     /// (`--redis URL`); `None`: a single server.
     pub redis: Option<String>,
+    /// primus-rs and Node Primus: permessage-deflate (`--compression`,
+    /// Primus' `compression: true`).
+    pub compression: bool,
 }
 
 /// What a Rust server says about itself (`bench-server`'s `stats` line).
@@ -325,6 +328,9 @@ impl ServerProcess {
                 if options.redis.is_some() {
                     return Err("the Node Primus server has no cluster mode here".to_owned());
                 }
+                if options.compression {
+                    command.arg("--compression");
+                }
                 command
             }
             ServerKind::NodeSocketIo => {
@@ -353,6 +359,12 @@ impl ServerProcess {
                     .args(["--read-buffer", &READ_BUFFER.to_string()]);
                 if options.count_encodes && kind.is_primus_rs() {
                     command.arg("--count-encodes");
+                }
+                if options.compression {
+                    if !kind.is_primus_rs() {
+                        return Err(format!("{} does not compress here", kind.label()));
+                    }
+                    command.arg("--compression");
                 }
                 if let Some(transformer) = options.transformer {
                     if !kind.is_primus_rs() {

@@ -216,7 +216,7 @@ async fn open_inner(
             };
             let conn = Conn::open_at(addr, &target, 16 * 1024, Duration::from_secs(3600)).await?;
             conn.stream.set_zero_linger()?;
-            let Conn { stream, reader } = conn;
+            let Conn { stream, reader, .. } = conn;
             let (read, write) = stream.into_split();
             (
                 SendChannel::WebSocket(write),

@@ -280,6 +280,7 @@ fn per_arrival(messages: u64, outcomes: &[Outcome]) -> Option<f64> {
 
 fn start_options(transport: Transport, count: bool) -> StartOptions {
     StartOptions {
+        compression: false,
         count_encodes: count,
         transformer: Some(transport.transformer()),
         redis: None,

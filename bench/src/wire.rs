@@ -41,6 +41,8 @@ const PING_PREFIX: &[u8] = b"\"primus::ping::";
 
 /// Longest accepted HTTP upgrade answer.
 const MAX_HANDSHAKE: usize = 8 * 1024;
+/// The largest compressed message the generator inflates.
+const MAX_INFLATED: usize = 64 << 20;
 
 /// A mask key for client frames: fixed per process, derived from the clock.
 pub fn mask_key() -> [u8; 4] {
@@ -136,6 +138,8 @@ pub struct FrameRef {
     pub opcode: u8,
     start: usize,
     end: usize,
+    /// A compressed message: its payload is the reader's inflated copy.
+    inflated: bool,
 }
 
 /// Parses server frames in place from a growable read buffer.
@@ -144,6 +148,10 @@ pub struct FrameReader {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// permessage-deflate was negotiated: RSV1 frames are inflated.
+    inflate: bool,
+    /// The last compressed message, inflated.
+    inflated: Vec<u8>,
 }
 
 impl FrameReader {
@@ -154,7 +162,14 @@ impl FrameReader {
             buf: vec![0; capacity.max(64)],
             start: 0,
             end: 0,
+            inflate: false,
+            inflated: Vec::new(),
         }
+    }
+
+    /// Inflates compressed (RSV1) messages from now on.
+    pub fn inflate_compressed(&mut self) {
+        self.inflate = true;
     }
 
     /// Reads once from `stream` into the free space (compacting or growing
@@ -224,18 +239,34 @@ impl FrameReader {
                 "fragmented message (not expected from these servers)".into(),
             ));
         }
+        let compressed = first & 0x40 != 0;
+        if compressed && !self.inflate {
+            return Err(WireError::Protocol(
+                "a compressed frame without permessage-deflate".into(),
+            ));
+        }
         let frame = FrameRef {
             opcode,
             start: self.start + header,
             end: self.start + header + payload,
+            inflated: compressed,
         };
+        if compressed {
+            self.inflated = primus::deflate::inflate(&self.buf[frame.start..frame.end], MAX_INFLATED)
+                .map_err(|error| WireError::Protocol(error.to_string()))?;
+        }
         self.start = frame.end;
         Ok(Some(frame))
     }
 
-    /// The payload of a frame returned by the last calls to [`next_frame`](Self::next_frame).
+    /// The payload of a frame returned by the last call to
+    /// [`next_frame`](Self::next_frame) (for a compressed message, its
+    /// inflated copy, which the next compressed message replaces).
     pub fn payload(&self, frame: &FrameRef) -> &[u8] {
-        &self.buf[frame.start..frame.end]
+        match frame.inflated {
+            true => &self.inflated,
+            false => &self.buf[frame.start..frame.end],
+        }
     }
 }
 
@@ -306,6 +337,9 @@ pub struct Conn {
     pub stream: TcpStream,
     /// Frames read from it.
     pub reader: FrameReader,
+    /// The `Sec-WebSocket-Extensions` the server answered with (empty when
+    /// none).
+    pub extensions: String,
 }
 
 impl Conn {
@@ -370,6 +404,42 @@ impl Conn {
         Ok(conn)
     }
 
+    /// [`open`](Self::open) with permessage-deflate offered as primus-rs'
+    /// Rust client offers it (each server message compressed on its own:
+    /// `server_no_context_takeover`); fails unless the server accepts. The server's
+    /// compressed messages are inflated by the reader; requests are
+    /// compressed by whoever encodes them ([`client_frame_into`] with RSV1).
+    pub async fn open_compressed(
+        addr: SocketAddr,
+        query: &str,
+        read_capacity: usize,
+        timeout: Duration,
+    ) -> Result<Conn, WireError> {
+        let target = match query.is_empty() {
+            true => "/primus/".to_owned(),
+            false => format!("/primus/?{query}"),
+        };
+        let offer = format!(
+            "\r\nSec-WebSocket-Extensions: {}\r\n\r\n",
+            primus::deflate::CLIENT_OFFER
+        );
+        let request = upgrade_request_at(addr, &target).replacen("\r\n\r\n", &offer, 1);
+        let mut conn = tokio::time::timeout(timeout, Conn::open_inner(addr, request, read_capacity))
+            .await
+            .map_err(|_| WireError::Timeout)??;
+        if !conn
+            .extensions
+            .to_ascii_lowercase()
+            .contains("permessage-deflate")
+        {
+            return Err(WireError::Protocol(
+                "the server declined permessage-deflate".into(),
+            ));
+        }
+        conn.reader.inflate_compressed();
+        Ok(conn)
+    }
+
     async fn open_inner(addr: SocketAddr, request: String, read_capacity: usize) -> Result<Conn, WireError> {
         let mut stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
@@ -398,7 +468,18 @@ impl Conn {
         }
         let mut reader = FrameReader::new(read_capacity);
         reader.push(&answer[head_end..]);
-        Ok(Conn { stream, reader })
+        let head = String::from_utf8_lossy(&answer[..head_end]);
+        let extensions = head
+            .split("\r\n")
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("sec-websocket-extensions"))
+            .map(|(_, value)| value.trim().to_owned())
+            .unwrap_or_default();
+        Ok(Conn {
+            stream,
+            reader,
+            extensions,
+        })
     }
 
     /// Writes `bytes` (already encoded frames).

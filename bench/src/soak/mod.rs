@@ -470,6 +470,7 @@ pub async fn soak(config: &SoakConfig, env: &Environment, server: ServerKind) ->
             probe: (index != 0 || typed).then(|| probe.clone()),
             read_capacity: 4 * 1024,
             socket_io: false,
+            compression: false,
         },
         Instant::now() + Duration::from_secs(30),
     )

@@ -82,6 +82,7 @@ pub struct ServerBuilder {
     handlers: Handlers,
     transformer: Option<Arc<dyn Transformer>>,
     read_buffer_size: Option<usize>,
+    compression: bool,
     broadcast: Option<Arc<dyn Broadcast>>,
     state: StateMap,
     plugins: Vec<Box<dyn Plugin>>,
@@ -111,6 +112,7 @@ impl Default for ServerBuilder {
             handlers: Handlers::default(),
             transformer: None,
             read_buffer_size: None,
+            compression: false,
             broadcast: None,
             state: StateMap::default(),
             plugins: Vec::new(),
@@ -151,6 +153,10 @@ pub enum BuildError {
     /// `build` was called outside a Tokio runtime, which the heartbeat needs.
     #[error("`Server::build` must be called inside a Tokio runtime (the heartbeat task is spawned there); call it from async code, e.g. under `#[tokio::main]`")]
     NoRuntime,
+    /// `compression(true)` with a transformer chosen by `transformer(..)`:
+    /// the option configures the default `websockets` transformer only.
+    #[error("`compression(true)` applies to the default `websockets` transformer; with a chosen transformer use `WebSockets::default().compression(true)` (or `WebSockets::faye()`/`uws()` likewise); engine.io and SockJS do not compress")]
+    CompressionWithTransformer,
 }
 
 /// What a `connection` handler may return: nothing, or a `Result` whose
@@ -394,6 +400,22 @@ impl ServerBuilder {
     /// another transformer is chosen.
     pub fn read_buffer_size(mut self, bytes: usize) -> ServerBuilder {
         self.read_buffer_size = Some(bytes);
+        self
+    }
+
+    /// permessage-deflate for the default `websockets` transformer, as
+    /// Primus' `compression: true` (default off); see
+    /// [`WebSockets::compression`]. With a transformer chosen by
+    /// [`transformer`](Self::transformer), set it there instead (`build`
+    /// refuses the combination).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), primus::BuildError> {
+    /// let server = primus::Server::builder().compression(true).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn compression(mut self, enabled: bool) -> ServerBuilder {
+        self.compression = enabled;
         self
     }
 
@@ -658,8 +680,11 @@ impl ServerBuilder {
             }
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| BuildError::NoRuntime)?;
+        if self.compression && self.transformer.is_some() {
+            return Err(BuildError::CompressionWithTransformer);
+        }
         let transformer = self.transformer.unwrap_or_else(|| {
-            let websockets = WebSockets::default();
+            let websockets = WebSockets::default().compression(self.compression);
             Arc::new(match self.read_buffer_size {
                 Some(bytes) => websockets.read_buffer_size(bytes),
                 None => websockets,

@@ -10,6 +10,7 @@
 //!   [--count-encodes]       # primus modes: count parser encodes (reported by `stats`)
 //!   [--transformer NAME]    # primus modes: websockets (default), engine.io or sockjs
 //!   [--redis URL]           # primus modes: a node of a cluster on this Redis (prefix `bench`)
+//!   [--compression]         # primus modes: permessage-deflate (Primus' `compression: true`)
 //! ```
 //!
 //! Every mode follows the bench servers' contract (see `bench/README.md`):
@@ -47,6 +48,8 @@ pub struct Settings {
     pub transformer: &'static str,
     /// The primus modes' Redis, when the server is a node of a cluster.
     pub redis: Option<&'static str>,
+    /// The primus modes accept permessage-deflate.
+    pub compression: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +80,7 @@ fn parse_args() -> Result<(Mode, Settings), String> {
         count_encodes: false,
         transformer: "websockets",
         redis: None,
+        compression: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -88,6 +92,7 @@ fn parse_args() -> Result<(Mode, Settings), String> {
                     .ok_or("--read-buffer needs a positive number of bytes")?;
             }
             "--count-encodes" => settings.count_encodes = true,
+            "--compression" => settings.compression = true,
             "--transformer" => {
                 settings.transformer = match args.next().as_deref() {
                     Some("websockets") => "websockets",

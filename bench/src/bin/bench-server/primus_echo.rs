@@ -60,7 +60,9 @@ async fn broadcast(server: Server, Payload(text): Payload<String>) {
 /// The builder both modes start from; with `--redis`, a node of a cluster
 /// on that Redis (prefix `bench`).
 async fn builder(settings: Settings) -> Result<ServerBuilder, Box<dyn std::error::Error>> {
-    let builder = Server::builder().read_buffer_size(settings.read_buffer);
+    let builder = Server::builder()
+        .read_buffer_size(settings.read_buffer)
+        .compression(settings.compression);
     let builder = match settings.transformer {
         "engine.io" => {
             let engine_io = EngineIo::default();
