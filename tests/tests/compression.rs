@@ -297,3 +297,28 @@ async fn the_rust_client_inflates_what_node_primus_compresses() {
         "not offered: {bytes:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_option_turns_compression_on_for_the_default_transformer() {
+    let running = contract::server_with(|builder| builder.compression(true)).await;
+    let answer = raw::upgraded_answer(running.addr, "/primus", &[OFFER]).await;
+    assert!(
+        answer.contains("sec-websocket-extensions: permessage-deflate"),
+        "{answer}"
+    );
+    let plain = contract::server_with(|builder| builder).await;
+    let answer = raw::upgraded_answer(plain.addr, "/primus", &[OFFER]).await;
+    assert!(
+        !answer.contains("sec-websocket-extensions"),
+        "off by default: {answer}"
+    );
+    // With a chosen transformer the option is refused, not ignored.
+    let refused = Server::builder()
+        .transformer(primus::transformer::SockJs::default())
+        .compression(true)
+        .build();
+    assert!(matches!(
+        refused,
+        Err(primus::BuildError::CompressionWithTransformer)
+    ));
+}
