@@ -150,7 +150,11 @@ function connect(label, url, options = {}, { errorsAreFatal = true } = {}) {
         // engine.io-client's TransportError carries the HTTP status.
         if (err && typeof err.description === 'number') entry.message += ` (status ${err.description})`;
         rec.errors.push(entry.message);
-        if (name === 'error' && errorsAreFatal) {
+        // BrowserChannel's client reports the server's `["stop"]` (what
+        // `spark.end()` sends) as an error, with Node Primus too: that one
+        // is how the channel ends, not a failure.
+        const stopped = TRANSFORMER === 'browserchannel' && entry.message === 'Stopped by server';
+        if (name === 'error' && errorsAreFatal && !stopped) {
           failSoon(new Error(`client ${label} emitted error: ${entry.message}`));
         }
       } else if (name === 'reconnect scheduled' || name === 'reconnected') {

@@ -88,6 +88,7 @@
 //! ```
 
 mod body;
+pub(crate) mod browserchannel;
 pub(crate) mod engine_io;
 pub mod memory;
 mod packet_maker;
@@ -97,6 +98,7 @@ mod session_pool;
 pub(crate) mod sockjs;
 mod websocket;
 
+pub use self::browserchannel::BrowserChannel;
 pub use self::engine_io::EngineIo;
 pub use self::memory::Memory;
 pub use self::sockjs::SockJs;
@@ -111,7 +113,8 @@ use http::request::Parts;
 use http::Request;
 
 /// The built-in transformer Primus calls `name`: `websockets` (and `faye`
-/// and `uws`, the same wire under their names), `engine.io` or `sockjs`,
+/// and `uws`, the same wire under their names), `engine.io`, `sockjs` or
+/// `browserchannel`,
 /// with its defaults; `None` for another name.
 ///
 /// ```
@@ -130,6 +133,7 @@ pub fn by_name(name: &str) -> Option<Box<dyn Transformer>> {
         "uws" => Some(Box::new(WebSockets::uws())),
         "engine.io" => Some(Box::new(EngineIo::default())),
         "sockjs" => Some(Box::new(SockJs::default())),
+        "browserchannel" => Some(Box::new(BrowserChannel::default())),
         _ => None,
     }
 }

@@ -409,6 +409,11 @@ impl Session {
         self.inbound.send(batch).await.is_ok()
     }
 
+    /// True while a receiver is attached.
+    pub(super) fn has_receiver(&self) -> bool {
+        crate::lock::lock(&self.outgoing).receiver
+    }
+
     /// True once the session is closing.
     pub(super) fn is_closing(&self) -> bool {
         crate::lock::lock(&self.outgoing).close.is_some()
