@@ -36,6 +36,14 @@ var COMPILED = {
 /** Primus' `websockets`, `faye` and `uws` transformers share one wire. */
 var WEBSOCKET_FAMILY = COMPILED.transformer !== 'engine.io' && COMPILED.transformer !== 'sockjs';
 
+if (COMPILED.transformer === 'browserchannel') {
+  throw new Error(
+    'primus-rs: this server speaks the "browserchannel" transformer, which the served browser client does not. ' +
+    'Use the client Primus builds for browserchannel (npm browserchannel\'s BCSocket), or serve browsers with ' +
+    'websockets, engine.io or sockjs.'
+  );
+}
+
 if (COMPILED.parser !== 'json' && COMPILED.parser !== 'ejson' && !(COMPILED.parser === 'msgpack' && WEBSOCKET_FAMILY)) {
   throw new Error(
     'primus-rs: this server encodes messages with the "' + COMPILED.parser +
