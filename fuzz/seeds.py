@@ -94,6 +94,14 @@ put("deflate_frames", bytes([0x03]) + frame(0x41, text[:10], fin=False) + frame(
 put("deflate_frames", bytes([0x03]) + frame(0x49, b"ping") + frame(0x41, b"\xff\xff\xff"))
 put("deflate_frames", bytes([0x03]) + frame(0x41, deflated("é".encode())[:3]) + frame(0x41, b""))
 
+# The first byte picks the form: 0 a form body, 1 a JSON body, 2 messages
+# split on NUL (form-encoded, read back, written into a chunk).
+put("browserchannel", b"\x00count=2&ofs=0&req0__S=%22a%22&req1_JSON=%7B%22b%22%3A1%7D")
+put("browserchannel", b"\x00count=0")
+put("browserchannel", b"\x00count=3&ofs=9&req2__S=x&req0_other=y")
+put("browserchannel", b'\x01{"ofs":3,"data":["\\"a\\"",{"b":[1]}]}')
+put("browserchannel", "\x02\"primus::ping::1\"\0{\"event\":\"say\"}\0caf\u00e9 \u2028 \U0001F600".encode())
+
 for query in ["", "a=1&a=2&b=%20x&c&d=e+f", "primus=1&token=abc%2Fdef", "%zz=%C3%A9%FF+x", "a&&b=&=c&=",
               "a=b=c", "__proto__=1&constructor=2", "x=%", "k=%E9", "&" * 999 + "a=1&b=2"]:
     put("query", query)

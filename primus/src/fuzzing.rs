@@ -156,6 +156,45 @@ pub fn sockjs_messages(payload: &[u8], bare_string: bool, max_length: usize) -> 
     )
 }
 
+/// BrowserChannel: the maps of a forward request's body (form-encoded, or
+/// JSON with `json`), each message at most `max_length` bytes: the id of
+/// the first map and each map's message (`None` for a map that carries
+/// none); `None` when the body is refused.
+///
+/// ```
+/// use primus::fuzzing::browserchannel_maps;
+///
+/// let maps = browserchannel_maps(b"count=2&ofs=4&req0__S=a&req1_x=y", false, 10).unwrap();
+/// assert_eq!(maps, (4, vec![Some("a".to_owned()), None]));
+/// assert_eq!(browserchannel_maps(b"count=1", false, 10), None);
+/// ```
+pub fn browserchannel_maps(body: &[u8], json: bool, max_length: usize) -> Option<(u64, Vec<Option<String>>)> {
+    let maps = crate::transformer::browserchannel::framing::maps(body, json, max_length).ok()?;
+    let messages = maps
+        .messages
+        .iter()
+        .map(|frame| frame.as_ref().map(|f| f.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    Some((maps.offset, messages))
+}
+
+/// BrowserChannel: the back-channel chunk the server writes for these
+/// messages (arrays numbered from `first`): the length in UTF-16 units, a
+/// newline, `[[id,"…"],…]` and a newline.
+///
+/// ```
+/// assert_eq!(primus::fuzzing::browserchannel_chunk(3, &["hi"]), b"11\n[[3,\"hi\"]]\n".to_vec());
+/// ```
+pub fn browserchannel_chunk(first: u64, messages: &[&str]) -> Vec<u8> {
+    use crate::transformer::browserchannel::framing;
+    let quoted: Vec<bytes::Bytes> = messages
+        .iter()
+        .filter_map(|m| framing::quote(&crate::wire::Frame::text(*m)))
+        .collect();
+    let text = framing::arrays(quoted.iter().enumerate().map(|(i, q)| (first + i as u64, &q[..])));
+    framing::chunk(&text).to_vec()
+}
+
 /// SockJS: the `a[...]` frame the server sends for these messages.
 ///
 /// ```

@@ -16,21 +16,21 @@ use crate::wire::Frame;
 use bytes::Bytes;
 
 /// Most maps in one forward request.
-pub(super) const MAX_MAPS: usize = 1_000;
+pub(crate) const MAX_MAPS: usize = 1_000;
 
 /// A message as the data of an array: the frame's text as a JSON string,
 /// U+2028 and U+2029 escaped; `None` for a binary frame (BrowserChannel
 /// carries text only).
-pub(super) fn quote(frame: &Frame) -> Option<Bytes> {
+pub(crate) fn quote(frame: &Frame) -> Option<Bytes> {
     let text = frame.as_str()?;
     let quoted = serde_json::to_string(text).ok()?;
     Some(Bytes::from(escape_separators(quoted)))
 }
 
 /// The keep-alive array's data.
-pub(super) const NOOP: &[u8] = br#"["noop"]"#;
+pub(crate) const NOOP: &[u8] = br#"["noop"]"#;
 /// The data of the array that ends the channel.
-pub(super) const STOP: &[u8] = br#"["stop"]"#;
+pub(crate) const STOP: &[u8] = br#"["stop"]"#;
 
 fn escape_separators(text: String) -> String {
     if !text.contains(['\u{2028}', '\u{2029}']) {
@@ -40,13 +40,13 @@ fn escape_separators(text: String) -> String {
 }
 
 /// The array that opens a session: `["c", sid, hostPrefix, version]`.
-pub(super) fn created(session: &str) -> Bytes {
+pub(crate) fn created(session: &str) -> Bytes {
     let id = serde_json::to_string(session).unwrap_or_else(|_| "\"\"".to_owned());
     Bytes::from(format!(r#"["c",{id},null,8]"#))
 }
 
 /// A chunk: the text's length in UTF-16 code units, a newline, the text.
-pub(super) fn chunk(text: &[u8]) -> Bytes {
+pub(crate) fn chunk(text: &[u8]) -> Bytes {
     let units: usize = String::from_utf8_lossy(text).encode_utf16().count();
     let mut out = Vec::with_capacity(text.len() + 8);
     out.extend_from_slice(units.to_string().as_bytes());
@@ -56,7 +56,7 @@ pub(super) fn chunk(text: &[u8]) -> Bytes {
 }
 
 /// Arrays as the text of one back-channel chunk: `[[id,data],…]\n`.
-pub(super) fn arrays<'a>(arrays: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<u8> {
+pub(crate) fn arrays<'a>(arrays: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     out.push(b'[');
     for (index, (id, data)) in arrays.into_iter().enumerate() {
@@ -75,7 +75,7 @@ pub(super) fn arrays<'a>(arrays: impl IntoIterator<Item = (u64, &'a [u8])>) -> V
 
 /// `JSON.stringify` length (UTF-16 code units) of a list of array data, as
 /// the forward channel reports outstanding bytes: 0 for none.
-pub(super) fn outstanding<'a>(data: impl IntoIterator<Item = &'a [u8]>) -> usize {
+pub(crate) fn outstanding<'a>(data: impl IntoIterator<Item = &'a [u8]>) -> usize {
     let mut count = 0;
     let mut units = 0;
     for item in data {
@@ -90,7 +90,7 @@ pub(super) fn outstanding<'a>(data: impl IntoIterator<Item = &'a [u8]>) -> usize
 
 /// Why a forward request's body was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum ForwardError {
+pub(crate) enum ForwardError {
     /// Not maps as BrowserChannel sends them.
     #[error("Bad data")]
     BadData,
@@ -103,13 +103,13 @@ pub(super) enum ForwardError {
 /// order (`None`: a map that is neither `_S` nor `JSON`, which still takes
 /// its id).
 #[derive(Debug, Default, PartialEq)]
-pub(super) struct Maps {
-    pub(super) offset: u64,
-    pub(super) messages: Vec<Option<Frame>>,
+pub(crate) struct Maps {
+    pub(crate) offset: u64,
+    pub(crate) messages: Vec<Option<Frame>>,
 }
 
 /// Reads a forward request's body (`json`: sent as `application/json`).
-pub(super) fn maps(body: &[u8], json: bool, max_length: usize) -> Result<Maps, ForwardError> {
+pub(crate) fn maps(body: &[u8], json: bool, max_length: usize) -> Result<Maps, ForwardError> {
     match json {
         true => json_maps(body, max_length),
         false => form_maps(body, max_length),

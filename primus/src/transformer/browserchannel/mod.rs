@@ -24,7 +24,7 @@
 //! cross-domain requests. BrowserChannel carries text only: with a binary
 //! parser, messages are dropped with an `error`.
 
-mod framing;
+pub(crate) mod framing;
 
 use super::body::{self, BodyError, Held};
 use super::reply::{plain, ready};
