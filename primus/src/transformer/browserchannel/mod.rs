@@ -283,6 +283,9 @@ impl BrowserChannel {
     }
 }
 
+/// A session a request names, and its numbering.
+type Known = (Arc<Session>, Arc<Mutex<Channel>>);
+
 #[derive(Clone, Copy)]
 enum Route {
     Test,
@@ -351,7 +354,7 @@ impl Transformer for BrowserChannel {
 impl BrowserChannel {
     /// The session of a request that names one (`SID`), with its
     /// numbering, acknowledging `AID`.
-    fn known(&self, query: &Query) -> Result<(String, Arc<Session>, Arc<Mutex<Channel>>), Box<Response>> {
+    fn known(&self, query: &Query) -> Result<Known, Box<Response>> {
         let unknown = || Box::new(plain(StatusCode::BAD_REQUEST, "Unknown SID"));
         let id = query.get("SID").ok_or_else(unknown)?;
         let session = self.pool.get(id).ok_or_else(unknown)?;
@@ -359,7 +362,7 @@ impl BrowserChannel {
         if let Some(aid) = query.get("AID").and_then(|aid| aid.parse::<u64>().ok()) {
             crate::lock::lock(&channel).acknowledge(aid);
         }
-        Ok((id.to_owned(), session, channel))
+        Ok((session, channel))
     }
 
     /// A forward request: opens a session (without `SID`), or hands the
@@ -398,7 +401,7 @@ impl BrowserChannel {
         if query.get("SID").is_none() {
             return self.open(&parts, address, connector, maps, held).await;
         }
-        let (_, session, channel) = match self.known(&query) {
+        let (session, channel) = match self.known(&query) {
             Ok(known) => known,
             Err(refused) => return *refused,
         };
@@ -471,7 +474,7 @@ impl BrowserChannel {
         if query.get("RID") != Some("rpc") {
             return plain(StatusCode::BAD_REQUEST, "Expected RPC");
         }
-        let (_, session, channel) = match self.known(query) {
+        let (session, channel) = match self.known(query) {
             Ok(known) => known,
             Err(refused) => return *refused,
         };
