@@ -22,7 +22,7 @@ const Primus = require('primus');
 
 function parseArgs(argv) {
   const opts = { port: 0, pingInterval: 30000, transformer: 'websockets', compression: false };
-  const transformers = ['websockets', 'engine.io', 'sockjs'];
+  const transformers = ['websockets', 'engine.io', 'sockjs', 'browserchannel'];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--transformer') {
       opts.transformer = argv[++i];

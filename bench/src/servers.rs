@@ -239,6 +239,7 @@ async fn prepare_node(dir: &Path) -> Result<NodeSetup, String> {
         "socket.io",
         "@socket.io/redis-adapter",
         "redis",
+        "browserchannel",
     ]
     .iter()
     .all(|package| dir.join("node_modules").join(package).exists());

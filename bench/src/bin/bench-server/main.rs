@@ -8,7 +8,7 @@
 //! bench-server socketioxide-typed  # socketioxide 0.18, `String` echo answered by ack
 //!   [--read-buffer BYTES]   # WebSocket read buffer (default 4096, primus-rs' default)
 //!   [--count-encodes]       # primus modes: count parser encodes (reported by `stats`)
-//!   [--transformer NAME]    # primus modes: websockets (default), engine.io or sockjs
+//!   [--transformer NAME]    # primus modes: websockets (default), engine.io, sockjs or browserchannel
 //!   [--redis URL]           # primus modes: a node of a cluster on this Redis (prefix `bench`)
 //!   [--compression]         # primus modes: permessage-deflate (Primus' `compression: true`)
 //! ```
@@ -98,9 +98,10 @@ fn parse_args() -> Result<(Mode, Settings), String> {
                     Some("websockets") => "websockets",
                     Some("engine.io") => "engine.io",
                     Some("sockjs") => "sockjs",
+                    Some("browserchannel") => "browserchannel",
                     other => {
                         return Err(format!(
-                            "--transformer: websockets, engine.io or sockjs, not {other:?}"
+                            "--transformer: websockets, engine.io, sockjs or browserchannel, not {other:?}"
                         ))
                     }
                 };

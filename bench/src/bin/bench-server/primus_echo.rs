@@ -9,7 +9,7 @@
 use super::counting::CountingJson;
 use super::Settings;
 use primus::cluster::redis::Redis;
-use primus::transformer::{EngineIo, SockJs};
+use primus::transformer::{BrowserChannel, EngineIo, SockJs};
 use primus::{Payload, Server, ServerBuilder, Spark};
 use std::sync::OnceLock;
 use tokio::net::TcpListener;
@@ -75,6 +75,12 @@ async fn builder(settings: Settings) -> Result<ServerBuilder, Box<dyn std::error
             let counter = sockjs.clone();
             let _ = FRAMED.set(Box::new(move || counter.packets_encoded()));
             builder.transformer(sockjs)
+        }
+        "browserchannel" => {
+            let channel = BrowserChannel::default();
+            let counter = channel.clone();
+            let _ = FRAMED.set(Box::new(move || counter.packets_encoded()));
+            builder.transformer(channel)
         }
         _ => builder,
     };

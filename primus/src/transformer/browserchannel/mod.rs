@@ -253,6 +253,16 @@ impl BrowserChannel {
         self
     }
 
+    /// How many messages were wrapped into this transport's packets (a
+    /// JSON string each): a message sent to many sessions counts once.
+    ///
+    /// ```
+    /// assert_eq!(primus::transformer::BrowserChannel::default().packets_encoded(), 0);
+    /// ```
+    pub fn packets_encoded(&self) -> u64 {
+        self.pool.packets().encoded()
+    }
+
     /// How many sessions exist now (open, or closing and not yet collected).
     ///
     /// ```
