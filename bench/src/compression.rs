@@ -1,14 +1,16 @@
 //! `primus-bench compression`: permessage-deflate off and on, primus-rs
 //! (`raw`, `Server::builder().compression(true)`) against Node Primus 8
-//! (`compression: true`, npm `ws` underneath) in the same run.
+//! (`compression: true`, npm `ws` underneath) and against yawc 0.3 (a Rust
+//! WebSocket library with its own permessage-deflate, configured as
+//! primus-rs': level 1, no context takeover) in the same run.
 //!
 //! Each round runs, for each server and each setting, on a fresh server:
 //! a closed-loop echo of `echo_size`-byte messages (requests compressed by
 //! the load generator when compression is on, replies inflated and
 //! compared) and a broadcast of `broadcast_len`-byte strings to
 //! `broadcast_conns` connections (every receiver inflates). Ratios are
-//! paired per round (primus-rs' figure over Node's in the same round and
-//! setting, then the median), as in the main report.
+//! paired per round (primus-rs' figure over a reference's in the same
+//! round and setting, then the median), as in the main report.
 
 use crate::latency::Summary;
 use crate::report::median;
@@ -28,7 +30,8 @@ pub struct CompressionConfig {
     pub broadcast_conns: usize,
     /// Length of the broadcast string.
     pub broadcast_len: usize,
-    /// The servers compared: primus-rs `raw` and Node Primus.
+    /// The servers compared: primus-rs `raw`, and the references Node
+    /// Primus and yawc.
     pub servers: Vec<ServerKind>,
 }
 
@@ -40,7 +43,7 @@ impl CompressionConfig {
             echo_size: 4 * 1024,
             broadcast_conns: 1_000,
             broadcast_len: 4 * 1024,
-            servers: vec![ServerKind::PrimusRaw, ServerKind::NodePrimus],
+            servers: vec![ServerKind::PrimusRaw, ServerKind::NodePrimus, ServerKind::Yawc],
         }
     }
 
@@ -135,6 +138,10 @@ fn keep<T>(result: Result<T, String>, label: &str, errors: &mut Vec<String>) -> 
 /// One figure of a run.
 type Figure<R> = fn(&R) -> Option<f64>;
 
+/// The servers primus-rs is compared with, and their names in the ratio
+/// columns (a reference that did not run has no columns).
+const REFERENCES: [(ServerKind, &str); 2] = [(ServerKind::NodePrimus, "Node"), (ServerKind::Yawc, "yawc")];
+
 fn echo_figures() -> [(&'static str, Figure<EchoRun>); 4] {
     [
         ("messages/s", |run| Some(run.throughput())),
@@ -174,8 +181,9 @@ pub fn render(
          most {} incomplete); {} round(s) of {:.0} s measured after {:.0} s of warm-up, a fresh \
          server per run. The messages are repetitive (`x`/`b` repeated), so they compress to a few \
          dozen bytes: the figures show what compressing costs, not what a real payload saves. \
-         Ratios are paired per round (primus-rs over Node Primus, same setting), medians over \
-         rounds. {machine}\n",
+         Ratios are paired per round (primus-rs over a reference, Node Primus or yawc, same \
+         setting), medians over rounds. yawc compresses with level 1 and no context takeover, as \
+         primus-rs does. {machine}\n",
         config.echo_size,
         config.suite.echo_conns,
         config.suite.echo_window,
@@ -221,9 +229,16 @@ fn table<R>(
             if runs.compression { "on" } else { "off" }
         );
     }
-    let _ = writeln!(out, " primus-rs / Node, off | primus-rs / Node, on |");
+    let references: Vec<(ServerKind, &str)> = REFERENCES
+        .into_iter()
+        .filter(|(kind, _)| results.iter().any(|runs| runs.server == *kind))
+        .collect();
+    for (_, name) in &references {
+        let _ = write!(out, " primus-rs / {name}, off | primus-rs / {name}, on |");
+    }
+    out.push('\n');
     let _ = write!(out, "|---|");
-    for _ in 0..columns.len() + 2 {
+    for _ in 0..columns.len() + 2 * references.len() {
         let _ = write!(out, "---|");
     }
     out.push('\n');
@@ -233,31 +248,43 @@ fn table<R>(
             let value = median(pick(runs).iter().flatten().filter_map(figure));
             let _ = write!(out, " {} |", format_figure(value));
         }
-        for compression in [false, true] {
-            let find = |kind: ServerKind| {
-                results
-                    .iter()
-                    .find(|runs| runs.server == kind && runs.compression == compression)
-            };
-            let ratio = match (find(ServerKind::PrimusRaw), find(ServerKind::NodePrimus)) {
-                (Some(ours), Some(node)) => median(
-                    pick(ours)
-                        .iter()
-                        .zip(pick(node))
-                        .filter_map(|(a, b)| Some(figure(a.as_ref()?)? / figure(b.as_ref()?)?))
-                        .filter(|ratio| ratio.is_finite()),
-                ),
-                _ => None,
-            };
-            let _ = write!(
-                out,
-                " {} |",
-                ratio.map_or("n/a".to_owned(), |r| format!("{r:.2}×"))
-            );
+        for (reference, _) in &references {
+            for compression in [false, true] {
+                let ratio = paired_ratio(results, *reference, compression, pick, *figure);
+                let _ = write!(
+                    out,
+                    " {} |",
+                    ratio.map_or("n/a".to_owned(), |r| format!("{r:.2}×"))
+                );
+            }
         }
         out.push('\n');
     }
     out.push('\n');
+}
+
+/// The median over rounds of primus-rs' figure over `reference`'s, both
+/// with compression `compression`; `None` when either did not run.
+fn paired_ratio<R>(
+    results: &[CompressionRuns],
+    reference: ServerKind,
+    compression: bool,
+    pick: fn(&CompressionRuns) -> &Vec<Option<R>>,
+    figure: Figure<R>,
+) -> Option<f64> {
+    let find = |kind: ServerKind| {
+        results
+            .iter()
+            .find(|runs| runs.server == kind && runs.compression == compression)
+    };
+    let (ours, theirs) = (find(ServerKind::PrimusRaw)?, find(reference)?);
+    median(
+        pick(ours)
+            .iter()
+            .zip(pick(theirs))
+            .filter_map(|(a, b)| Some(figure(a.as_ref()?)? / figure(b.as_ref()?)?))
+            .filter(|ratio| ratio.is_finite()),
+    )
 }
 
 fn format_figure(value: Option<f64>) -> String {
@@ -266,5 +293,49 @@ fn format_figure(value: Option<f64>) -> String {
         Some(v) if v >= 1000.0 => format!("{v:.0}"),
         Some(v) if v >= 10.0 => format!("{v:.1}"),
         Some(v) => format!("{v:.2}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs(server: ServerKind, compression: bool) -> CompressionRuns {
+        CompressionRuns {
+            server,
+            compression,
+            echo: Vec::new(),
+            broadcast: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ratio_columns_follow_the_references_that_ran() {
+        let header = |servers: &[ServerKind]| {
+            let results: Vec<CompressionRuns> = servers
+                .iter()
+                .flat_map(|&server| [runs(server, false), runs(server, true)])
+                .collect();
+            let mut out = String::new();
+            table(&mut out, &results, |runs| &runs.echo, &echo_figures());
+            out.lines().next().unwrap_or_default().to_owned()
+        };
+        let all = header(&[ServerKind::PrimusRaw, ServerKind::NodePrimus, ServerKind::Yawc]);
+        assert!(all.ends_with(
+            " primus-rs / Node, off | primus-rs / Node, on | primus-rs / yawc, off | primus-rs / yawc, on |"
+        ));
+        let yawc = header(&[ServerKind::PrimusRaw, ServerKind::Yawc]);
+        assert!(yawc.ends_with(" yawc 0.3 (reference) on | primus-rs / yawc, off | primus-rs / yawc, on |"));
+        assert!(!yawc.contains("Node"));
+    }
+
+    #[test]
+    fn every_run_compares_with_yawc() {
+        for config in [CompressionConfig::full(), CompressionConfig::quick()] {
+            assert!(config.servers.contains(&ServerKind::Yawc));
+        }
+        assert!(!ServerKind::ALL.contains(&ServerKind::Yawc));
+        assert_eq!(ServerKind::from_id("yawc"), Some(ServerKind::Yawc));
     }
 }

@@ -7,7 +7,7 @@
 //! --quick            small counts and short windows (development; soak: 10 s)
 //! --rounds N         repetitions of echo, broadcast and setup (default 3, quick 1)
 //! --servers LIST     comma-separated: typed,raw,tungstenite,node,socketioxide-typed,socketioxide
-//!                    (default all)
+//!                    (default all); cluster: raw,socketio; compression: raw,node,yawc
 //! --no-micro         `all` without the criterion microbenchmarks
 //! --out PATH         where to write the report
 //! --measure SECS     length of each measured window (default 5, quick 1)
@@ -17,7 +17,7 @@
 //! ```
 //!
 //! `compression` (permessage-deflate off and on, primus-rs `raw` against
-//! Node Primus) is not part of `all` either; it writes its own report.
+//! Node Primus and yawc) is not part of `all` either; it writes its own report.
 //!
 //! `soak` is not part of `all`: it runs typed and raw by default (and
 //! tungstenite when asked), and writes its own report.
@@ -54,7 +54,7 @@ struct Args {
 
 fn usage() -> &'static str {
     "usage: primus-bench [all|echo|broadcast|idle|setup|transports|micro|soak|cluster|compression] [--quick] [--rounds N] \
-     [--servers typed,raw,tungstenite,node,socketioxide-typed,socketioxide,socketio] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
+     [--servers typed,raw,tungstenite,node,socketioxide-typed,socketioxide,socketio,yawc] [--no-micro] [--out PATH] [--measure SECS] [--warmup SECS] \
      [--duration SECS] [--transports eio-ws,eio-polling,sockjs-ws,sockjs-xhr-streaming]"
 }
 
@@ -383,7 +383,7 @@ async fn run_soak(args: Args) -> Result<PathBuf, String> {
     if let Some(servers) = &args.servers {
         if servers
             .iter()
-            .any(|s| *s == ServerKind::NodePrimus || s.speaks_socket_io())
+            .any(|s| matches!(s, ServerKind::NodePrimus | ServerKind::Yawc) || s.speaks_socket_io())
         {
             return Err(
                 "soak runs primus-rs and tokio-tungstenite only (typed, raw, tungstenite)".to_owned(),

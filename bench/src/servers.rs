@@ -9,6 +9,7 @@
 //! | [`ServerKind::Socketioxide`] | `bench-server socketioxide` | socketioxide 0.18, `serde_json::Value` echo: the Rust peer, untyped |
 //! | [`ServerKind::SocketioxideTyped`] | `bench-server socketioxide-typed` | socketioxide 0.18, `String` echo answered by ack: the Rust peer, typed |
 //! | [`ServerKind::NodeSocketIo`] | `node bench/node/socketio-server.js` | Socket.IO 4.8 (WebSocket transport), alone or on Redis with `@socket.io/redis-adapter`: the cluster benchmark's reference |
+//! | [`ServerKind::Yawc`] | `bench-server yawc` | yawc 0.3 echo with its own permessage-deflate: the compression benchmark's Rust reference |
 //!
 //! Every server prints `{"port":N}` once listening on `127.0.0.1`, and exits
 //! when its stdin ends. A [`ServerProcess`] is killed when dropped, so a
@@ -46,6 +47,10 @@ pub enum ServerKind {
     /// Node.js Socket.IO 4.8 (`bench/node/socketio-server.js`); only the
     /// cluster benchmark runs it, so it is not in [`ServerKind::ALL`].
     NodeSocketIo,
+    /// yawc 0.3, a plain echo with yawc's permessage-deflate
+    /// (`bench-server yawc`); only the compression benchmark runs it, so it
+    /// is not in [`ServerKind::ALL`].
+    Yawc,
 }
 
 impl ServerKind {
@@ -69,6 +74,7 @@ impl ServerKind {
             ServerKind::NodeSocketIo => "Node Socket.IO 4.8",
             ServerKind::Socketioxide => "socketioxide",
             ServerKind::SocketioxideTyped => "socketioxide typed",
+            ServerKind::Yawc => "yawc 0.3 (reference)",
         }
     }
 
@@ -82,14 +88,15 @@ impl ServerKind {
             ServerKind::NodeSocketIo => "socketio",
             ServerKind::Socketioxide => "socketioxide",
             ServerKind::SocketioxideTyped => "socketioxide-typed",
+            ServerKind::Yawc => "yawc",
         }
     }
 
-    /// Parses [`id`](Self::id).
+    /// Parses [`id`](Self::id), the kinds outside [`ServerKind::ALL`] too.
     pub fn from_id(id: &str) -> Option<ServerKind> {
         ServerKind::ALL
             .into_iter()
-            .chain([ServerKind::NodeSocketIo])
+            .chain([ServerKind::NodeSocketIo, ServerKind::Yawc])
             .find(|kind| kind.id() == id)
     }
 
@@ -276,7 +283,8 @@ pub struct StartOptions {
     /// (`--redis URL`); `None`: a single server.
     pub redis: Option<String>,
     /// primus-rs and Node Primus: permessage-deflate (`--compression`,
-    /// Primus' `compression: true`).
+    /// Primus' `compression: true`); yawc: its own permessage-deflate,
+    /// configured as primus-rs'.
     pub compression: bool,
 }
 
@@ -286,7 +294,7 @@ pub struct ServerStats {
     /// Parser encodes so far (primus-rs started with `count_encodes`).
     pub encodes: Option<u64>,
     /// Connected clients: primus-rs' sparks (`Server::connected()`), or
-    /// tokio-tungstenite's connections past the handshake.
+    /// tokio-tungstenite's and yawc's connections past the handshake.
     pub connected: Option<u64>,
     /// Tokio tasks alive in the server's runtime
     /// (`RuntimeMetrics::num_alive_tasks`).
@@ -352,6 +360,7 @@ impl ServerProcess {
                     ServerKind::PrimusRaw => "raw",
                     ServerKind::Socketioxide => "socketioxide",
                     ServerKind::SocketioxideTyped => "socketioxide-typed",
+                    ServerKind::Yawc => "yawc",
                     _ => "tungstenite",
                 };
                 let mut command = Command::new(&env.bench_server);
@@ -362,7 +371,7 @@ impl ServerProcess {
                     command.arg("--count-encodes");
                 }
                 if options.compression {
-                    if !kind.is_primus_rs() {
+                    if !kind.is_primus_rs() && kind != ServerKind::Yawc {
                         return Err(format!("{} does not compress here", kind.label()));
                     }
                     command.arg("--compression");

@@ -1,4 +1,4 @@
-//! The Rust servers under test: one binary, five modes.
+//! The Rust servers under test: one binary, six modes.
 //!
 //! ```text
 //! bench-server typed        # primus-rs, #[primus::event] + #[primus::on] handlers
@@ -6,11 +6,13 @@
 //! bench-server tungstenite  # a minimal tokio-tungstenite echo server (no Primus)
 //! bench-server socketioxide        # socketioxide 0.18, `serde_json::Value` echo
 //! bench-server socketioxide-typed  # socketioxide 0.18, `String` echo answered by ack
-//!   [--read-buffer BYTES]   # WebSocket read buffer (default 4096, primus-rs' default)
+//! bench-server yawc         # yawc 0.3 echo (no Primus): the compression benchmark's reference
+//!   [--read-buffer BYTES]   # WebSocket read buffer (default 4096, primus-rs' default; not yawc)
 //!   [--count-encodes]       # primus modes: count parser encodes (reported by `stats`)
 //!   [--transformer NAME]    # primus modes: websockets (default), engine.io, sockjs or browserchannel
 //!   [--redis URL]           # primus modes: a node of a cluster on this Redis (prefix `bench`)
-//!   [--compression]         # primus modes: permessage-deflate (Primus' `compression: true`)
+//!   [--compression]         # primus modes: permessage-deflate (Primus' `compression: true`);
+//!                           # yawc: its permessage-deflate, configured as primus-rs'
 //! ```
 //!
 //! Every mode follows the bench servers' contract (see `bench/README.md`):
@@ -22,7 +24,7 @@
 //!
 //! The `stats` line is `{"encodes":N,"connected":N,"tasks":N,"framed":N}`: parser
 //! encodes (with `--count-encodes`), connected clients (primus-rs:
-//! `Server::connected()`, the sparks; tungstenite: connections past the
+//! `Server::connected()`, the sparks; tungstenite and yawc: connections past the
 //! handshake) and the tokio tasks alive in the server's runtime
 //! (`RuntimeMetrics::num_alive_tasks`; the accept loop is one of them), and
 //! with engine.io or SockJS the messages wrapped into the transport's
@@ -32,6 +34,7 @@ mod counting;
 mod primus_echo;
 mod socketioxide_echo;
 mod tungstenite_echo;
+mod yawc_echo;
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -48,7 +51,7 @@ pub struct Settings {
     pub transformer: &'static str,
     /// The primus modes' Redis, when the server is a node of a cluster.
     pub redis: Option<&'static str>,
-    /// The primus modes accept permessage-deflate.
+    /// The primus modes (and yawc) accept permessage-deflate.
     pub compression: bool,
 }
 
@@ -59,6 +62,7 @@ enum Mode {
     Tungstenite,
     Socketioxide,
     SocketioxideTyped,
+    Yawc,
 }
 
 fn parse_args() -> Result<(Mode, Settings), String> {
@@ -69,9 +73,10 @@ fn parse_args() -> Result<(Mode, Settings), String> {
         Some("tungstenite") => Mode::Tungstenite,
         Some("socketioxide") => Mode::Socketioxide,
         Some("socketioxide-typed") => Mode::SocketioxideTyped,
+        Some("yawc") => Mode::Yawc,
         other => {
             return Err(format!(
-                "expected a mode (typed, raw, tungstenite, socketioxide, socketioxide-typed), got {other:?}"
+                "expected a mode (typed, raw, tungstenite, socketioxide, socketioxide-typed, yawc), got {other:?}"
             ))
         }
     };
@@ -193,6 +198,7 @@ async fn run(mode: Mode, settings: Settings) -> Result<(), Box<dyn std::error::E
         Mode::Tungstenite => tungstenite_echo::serve(listener, settings).await?,
         Mode::Socketioxide => socketioxide_echo::serve(listener, settings, false).await?,
         Mode::SocketioxideTyped => socketioxide_echo::serve(listener, settings, true).await?,
+        Mode::Yawc => yawc_echo::serve(listener, settings).await?,
     }
     Ok(())
 }
@@ -211,6 +217,7 @@ fn control(mode: Mode, runtime: tokio::runtime::Handle) {
                 Mode::Typed | Mode::Raw => primus_echo::connected(),
                 Mode::Tungstenite => tungstenite_echo::connected(),
                 Mode::Socketioxide | Mode::SocketioxideTyped => socketioxide_echo::connected(),
+                Mode::Yawc => yawc_echo::connected(),
             };
             let tasks = runtime.metrics().num_alive_tasks();
             let mut stdout = std::io::stdout().lock();
