@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// How the ping timeout is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,17 +311,26 @@ async fn upgrade(
             HeaderValue::from_static(deflate::CLIENT_OFFER),
         );
     }
-    // Disabled until the server's answer accepts the offer.
-    let stream = Inflating::new(stream, Side::Client, None);
-    match tokio_tungstenite::client_async_with_config(request, stream, None).await {
+    // With the offer, frames that come in the same read as the answer are
+    // inflated too; the answer then says whether compression stays on.
+    let (stream, config) = match compression {
+        true => (
+            Inflating::client_handshake(stream, INFLATE_LIMIT),
+            // An inflated message is handed on as one frame.
+            Some(WebSocketConfig::default().max_frame_size(Some(INFLATE_LIMIT))),
+        ),
+        false => (Inflating::new(stream, Side::Client, None), None),
+    };
+    match tokio_tungstenite::client_async_with_config(request, stream, config).await {
         Ok((mut socket, response)) => {
             let answer = response
                 .headers()
                 .get(tungstenite::http::header::SEC_WEBSOCKET_EXTENSIONS)
                 .and_then(|value| value.to_str().ok());
             match (compression, deflate::check_answer(answer)) {
-                (true, Ok(true)) => socket.get_mut().enable(Side::Client, INFLATE_LIMIT),
-                (_, Ok(false)) => {}
+                (true, Ok(true)) => {}
+                (true, Ok(false)) => socket.get_mut().refuse_compressed(),
+                (false, Ok(false)) => {}
                 (false, Ok(true)) => {
                     return Connected::Fatal(ClientError::Connect(
                         "the server accepted compression, which this client did not offer".to_owned(),

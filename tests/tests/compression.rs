@@ -322,3 +322,32 @@ async fn the_builder_option_turns_compression_on_for_the_default_transformer() {
         Err(primus::BuildError::CompressionWithTransformer)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_welcome_right_after_the_answer_reaches_the_rust_client() {
+    init_logs();
+    let welcome = "welcome to the compressed side ".repeat(100);
+    let sent = welcome.clone();
+    let running = contract::server_with(move |builder| {
+        builder
+            .compression(true)
+            .on_connection(move |spark: primus::Spark| {
+                let welcome = sent.clone();
+                async move {
+                    let _ = spark.write(&welcome);
+                }
+            })
+    })
+    .await;
+    // Written as soon as the spark opens: often in the same read as the
+    // handshake's answer, which the client's WebSocket reader keeps.
+    for _ in 0..5 {
+        let (client, mut events) = Client::builder(running.url())
+            .compression(true)
+            .connect()
+            .expect("connect");
+        expect_open(&mut events, WAIT).await;
+        assert_eq!(next_value(&mut events, WAIT).await, json!(welcome));
+        client.end();
+    }
+}

@@ -263,6 +263,20 @@ pub(super) struct SessionSettings {
     pub(super) packets: Arc<PacketMaker>,
     /// The last packet of a session the server closed.
     pub(super) close: Bytes,
+    /// Called once the session is forgotten (what a transport keeps beside
+    /// its sessions goes with them).
+    pub(super) on_end: Option<OnEnd>,
+}
+
+/// What a transport does when one of its sessions is forgotten (given the
+/// session's id).
+#[derive(Clone)]
+pub(super) struct OnEnd(pub(super) Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for OnEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnEnd")
+    }
 }
 
 /// Messages that `xhr_send` may hand to a session before it waits.
@@ -312,10 +326,14 @@ impl Session {
             settings,
         };
         let (sessions, id) = (sessions.clone(), id.to_owned());
+        let on_end = task.settings.on_end.clone();
         tokio::spawn(async move {
             let session = task.session.clone();
             task.run().await;
             sessions.remove(&id, &session);
+            if let Some(OnEnd(on_end)) = on_end {
+                on_end(&id);
+            }
         });
         Some(session)
     }
@@ -382,6 +400,8 @@ impl Session {
                 return Err(AnotherReceiver);
             }
             outgoing.receiver = true;
+            // A request to give way was for the receiver before this one.
+            outgoing.kicked = false;
         }
         self.changed.notify_one();
         Ok(Attached {

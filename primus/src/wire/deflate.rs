@@ -382,30 +382,86 @@ impl<S> Inflating<S> {
     }
 
     /// Starts inflating from the next byte read.
+    ///
+    /// ```
+    /// use primus::deflate::{Inflating, Side};
+    ///
+    /// let mut stream = Inflating::new(tokio::io::empty(), Side::Server, None);
+    /// stream.enable(Side::Server, 1 << 20);
+    /// assert!(stream.is_enabled());
+    /// ```
     pub fn enable(&mut self, side: Side, limit: usize) {
-        self.reader = Some(Box::new(Reader {
-            side,
-            limit,
-            input: BytesMut::new(),
-            output: BytesMut::new(),
-            frame: FrameState::Header,
-            message: None,
-            failed: false,
-        }));
+        self.reader = Some(Box::new(Reader::new(side, limit, FrameState::Header)));
+    }
+
+    /// A client's stream before its handshake, having offered compression:
+    /// the server's HTTP answer passes unchanged, and what follows it is
+    /// read as frames at once, so a compressed frame that arrives in the
+    /// same read as the answer is inflated too (a WebSocket reader keeps
+    /// what it read past the answer for itself). Once the answer is known,
+    /// [`refuse_compressed`](Self::refuse_compressed) if it declined.
+    ///
+    /// ```
+    /// use primus::deflate::Inflating;
+    ///
+    /// let stream = Inflating::client_handshake(tokio::io::empty(), 1 << 20);
+    /// assert!(stream.is_enabled());
+    /// ```
+    pub fn client_handshake(inner: S, limit: usize) -> Inflating<S> {
+        Inflating {
+            inner,
+            reader: Some(Box::new(Reader::new(
+                Side::Client,
+                limit,
+                FrameState::Head { matched: 0 },
+            ))),
+        }
+    }
+
+    /// Compression was not negotiated: compressed frames pass unchanged
+    /// from now on (the WebSocket reader refuses them, as it must).
+    ///
+    /// ```
+    /// use primus::deflate::Inflating;
+    ///
+    /// let mut stream = Inflating::client_handshake(tokio::io::empty(), 1 << 20);
+    /// stream.refuse_compressed();
+    /// ```
+    pub fn refuse_compressed(&mut self) {
+        if let Some(reader) = self.reader.as_deref_mut() {
+            reader.compressed_allowed = false;
+        }
     }
 
     /// True once compressed messages are inflated.
+    ///
+    /// ```
+    /// use primus::deflate::{Inflating, Side};
+    /// assert!(!Inflating::new(tokio::io::empty(), Side::Client, None).is_enabled());
+    /// ```
     pub fn is_enabled(&self) -> bool {
         self.reader.is_some()
     }
 
     /// The wrapped stream.
+    ///
+    /// ```
+    /// use primus::deflate::{Inflating, Side};
+    /// let stream = Inflating::new(&b"bytes"[..], Side::Client, None);
+    /// assert_eq!(*stream.get_ref(), b"bytes");
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The wrapped stream, mutably (writing to it directly is fine; reading
     /// from it would skip what this adapter buffered).
+    ///
+    /// ```
+    /// use primus::deflate::{Inflating, Side};
+    /// let mut stream = Inflating::new(Vec::<u8>::new(), Side::Client, None);
+    /// stream.get_mut().push(1);
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
@@ -432,9 +488,30 @@ struct Reader {
     /// After an error every byte passes unchanged (the connection is
     /// closing; what is left is only discarded).
     failed: bool,
+    /// Compressed frames are inflated (false: compression was declined, and
+    /// they pass unchanged).
+    compressed_allowed: bool,
+}
+
+impl Reader {
+    fn new(side: Side, limit: usize, frame: FrameState) -> Reader {
+        Reader {
+            side,
+            limit,
+            input: BytesMut::new(),
+            output: BytesMut::new(),
+            frame,
+            message: None,
+            failed: false,
+            compressed_allowed: true,
+        }
+    }
 }
 
 enum FrameState {
+    /// Inside a client's handshake answer: `matched` bytes of its final
+    /// `\r\n\r\n` were seen.
+    Head { matched: u8 },
     /// At the start of a frame.
     Header,
     /// Inside a frame handed on unchanged: bytes of it still to come.
@@ -501,12 +578,36 @@ impl Reader {
     fn process(&mut self) -> Result<(), InflateError> {
         loop {
             match self.frame {
+                FrameState::Head { matched } => {
+                    const END: &[u8; 4] = b"\r\n\r\n";
+                    let mut matched = usize::from(matched);
+                    let mut taken = 0;
+                    while taken < self.input.len() && matched < END.len() {
+                        let byte = self.input[taken];
+                        matched = match byte {
+                            _ if byte == END[matched] => matched + 1,
+                            b'\r' => 1,
+                            _ => 0,
+                        };
+                        taken += 1;
+                    }
+                    self.output.extend_from_slice(&self.input[..taken]);
+                    self.input.advance(taken);
+                    if matched < END.len() {
+                        self.frame = FrameState::Head {
+                            matched: matched as u8,
+                        };
+                        return Ok(());
+                    }
+                    self.frame = FrameState::Header;
+                }
                 FrameState::Header => {
                     let Some(header) = parse_header(&self.input) else {
                         return Ok(());
                     };
                     let is_data = header.opcode == 0x1 || header.opcode == 0x2;
-                    let ours = (is_data && header.rsv1) || (self.message.is_some() && header.opcode < 0x8);
+                    let ours = self.compressed_allowed
+                        && ((is_data && header.rsv1) || (self.message.is_some() && header.opcode < 0x8));
                     if !ours {
                         // tungstenite checks it (and refuses RSV1 on a
                         // control frame, or an unknown opcode).
@@ -607,6 +708,10 @@ impl Reader {
             }
         }
         let collected = self.message.as_ref().map_or(0, |message| message.data.len());
+        // RFC 6455 §5.2: the most significant bit of a 64-bit length is 0.
+        if header.payload >> 63 != 0 {
+            return Err(InflateError::Protocol("a frame length with its top bit set"));
+        }
         let payload =
             usize::try_from(header.payload).map_err(|_| InflateError::TooLarge { limit: self.limit })?;
         if collected.saturating_add(payload) > self.limit {
@@ -674,6 +779,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Inflating<S> {
                 if reader.output.is_empty() && reader.output.capacity() > READ_CHUNK {
                     // A large message passed: give its buffer back.
                     reader.output = BytesMut::new();
+                }
+                if reader.input.is_empty() && reader.input.capacity() > READ_CHUNK {
+                    reader.input = BytesMut::new();
                 }
                 return Poll::Ready(Ok(()));
             }
@@ -821,6 +929,48 @@ mod tests {
         assert_eq!(&message[4..8], &[0; 4]);
         assert_eq!(&message[8..8 + len], text.as_bytes());
         assert_eq!(&message[8 + len..], &plain[..]);
+    }
+
+    #[tokio::test]
+    async fn a_client_handshake_passes_the_answer_and_inflates_what_follows_it() {
+        let text = "welcome ".repeat(300);
+        let compressed = deflate(text.as_bytes()).unwrap();
+        let mut wire = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n".to_vec();
+        let head_len = wire.len();
+        // A server frame (unmasked), compressed, in the same read as the answer.
+        wire.extend_from_slice(&[0xc1, 126]);
+        wire.extend_from_slice(&(compressed.len() as u16).to_be_bytes());
+        wire.extend_from_slice(&compressed);
+        for chunk in [1, 7, wire.len()] {
+            let mut stream = Inflating::client_handshake(Trickle(&wire, chunk), 1 << 20);
+            let mut out = Vec::new();
+            stream.read_to_end(&mut out).await.unwrap();
+            assert_eq!(&out[..head_len], &wire[..head_len]);
+            assert_eq!(&out[head_len..head_len + 4], &[0x81, 126, 0x09, 0x60]);
+            assert_eq!(&out[head_len + 4..], text.as_bytes());
+        }
+        // Declined: compressed frames pass unchanged.
+        let mut stream = Inflating::client_handshake(&wire[..], 1 << 20);
+        stream.refuse_compressed();
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, wire);
+    }
+
+    /// A reader that hands out at most `.1` bytes at a time.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let n = self.1.min(self.0.len()).min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
     }
 
     #[tokio::test]

@@ -170,21 +170,55 @@ fn form_maps(body: &[u8], max_length: usize) -> Result<Maps, ForwardError> {
 }
 
 fn json_maps(body: &[u8], max_length: usize) -> Result<Maps, ForwardError> {
+    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    /// The `data` array, borrowed from the body and at most `MAX_MAPS`
+    /// long: nothing of a hostile body is expanded into values.
+    struct Data<'a>(Vec<&'a RawValue>);
+
+    impl<'de> Deserialize<'de> for Data<'de> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Data<'de>, D::Error> {
+            struct Items;
+            impl<'de> Visitor<'de> for Items {
+                type Value = Data<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an array of messages")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data<'de>, A::Error> {
+                    let mut items = Vec::new();
+                    while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                        if items.len() == MAX_MAPS {
+                            return Err(serde::de::Error::custom("too many maps"));
+                        }
+                        items.push(item);
+                    }
+                    Ok(Data(items))
+                }
+            }
+            deserializer.deserialize_seq(Items)
+        }
+    }
+
     #[derive(serde::Deserialize)]
-    struct Body {
+    struct Body<'a> {
         ofs: u64,
-        data: Vec<serde_json::Value>,
+        #[serde(borrow)]
+        data: &'a RawValue,
     }
-    let body: Body = serde_json::from_slice(body).map_err(|_| ForwardError::BadData)?;
-    if body.data.len() > MAX_MAPS {
-        return Err(ForwardError::TooLarge);
-    }
-    let mut messages = Vec::with_capacity(body.data.len());
-    for value in body.data {
+    let body: Body<'_> = serde_json::from_slice(body).map_err(|_| ForwardError::BadData)?;
+    let mut items = serde_json::Deserializer::from_str(body.data.get());
+    let data = Data::deserialize(&mut items).map_err(|_| ForwardError::BadData)?;
+    let mut messages = Vec::with_capacity(data.0.len());
+    for raw in data.0 {
+        let json = raw.get();
+        if json.len() > max_length.saturating_add(2) {
+            return Err(ForwardError::TooLarge);
+        }
         // A string is the message itself; any other value is its JSON text.
-        let text = match value {
-            serde_json::Value::String(text) => text,
-            other => other.to_string(),
+        let text = match json.starts_with('"') {
+            true => serde_json::from_str::<String>(json).map_err(|_| ForwardError::BadData)?,
+            false => json.to_owned(),
         };
         if text.len() > max_length {
             return Err(ForwardError::TooLarge);

@@ -28,7 +28,7 @@ pub(crate) mod framing;
 
 use super::body::{self, BodyError, Held};
 use super::reply::{plain, ready};
-use super::session::{Attached, Session, SessionSettings, Take};
+use super::session::{Attached, OnEnd, Session, SessionSettings, Take};
 use super::session_pool::{OpenRefused, SessionPool};
 use super::Transformer;
 use crate::pipeline::Connector;
@@ -65,8 +65,17 @@ pub struct BrowserChannel {
     session_timeout: Duration,
     pool: SessionPool,
     /// What BrowserChannel keeps per session beside the session itself:
-    /// numbered arrays until acknowledged, the next map expected.
-    channels: Arc<Mutex<HashMap<String, Arc<Mutex<Channel>>>>>,
+    /// numbered arrays until acknowledged, the next map expected. Removed
+    /// when the session is forgotten.
+    channels: Arc<Mutex<HashMap<String, Arc<ChannelEntry>>>>,
+}
+
+/// One session's numbering, and the lock that makes its forward requests
+/// take turns (a request's maps are counted as taken only once the
+/// session has them).
+struct ChannelEntry {
+    state: Mutex<Channel>,
+    forward: tokio::sync::Mutex<()>,
 }
 
 impl Default for BrowserChannel {
@@ -167,17 +176,33 @@ impl Channel {
     }
 
     /// Takes the client's maps in order: messages of maps already taken
-    /// are dropped (a request sent again), maps ahead of a missing one wait.
-    fn order(&mut self, maps: framing::Maps) -> Result<Vec<Frame>, ForwardRefused> {
+    /// are dropped (a request sent again), maps ahead of a missing one wait
+    /// (at most [`MAX_MAPS`](framing::MAX_MAPS) ahead, and `max_bytes` of
+    /// them). Nothing changes when the request is refused.
+    fn order(&mut self, maps: framing::Maps, max_bytes: usize) -> Result<Vec<Frame>, ForwardRefused> {
+        let limit = self.next_map.saturating_add(framing::MAX_MAPS as u64);
+        let mut early_bytes: usize = self.early.values().flatten().map(Frame::len).sum();
+        let mut fresh = Vec::new();
         for (index, message) in maps.messages.into_iter().enumerate() {
-            let id = maps.offset + index as u64;
-            if id >= self.next_map {
-                self.early.insert(id, message);
+            let id = maps
+                .offset
+                .checked_add(index as u64)
+                .ok_or(ForwardRefused::TooFarAhead)?;
+            if id < self.next_map || self.early.contains_key(&id) {
+                continue;
             }
+            if id >= limit {
+                return Err(ForwardRefused::TooFarAhead);
+            }
+            if id != self.next_map + fresh.len() as u64 {
+                early_bytes += message.as_ref().map_or(0, Frame::len);
+            }
+            fresh.push((id, message));
         }
-        if self.early.len() > framing::MAX_MAPS {
+        if early_bytes > max_bytes {
             return Err(ForwardRefused::TooFarAhead);
         }
+        self.early.extend(fresh);
         let mut ready = Vec::new();
         while let Some(message) = self.early.remove(&self.next_map) {
             self.next_map += 1;
@@ -282,19 +307,13 @@ impl BrowserChannel {
     }
 
     /// The numbering of session `id` (made with the session).
-    fn channel(&self, id: &str) -> Option<Arc<Mutex<Channel>>> {
+    fn channel(&self, id: &str) -> Option<Arc<ChannelEntry>> {
         crate::lock::lock(&self.channels).get(id).cloned()
-    }
-
-    /// Forgets the numbering of sessions that ended.
-    fn sweep(&self) {
-        let mut channels = crate::lock::lock(&self.channels);
-        channels.retain(|id, _| self.pool.get(id).is_some());
     }
 }
 
 /// A session a request names, and its numbering.
-type Known = (Arc<Session>, Arc<Mutex<Channel>>);
+type Known = (Arc<Session>, Arc<ChannelEntry>);
 
 #[derive(Clone, Copy)]
 enum Route {
@@ -370,7 +389,7 @@ impl BrowserChannel {
         let session = self.pool.get(id).ok_or_else(unknown)?;
         let channel = self.channel(id).ok_or_else(unknown)?;
         if let Some(aid) = query.get("AID").and_then(|aid| aid.parse::<u64>().ok()) {
-            crate::lock::lock(&channel).acknowledge(aid);
+            crate::lock::lock(&channel.state).acknowledge(aid);
         }
         Ok((session, channel))
     }
@@ -415,10 +434,10 @@ impl BrowserChannel {
             Ok(known) => known,
             Err(refused) => return *refused,
         };
-        if let Err(refused) = deliver(&session, &channel, maps, held).await {
+        if let Err(refused) = deliver(&session, &channel, maps, held, max_length).await {
             return *refused;
         }
-        let status = crate::lock::lock(&channel).status(session.has_receiver());
+        let status = crate::lock::lock(&channel.state).status(session.has_receiver());
         respond(Body::from(framing::chunk(&status)))
     }
 
@@ -439,6 +458,14 @@ impl BrowserChannel {
             keepalive: None,
             packets: self.pool.packets().clone(),
             close: Bytes::from_static(framing::STOP),
+            on_end: Some(OnEnd(Arc::new({
+                let channels = Arc::downgrade(&self.channels);
+                move |id: &str| {
+                    if let Some(channels) = channels.upgrade() {
+                        crate::lock::lock(&channels).remove(id);
+                    }
+                }
+            }))),
         };
         let (id, session) = match self.pool.open(None, parts, address, connector, settings) {
             Ok(opened) => opened,
@@ -455,16 +482,16 @@ impl BrowserChannel {
         };
         let mut fresh = Channel::default();
         fresh.push(framing::created(&id));
-        let channel = Arc::new(Mutex::new(fresh));
-        let made = {
-            let mut channels = crate::lock::lock(&self.channels);
-            channels.insert(id.clone(), channel.clone());
-            channels.len()
-        };
-        if made.is_power_of_two() || made % 1024 == 0 {
-            self.sweep();
+        let channel = Arc::new(ChannelEntry {
+            state: Mutex::new(fresh),
+            forward: tokio::sync::Mutex::new(()),
+        });
+        crate::lock::lock(&self.channels).insert(id.clone(), channel.clone());
+        if self.pool.get(&id).is_none() {
+            // Forgotten before its numbering was kept (the server closing).
+            crate::lock::lock(&self.channels).remove(&id);
         }
-        if let Err(refused) = deliver(&session, &channel, maps, held).await {
+        if let Err(refused) = deliver(&session, &channel, maps, held, connector.max_length()).await {
             return *refused;
         }
         let Ok(attached) = attach(&session).await else {
@@ -472,8 +499,8 @@ impl BrowserChannel {
         };
         // What the connection handlers wrote meanwhile goes with array 0.
         tokio::task::yield_now().await;
-        collect(&attached, &channel);
-        let text = crate::lock::lock(&channel).unsent().unwrap_or_default();
+        collect(&attached, &channel.state, self.pool.outgoing_budget);
+        let text = crate::lock::lock(&channel.state).unsent().unwrap_or_default();
         drop(attached);
         respond(Body::from(framing::chunk(&text)))
     }
@@ -491,9 +518,15 @@ impl BrowserChannel {
         let Ok(attached) = attach(&session).await else {
             return plain(StatusCode::CONFLICT, "Another back channel is open");
         };
-        crate::lock::lock(&channel).rewind();
+        crate::lock::lock(&channel.state).rewind();
         let chunked = query.get("CI") == Some("0");
-        respond(back_channel(attached, channel, chunked, self.keep_alive))
+        respond(back_channel(
+            attached,
+            channel,
+            chunked,
+            self.keep_alive,
+            self.pool.outgoing_budget,
+        ))
     }
 
     /// `TYPE=terminate`: the client leaves.
@@ -505,23 +538,41 @@ impl BrowserChannel {
     }
 }
 
-/// Hands the client's maps to the session, in order and once each.
+/// Hands the client's maps to the session, in order and once each: the
+/// maps count as taken only once the session has them (a request that
+/// timed out is sent again by the client, and then delivered).
 async fn deliver(
     session: &Session,
-    channel: &Mutex<Channel>,
+    channel: &ChannelEntry,
     maps: framing::Maps,
     held: Held,
+    max_length: usize,
 ) -> Result<(), Box<Response>> {
-    let frames = crate::lock::lock(channel)
-        .order(maps)
-        .map_err(|ForwardRefused::TooFarAhead| Box::new(plain(StatusCode::BAD_REQUEST, "Bad data")))?;
+    let busy = || Box::new(plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"));
+    let started = tokio::time::Instant::now();
+    let _turn = tokio::time::timeout(SEND_WAIT, channel.forward.lock())
+        .await
+        .map_err(|_| busy())?;
+    let (frames, before) = {
+        let mut state = crate::lock::lock(&channel.state);
+        let before = (state.next_map, state.early.clone());
+        let frames = state
+            .order(maps, max_length)
+            .map_err(|ForwardRefused::TooFarAhead| Box::new(plain(StatusCode::BAD_REQUEST, "Bad data")))?;
+        (frames, before)
+    };
     if session.is_closing() {
         // The server closed the session: what the client still sends is dropped.
         return Ok(());
     }
-    match tokio::time::timeout(SEND_WAIT, session.send(frames, held)).await {
+    let left = SEND_WAIT.saturating_sub(started.elapsed());
+    match tokio::time::timeout(left, session.send(frames, held)).await {
         Ok(_) => Ok(()),
-        Err(_) => Err(Box::new(plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"))),
+        Err(_) => {
+            let mut state = crate::lock::lock(&channel.state);
+            (state.next_map, state.early) = before;
+            Err(busy())
+        }
     }
 }
 
@@ -542,8 +593,13 @@ enum Collected {
     Replaced,
 }
 
-/// Moves what the session has for the client into the numbered arrays.
-fn collect(attached: &Attached, channel: &Mutex<Channel>) -> Collected {
+/// Moves what the session has for the client into the numbered arrays,
+/// unless `budget` bytes of arrays wait to be acknowledged already (the
+/// session then keeps them, and its own budget applies).
+fn collect(attached: &Attached, channel: &Mutex<Channel>, budget: usize) -> Collected {
+    if crate::lock::lock(channel).bytes >= budget {
+        return Collected::More;
+    }
     match attached.take() {
         Take::Messages(messages) => {
             let mut channel = crate::lock::lock(channel);
@@ -568,13 +624,14 @@ fn collect(attached: &Attached, channel: &Mutex<Channel>) -> Collected {
 /// The body of a back channel.
 fn back_channel(
     attached: Attached,
-    channel: Arc<Mutex<Channel>>,
+    channel: Arc<ChannelEntry>,
     chunked: bool,
     keep_alive: Duration,
+    budget: usize,
 ) -> Body {
     struct State {
         attached: Option<Attached>,
-        channel: Arc<Mutex<Channel>>,
+        channel: Arc<ChannelEntry>,
         sent: usize,
     }
     let state = State {
@@ -585,12 +642,12 @@ fn back_channel(
     let stream = futures_util::stream::unfold(state, move |mut state| async move {
         let attached = state.attached.as_ref()?;
         let text = loop {
-            let collected = collect(attached, &state.channel);
+            let collected = collect(attached, &state.channel.state, budget);
             if collected == Collected::Replaced {
                 // What it did not send, the newer one sends.
                 return None;
             }
-            if let Some(text) = crate::lock::lock(&state.channel).unsent() {
+            if let Some(text) = crate::lock::lock(&state.channel.state).unsent() {
                 break text;
             }
             if collected == Collected::Stopped {
@@ -598,12 +655,12 @@ fn back_channel(
                 return None;
             }
             if !attached.wait(keep_alive).await {
-                crate::lock::lock(&state.channel).push(Bytes::from_static(framing::NOOP));
+                crate::lock::lock(&state.channel.state).push(Bytes::from_static(framing::NOOP));
             }
         };
         let chunk = framing::chunk(&text);
         state.sent += chunk.len();
-        let stopping = crate::lock::lock(&state.channel).stopped;
+        let stopping = crate::lock::lock(&state.channel.state).stopped;
         if !chunked || state.sent > BACK_CHANNEL_LIMIT || stopping {
             // Detached now; the response ends after this chunk.
             state.attached = None;
@@ -717,16 +774,23 @@ mod tests {
             messages: texts.iter().map(|t| Some(Frame::text(*t))).collect(),
         };
         assert_eq!(
-            channel.order(maps(0, &["a", "b"])).unwrap(),
+            channel.order(maps(0, &["a", "b"]), 100).unwrap(),
             [Frame::text("a"), Frame::text("b")]
         );
         // Sent again: nothing new.
-        assert!(channel.order(maps(0, &["a", "b"])).unwrap().is_empty());
+        assert!(channel.order(maps(0, &["a", "b"]), 100).unwrap().is_empty());
         // Ahead of a missing map: waits for it.
-        assert!(channel.order(maps(3, &["d"])).unwrap().is_empty());
+        assert!(channel.order(maps(3, &["d"]), 100).unwrap().is_empty());
         assert_eq!(
-            channel.order(maps(2, &["c"])).unwrap(),
+            channel.order(maps(2, &["c"]), 100).unwrap(),
             [Frame::text("c"), Frame::text("d")]
         );
+        // Too far ahead, too many bytes ahead, or an offset that overflows:
+        // refused, and nothing changes.
+        assert!(channel.order(maps(5000, &["x"]), 100).is_err());
+        assert!(channel.order(maps(6, &["0123456789"]), 5).is_err());
+        assert!(channel.order(maps(u64::MAX, &["x", "y"]), 100).is_err());
+        assert!(channel.early.is_empty());
+        assert_eq!(channel.order(maps(4, &["e"]), 100).unwrap(), [Frame::text("e")]);
     }
 }

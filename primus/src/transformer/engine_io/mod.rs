@@ -184,6 +184,7 @@ impl EngineIo {
             keepalive: Some((self.ping_interval, Bytes::from_static(packet::PING.as_bytes()))),
             packets: self.pool.packets().clone(),
             close: Bytes::from_static(packet::CLOSE.as_bytes()),
+            on_end: None,
         }
     }
 

@@ -390,6 +390,7 @@ impl SockJs {
             keepalive: None,
             packets: self.pool.packets().clone(),
             close: framing::close(1000, "Normal closure"),
+            on_end: None,
         };
         let refused = |status, text| Err(Box::new(plain(status, text)));
         match self.pool.open(Some(id), parts, address, connector, settings) {

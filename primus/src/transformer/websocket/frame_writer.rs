@@ -50,7 +50,10 @@ impl PendingFrame {
         // Small messages are not worth compressing (RFC 7692 lets each
         // message choose; RSV1 marks the compressed ones).
         let deflated = match compress && frame.len() >= crate::wire::deflate::THRESHOLD {
-            true => DEFLATED.packet(&frame),
+            // Data that does not compress goes as it is.
+            true => DEFLATED
+                .packet(&frame)
+                .filter(|deflated| deflated.len() < frame.len()),
             false => None,
         };
         let rsv1 = if deflated.is_some() { 0x40 } else { 0 };
