@@ -351,3 +351,42 @@ async fn a_compressed_welcome_right_after_the_answer_reaches_the_rust_client() {
         client.end();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inflated_bytes_count_against_the_budget_for_messages_being_received() {
+    // 4 MiB messages are allowed, but the server holds at most 1 MiB of
+    // messages being received: a compressed message that inflates to
+    // 2 MiB (a few KiB on the wire) is refused like an uncompressed
+    // 2 MiB one would be, with 1009; a 32 KiB one passes.
+    let errors = Log::default();
+    let server = contract::builder(&errors)
+        .compression(true)
+        .max_length(4 * 1024 * 1024)
+        .partial_messages_budget(1024 * 1024)
+        .build()
+        .expect("build the server");
+    let running = primus_tests::server::serve_with_errors(server, errors).await;
+    let addr = running.addr;
+    let mut socket = raw::upgraded(addr, "/primus", &[OFFER]).await;
+    let small = serde_json::to_string(&"y".repeat(32 * 1024)).expect("json");
+    let compressed = deflate(small.as_bytes()).expect("compress");
+    socket
+        .write_all(&raw::client_frame(0xc1, &compressed))
+        .await
+        .expect("send");
+    let (_, payload) = read_frame(&mut socket).await.expect("the echo");
+    assert_eq!(inflate(&payload, 1 << 20).expect("inflate"), small.as_bytes());
+    let big = serde_json::to_string(&"z".repeat(2 * 1024 * 1024)).expect("json");
+    let bomb = deflate(big.as_bytes()).expect("compress");
+    assert!(bomb.len() < 16 * 1024, "{}", bomb.len());
+    socket
+        .write_all(&raw::client_frame(0xc1, &bomb))
+        .await
+        .expect("send");
+    assert_eq!(close_code(&mut socket).await, Some(1009));
+    let errors = running.errors.entries();
+    assert!(
+        errors.iter().any(|e| e.contains("budget")),
+        "the spark's error names the budget: {errors:?}"
+    );
+}

@@ -93,6 +93,12 @@ pub enum InflateError {
     /// compressed continuation, a new message inside a compressed one).
     #[error("{0}")]
     Protocol(&'static str),
+    /// The [`InflateBudget`] refused more inflated bytes.
+    #[error("the budget for messages being received ({limit} bytes) is spent")]
+    BudgetSpent {
+        /// The budget's limit in bytes.
+        limit: usize,
+    },
 }
 
 impl From<InflateError> for io::Error {
@@ -290,6 +296,42 @@ pub fn deflate(payload: &[u8]) -> Option<Bytes> {
 /// assert_eq!(inflate(&compressed, 1000), Err(InflateError::TooLarge { limit: 1000 }));
 /// ```
 pub fn inflate(compressed: &[u8], limit: usize) -> Result<Vec<u8>, InflateError> {
+    inflate_charged(compressed, limit, &mut |_| Ok(()))
+}
+
+/// What inflated bytes cost while an [`Inflating`] holds them: a server
+/// charges them to its budget for messages being received, so that many
+/// connections inflating at once cannot hold more than that budget.
+///
+/// ```
+/// use primus::deflate::InflateBudget;
+///
+/// struct Cap { held: usize, limit: usize }
+/// impl InflateBudget for Cap {
+///     fn hold(&mut self, bytes: usize) -> Result<(), usize> {
+///         self.held += bytes;
+///         if self.held > self.limit { Err(self.limit) } else { Ok(()) }
+///     }
+///     fn release(&mut self) { self.held = 0; }
+/// }
+/// let mut cap = Cap { held: 0, limit: 10 };
+/// assert_eq!(cap.hold(20), Err(10));
+/// ```
+pub trait InflateBudget: Send {
+    /// `bytes` more inflated bytes are held; `Err(limit)` refuses them
+    /// (the message is then refused).
+    fn hold(&mut self, bytes: usize) -> Result<(), usize>;
+    /// Everything held was handed on (or dropped).
+    fn release(&mut self);
+}
+
+/// [`inflate`], calling `charge` with each amount of memory reserved for
+/// the output before reserving it.
+fn inflate_charged(
+    compressed: &[u8],
+    limit: usize,
+    charge: &mut dyn FnMut(usize) -> Result<(), usize>,
+) -> Result<Vec<u8>, InflateError> {
     INFLATER.with(|cell| {
         let mut cell = cell.borrow_mut();
         let inflater = cell.get_or_insert_with(|| Decompress::new(false));
@@ -304,6 +346,7 @@ pub fn inflate(compressed: &[u8], limit: usize) -> Result<Vec<u8>, InflateError>
                         return Err(InflateError::TooLarge { limit });
                     }
                     let grow = out.len().max(4096).min(cap - out.len());
+                    charge(grow).map_err(|limit| InflateError::BudgetSpent { limit })?;
                     out.reserve_exact(grow);
                 }
                 let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
@@ -418,6 +461,28 @@ impl<S> Inflating<S> {
         }
     }
 
+    /// Charges the inflated bytes this adapter holds to `budget` (a
+    /// message that would take more than the budget allows is refused with
+    /// [`InflateError::BudgetSpent`]). Only for an enabled adapter.
+    ///
+    /// ```
+    /// use primus::deflate::{InflateBudget, Inflating, Side};
+    ///
+    /// struct Free;
+    /// impl InflateBudget for Free {
+    ///     fn hold(&mut self, _: usize) -> Result<(), usize> { Ok(()) }
+    ///     fn release(&mut self) {}
+    /// }
+    /// let stream = Inflating::new(tokio::io::empty(), Side::Server, Some(1 << 20)).with_budget(Free);
+    /// # let _ = stream;
+    /// ```
+    pub fn with_budget(mut self, budget: impl InflateBudget + 'static) -> Inflating<S> {
+        if let Some(reader) = self.reader.as_deref_mut() {
+            reader.budget = Some(Box::new(budget));
+        }
+        self
+    }
+
     /// Compression was not negotiated: compressed frames pass unchanged
     /// from now on (the WebSocket reader refuses them, as it must).
     ///
@@ -491,6 +556,8 @@ struct Reader {
     /// Compressed frames are inflated (false: compression was declined, and
     /// they pass unchanged).
     compressed_allowed: bool,
+    /// What the inflated bytes held in `output` cost.
+    budget: Option<Box<dyn InflateBudget>>,
 }
 
 impl Reader {
@@ -504,6 +571,7 @@ impl Reader {
             message: None,
             failed: false,
             compressed_allowed: true,
+            budget: None,
         }
     }
 }
@@ -735,7 +803,10 @@ impl Reader {
         let Some(message) = self.message.take() else {
             return Ok(());
         };
-        let plain = inflate(&message.data, self.limit)?;
+        let plain = match self.budget.as_deref_mut() {
+            Some(budget) => inflate_charged(&message.data, self.limit, &mut |bytes| budget.hold(bytes))?,
+            None => inflate(&message.data, self.limit)?,
+        };
         let len = plain.len();
         // Masked with a zero key for a server's reader (which requires
         // masked client frames): the payload is unchanged.
@@ -776,9 +847,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for Inflating<S> {
                 let n = buf.remaining().min(reader.output.len());
                 buf.put_slice(&reader.output[..n]);
                 reader.output.advance(n);
-                if reader.output.is_empty() && reader.output.capacity() > READ_CHUNK {
-                    // A large message passed: give its buffer back.
-                    reader.output = BytesMut::new();
+                if reader.output.is_empty() {
+                    if let Some(budget) = reader.budget.as_deref_mut() {
+                        budget.release();
+                    }
+                    if reader.output.capacity() > READ_CHUNK {
+                        // A large message passed: give its buffer back.
+                        reader.output = BytesMut::new();
+                    }
                 }
                 if reader.input.is_empty() && reader.input.capacity() > READ_CHUNK {
                     reader.input = BytesMut::new();
@@ -788,6 +864,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Inflating<S> {
             if let Err(error) = reader.process() {
                 reader.failed = true;
                 reader.message = None;
+                if let Some(budget) = reader.budget.as_deref_mut() {
+                    budget.release();
+                }
                 return Poll::Ready(Err(error.into()));
             }
             if !reader.output.is_empty() {

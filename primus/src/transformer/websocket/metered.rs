@@ -35,6 +35,40 @@ impl<S> Metered<S> {
     }
 }
 
+/// The inflated bytes of a compressed message, counted against the same
+/// budget while the permessage-deflate adapter holds them (beyond the
+/// first 64 KiB, as for any message).
+pub(in crate::transformer) struct InflatedBytes {
+    budget: InboundBudget,
+    held: usize,
+}
+
+impl InflatedBytes {
+    pub(in crate::transformer) fn new(budget: InboundBudget) -> InflatedBytes {
+        InflatedBytes { budget, held: 0 }
+    }
+}
+
+impl crate::wire::deflate::InflateBudget for InflatedBytes {
+    fn hold(&mut self, bytes: usize) -> Result<(), usize> {
+        self.budget
+            .receive(&mut self.held, bytes)
+            .map_err(|spent| spent.limit)
+    }
+
+    fn release(&mut self) {
+        if self.held > 0 {
+            self.budget.complete(&mut self.held);
+        }
+    }
+}
+
+impl Drop for InflatedBytes {
+    fn drop(&mut self) {
+        self.budget.complete(&mut self.held);
+    }
+}
+
 /// True when `error` is the budget refusing more bytes.
 pub(in crate::transformer) fn is_budget_spent(error: &io::Error) -> Option<usize> {
     error

@@ -315,7 +315,11 @@ fn handshake(
         let config = settings.config(connector.max_length());
         let max_length = connector.max_length();
         let io = metered::Metered::new(TokioIo::new(upgraded), connector.inbound_budget().clone());
-        let io = Inflating::new(io, Side::Server, extension.map(|_| max_length));
+        let io = match extension {
+            Some(_) => Inflating::new(io, Side::Server, Some(max_length))
+                .with_budget(metered::InflatedBytes::new(connector.inbound_budget().clone())),
+            None => Inflating::new(io, Side::Server, None),
+        };
         let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         match connector.open_resuming(client).await {
             // A task of its own: this one (and what the handshake needed)

@@ -276,6 +276,9 @@ impl Socket {
                             Some(InflateError::TooLarge { limit }) => {
                                 Exit::TooLarge(SparkError::PayloadTooLarge { limit })
                             }
+                            Some(InflateError::BudgetSpent { limit }) => {
+                                Exit::TooLarge(SparkError::PartialMessagesBudget { limit })
+                            }
                             Some(InflateError::Corrupt) => {
                                 self.connection.report(SparkError::Transport(error.to_string()));
                                 Exit::Violation(1007)
