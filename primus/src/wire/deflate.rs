@@ -558,6 +558,9 @@ struct Reader {
     compressed_allowed: bool,
     /// What the inflated bytes held in `output` cost.
     budget: Option<Box<dyn InflateBudget>>,
+    /// An error found after frames that are still in `output`: reported
+    /// once they were handed on.
+    pending_error: Option<InflateError>,
 }
 
 impl Reader {
@@ -572,6 +575,7 @@ impl Reader {
             failed: false,
             compressed_allowed: true,
             budget: None,
+            pending_error: None,
         }
     }
 }
@@ -861,7 +865,16 @@ impl<S: AsyncRead + Unpin> AsyncRead for Inflating<S> {
                 }
                 return Poll::Ready(Ok(()));
             }
-            if let Err(error) = reader.process() {
+            let processed = match reader.pending_error.take() {
+                Some(error) => Err(error),
+                None => reader.process(),
+            };
+            if let Err(error) = processed {
+                if !reader.output.is_empty() {
+                    // The frames before the bad one go on first.
+                    reader.pending_error = Some(error);
+                    continue;
+                }
                 reader.failed = true;
                 reader.message = None;
                 if let Some(budget) = reader.budget.as_deref_mut() {
@@ -1050,6 +1063,25 @@ mod tests {
             self.0 = &self.0[n..];
             Poll::Ready(Ok(()))
         }
+    }
+
+    #[tokio::test]
+    async fn frames_before_a_bad_one_in_the_same_read_are_handed_on_first() {
+        let good = deflate(b"\"fine\"").unwrap();
+        let mut wire = client_frame(0xc1, &good);
+        let plain_len = {
+            let mut stream = Inflating::new(&wire[..], Side::Server, Some(100));
+            let mut out = Vec::new();
+            stream.read_to_end(&mut out).await.unwrap();
+            out.len()
+        };
+        wire.extend(client_frame(0xc1, &[0xff, 0xff, 0xff]));
+        let mut stream = Inflating::new(&wire[..], Side::Server, Some(100));
+        let mut out = vec![0u8; 1024];
+        let read = stream.read(&mut out).await.unwrap();
+        assert_eq!(read, plain_len, "the good message comes first");
+        let error = stream.read(&mut out).await.unwrap_err();
+        assert_eq!(inflate_failure(&error), Some(InflateError::Corrupt));
     }
 
     #[tokio::test]

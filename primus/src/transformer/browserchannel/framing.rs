@@ -119,7 +119,8 @@ pub(crate) fn maps(body: &[u8], json: bool, max_length: usize) -> Result<Maps, F
 fn form_maps(body: &[u8], max_length: usize) -> Result<Maps, ForwardError> {
     let mut count: Option<usize> = None;
     let mut offset: Option<u64> = None;
-    let mut maps: Vec<(usize, Option<Frame>)> = Vec::new();
+    // By index: a body of many keys costs a lookup each, not a scan.
+    let mut maps: std::collections::BTreeMap<usize, Option<Frame>> = std::collections::BTreeMap::new();
     for (key, value) in form_urlencoded::parse(body) {
         match key.as_ref() {
             "count" => count = Some(value.parse().map_err(|_| ForwardError::BadData)?),
@@ -142,13 +143,9 @@ fn form_maps(body: &[u8], max_length: usize) -> Result<Maps, ForwardError> {
                     "_S" | "JSON" => Some(Frame::text(value.into_owned())),
                     _ => None,
                 };
-                match maps.iter_mut().find(|(at, _)| *at == index) {
-                    Some((_, slot)) => {
-                        if frame.is_some() {
-                            *slot = frame;
-                        }
-                    }
-                    None => maps.push((index, frame)),
+                let slot = maps.entry(index).or_default();
+                if frame.is_some() {
+                    *slot = frame;
                 }
             }
         }
