@@ -193,3 +193,47 @@ async fn bad_requests_are_refused_with_a_clear_status() {
     assert_eq!(test.body, "[null,null]");
     assert_eq!(running.server.connected(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_back_channel_wins_and_the_older_one_ends() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let running = contract::server_with(|builder| builder.transformer(BrowserChannel::default())).await;
+    let addr = running.addr;
+    let opened = post(addr, "RID=1&CVER=1", "count=0").await;
+    let sid = arrays(&opened.body)[0].1[1]
+        .as_str()
+        .expect("the session id")
+        .to_owned();
+    let back = |ci: u8| format!("/primus/bind?VER=8&SID={sid}&RID=rpc&CI={ci}&TYPE=xmlhttp&AID=0");
+    // The first back channel, chunked: it stays open, nothing to send.
+    let mut older = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    older
+        .write_all(raw::request("GET", &back(0), &[]).as_bytes())
+        .await
+        .expect("send");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The second one replaces it at once (no 409), and gets the echo.
+    let newer_path = back(1);
+    let newer = tokio::spawn(async move { raw::get(addr, &newer_path, &[]).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    post(
+        addr,
+        &format!("SID={sid}&RID=2&AID=0"),
+        "count=1&ofs=0&req0__S=%22x%22",
+    )
+    .await
+    .assert_status(200);
+    let newer = newer.await.expect("the newer back channel");
+    newer.assert_status(200);
+    let got: Vec<serde_json::Value> = arrays(&newer.body).into_iter().map(|(_, data)| data).collect();
+    assert_eq!(got, [json!("\"x\"")], "{}", newer.body);
+    // The older one has ended, without the echo.
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), older.read_to_end(&mut rest))
+        .await
+        .expect("the older back channel ends")
+        .expect("read");
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.starts_with("HTTP/1.1 200"), "{rest}");
+    assert!(!rest.contains("\\\"x\\\""), "{rest}");
+}

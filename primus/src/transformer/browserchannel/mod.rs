@@ -367,7 +367,10 @@ impl Transformer for BrowserChannel {
                     let channel = self.clone();
                     Box::pin(async move { channel.back(&query).await })
                 }
-                Some("terminate") => ready(self.terminate(&query)),
+                Some("terminate") => {
+                    let channel = self.clone();
+                    Box::pin(async move { channel.terminate(&query).await })
+                }
                 _ => ready(plain(StatusCode::BAD_REQUEST, "Unsupported back channel type")),
             },
             (Route::Test, _) => ready(not_allowed("GET")),
@@ -529,10 +532,17 @@ impl BrowserChannel {
         ))
     }
 
-    /// `TYPE=terminate`: the client leaves.
-    fn terminate(&self, query: &Query) -> Response {
-        if let Some(session) = query.get("SID").and_then(|id| self.pool.get(id)) {
-            session.client_gone();
+    /// `TYPE=terminate`: the client leaves, once the forward requests it
+    /// sent before have been taken (npm browserchannel orders them by
+    /// `RID`; here they take turns).
+    async fn terminate(&self, query: &Query) -> Response {
+        if let Some(id) = query.get("SID") {
+            if let Some(entry) = self.channel(id) {
+                let _ = tokio::time::timeout(SEND_WAIT, entry.forward.lock()).await;
+            }
+            if let Some(session) = self.pool.get(id) {
+                session.client_gone();
+            }
         }
         respond(Body::empty())
     }
@@ -576,10 +586,20 @@ async fn deliver(
     }
 }
 
-/// Attaches a back channel, replacing the one attached (it ends).
+/// Attaches a back channel, replacing the one attached (it ends): the
+/// newest back channel wins, as with npm browserchannel, also when two
+/// arrive together.
 async fn attach(session: &Arc<Session>) -> Result<Attached, super::session::AnotherReceiver> {
-    session.reserve();
-    session.attach_reserved(REPLACE_WAIT).await
+    let deadline = tokio::time::Instant::now() + REPLACE_WAIT;
+    loop {
+        // Asks whoever is attached now (maybe one that came meanwhile) to go.
+        session.reserve();
+        match session.attach_reserved(Duration::from_millis(20)).await {
+            Ok(attached) => return Ok(attached),
+            Err(busy) if tokio::time::Instant::now() >= deadline => return Err(busy),
+            Err(_) => {}
+        }
+    }
 }
 
 /// What [`collect`] found.
