@@ -182,15 +182,7 @@ async fn run(args: Args) -> Result<PathBuf, String> {
     } else {
         Config::full()
     };
-    if let Some(rounds) = args.rounds {
-        config.rounds = rounds;
-    }
-    if let Some(secs) = args.measure {
-        config.measure = std::time::Duration::from_secs_f64(secs);
-    }
-    if let Some(secs) = args.warmup {
-        config.warmup = std::time::Duration::from_secs_f64(secs);
-    }
+    apply_window(&args, &mut config);
     if let Some(transports) = &args.transports {
         config.transports = Transport::ALL
             .into_iter()
@@ -270,9 +262,7 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
     } else {
         ClusterConfig::full()
     };
-    if let Some(rounds) = args.rounds {
-        config.suite.rounds = rounds;
-    }
+    apply_window(&args, &mut config.suite);
     if let Some(servers) = &args.servers {
         // `raw` keeps the primus-rs setups, `socketio` the Socket.IO ones.
         config.stacks = servers
@@ -283,12 +273,6 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
             return Err("cluster runs raw (primus-rs) and socketio (Socket.IO)".to_owned());
         }
     }
-    if let Some(secs) = args.measure {
-        config.suite.measure = std::time::Duration::from_secs_f64(secs);
-    }
-    if let Some(secs) = args.warmup {
-        config.suite.warmup = std::time::Duration::from_secs_f64(secs);
-    }
     let env = Environment::prepare(true).await?;
     let node = env.node.as_ref().map(|n| n.version.clone()).map_err(Clone::clone);
     let machine = Machine::describe(node).await;
@@ -297,16 +281,7 @@ async fn run_cluster(args: Args) -> Result<PathBuf, String> {
     let report = cluster::render(
         &config,
         &results,
-        &format!(
-            "{} cores ({}), {}, commit {}, {}, node {}, {}",
-            machine.cores,
-            machine.cpu_model,
-            machine.kernel,
-            machine.commit,
-            machine.rustc,
-            machine.node,
-            machine.date
-        ),
+        &machine_line(&machine),
         &rerun_command(&command),
     );
     write_report(args.out, "cluster", args.quick, &report)
@@ -319,15 +294,7 @@ async fn run_compression(args: Args) -> Result<PathBuf, String> {
     } else {
         CompressionConfig::full()
     };
-    if let Some(rounds) = args.rounds {
-        config.suite.rounds = rounds;
-    }
-    if let Some(secs) = args.measure {
-        config.suite.measure = std::time::Duration::from_secs_f64(secs);
-    }
-    if let Some(secs) = args.warmup {
-        config.suite.warmup = std::time::Duration::from_secs_f64(secs);
-    }
+    apply_window(&args, &mut config.suite);
     if let Some(servers) = &args.servers {
         config.servers.retain(|kind| servers.contains(kind));
     }
@@ -339,19 +306,38 @@ async fn run_compression(args: Args) -> Result<PathBuf, String> {
     let report = compression::render(
         &config,
         &results,
-        &format!(
-            "{} cores ({}), {}, commit {}, {}, node {}, {}",
-            machine.cores,
-            machine.cpu_model,
-            machine.kernel,
-            machine.commit,
-            machine.rustc,
-            machine.node,
-            machine.date
-        ),
+        &machine_line(&machine),
         &rerun_command(&command),
     );
     write_report(args.out, "compression", args.quick, &report)
+}
+
+/// `--rounds`, `--measure` and `--warmup` applied to a command's suite
+/// settings.
+fn apply_window(args: &Args, suite: &mut Config) {
+    if let Some(rounds) = args.rounds {
+        suite.rounds = rounds;
+    }
+    if let Some(secs) = args.measure {
+        suite.measure = std::time::Duration::from_secs_f64(secs);
+    }
+    if let Some(secs) = args.warmup {
+        suite.warmup = std::time::Duration::from_secs_f64(secs);
+    }
+}
+
+/// The machine, in one line for the reports of `cluster` and `compression`.
+fn machine_line(machine: &Machine) -> String {
+    format!(
+        "{} cores ({}), {}, commit {}, {}, node {}, {}",
+        machine.cores,
+        machine.cpu_model,
+        machine.kernel,
+        machine.commit,
+        machine.rustc,
+        machine.node,
+        machine.date
+    )
 }
 
 /// Writes a report of `command` to `out`, or by default to

@@ -48,6 +48,21 @@ pub(super) enum BodyError {
     Failed,
 }
 
+impl BodyError {
+    /// The plain-text answer to a body that was not read (SockJS'
+    /// `xhr_send`, BrowserChannel's forward requests; engine.io answers
+    /// with its own error packets).
+    pub(super) fn plain_response(self) -> axum::response::Response {
+        use http::StatusCode;
+        match self {
+            BodyError::TooLarge => super::reply::plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+            BodyError::TimedOut => super::reply::plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+            BodyError::Busy => super::reply::plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
+            BodyError::Failed => super::reply::plain(StatusCode::BAD_REQUEST, "Bad request"),
+        }
+    }
+}
+
 /// Reads `body` (at most `limit` bytes within [`BODY_DEADLINE`]), holding
 /// its bytes in `budget` as they arrive.
 pub(super) async fn read(

@@ -26,7 +26,7 @@
 
 pub(crate) mod framing;
 
-use super::body::{self, BodyError, Held};
+use super::body::{self, Held};
 use super::reply::{plain, ready};
 use super::session::{Attached, OnEnd, Session, SessionSettings, Take};
 use super::session_pool::{OpenRefused, SessionPool};
@@ -417,10 +417,7 @@ impl BrowserChannel {
         let read = body::read(body, limit, connector.inbound_budget()).await;
         let (body, held) = match read {
             Ok(read) => read,
-            Err(BodyError::TooLarge) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
-            Err(BodyError::TimedOut) => return plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
-            Err(BodyError::Busy) => return plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
-            Err(BodyError::Failed) => return plain(StatusCode::BAD_REQUEST, "Bad request"),
+            Err(error) => return error.plain_response(),
         };
         let maps = match framing::maps(&body, json, max_length) {
             Ok(maps) => maps,

@@ -29,7 +29,7 @@
 pub(crate) mod framing;
 mod websocket;
 
-use super::body::{self, BodyError};
+use super::body;
 use super::reply::{plain, ready};
 use super::session::{self, Session, SessionSettings, Take};
 use super::session_pool::{OpenRefused, SessionPool};
@@ -443,10 +443,7 @@ impl SockJs {
         .await;
         let (body, held) = match read {
             Ok(read) => read,
-            Err(BodyError::TooLarge) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
-            Err(BodyError::TimedOut) => return plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
-            Err(BodyError::Busy) => return plain(StatusCode::SERVICE_UNAVAILABLE, "Server busy"),
-            Err(BodyError::Failed) => return plain(StatusCode::BAD_REQUEST, "Bad request"),
+            Err(error) => return error.plain_response(),
         };
         let frames = framing::messages(&body, false, max_length);
         drop(body);
